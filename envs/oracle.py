@@ -1,0 +1,232 @@
+"""Exact optimum of the partitioning cost by dynamic programming (SPEC §7).
+
+The MEC and D2D costs are chains (see :mod:`envs.costs`): per-block terms, terms on
+consecutive pairs ``(S_{i-1}, S_i)`` and a terminal term. A backward DP over the expected
+cost-to-go ``V_i(s)`` (block ``i`` runs on ``s`` and its input is already there) finds the
+minimum over all ``P^n`` decisions in ``O(n·P²)``:
+
+    V_n(s) = node_n(s) + move(G_n^out, s -> 0)
+    V_i(s) = node_i(s) + min( V_{i+1}(s),
+                              min_{s' != s} branch_i(s) + p_i·ret(s)
+                                            + (1 - p_i)·(move(G_{i+1}^in, s -> s') + V_{i+1}(s')) )
+    OPT    = min_s move(G_1^in, 0 -> s) + V_1(s)
+
+With no early exits ``p_i = 0`` and ``branch_i = 0`` and this is the plain shortest path.
+The scalar solver runs in pure Python on lists (faster than numpy for P ≤ 3, n ≈ 20);
+the batched solver is numpy-vectorised over states with a loop over blocks only.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from envs.costs import ChainCostModel, ChainTerms, LinkMatrices
+
+
+def solve_terms(
+    terms: ChainTerms, in_kb: np.ndarray, out_kb_last: float
+) -> tuple[np.ndarray, float]:
+    """Optimal decision and its (expected) weighted cost for one state's chain terms."""
+    node = terms.node.tolist()
+    ekb = terms.edge_kb.tolist()
+    e0 = terms.edge_0.tolist()
+    br = terms.branch.tolist()
+    ret = terms.exit_ret.tolist()
+    probs = terms.probs.tolist()
+    gin = in_kb.tolist()
+    n, P = len(node), len(node[0])
+    rng_p = range(P)
+    V = [node[n - 1][s] + out_kb_last * ekb[s][0] + e0[s][0] for s in rng_p]
+    choice: list[list[int]] = [[0] * P for _ in range(n)]
+    for i in range(n - 2, -1, -1):
+        p, g, nd, bi = probs[i], gin[i + 1], node[i], br[i]
+        q = 1.0 - p
+        newV = [0.0] * P
+        ch = choice[i]
+        for s in rng_p:
+            best, arg = V[s], s
+            ks, zs = ekb[s], e0[s]
+            leave = bi[s] + p * ret[s]
+            for t in rng_p:
+                if t != s:
+                    c = leave + q * (g * ks[t] + zs[t] + V[t])
+                    if c < best:
+                        best, arg = c, t
+            newV[s] = nd[s] + best
+            ch[s] = arg
+        V = newV
+    g0, k0, z0 = gin[0], ekb[0], e0[0]
+    best, s = V[0], 0
+    for t in range(1, P):
+        c = g0 * k0[t] + z0[t] + V[t]
+        if c < best:
+            best, s = c, t
+    dec = [s]
+    for i in range(n - 1):
+        s = choice[i][s]
+        dec.append(s)
+    return np.asarray(dec, dtype=np.int64), best
+
+
+def solve_terms_batch(
+    terms: ChainTerms, in_kb: np.ndarray, out_kb_last: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Batched DP: terms with a leading batch dim ``B``; returns ``(decisions (B, n), cost (B,))``."""
+    node, ekb, e0, br, ret = terms.node, terms.edge_kb, terms.edge_0, terms.branch, terms.exit_ret
+    B, n, P = node.shape
+    probs = np.asarray(terms.probs)
+    br = np.broadcast_to(br, (B, n, P))
+    eye = np.eye(P, dtype=bool)
+    V = node[:, -1, :] + out_kb_last * ekb[:, :, 0] + e0[:, :, 0]
+    choice = np.empty((B, n - 1, P), dtype=np.int64)
+    for i in range(n - 2, -1, -1):
+        p = probs[i]
+        move = in_kb[i + 1] * ekb + e0 + V[:, None, :]  # (B, s, t)
+        leave = br[:, i, :, None] + p * ret[:, :, None]
+        cand = np.where(eye, V[:, :, None], leave + (1.0 - p) * move)
+        choice[:, i, :] = cand.argmin(-1)
+        V = node[:, i, :] + cand.min(-1)
+    first = in_kb[0] * ekb[:, 0, :] + e0[:, 0, :] + V
+    first[:, 0] = V[:, 0]
+    s = first.argmin(-1)
+    cost = first[np.arange(B), s]
+    dec = np.empty((B, n), dtype=np.int64)
+    dec[:, 0] = s
+    rows = np.arange(B)
+    for i in range(n - 1):
+        s = choice[rows, i, s]
+        dec[:, i + 1] = s
+    return dec, cost
+
+
+def _solve_moves(
+    node: list[list[float]], moves: list[list[list[float]]], first: list[float], last: list[float]
+):
+    """Shortest path without early exits; ``moves[i][s][t]`` moves block i+1's input s -> t
+    (zero diagonal), ``first[t]`` moves the raw input 0 -> t, ``last[s]`` returns the result."""
+    n, P = len(node), len(node[0])
+    V = [a + b for a, b in zip(node[n - 1], last, strict=True)]
+    choice: list[list[int]] = [[] for _ in range(n - 1)]
+    for i in range(n - 2, -1, -1):
+        Mi, nd = moves[i], node[i]
+        if P == 3:
+            v0, v1, v2 = V
+            newV, ch = [0.0, 0.0, 0.0], [0, 0, 0]
+            for s in (0, 1, 2):
+                m = Mi[s]
+                c0, c1, c2 = m[0] + v0, m[1] + v1, m[2] + v2
+                if c0 <= c1 and c0 <= c2:
+                    newV[s], ch[s] = nd[s] + c0, 0
+                elif c1 <= c2:
+                    newV[s], ch[s] = nd[s] + c1, 1
+                else:
+                    newV[s], ch[s] = nd[s] + c2, 2
+        else:
+            newV, ch = [], []
+            for s in range(P):
+                cs = [a + b for a, b in zip(Mi[s], V, strict=True)]
+                best = min(cs)
+                newV.append(nd[s] + best)
+                ch.append(cs.index(best))
+        V, choice[i] = newV, ch
+    tot = [a + b for a, b in zip(first, V, strict=True)]
+    best = min(tot)
+    s = tot.index(best)
+    dec = [s]
+    for i in range(n - 1):
+        s = choice[i][s]
+        dec.append(s)
+    return np.asarray(dec, dtype=np.int64), best
+
+
+class Oracle:
+    """Exact minimum-cost decision of a :class:`ChainCostModel` under given states (SPEC §7)."""
+
+    def __init__(self, model: ChainCostModel) -> None:
+        self.model = model
+        self._in_kb = model.blocks.in_kb
+        self._out_last = float(model.blocks.out_kb[-1])
+        self._const: dict[tuple[float, float, float], np.ndarray] = {}
+
+    def _node_const(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
+        key = (d_energy, eta_energy, eta_overhead)
+        c = self._const.get(key)
+        if c is None:
+            m = self.model
+            c = np.zeros((m.n, m.P)) + eta_overhead * m.overhead_weights / m.n
+            c[:, 0] += eta_energy * d_energy * m.blocks.energy_j
+            self._const[key] = c
+        return c
+
+    def solve(
+        self,
+        links: LinkMatrices,
+        speed,
+        *,
+        d_energy: float = 1.0,
+        eta_energy: float = 0.0,
+        eta_overhead: float = 0.0,
+    ) -> tuple[np.ndarray, float]:
+        """Optimal decision ``(n,)`` and its expected weighted cost for one state."""
+        m = self.model
+        if m.early_exits is not None:
+            terms = m.chain_terms(
+                links, speed, d_energy=d_energy, eta_energy=eta_energy, eta_overhead=eta_overhead
+            )
+            return solve_terms(terms, self._in_kb, self._out_last)
+        scale = 1.0 + (eta_energy * 1e-6) * links.power_mw
+        ekb = links.ms_per_kb * scale
+        e0 = links.latency_ms * scale
+        moves = np.multiply.outer(self._in_kb, ekb)
+        moves += e0
+        node = np.multiply.outer(m.blocks.latency_ms, np.asarray(speed, dtype=np.float64))
+        node += self._node_const(d_energy, eta_energy, eta_overhead)
+        first = moves[0, 0].tolist()
+        last = (self._out_last * ekb[:, 0] + e0[:, 0]).tolist()
+        return _solve_moves(node.tolist(), moves[1:].tolist(), first, last)
+
+    def solve_batch(
+        self,
+        links: LinkMatrices,
+        speed,
+        *,
+        d_energy: float = 1.0,
+        eta_energy: float = 0.0,
+        eta_overhead: float = 0.0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Optimal decisions ``(B, n)`` and costs ``(B,)`` for batched links (leading dim B)."""
+        k = np.asarray(links.ms_per_kb)
+        if k.ndim != 3:
+            raise ValueError(f"solve_batch needs batched links of shape (B, P, P), got {k.shape}")
+        B = k.shape[0]
+        sp = np.broadcast_to(np.asarray(speed, dtype=np.float64), (B, self.model.P))
+        terms = self.model.chain_terms(
+            links, sp, d_energy=d_energy, eta_energy=eta_energy, eta_overhead=eta_overhead
+        )
+        return solve_terms_batch(terms, self._in_kb, self._out_last)
+
+
+def brute_force(
+    model: ChainCostModel,
+    links: LinkMatrices,
+    speed,
+    *,
+    d_energy: float = 1.0,
+    eta_energy: float = 0.0,
+    eta_overhead: float = 0.0,
+    max_decisions: int = 2_000_000,
+) -> tuple[np.ndarray, float]:
+    """Exhaustive search over all ``P^n`` decisions (for tests and benchmarks only)."""
+    total = model.P**model.n
+    if total > max_decisions:
+        raise ValueError(
+            f"brute force over {total} decisions exceeds max_decisions={max_decisions}"
+        )
+    all_dec = np.array(list(itertools.product(range(model.P), repeat=model.n)), dtype=np.int64)
+    res = model.evaluate(
+        all_dec, links, speed, d_energy=d_energy, eta_energy=eta_energy, eta_overhead=eta_overhead
+    )
+    best = int(np.argmin(res.cost))
+    return all_dec[best], float(res.cost[best])

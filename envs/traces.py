@@ -1,0 +1,454 @@
+"""Readers for real network traces (SPEC §1 units: Mbps for bandwidth, ms for latency).
+
+Three formats, all found under ``../shared/data/traces/`` (see its ``README.md``):
+
+* **Lumos5G** (Narayanan et al., SIGCOMM 2021) — :func:`read_lumos5g`. One line per
+  sample, ``<t_seconds> <downlink_Mbps>``, whitespace separated. The 4G files use the same
+  layout.
+* **mmWave uplink** ``.list`` files (Ghoshal et al., 5G-MeMU 2022) — :func:`read_mmwave_list`,
+  :func:`list_runs`. Blocks separated by ``#####`` lines, each starting ``Run N``, followed by
+  either one line of comma-separated values sampled every 0.1 s (uplink throughput in Mbps or
+  ping RTT in ms), or pairs of lines (timestamps, then values). Trailing commas occur.
+* **Plain CSV** — :func:`read_csv_trace`. Header ``time_s,uplink_mbps,downlink_mbps,rtt_ms``.
+
+Every reader returns :class:`Trace` objects with strictly increasing times and finite,
+non-negative values. Malformed content raises :class:`TraceFormatError` (a ``ValueError``)
+whose message contains the file path and the 1-based line number.
+
+Known quirks of the real data, and how they are handled:
+
+* 31 Lumos5G 4G files repeat a timestamp once (``44.0`` twice). Repeated timestamps are
+  merged into one sample holding the mean of the repeated values (``duplicate_times="mean"``,
+  the default); ``duplicate_times="error"`` rejects them instead. Decreasing timestamps are
+  always an error.
+* Zero throughput samples (outages) are valid data and are kept; :class:`envs.network.TraceReplay`
+  floors bandwidth at a configurable minimum so transfer times stay finite.
+* In the 5G driving/walking ``.list`` throughput files a run holds two (times, values) pairs.
+  ``series=0`` (default) selects the first pair, whose clock is monotone in every shipped file.
+  The second pair's clock jumps backwards in every shipped file, so ``series=1`` raises
+  :class:`TraceFormatError` on them (it works for well-formed files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+UNITS: tuple[str, ...] = ("Mbps", "ms")
+CSV_COLUMNS: tuple[str, ...] = ("time_s", "uplink_mbps", "downlink_mbps", "rtt_ms")
+MMWAVE_PERIOD_S = 0.1
+DuplicatePolicy = Literal["mean", "error"]
+
+__all__ = [
+    "CSV_COLUMNS",
+    "MMWAVE_PERIOD_S",
+    "UNITS",
+    "Trace",
+    "TraceFormatError",
+    "list_runs",
+    "read_csv_trace",
+    "read_lumos5g",
+    "read_mmwave_list",
+]
+
+
+class TraceFormatError(ValueError):
+    """A trace file is malformed. The message names the file and the 1-based line."""
+
+    def __init__(self, path: str | Path, line: int | None, problem: str) -> None:
+        self.path = str(path)
+        self.line = line
+        where = f"{self.path}, line {line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """One time series of a network quantity.
+
+    Attributes:
+        times_s: Sample times in seconds, strictly increasing, shape ``(n,)``.
+        values: Samples, shape ``(n,)``, finite and non-negative, in ``unit``.
+        source: Where the samples come from (path, run, column), for messages and reports.
+        unit: ``"Mbps"`` (bandwidth) or ``"ms"`` (latency / RTT).
+        period_s: Nominal sample period; the last sample is held for one period. Defaults to
+            the median time step (1.0 s for a single sample).
+    """
+
+    times_s: np.ndarray
+    values: np.ndarray
+    source: str
+    unit: str
+    period_s: float = field(default=float("nan"))
+
+    def __post_init__(self) -> None:
+        # Copies: the arrays are made read-only below and must not alias the caller's.
+        times = np.array(self.times_s, dtype=np.float64)
+        values = np.array(self.values, dtype=np.float64)
+        if self.unit not in UNITS:
+            raise ValueError(f"Trace {self.source}: unit must be one of {UNITS}, got {self.unit!r}")
+        if times.ndim != 1 or values.shape != times.shape or times.size == 0:
+            raise ValueError(
+                f"Trace {self.source}: times_s and values must be non-empty 1-D arrays of equal "
+                f"length, got shapes {times.shape} and {values.shape}"
+            )
+        if not (np.all(np.isfinite(times)) and np.all(np.diff(times) > 0)):
+            raise ValueError(f"Trace {self.source}: times_s must be finite and strictly increasing")
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError(f"Trace {self.source}: values must be finite and non-negative")
+        period = self.period_s
+        if np.isnan(period):
+            period = float(np.median(np.diff(times))) if times.size > 1 else 1.0
+        if not (np.isfinite(period) and period > 0):
+            raise ValueError(f"Trace {self.source}: period_s must be positive, got {period}")
+        times.setflags(write=False)
+        values.setflags(write=False)
+        object.__setattr__(self, "times_s", times)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "period_s", float(period))
+
+    def __len__(self) -> int:
+        return int(self.times_s.size)
+
+    @property
+    def duration_s(self) -> float:
+        """Length covered by the trace, the last sample held for one period."""
+        return float(self.times_s[-1] - self.times_s[0] + self.period_s)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _parse_floats(tokens: Sequence[str], path: Path, line: int) -> np.ndarray:
+    """Parse tokens to float64; on failure name the offending token (fast path: one numpy call)."""
+    try:
+        arr = np.asarray(tokens, dtype=np.float64)
+    except ValueError:
+        for i, tok in enumerate(tokens, 1):
+            try:
+                float(tok)
+            except ValueError:
+                raise TraceFormatError(
+                    path, line, f"value {i} is not a number: {tok.strip()!r}"
+                ) from None
+        raise  # unreachable: numpy and float() agree on what parses
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise TraceFormatError(path, line, f"value {bad[0] + 1} is not finite: {tokens[bad[0]]!r}")
+    return arr
+
+
+def _check_values(values: np.ndarray, lines: np.ndarray, path: Path, what: str) -> None:
+    neg = np.flatnonzero(values < 0)
+    if neg.size:
+        i = neg[0]
+        raise TraceFormatError(path, int(lines[i]), f"negative {what}: {values[i]}")
+
+
+def _clean_times(
+    times: np.ndarray,
+    values: np.ndarray,
+    lines: np.ndarray,
+    path: Path,
+    duplicate_times: DuplicatePolicy,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reject decreasing times; merge (mean) or reject repeated ones. ``lines`` for messages."""
+    if duplicate_times not in ("mean", "error"):
+        raise ValueError(f"duplicate_times must be 'mean' or 'error', got {duplicate_times!r}")
+    steps = np.diff(times)
+    back = np.flatnonzero(steps < 0)
+    if back.size:
+        i = back[0] + 1
+        raise TraceFormatError(
+            path, int(lines[i]), f"time goes backwards ({times[i - 1]} -> {times[i]})"
+        )
+    dup = np.flatnonzero(steps == 0)
+    if dup.size == 0:
+        return times, values
+    if duplicate_times == "error":
+        i = dup[0] + 1
+        raise TraceFormatError(path, int(lines[i]), f"repeated time {times[i]}")
+    uniq, start = np.unique(times, return_index=True)
+    counts = np.diff(np.append(start, times.size))
+    return uniq, np.add.reduceat(values, start) / counts
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as exc:
+        raise TraceFormatError(path, None, f"not a text file ({exc})") from None
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise TraceFormatError(path, 1, "file is empty")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# Lumos5G
+
+
+def read_lumos5g(
+    path: str | Path, *, unit: str = "Mbps", duplicate_times: DuplicatePolicy = "mean"
+) -> Trace:
+    """Read a Lumos5G throughput trace: lines ``<t_seconds> <downlink_Mbps>``.
+
+    Blank lines and lines starting with ``#`` are skipped.
+
+    Args:
+        path: The trace file (e.g. ``lumos5g/5G/5g_trace_100_walking``).
+        unit: Unit of the value column (``"Mbps"`` for the shipped files).
+        duplicate_times: ``"mean"`` merges samples with a repeated timestamp (a quirk of 31
+            shipped 4G files), ``"error"`` rejects them.
+
+    Returns:
+        A :class:`Trace` with the file's timestamps and values.
+
+    Raises:
+        TraceFormatError: Empty file, a line without exactly two columns, a non-numeric or
+            non-finite token, a negative value, or decreasing time (file and line named).
+    """
+    path = Path(path)
+    rows: list[tuple[float, float]] = []
+    line_nos: list[int] = []
+    for no, raw in enumerate(_read_lines(path), 1):
+        s = raw.strip()
+        if not s or s.startswith("#"):
+            continue
+        toks = s.split()
+        if len(toks) != 2:
+            raise TraceFormatError(path, no, f"expected 2 columns (time, Mbps), got {len(toks)}")
+        t, v = _parse_floats(toks, path, no)
+        rows.append((t, v))
+        line_nos.append(no)
+    arr = np.asarray(rows, dtype=np.float64)
+    lines = np.asarray(line_nos)
+    _check_values(arr[:, 1], lines, path, "value")
+    times, values = _clean_times(arr[:, 0], arr[:, 1], lines, path, duplicate_times)
+    return Trace(times, values, source=str(path), unit=unit)
+
+
+# --------------------------------------------------------------------------------------------
+# mmWave uplink .list files
+
+
+@dataclass
+class _Run:
+    number: int
+    header_line: int
+    data: list[tuple[int, list[str]]]  # (line number, tokens)
+
+
+def _split_runs(path: Path) -> list[_Run]:
+    runs: list[_Run] = []
+    for no, raw in enumerate(_read_lines(path), 1):
+        s = raw.strip()
+        if not s or set(s) == {"#"}:
+            continue
+        if s.startswith("Run"):
+            num = s[3:].strip()
+            if not num.isdigit():
+                raise TraceFormatError(path, no, f"bad run header {s!r} (expected 'Run N')")
+            if any(r.number == int(num) for r in runs):
+                raise TraceFormatError(path, no, f"run {num} appears twice")
+            runs.append(_Run(int(num), no, []))
+            continue
+        if not runs:
+            raise TraceFormatError(path, no, "data before the first 'Run N' header")
+        toks = s.split(",")
+        if toks[-1].strip() == "":  # trailing comma
+            toks = toks[:-1]
+        runs[-1].data.append((no, toks))
+    if not runs:
+        raise TraceFormatError(path, 1, "no 'Run N' block found")
+    for r in runs:
+        if len(r.data) == 0:
+            raise TraceFormatError(path, r.header_line, f"run {r.number} has no data line")
+        if len(r.data) > 1 and len(r.data) % 2:
+            raise TraceFormatError(
+                path,
+                r.data[-1][0],
+                f"run {r.number} has {len(r.data)} data lines; expected 1 (values) or "
+                "pairs of lines (times, then values)",
+            )
+    return runs
+
+
+def list_runs(path: str | Path) -> list[int]:
+    """Run numbers of an mmWave ``.list`` file, in file order.
+
+    Raises:
+        TraceFormatError: The block structure is malformed (file and line named).
+    """
+    return [r.number for r in _split_runs(Path(path))]
+
+
+def _infer_unit(path: Path) -> str:
+    return "ms" if any("ping" in part.lower() for part in path.parts) else "Mbps"
+
+
+def _run_series(
+    path: Path,
+    run: _Run,
+    series: int,
+    period_s: float,
+    duplicate_times: DuplicatePolicy,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    if len(run.data) == 1:
+        if series != 0:
+            raise ValueError(
+                f"{path}: run {run.number} holds one series; series must be 0, got {series}"
+            )
+        no, toks = run.data[0]
+        values = _parse_floats(toks, path, no)
+        _check_values(values, np.full(values.size, no), path, "value")
+        return np.arange(values.size) * period_s, values, period_s
+    n_series = len(run.data) // 2
+    if not 0 <= series < n_series:
+        raise ValueError(
+            f"{path}: run {run.number} holds {n_series} (times, values) series; "
+            f"series must be in 0..{n_series - 1}, got {series}"
+        )
+    (t_no, t_toks), (v_no, v_toks) = run.data[2 * series], run.data[2 * series + 1]
+    times = _parse_floats(t_toks, path, t_no)
+    values = _parse_floats(v_toks, path, v_no)
+    if times.size != values.size:
+        raise TraceFormatError(
+            path,
+            v_no,
+            f"run {run.number}: {values.size} values for {times.size} times (line {t_no})",
+        )
+    _check_values(values, np.full(values.size, v_no), path, "value")
+    times, values = _clean_times(times, values, np.full(times.size, t_no), path, duplicate_times)
+    period = float(np.median(np.diff(times))) if times.size > 1 else period_s
+    return times, values, period
+
+
+def read_mmwave_list(
+    path: str | Path,
+    run: int | None = None,
+    *,
+    series: int = 0,
+    unit: str | None = None,
+    period_s: float = MMWAVE_PERIOD_S,
+    duplicate_times: DuplicatePolicy = "mean",
+) -> Trace:
+    """Read one run (or all runs) of an mmWave uplink/ping ``.list`` file.
+
+    Args:
+        path: The ``.list`` file.
+        run: Run number as written in the ``Run N`` header. ``None`` concatenates all runs in
+            file order into one trace: each run's clock is shifted so that it starts one sample
+            period after the previous run's last sample (a long trace for random-offset replay).
+        series: For runs written as pairs of lines (times, then values), which pair to read.
+            Runs written as a single line of values have only ``series=0``.
+        unit: ``"Mbps"`` or ``"ms"``; ``None`` infers ``"ms"`` when a path component contains
+            ``ping`` and ``"Mbps"`` otherwise.
+        period_s: Sample period of single-line runs (0.1 s in the shipped files).
+        duplicate_times: ``"mean"`` merges repeated timestamps of two-line runs, ``"error"``
+            rejects them. Decreasing timestamps always raise.
+
+    Returns:
+        A :class:`Trace`; ``source`` reads ``"<path>#run=<N>"`` (``"#run=all"`` for ``None``).
+
+    Raises:
+        TraceFormatError: Malformed blocks, non-numeric/non-finite/negative values, times and
+            values of different lengths, decreasing time (file and line named).
+        ValueError: ``run`` not in the file, ``series`` out of range, bad ``unit``/``period_s``.
+    """
+    path = Path(path)
+    unit = _infer_unit(path) if unit is None else unit
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    if not period_s > 0:
+        raise ValueError(f"period_s must be positive, got {period_s}")
+    runs = _split_runs(path)
+    if run is not None:
+        chosen = [r for r in runs if r.number == run]
+        if not chosen:
+            raise ValueError(f"{path}: run must be one of {[r.number for r in runs]}, got {run}")
+        t, v, p = _run_series(path, chosen[0], series, period_s, duplicate_times)
+        return Trace(t, v, source=f"{path}#run={run}", unit=unit, period_s=p)
+    all_t, all_v, periods = [], [], []
+    start = 0.0
+    for r in runs:
+        t, v, p = _run_series(path, r, series, period_s, duplicate_times)
+        t = t - t[0] + start
+        all_t.append(t)
+        all_v.append(v)
+        periods.append(p)
+        start = float(t[-1]) + p
+    return Trace(
+        np.concatenate(all_t),
+        np.concatenate(all_v),
+        source=f"{path}#run=all",
+        unit=unit,
+        period_s=float(np.median(periods)),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# plain CSV
+
+
+def read_csv_trace(
+    path: str | Path, *, duplicate_times: DuplicatePolicy = "mean"
+) -> dict[str, Trace]:
+    """Read a plain CSV trace with header ``time_s,uplink_mbps,downlink_mbps,rtt_ms``.
+
+    The four columns may come in any order; blank lines and lines starting with ``#`` are
+    skipped (also before the header).
+
+    Args:
+        path: The CSV file.
+        duplicate_times: ``"mean"`` merges rows with a repeated ``time_s``, ``"error"``
+            rejects them. Decreasing time always raises.
+
+    Returns:
+        ``{"uplink_mbps": Trace, "downlink_mbps": Trace, "rtt_ms": Trace}`` on the same clock.
+
+    Raises:
+        TraceFormatError: Empty file, missing/incomplete header, wrong column count,
+            non-numeric/non-finite/negative value, decreasing time (file and line named).
+    """
+    path = Path(path)
+    header: list[str] | None = None
+    rows: list[np.ndarray] = []
+    line_nos: list[int] = []
+    for no, raw in enumerate(_read_lines(path), 1):
+        s = raw.strip()
+        if not s or s.startswith("#"):
+            continue
+        toks = [t.strip() for t in s.split(",")]
+        if header is None:
+            names = [t.lower() for t in toks]
+            if sorted(names) != sorted(CSV_COLUMNS):
+                raise TraceFormatError(
+                    path, no, f"missing or bad header: expected columns {list(CSV_COLUMNS)}"
+                )
+            header = names
+            continue
+        if len(toks) != len(header):
+            raise TraceFormatError(path, no, f"expected {len(header)} columns, got {len(toks)}")
+        rows.append(_parse_floats(toks, path, no))
+        line_nos.append(no)
+    if header is None:
+        raise TraceFormatError(path, 1, "file is empty")
+    if not rows:
+        raise TraceFormatError(path, no, "no data rows after the header")
+    table = np.vstack(rows)
+    lines = np.asarray(line_nos)
+    col = {name: table[:, header.index(name)] for name in CSV_COLUMNS}
+    for name in CSV_COLUMNS[1:]:
+        _check_values(col[name], lines, path, name)
+    times = col["time_s"]
+    out: dict[str, Trace] = {}
+    for name, unit in (("uplink_mbps", "Mbps"), ("downlink_mbps", "Mbps"), ("rtt_ms", "ms")):
+        t, v = _clean_times(times, col[name], lines, path, duplicate_times)
+        out[name] = Trace(t, v, source=f"{path}#{name}", unit=unit)
+    return out
