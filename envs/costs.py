@@ -192,7 +192,7 @@ def mec_links(
     return LinkMatrices(k, lat, pw)
 
 
-def d2d_links(b, l, *, p_d2d: tuple[float, float] = P_D2D, validate: bool = True) -> LinkMatrices:
+def d2d_links(b, l, *, p_d2d: tuple[float, float] = P_D2D, validate: bool = True) -> LinkMatrices:  # noqa: E741
     """D2D link matrices (SPEC §5): one symmetric link; the user pays ``P_D2D`` for every transfer."""
     if validate:
         _check_links(b=b, l=l)
