@@ -75,6 +75,16 @@ def validate_service(service_time: str, mean_service_slots: float) -> None:
         )
 
 
+def expected_service(service_time: str, mean_service_slots: float) -> float:
+    """Exact expected service time (slots) of ``sample_service`` with these arguments."""
+    validate_service(service_time, mean_service_slots)
+    if service_time == "constant":
+        return float(max(1, round(mean_service_slots)))
+    if service_time == "uniform":
+        return (1 + max(1, round(2.0 * mean_service_slots - 1.0))) / 2.0
+    return float(mean_service_slots)
+
+
 def sample_service(
     rng: np.random.Generator, n: int, service_time: str, mean_service_slots: float
 ) -> np.ndarray:

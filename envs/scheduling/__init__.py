@@ -1,0 +1,50 @@
+"""Multi-edge request scheduling (DRLoS MDP; SPEC §8, Huang et al. Sec. 3.3).
+
+Parts: ``tasks`` (task sets), ``arrivals`` (Bernoulli and trace arrival processes),
+``servers`` (server pool and matching rules), ``timeline`` (slot clock and FIFO buffer queue),
+``env`` (the Gymnasium environment).
+"""
+
+from envs.scheduling.arrivals import (
+    AzureTraceArrivals,
+    BernoulliArrivals,
+    PlainTraceArrivals,
+    home_probabilities,
+    make_arrivals,
+    read_azure_trace,
+    read_plain_trace,
+)
+from envs.scheduling.env import (
+    ACTION_MODES,
+    ENTRY_POINT,
+    ENV_ID,
+    RECOMMENDED_MAX_EPISODE_STEPS,
+    EdgeSchedulingEnv,
+    ObsLayout,
+    ObsParts,
+)
+from envs.scheduling.servers import ServerPool, cap_assignments, fill_shares, share_offers
+from envs.scheduling.tasks import TaskSet, sample_service
+
+__all__ = [
+    "ACTION_MODES",
+    "ENTRY_POINT",
+    "ENV_ID",
+    "RECOMMENDED_MAX_EPISODE_STEPS",
+    "AzureTraceArrivals",
+    "BernoulliArrivals",
+    "EdgeSchedulingEnv",
+    "ObsLayout",
+    "ObsParts",
+    "PlainTraceArrivals",
+    "ServerPool",
+    "TaskSet",
+    "cap_assignments",
+    "fill_shares",
+    "home_probabilities",
+    "make_arrivals",
+    "read_azure_trace",
+    "read_plain_trace",
+    "sample_service",
+    "share_offers",
+]

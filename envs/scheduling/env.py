@@ -1,0 +1,477 @@
+"""Multi-edge request scheduling environment (DRLoS MDP; SPEC §8, Huang et al. Sec. 3.3, 4.5)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.scheduling.arrivals import ArrivalProcess, home_probabilities, make_arrivals
+from envs.scheduling.servers import ServerPool, cap_assignments, fill_shares, share_offers
+from envs.scheduling.tasks import TaskSet
+from envs.scheduling.timeline import Timeline
+
+ENV_ID = "EdgeRL/EdgeScheduling-v0"
+ENTRY_POINT = "envs.scheduling.env:EdgeSchedulingEnv"
+# Default episodes last ~150-250 slots; 1000 leaves room for slow (all-low-share) policies at
+# ρ = 1.3 and truncates policies that never schedule ("assign" mode, all keep-waiting).
+RECOMMENDED_MAX_EPISODE_STEPS = 1000
+ACTION_MODES: tuple[str, ...] = ("shares", "assign")
+MAX_SERVERS = 5  # the paper keeps the share action space within 2^5 (Sec. 3.3.1)
+_RESET_OPTIONS = frozenset({"task_set_seed"})
+
+
+class ObsParts(NamedTuple):
+    """Decoded observation (leading batch dimensions kept)."""
+
+    utilization: np.ndarray  # (..., m)   g_i / c_i
+    free: np.ndarray  # (..., m)          (c_i - g_i) / max_j c_j
+    queue: np.ndarray  # (...,)           min(queue length / queue_norm, 1)
+    arrived: np.ndarray  # (...,)         arrived / K
+    home: np.ndarray  # (..., M) int      home server of each visible task, -1 for empty slots
+    wait: np.ndarray  # (..., M)          min(waiting slots / wait_norm, 1)
+    service: np.ndarray  # (..., M)       min(service slots / service_norm, 1)
+    mask: np.ndarray  # (..., M) bool     slot holds a task
+
+
+@dataclass(frozen=True)
+class ObsLayout:
+    """Index layout of the flat observation (see the env docstring's table)."""
+
+    num_servers: int
+    buffer_size: int
+
+    @property
+    def task_features(self) -> int:
+        return self.num_servers + 2  # home one-hot, wait, service
+
+    @property
+    def tasks_start(self) -> int:
+        return 2 * self.num_servers + 2
+
+    @property
+    def mask_start(self) -> int:
+        return self.tasks_start + self.buffer_size * self.task_features
+
+    @property
+    def size(self) -> int:
+        return self.mask_start + self.buffer_size
+
+    def decode(self, obs: np.ndarray) -> ObsParts:
+        obs = np.asarray(obs)
+        m, big_m = self.num_servers, self.buffer_size
+        rows = obs[..., self.tasks_start : self.mask_start].reshape(
+            (*obs.shape[:-1], big_m, self.task_features)
+        )
+        mask = obs[..., self.mask_start :] > 0.5
+        home = np.where(mask, rows[..., :m].argmax(axis=-1), -1)
+        return ObsParts(
+            obs[..., :m], obs[..., m : 2 * m], obs[..., 2 * m], obs[..., 2 * m + 1],
+            home, rows[..., m], rows[..., m + 1], mask,
+        )  # fmt: skip
+
+
+def _int_arg(name: str, value: Any, low: int, high: int | None = None) -> int:
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not ok or value < low or (high is not None and value > high):
+        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return int(value)
+
+
+def _float_arg(name: str, value: Any, low: float = 0.0, *, open_low: bool = False) -> float:
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < low or (open_low and value == low):
+        raise ValueError(
+            f"{name} must be a finite number {'>' if open_low else '>='} {low}, got {value!r}"
+        )
+    return float(value)
+
+
+class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
+    """Spread requests over m edge servers through a FIFO buffer queue, keeping them balanced.
+
+    ## Description
+
+    The DRLoS scheduling MDP of Huang et al. (IEEE TMC), Sec. 3.3, with the readings fixed in
+    SPEC §8. ``m`` edge servers have capacities ``c_i`` (concurrent tasks) and load ``g_i``
+    (tasks in service). Requests arrive in discrete slots at their home (nearest) server and
+    join one FIFO buffer queue; each step (= one slot of ``slot_ms`` ms) the agent schedules
+    some of the first ``M`` waiting tasks, each task then holds one unit of its server's
+    capacity for its service time (default geometric, mean 10 slots) and frees it when done.
+
+    Arrivals (``envs.scheduling.arrivals``): Bernoulli users per region (default), whose home
+    shares follow ``home_skew`` (default Zipf 1.0: 54.5 / 27.3 / 18.2 %, so serving every task
+    at home overloads server 0 — the imbalance the paper motivates), or a replayed trace (Azure
+    LLM inference 2023 CSV or a plain ``time_s,home,service`` CSV). The load level ρ is
+    defined by
+
+        λ · E[service slots] = ρ · Σ_i c_i,
+
+    λ the expected arrivals per slot: at ρ = 1 the arrivals exactly fill all servers. The paper
+    sweeps ρ from 0.1 to 1.3. A task set is the ``K`` tasks of one arrival window of
+    ``window_slots`` slots; by default (ρ = 0.8, 3 × 500, 100 slots) λ = 120 and K ≈ 12,000, so
+    the queue backs up at the overloaded home server, and an episode is ~150–250 steps (~30 ms
+    at M = 500). Tasks that find ``queue_limit`` tasks waiting are dropped and counted.
+
+    A task placed on another server than its home pays ``rpc_latency_ms``. Its latency is
+    ``(waiting slots + service slots) · slot_ms + rpc_latency_ms·[forwarded]``.
+
+    ## Action Space
+
+    ``action_mode="shares"`` (default, DRLoS): ``Discrete(2**m)``. Bit i of the action
+    (``(a >> i) & 1``) set gives server i the high share ``floor((1-η)(c_i - g_i))`` of its
+    free capacity, clear the low share ``floor(η(c_i - g_i))``. The visible tasks fill the
+    offered slots FIFO, home server first: each server's offer goes to the earliest visible
+    tasks homed there; slots still offered then take the earliest remaining tasks (forwarded),
+    dealt round-robin over the servers with slots left, most slots left first. Example: m = 3,
+    free = (100, 250, 400), η = 0.05, a = 5 = 0b101 offers (95, 12, 380).
+
+    ``action_mode="assign"``: ``MultiDiscrete([m + 1] * M)``; entry j is the server of visible
+    task j, ``m`` keeps it waiting; entries of empty slots are ignored. Assignments beyond a
+    server's free capacity are rejected (earliest tasks first), the task keeps waiting, and
+    ``info["rejected"]`` counts them. Both modes share one simulator core.
+
+    ## Observation Space
+
+    ``Box(0, 1, (2m + 2 + M(m + 3),), float32)``, the same in both modes (m = 3, M = 500: 3008):
+
+    | index                      | content                                           |
+    |----------------------------|---------------------------------------------------|
+    | ``[0, m)``                 | utilisation u_i = g_i / c_i                       |
+    | ``[m, 2m)``                | free capacity (c_i - g_i) / max_j c_j             |
+    | ``2m``                     | min(queue length / queue_norm, 1); queue_norm = ``queue_limit`` (10·M if None) |
+    | ``2m + 1``                 | tasks arrived so far / K                          |
+    | ``2m+2 + j(m+2) + [0, m)`` | visible task j: one-hot home server               |
+    | ``2m+2 + j(m+2) + m``      | task j: min(waiting slots / (10·E[service]), 1)   |
+    | ``2m+2 + j(m+2) + m + 1``  | task j: min(service slots / (4·E[service]), 1)    |
+    | ``2m+2 + M(m+2) + j``      | mask: 1 if visible slot j holds a task, else 0    |
+
+    Rows of empty slots are zero. ``env.unwrapped.obs_layout.decode(obs)`` splits an
+    observation (or a batch) into named parts. The paper's state (server usage + waiting tasks)
+    is the utilisation block and the task rows. The observation is the state at the start of a
+    slot, after the previous slot's departures and this slot's arrivals.
+
+    ## Rewards
+
+    Per step, on the state after the step (SPEC §8, the paper's eq. 10 on utilisations):
+
+        r_t = -Σ_i (u_i - ū)² / (m - 1) - λ_wait · (tasks left waiting by the action) / M
+              - λ_drop · (tasks dropped this step)
+
+    The paper's setting is λ_wait = λ_drop = 0 (γ = 1 then penalises slow scheduling through
+    more steps). Example: c = (500, 500, 500), g = (400, 250, 100) → u = (0.8, 0.5, 0.2),
+    ū = 0.5, variance (0.09 + 0 + 0.09) / 2 = 0.09, r = -0.09; with λ_wait = 0.1 and 250 tasks
+    left waiting at M = 500, r = -0.09 - 0.05 = -0.14.
+
+    ## Starting State
+
+    Empty servers; the queue holds the tasks arriving in slot 0. The task set is drawn from
+    ``np.random.default_rng(task_set_seed)``: ``reset(options={"task_set_seed": k})`` replays
+    task set k exactly (the dynamics are deterministic given the task set and the actions, so
+    N rollouts of one task set — DRLoS / DeepRM baselines — are possible from outside).
+    Without it, k is drawn from ``self.np_random`` (seeded by ``reset(seed=...)``) and reported
+    in ``info["task_set_seed"]``.
+
+    ## Episode End
+
+    Terminated when every task of the task set is done (completed or dropped). Truncation is
+    left to ``TimeLimit`` (registered with ``max_episode_steps=1000``); an "assign" policy that
+    never schedules would otherwise run forever.
+
+    ``info`` (plain Python / numpy values): ``utilization`` (float64 array, m), ``variance``,
+    cumulative ``arrived``, ``completed``, ``dropped``, ``forwarded``, ``rejected``; current
+    ``waiting``, ``in_service``; ``mean_latency_ms`` of the tasks completed in this step (0 when
+    none); ``slot``. At every step ``arrived == completed + waiting + in_service + dropped``.
+    ``reset`` adds ``task_set_seed`` and ``num_tasks`` (K).
+
+    ## Arguments
+
+    - ``num_servers`` (3): m, 2 to 5.
+    - ``capacities`` (None → 500 each): an int for all, or m positive ints (heterogeneous).
+    - ``load`` (0.8): ρ > 0 (Bernoulli and Azure arrivals; a plain CSV is replayed as is).
+    - ``home_skew`` (1.0): Zipf exponent s >= 0 of the home shares (0 = uniform) or m weights.
+    - ``num_users`` (1000): Bernoulli users; must be >= λ.
+    - ``window_slots`` (100): arrival window of a task set, in slots.
+    - ``slot_ms`` (10.0): slot length in ms.
+    - ``buffer_size`` (500): M, visible tasks.
+    - ``queue_limit`` (5000): max waiting tasks, None for no limit.
+    - ``eta`` (0.05): η in the open interval (0, 0.1).
+    - ``action_mode`` ("shares"): "shares" or "assign".
+    - ``arrivals`` ("bernoulli"): "bernoulli", a CSV path, or a mapping (see ``make_arrivals``:
+      ``{"kind": "trace", "path", "format", "prefill_ms_per_token", "decode_ms_per_token"}``).
+    - ``service_time`` ("geometric"): "geometric", "constant" or "uniform" (Bernoulli arrivals).
+    - ``mean_service_slots`` (10.0): mean service time in slots (>= 1); Azure traces rescale
+      token costs to it.
+    - ``rpc_latency_ms`` (20.0): forwarding latency to a non-home server.
+    - ``lambda_wait``, ``lambda_drop`` (0.0): reward weights, >= 0.
+    - ``render_mode`` (None): None or "ansi".
+
+    ## Version History
+
+    - v0: initial version.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 10}
+
+    def __init__(
+        self,
+        *,
+        num_servers: int = 3,
+        capacities: int | Sequence[int] | None = None,
+        load: float = 0.8,
+        home_skew: float | Sequence[float] = 1.0,
+        num_users: int = 1000,
+        window_slots: int = 100,
+        slot_ms: float = 10.0,
+        buffer_size: int = 500,
+        queue_limit: int | None = 5000,
+        eta: float = 0.05,
+        action_mode: str = "shares",
+        arrivals: str | os.PathLike[str] | Mapping[str, Any] = "bernoulli",
+        service_time: str = "geometric",
+        mean_service_slots: float = 10.0,
+        rpc_latency_ms: float = 20.0,
+        lambda_wait: float = 0.0,
+        lambda_drop: float = 0.0,
+        render_mode: str | None = None,
+    ) -> None:
+        m = _int_arg("num_servers", num_servers, 2, MAX_SERVERS)
+        if capacities is None:
+            capacities = 500
+        caps = np.atleast_1d(np.asarray(capacities))
+        if caps.size == 1:
+            caps = np.repeat(caps, m)
+        if caps.shape != (m,) or not np.issubdtype(caps.dtype, np.integer) or np.any(caps < 1):
+            raise ValueError(
+                f"capacities must be a positive integer or {m} positive integers "
+                f"(num_servers={m}), got {capacities!r}"
+            )
+        self.num_servers = m
+        self.capacities = caps.astype(np.int64)
+        self.load = _float_arg("load", load, 0.0, open_low=True)
+        self.buffer_size = _int_arg("buffer_size", buffer_size, 1)
+        if queue_limit is not None:
+            queue_limit = _int_arg("queue_limit", queue_limit, 1)
+        self.queue_limit = queue_limit
+        eta_f = _float_arg("eta", eta, 0.0, open_low=True)
+        if eta_f >= 0.1:
+            raise ValueError(f"eta must be in the open interval (0, 0.1), got {eta!r}")
+        self.eta = eta_f
+        if action_mode not in ACTION_MODES:
+            raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
+        self.action_mode = action_mode
+        self.slot_ms = _float_arg("slot_ms", slot_ms, 0.0, open_low=True)
+        self.rpc_latency_ms = _float_arg("rpc_latency_ms", rpc_latency_ms)
+        self.lambda_wait = _float_arg("lambda_wait", lambda_wait)
+        self.lambda_drop = _float_arg("lambda_drop", lambda_drop)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.render_mode = render_mode
+
+        self.arrival_process: ArrivalProcess = make_arrivals(
+            arrivals,
+            num_servers=m,
+            load=self.load,
+            total_capacity=int(self.capacities.sum()),
+            home_probs=home_probabilities(home_skew, m),
+            num_users=_int_arg("num_users", num_users, 1),
+            window_slots=_int_arg("window_slots", window_slots, 1),
+            service_time=service_time,
+            mean_service_slots=_float_arg("mean_service_slots", mean_service_slots, 1.0),
+            slot_ms=self.slot_ms,
+        )
+        mu = self.arrival_process.mean_service_slots
+        self._wait_norm = 10.0 * mu
+        self._service_norm = 4.0 * mu
+        self._queue_norm = float(queue_limit if queue_limit is not None else 10 * self.buffer_size)
+
+        self.obs_layout = ObsLayout(m, self.buffer_size)
+        self.observation_space = spaces.Box(0.0, 1.0, (self.obs_layout.size,), np.float32)
+        if action_mode == "shares":
+            self.action_space = spaces.Discrete(2**m)
+        else:
+            self.action_space = spaces.MultiDiscrete(np.full(self.buffer_size, m + 1))
+
+        self.server_pool = ServerPool(self.capacities)
+        self._cmax = float(self.capacities.max())
+        self._task_set_cache: tuple[int, TaskSet] | None = None
+        self._timeline: Timeline | None = None
+
+    # ------------------------------------------------------------------ task sets
+
+    def task_set(self, task_set_seed: int) -> TaskSet:
+        """Task set number ``task_set_seed`` of this configuration (cached: the last one)."""
+        if self._task_set_cache is None or self._task_set_cache[0] != task_set_seed:
+            tasks = self.arrival_process.sample(np.random.default_rng(task_set_seed))
+            tasks.check_servers(self.num_servers)
+            self._task_set_cache = (task_set_seed, tasks)
+        return self._task_set_cache[1]
+
+    @property
+    def tasks(self) -> TaskSet:
+        """The current episode's task set."""
+        return self._require_reset().tasks
+
+    @property
+    def task_latency_ms(self) -> np.ndarray:
+        """Latency of every task of the episode (known when placed); NaN if not placed yet."""
+        self._require_reset()
+        return self._latency_ms.copy()
+
+    # ------------------------------------------------------------------ gym API
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = dict(options or {})
+        if unknown := set(options) - _RESET_OPTIONS:
+            raise ValueError(
+                f"reset options: unknown keys {sorted(unknown)}; allowed {sorted(_RESET_OPTIONS)}"
+            )
+        k = options.get("task_set_seed")
+        if k is None:
+            k = int(self.np_random.integers(2**63 - 1))
+        k = _int_arg("options['task_set_seed']", k, 0)
+        tasks = self.task_set(k)
+        self._timeline = Timeline(tasks, self.queue_limit)
+        last = int(tasks.arrival[-1]) if tasks.size else 0
+        self.server_pool.reset(horizon=last + int(8 * self._service_norm) + 1)
+        self._latency_ms = np.full(tasks.size, np.nan)
+        self._completed = self._forwarded = self._rejected = 0
+        self._timeline.admit()  # slot 0 arrivals (drops possible with a tiny queue_limit)
+        info = self._info(0.0)
+        info["task_set_seed"] = k
+        info["num_tasks"] = tasks.size
+        return self._observation(), info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        tl = self._require_reset()
+        tasks, pool = tl.tasks, self.server_pool
+        head = tl.head(self.buffer_size)
+        if self.action_mode == "shares":
+            servers = fill_shares(
+                tasks.home[head], share_offers(self._share_action(action), pool.free, self.eta)
+            )
+        else:
+            targets = self._assign_action(action)[: head.size]
+            servers, rejected = cap_assignments(
+                np.where(targets == self.num_servers, -1, targets), pool.free
+            )
+            self._rejected += rejected
+        placed = servers >= 0
+        if placed.any():
+            ids, srv = head[placed], servers[placed]
+            forwarded = srv != tasks.home[ids]
+            service = tasks.service[ids]
+            latency = (
+                tl.slot - tasks.arrival[ids] + service
+            ) * self.slot_ms + self.rpc_latency_ms * forwarded
+            pool.place(srv, service, latency, tl.slot)
+            self._latency_ms[ids] = latency
+            self._forwarded += int(forwarded.sum())
+            tl.remove_head(placed)
+        left_waiting = tl.queue.size
+
+        tl.tick()
+        done, latency_sum = pool.release(tl.slot)
+        self._completed += done
+        dropped = tl.admit()
+
+        info = self._info(latency_sum / done if done else 0.0)
+        reward = (
+            -info["variance"]
+            - self.lambda_wait * left_waiting / self.buffer_size
+            - self.lambda_drop * dropped
+        )
+        terminated = self._completed + tl.dropped == tasks.size
+        return self._observation(), float(reward), bool(terminated), False, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        tl = self._require_reset()
+        util = " ".join(f"{u:4.0%}" for u in self.server_pool.utilization)
+        return (
+            f"slot {tl.slot:5d} | util [{util}] | waiting {tl.queue.size:5d} | "
+            f"done {self._completed}/{tl.tasks.size} | dropped {tl.dropped}"
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _require_reset(self) -> Timeline:
+        if self._timeline is None:
+            raise RuntimeError("EdgeSchedulingEnv: call reset() before step()")
+        return self._timeline
+
+    def _share_action(self, action: Any) -> int:
+        a = np.asarray(action)
+        if (
+            a.size != 1
+            or not np.issubdtype(a.dtype, np.integer)
+            or not 0 <= int(a) < 2**self.num_servers
+        ):
+            raise ValueError(
+                f"action must be an integer in [0, {2**self.num_servers}) in 'shares' mode, got {action!r}"
+            )
+        return int(a)
+
+    def _assign_action(self, action: Any) -> np.ndarray:
+        a = np.asarray(action)
+        if a.shape != (self.buffer_size,) or not np.issubdtype(a.dtype, np.integer):
+            raise ValueError(
+                f"action must be {self.buffer_size} integers in [0, {self.num_servers}] in "
+                f"'assign' mode, got shape {a.shape} dtype {a.dtype}"
+            )
+        if a.size and (a.min() < 0 or a.max() > self.num_servers):
+            raise ValueError(
+                f"action entries must be in [0, {self.num_servers}] (a server, or "
+                f"{self.num_servers} = keep waiting), got min {a.min()} max {a.max()}"
+            )
+        return a.astype(np.int64, copy=False)
+
+    def _info(self, mean_latency_ms: float) -> dict[str, Any]:
+        tl, pool = self._timeline, self.server_pool
+        assert tl is not None
+        util = pool.utilization
+        return {
+            "utilization": util,
+            "variance": float(util.var(ddof=1)),
+            "arrived": tl.arrived,
+            "completed": self._completed,
+            "dropped": tl.dropped,
+            "waiting": int(tl.queue.size),
+            "in_service": int(pool.load.sum()),
+            "forwarded": self._forwarded,
+            "rejected": self._rejected,
+            "mean_latency_ms": float(mean_latency_ms),
+            "slot": tl.slot,
+        }
+
+    def _observation(self) -> np.ndarray:
+        tl, pool, lay = self._timeline, self.server_pool, self.obs_layout
+        assert tl is not None
+        m = self.num_servers
+        obs = np.zeros(lay.size, dtype=np.float32)
+        obs[:m] = pool.utilization
+        obs[m : 2 * m] = pool.free / self._cmax
+        obs[2 * m] = min(tl.queue.size / self._queue_norm, 1.0)
+        obs[2 * m + 1] = tl.arrived / tl.tasks.size if tl.tasks.size else 1.0
+        head = tl.head(self.buffer_size)
+        n = head.size
+        if n:
+            rows = obs[lay.tasks_start : lay.mask_start].reshape(
+                self.buffer_size, lay.task_features
+            )
+            rows[np.arange(n), tl.tasks.home[head]] = 1.0
+            rows[:n, m] = np.minimum((tl.slot - tl.tasks.arrival[head]) / self._wait_norm, 1.0)
+            rows[:n, m + 1] = np.minimum(tl.tasks.service[head] / self._service_norm, 1.0)
+            obs[lay.mask_start : lay.mask_start + n] = 1.0
+        return obs

@@ -1,0 +1,138 @@
+"""Edge servers and the rules that match waiting tasks to their free slots (SPEC §8).
+
+``ServerPool`` tracks the load g_i (tasks in service) of each server with a departure
+calendar indexed by absolute slot, so a step costs O(m) whatever the number of tasks in
+service. The matching rules are pure functions over the visible head of the queue:
+
+- ``share_offers`` + ``fill_shares``: the DRLoS action (Huang et al. Sec. 3.3.1) — each server
+  offers a high or low share of its free capacity; waiting tasks fill the offers.
+- ``cap_assignments``: explicit per-task assignments, cut to each server's free capacity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+_FLOOR_EPS = 1e-9  # keeps floor((1-η)·free) exact where the float product lands just below
+
+
+class ServerPool:
+    """``m`` servers with capacities c_i; load g_i = tasks in service on server i."""
+
+    def __init__(self, capacities: Sequence[int] | np.ndarray) -> None:
+        caps = np.array(capacities, dtype=np.int64)
+        caps.setflags(write=False)
+        self.capacities = caps
+        self.num_servers = int(caps.size)
+        self.reset()
+
+    def reset(self, horizon: int = 256) -> None:
+        self.load = np.zeros(self.num_servers, dtype=np.int64)
+        # _departures[s, i]: tasks leaving server i at the start of slot s;
+        # _latency_ms[s]: summed end-to-end latency of the tasks leaving at slot s.
+        self._departures = np.zeros((max(horizon, 1), self.num_servers), dtype=np.int64)
+        self._latency_ms = np.zeros(max(horizon, 1), dtype=np.float64)
+
+    @property
+    def free(self) -> np.ndarray:
+        """Free capacity c_i - g_i."""
+        return self.capacities - self.load
+
+    @property
+    def utilization(self) -> np.ndarray:
+        """u_i = g_i / c_i."""
+        return self.load / self.capacities
+
+    def place(
+        self, servers: np.ndarray, service: np.ndarray, latency_ms: np.ndarray, slot: int
+    ) -> None:
+        """Start tasks on ``servers`` in ``slot``; each leaves at the start of slot + service."""
+        if servers.size == 0:
+            return
+        leave = slot + service
+        last = int(leave.max())
+        if last >= self._latency_ms.size:  # grow the calendar geometrically
+            size = max(2 * self._latency_ms.size, last + 1)
+            dep = np.zeros((size, self.num_servers), dtype=np.int64)
+            dep[: self._departures.shape[0]] = self._departures
+            lat = np.zeros(size, dtype=np.float64)
+            lat[: self._latency_ms.size] = self._latency_ms
+            self._departures, self._latency_ms = dep, lat
+        np.add.at(self._departures, (leave, servers), 1)
+        np.add.at(self._latency_ms, leave, latency_ms)
+        self.load += np.bincount(servers, minlength=self.num_servers)
+        if np.any(self.load > self.capacities):  # the matching rules must make this impossible
+            raise RuntimeError(f"server capacity exceeded: load {self.load}, c {self.capacities}")
+
+    def release(self, slot: int) -> tuple[int, float]:
+        """Tasks whose service ends at the start of ``slot`` leave: (count, summed latency ms)."""
+        if slot >= self._latency_ms.size:
+            return 0, 0.0
+        leaving = self._departures[slot]
+        self.load -= leaving
+        return int(leaving.sum()), float(self._latency_ms[slot])
+
+
+def share_offers(action: int, free: np.ndarray, eta: float) -> np.ndarray:
+    """Slots each server offers under a DRLoS action (SPEC §8).
+
+    Bit i of ``action`` (``(action >> i) & 1``) set gives server i the high share
+    floor((1-η)(c_i - g_i)), clear the low share floor(η(c_i - g_i)).
+    """
+    high = (action >> np.arange(free.size)) & 1
+    frac = np.where(high == 1, 1.0 - eta, eta)
+    return np.floor(frac * free + _FLOOR_EPS).astype(np.int64)
+
+
+def _rank_within(groups: np.ndarray, num_groups: int) -> np.ndarray:
+    """0-based position of each element among the earlier elements of its group (FIFO rank)."""
+    onehot = groups[:, None] == np.arange(num_groups)
+    return np.cumsum(onehot, axis=0)[np.arange(groups.size), groups] - 1
+
+
+def fill_shares(homes: np.ndarray, offers: np.ndarray) -> np.ndarray:
+    """Fill offered slots with waiting tasks (FIFO, home server first).
+
+    ``homes``: home server of each visible task, in queue order. Returns the server of each
+    task, -1 where it keeps waiting. Reading of SPEC §8 "fill FIFO, home server first":
+    1. each server's offer goes to the earliest visible tasks homed there;
+    2. the offers left over take the earliest remaining tasks (all homed at servers whose
+       offer is used up, so they are forwarded), dealt round-robin over the servers with
+       slots left, the server with the most slots left first.
+    """
+    m = offers.size
+    out = np.full(homes.size, -1, dtype=np.int64)
+    if homes.size == 0:
+        return out
+    at_home = _rank_within(homes, m) < offers[homes]
+    out[at_home] = homes[at_home]
+    left = offers - np.bincount(homes[at_home], minlength=m)
+    rest = np.flatnonzero(~at_home)
+    total = int(left.sum())
+    if rest.size == 0 or total == 0:
+        return out
+    slot_server = np.repeat(np.arange(m), left)
+    slot_rank = np.arange(total) - np.repeat(np.cumsum(left) - left, left)
+    priority = np.empty(m, dtype=np.int64)
+    priority[np.argsort(-left, kind="stable")] = np.arange(m)
+    order = np.lexsort((priority[slot_server], slot_rank))  # round r over servers, then r+1
+    k = min(rest.size, total)
+    out[rest[:k]] = slot_server[order[:k]]
+    return out
+
+
+def cap_assignments(targets: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, int]:
+    """Cut explicit assignments to free capacity, earliest tasks first.
+
+    ``targets``: server per visible task, -1 = keep waiting. Returns the accepted servers
+    (-1 where rejected or waiting) and the number rejected for lack of capacity.
+    """
+    assigned = targets >= 0
+    if not assigned.any():
+        return targets, 0
+    m = free.size
+    group = np.where(assigned, targets, m)  # waiting tasks form their own group m
+    keep = assigned & (_rank_within(group, m + 1) < np.append(free, 0)[group])
+    return np.where(keep, targets, -1), int(assigned.sum() - keep.sum())
