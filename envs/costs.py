@@ -450,6 +450,8 @@ class ChainCostModel:
         exit_draws,
         in_kb_scale,
     ) -> CostBreakdown:
+        if self.early_exits is None:
+            return self._evaluate_batch_plain(s2, links, sp, d_energy, eta_e, eta_d, in_kb_scale)
         B = s2.shape[0]
         k, lat, pw = (np.asarray(m) for m in links)
         prev = np.zeros_like(s2)
@@ -501,6 +503,51 @@ class ChainCostModel:
                 1
             ) + end * e_out
             overhead = (reach * w).sum(1) / self.n
+        return CostBreakdown(latency, energy, overhead, latency + eta_e * energy + eta_d * overhead)
+
+    def _evaluate_batch_plain(
+        self, s2: np.ndarray, links: LinkMatrices, sp, d_energy, eta_e, eta_d, in_kb_scale
+    ) -> CostBreakdown:
+        """:meth:`_evaluate_batch` without early exits, with few (B, n) temporaries: one flat
+        gather per link matrix instead of 3-array fancy indexing (2-3x faster at B ~ 4096)."""
+        B, n, P = s2.shape[0], self.n, self.P
+        s2 = s2.astype(np.int64, copy=False)  # flat indices below must not overflow
+        k, lat, pw = (np.asarray(m) for m in links)
+        # flat index of (state, S_{i-1}, S_i) in the link matrices; S_0 = device
+        pair = np.empty_like(s2)
+        np.multiply(s2[:, :-1], P, out=pair[:, 1:])
+        pair[:, 0] = 0
+        pair += s2
+        last = s2[:, -1] * P  # (S_n, device): the result goes home
+        if k.ndim == 3:
+            base = np.arange(0, B * P * P, P * P)
+            pair += base[:, None]
+            last += base
+        kf, lf, pf = k.reshape(-1), lat.reshape(-1), pw.reshape(-1)
+        g_in = (
+            self.blocks.in_kb
+            if in_kb_scale is None
+            else self.blocks.in_kb * np.asarray(in_kb_scale)
+        )
+        t_in = kf.take(pair)
+        t_in *= g_in
+        t_in += lf.take(pair)  # zero where S_{i-1} == S_i: the diagonal is zero
+        e_in = pf.take(pair)
+        e_in *= t_in
+        e_in *= 1e-6
+        spd = np.asarray(sp, dtype=np.float64)
+        if spd.ndim == 1 or spd.strides[0] == 0:  # one speed vector for every state
+            t_blk = spd.reshape(-1, P)[0].take(s2)
+        else:
+            t_blk = np.take_along_axis(np.broadcast_to(spd, (B, P)), s2, axis=1)
+        t_blk *= self.blocks.latency_ms
+        t_blk += t_in
+        e_blk = np.where(s2 == 0, self.blocks.energy_j * d_energy, 0.0)
+        e_blk += e_in
+        t_out = self._gout * kf.take(last) + lf.take(last)
+        latency = t_blk.sum(1) + t_out
+        energy = e_blk.sum(1) + t_out * pf.take(last) * 1e-6
+        overhead = self.overhead_weights.take(s2).sum(1) / n
         return CostBreakdown(latency, energy, overhead, latency + eta_e * energy + eta_d * overhead)
 
     def sample_exit_draws(self, rng: np.random.Generator, batch: int | None = None) -> np.ndarray:

@@ -143,6 +143,20 @@ def _parse_floats(tokens: Sequence[str], path: Path, line: int) -> np.ndarray:
     return arr
 
 
+def _parse_table(rows: list[list[str]], line_nos: list[int], path: Path) -> np.ndarray:
+    """Parse equal-length token rows in one numpy call; on failure find the bad line."""
+    try:
+        arr = np.asarray(rows, dtype=np.float64)
+    except ValueError:
+        arr = None
+    if arr is None or not np.all(np.isfinite(arr)):
+        for toks, no in zip(rows, line_nos, strict=True):
+            _parse_floats(toks, path, no)
+    if arr is None:  # pragma: no cover - numpy and float() agree on what parses
+        raise TraceFormatError(path, None, "unparseable content")
+    return arr
+
+
 def _check_values(values: np.ndarray, lines: np.ndarray, path: Path, what: str) -> None:
     neg = np.flatnonzero(values < 0)
     if neg.size:
@@ -214,7 +228,7 @@ def read_lumos5g(
             non-finite token, a negative value, or decreasing time (file and line named).
     """
     path = Path(path)
-    rows: list[tuple[float, float]] = []
+    tokens: list[list[str]] = []
     line_nos: list[int] = []
     for no, raw in enumerate(_read_lines(path), 1):
         s = raw.strip()
@@ -223,10 +237,11 @@ def read_lumos5g(
         toks = s.split()
         if len(toks) != 2:
             raise TraceFormatError(path, no, f"expected 2 columns (time, Mbps), got {len(toks)}")
-        t, v = _parse_floats(toks, path, no)
-        rows.append((t, v))
+        tokens.append(toks)
         line_nos.append(no)
-    arr = np.asarray(rows, dtype=np.float64)
+    if not tokens:
+        raise TraceFormatError(path, 1, "no data lines")
+    arr = _parse_table(tokens, line_nos, path)
     lines = np.asarray(line_nos)
     _check_values(arr[:, 1], lines, path, "value")
     times, values = _clean_times(arr[:, 0], arr[:, 1], lines, path, duplicate_times)
@@ -418,7 +433,7 @@ def read_csv_trace(
     """
     path = Path(path)
     header: list[str] | None = None
-    rows: list[np.ndarray] = []
+    rows: list[list[str]] = []
     line_nos: list[int] = []
     for no, raw in enumerate(_read_lines(path), 1):
         s = raw.strip()
@@ -435,13 +450,13 @@ def read_csv_trace(
             continue
         if len(toks) != len(header):
             raise TraceFormatError(path, no, f"expected {len(header)} columns, got {len(toks)}")
-        rows.append(_parse_floats(toks, path, no))
+        rows.append(toks)
         line_nos.append(no)
     if header is None:
         raise TraceFormatError(path, 1, "file is empty")
     if not rows:
         raise TraceFormatError(path, no, "no data rows after the header")
-    table = np.vstack(rows)
+    table = _parse_table(rows, line_nos, path)
     lines = np.asarray(line_nos)
     col = {name: table[:, header.index(name)] for name in CSV_COLUMNS}
     for name in CSV_COLUMNS[1:]:

@@ -23,7 +23,13 @@ from envs.scheduling.env import (
     ObsLayout,
     ObsParts,
 )
-from envs.scheduling.servers import ServerPool, cap_assignments, fill_shares, share_offers
+from envs.scheduling.servers import (
+    ServerPool,
+    cap_assignments,
+    fill_shares,
+    share_fractions,
+    share_offers,
+)
 from envs.scheduling.tasks import TaskSet, sample_service
 
 __all__ = [
@@ -46,5 +52,6 @@ __all__ = [
     "read_azure_trace",
     "read_plain_trace",
     "sample_service",
+    "share_fractions",
     "share_offers",
 ]

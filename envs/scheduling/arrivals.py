@@ -299,13 +299,16 @@ class AzureTraceArrivals:
     service_mean: float = 10.0  # target mean service (slots) of the token-cost rescaling
     prefill_ms_per_token: float = DEFAULT_PREFILL_MS_PER_TOKEN
     decode_ms_per_token: float = DEFAULT_DECODE_MS_PER_TOKEN
-    _service: np.ndarray = field(init=False, repr=False)  # service slots of every trace row
+    service_slots: np.ndarray = field(init=False, repr=False)  # service slots of every trace row
 
     def __post_init__(self) -> None:
         validate_service("geometric", self.service_mean)
         for name in ("prefill_ms_per_token", "decode_ms_per_token"):
             v = getattr(self, name)
-            if not math.isfinite(v) or v < 0:
+            is_num = isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+                v, bool
+            )
+            if not is_num or not math.isfinite(v) or v < 0:
                 raise ValueError(f"arrivals.{name} must be a finite number >= 0, got {v}")
         if self.trace.time_s.size < 2 or self.trace.time_s[-1] <= 0:
             raise ValueError(f"arrival trace {self.trace.path} needs two distinct timestamps")
@@ -321,12 +324,12 @@ class AzureTraceArrivals:
             )
         service = np.maximum(1, np.rint(cost / cost.mean() * self.service_mean)).astype(np.int64)
         service.setflags(write=False)
-        object.__setattr__(self, "_service", service)
+        object.__setattr__(self, "service_slots", service)
 
     @property
     def mean_service_slots(self) -> float:
         # The realised mean after rounding defines λ, so ρ stays exact.
-        return float(self._service.mean())
+        return float(self.service_slots.mean())
 
     @property
     def rate_per_slot(self) -> float:
@@ -347,7 +350,7 @@ class AzureTraceArrivals:
             ((times[lo:hi] - start) / slot_s).astype(np.int64), self.window_slots - 1
         )
         home = rng.choice(self.num_servers, size=rows.size, p=self.home_probs)
-        return TaskSet(arrival, home, self._service[rows])
+        return TaskSet(arrival, home, self.service_slots[rows])
 
 
 @dataclass(frozen=True)
@@ -437,6 +440,6 @@ def make_arrivals(
     return AzureTraceArrivals(
         read_azure_trace(spec["path"]), num_servers, load, total_capacity, home_probs,
         window_slots, mean_service_slots,
-        float(spec.get("prefill_ms_per_token", DEFAULT_PREFILL_MS_PER_TOKEN)),
-        float(spec.get("decode_ms_per_token", DEFAULT_DECODE_MS_PER_TOKEN)),
+        spec.get("prefill_ms_per_token", DEFAULT_PREFILL_MS_PER_TOKEN),
+        spec.get("decode_ms_per_token", DEFAULT_DECODE_MS_PER_TOKEN),
     )  # fmt: skip

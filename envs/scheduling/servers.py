@@ -4,7 +4,7 @@
 calendar indexed by absolute slot, so a step costs O(m) whatever the number of tasks in
 service. The matching rules are pure functions over the visible head of the queue:
 
-- ``share_offers`` + ``fill_shares``: the DRLoS action (Huang et al. Sec. 3.3.1) — each server
+- ``share_fractions`` + ``share_offers`` + ``fill_shares``: the DRLoS action (Huang et al. Sec. 3.3.1) — each server
   offers a high or low share of its free capacity; waiting tasks fill the offers.
 - ``cap_assignments``: explicit per-task assignments, cut to each server's free capacity.
 """
@@ -75,21 +75,29 @@ class ServerPool:
         return int(leaving.sum()), float(self._latency_ms[slot])
 
 
-def share_offers(action: int, free: np.ndarray, eta: float) -> np.ndarray:
-    """Slots each server offers under a DRLoS action (SPEC §8).
+def share_fractions(num_servers: int, eta: float) -> np.ndarray:
+    """(2^m, m) table: the fraction of free capacity each DRLoS action offers each server.
 
-    Bit i of ``action`` (``(action >> i) & 1``) set gives server i the high share
-    floor((1-η)(c_i - g_i)), clear the low share floor(η(c_i - g_i)).
+    Bit i of the action (``(a >> i) & 1``) set gives server i the high share 1 - η, clear the
+    low share η (SPEC §8).
     """
-    high = (action >> np.arange(free.size)) & 1
-    frac = np.where(high == 1, 1.0 - eta, eta)
-    return np.floor(frac * free + _FLOOR_EPS).astype(np.int64)
+    bits = (np.arange(2**num_servers)[:, None] >> np.arange(num_servers)) & 1
+    return np.where(bits == 1, 1.0 - eta, eta)
+
+
+def share_offers(fractions: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Slots offered: floor(fraction · (c_i - g_i)), with ``fractions`` a row of ``share_fractions``."""
+    return np.floor(fractions * free + _FLOOR_EPS).astype(np.int64)
 
 
 def _rank_within(groups: np.ndarray, num_groups: int) -> np.ndarray:
-    """0-based position of each element among the earlier elements of its group (FIFO rank)."""
-    onehot = groups[:, None] == np.arange(num_groups)
-    return np.cumsum(onehot, axis=0)[np.arange(groups.size), groups] - 1
+    """0-based position of each element among the earlier elements of its group (FIFO rank).
+
+    Works along the last axis; leading axes are batch axes.
+    """
+    onehot = groups[..., None] == np.arange(num_groups)
+    counts = np.cumsum(onehot, axis=-2)
+    return np.take_along_axis(counts, groups[..., None], axis=-1)[..., 0] - 1
 
 
 def fill_shares(homes: np.ndarray, offers: np.ndarray) -> np.ndarray:
@@ -126,13 +134,16 @@ def fill_shares(homes: np.ndarray, offers: np.ndarray) -> np.ndarray:
 def cap_assignments(targets: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, int]:
     """Cut explicit assignments to free capacity, earliest tasks first.
 
-    ``targets``: server per visible task, -1 = keep waiting. Returns the accepted servers
-    (-1 where rejected or waiting) and the number rejected for lack of capacity.
+    ``targets``: (..., n) server per visible task, -1 = keep waiting; ``free``: (..., m).
+    Leading axes are batch axes (one queue head and one server pool per row). Returns the
+    accepted servers (-1 where rejected or waiting) and the number rejected for lack of
+    capacity (summed over the batch).
     """
     assigned = targets >= 0
     if not assigned.any():
         return targets, 0
-    m = free.size
+    m = free.shape[-1]
     group = np.where(assigned, targets, m)  # waiting tasks form their own group m
-    keep = assigned & (_rank_within(group, m + 1) < np.append(free, 0)[group])
+    room = np.concatenate((free, np.zeros((*free.shape[:-1], 1), free.dtype)), axis=-1)
+    keep = assigned & (_rank_within(group, m + 1) < np.take_along_axis(room, group, axis=-1))
     return np.where(keep, targets, -1), int(assigned.sum() - keep.sum())

@@ -1,0 +1,173 @@
+"""Heuristic schedulers for ``EdgeRL/EdgeScheduling-v0`` (Huang et al. Sec. 4.5 baselines).
+
+All work through the env's ``"assign"`` action mode: they read the queue head and the free
+capacities from the observation (exact: free capacity is stored as (c_i - g_i) / max c) and
+the static configuration (m, M, capacities) from ``env.unwrapped``, so ``act_batch`` also
+serves vector envs of one configuration. Each keeps its assignments within free capacity
+(tasks whose chosen server is full keep waiting), so the env never has to reject them.
+
+- ``closest``: every task to its home server only (proximity service; tasks wait when home
+  is full — the imbalance DRLoS is meant to fix).
+- ``average``: round-robin over the servers; the cycle continues from the last task placed.
+- ``random``: a uniformly random server per task, from a seeded ``numpy`` Generator.
+- ``least_loaded``: greedy, each task in FIFO order to the server with the lowest utilisation
+  after the tasks already placed this step (``key="free"``: the most free slots instead; the
+  two agree when capacities are equal).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from envs.scheduling.env import EdgeSchedulingEnv, ObsParts
+from envs.scheduling.servers import cap_assignments
+
+
+class SchedulingHeuristic(ABC):
+    """Base: decode observations, propose a server per visible task, cut to capacity."""
+
+    name = "heuristic"
+
+    def __init__(self, env: gym.Env) -> None:
+        base = env.unwrapped
+        if not isinstance(base, EdgeSchedulingEnv):
+            raise ValueError(
+                f"{type(self).__name__} needs an EdgeSchedulingEnv, got {type(base).__name__}"
+            )
+        if base.action_mode != "assign":
+            raise ValueError(
+                f"{type(self).__name__} acts through per-task assignments: create the env with "
+                f"action_mode='assign' (got {base.action_mode!r})"
+            )
+        self.layout = base.obs_layout
+        self.num_servers = base.num_servers
+        self.capacities = base.capacities.copy()
+        self._cmax = float(self.capacities.max())
+
+    def reset(self) -> None:  # noqa: B027 - optional hook, stateless policies keep it empty
+        """Forget any state carried between steps (none by default)."""
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Action (M,) for one observation: a server per visible task, m = keep waiting."""
+        return self.act_batch(np.asarray(obs)[None])[0]
+
+    def act_batch(self, obs_batch: np.ndarray) -> np.ndarray:
+        """Actions (B, M) for a batch of observations of envs with this configuration."""
+        obs_batch = np.asarray(obs_batch)
+        if obs_batch.ndim != 2 or obs_batch.shape[1] != self.layout.size:
+            raise ValueError(
+                f"obs_batch must have shape (B, {self.layout.size}), got {obs_batch.shape}"
+            )
+        parts = self.layout.decode(obs_batch)
+        free = np.rint(parts.free.astype(np.float64) * self._cmax).astype(np.int64)
+        targets = np.where(parts.mask, self._propose(parts, free), -1)
+        accepted, _ = cap_assignments(targets, free)
+        self._after(accepted)
+        return np.where(accepted >= 0, accepted, self.num_servers)
+
+    @abstractmethod
+    def _propose(self, parts: ObsParts, free: np.ndarray) -> np.ndarray:
+        """(B, M) proposed server per visible slot (entries of empty slots are ignored)."""
+
+    def _after(self, accepted: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Hook to update state from the accepted assignments (B, M)."""
+
+
+class ClosestPolicy(SchedulingHeuristic):
+    """Home server only."""
+
+    name = "closest"
+
+    def _propose(self, parts: ObsParts, free: np.ndarray) -> np.ndarray:
+        return parts.home
+
+
+class AveragePolicy(SchedulingHeuristic):
+    """Round-robin over the servers, one cycle position per env row, kept across steps."""
+
+    name = "average"
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self._next = np.zeros(0, dtype=np.int64)
+
+    def reset(self) -> None:
+        self._next = np.zeros(0, dtype=np.int64)
+
+    def _propose(self, parts: ObsParts, free: np.ndarray) -> np.ndarray:
+        batch = parts.home.shape[0]
+        if self._next.size != batch:
+            self._next = np.zeros(batch, dtype=np.int64)
+        return (self._next[:, None] + np.arange(parts.home.shape[1])) % self.num_servers
+
+    def _after(self, accepted: np.ndarray) -> None:
+        # Continue the cycle after the last task that was actually placed.
+        placed = accepted >= 0
+        last = np.where(
+            placed.any(axis=1), accepted.shape[1] - 1 - placed[:, ::-1].argmax(axis=1), -1
+        )
+        self._next = (self._next + last + 1) % self.num_servers
+
+
+class RandomPolicy(SchedulingHeuristic):
+    """A uniformly random server per task (seeded)."""
+
+    name = "random"
+
+    def __init__(self, env: gym.Env, seed: int | None = None) -> None:
+        super().__init__(env)
+        self.rng = np.random.default_rng(seed)
+
+    def _propose(self, parts: ObsParts, free: np.ndarray) -> np.ndarray:
+        return self.rng.integers(0, self.num_servers, size=parts.home.shape)
+
+
+class LeastLoadedPolicy(SchedulingHeuristic):
+    """Greedy: each task, in FIFO order, to the least-loaded server with a free slot."""
+
+    name = "least_loaded"
+    KEYS = ("utilization", "free")
+
+    def __init__(self, env: gym.Env, key: str = "utilization") -> None:
+        super().__init__(env)
+        if key not in self.KEYS:
+            raise ValueError(f"key must be one of {self.KEYS}, got {key!r}")
+        self.key = key
+
+    def _propose(self, parts: ObsParts, free: np.ndarray) -> np.ndarray:
+        # The greedy sequence is the merge of the servers' next-slot keys: the k-th extra task
+        # on server i has key (g_i + k) / c_i (or -(free_i - k)); sorting all keys gives the
+        # order in which greedy fills slots (stable sort: lower server index wins ties).
+        batch, big_m = parts.home.shape
+        k = np.arange(big_m)
+        load = self.capacities - free  # (B, m)
+        if self.key == "utilization":
+            keys = (load[:, :, None] + k) / self.capacities[:, None]
+        else:
+            keys = (k - free[:, :, None]).astype(np.float64)
+        keys = np.where(k < free[:, :, None], keys, np.inf).reshape(batch, -1)
+        order = np.argsort(keys, axis=1, kind="stable")[:, :big_m]
+        has_slot = np.isfinite(np.take_along_axis(keys, order, axis=1))
+        return np.where(has_slot, order // big_m, -1)
+
+
+SCHEDULING_POLICIES: dict[str, Callable[..., SchedulingHeuristic]] = {
+    "closest": ClosestPolicy,
+    "average": AveragePolicy,
+    "random": RandomPolicy,
+    "least_loaded": LeastLoadedPolicy,
+}
+
+
+def make_scheduling_policy(name: str, env: gym.Env, **kwargs: Any) -> SchedulingHeuristic:
+    """``SCHEDULING_POLICIES[name](env, **kwargs)`` with a clear error for unknown names."""
+    if name not in SCHEDULING_POLICIES:
+        raise ValueError(
+            f"unknown scheduling policy {name!r}; choose from {sorted(SCHEDULING_POLICIES)}"
+        )
+    return SCHEDULING_POLICIES[name](env, **kwargs)

@@ -1,0 +1,230 @@
+"""Benchmark of EdgeRL/EdgeScheduling-v0: simulator speed and the heuristic schedulers.
+
+1. Steps per second at M = 500 (default config): raw ``env.step`` in both action modes with
+   pre-drawn random actions, and least-loaded with the policy in the loop.
+2. Each heuristic (closest, average, random, least-loaded; optionally Q-learning trained per
+   load, on the reward with ``--lambda-wait``) across load levels ρ: mean per-step utilisation variance (the negated reward), mean
+   task latency, throughput (completed tasks per second of simulated time), drops and
+   forwarded tasks. All policies see the same task sets (``task_set_seed`` = seed + episode).
+
+Writes ``scheduling_speed.csv``, ``scheduling_heuristics.csv`` and ``scheduling_heuristics.png``
+to ``--out`` (atomically) and prints both tables.
+
+    .venv/bin/python benchmarks/bench_scheduling.py [--episodes 5] [--loads 0.1,0.5,1.3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from agents.qlearning import QLearningAgent
+from agents.scheduling_baselines import SCHEDULING_POLICIES, make_scheduling_policy
+from envs.scheduling import ENV_ID
+
+DEFAULT_LOADS = ",".join(f"{x / 10:.1f}" for x in range(1, 14))
+METRICS = (
+    "variance",
+    "latency_ms",
+    "p95_latency_ms",
+    "throughput_per_s",
+    "drop_pct",
+    "forwarded_pct",
+    "steps",
+)
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+    _atomic_write(path, write)
+
+
+def measure_speed(steps: int, seed: int) -> list[dict[str, Any]]:
+    rows = []
+    for mode in ("shares", "assign"):
+        env = gymnasium.make(ENV_ID, action_mode=mode).unwrapped  # raw simulator speed
+        env.action_space.seed(seed)
+        actions = [env.action_space.sample() for _ in range(min(steps, 2000))]
+        env.reset(seed=seed)
+        done, n, t0 = False, 0, time.perf_counter()
+        while n < steps:
+            if done:
+                env.reset()
+            _, _, done, _, _ = env.step(actions[n % len(actions)])
+            n += 1
+        rows.append(
+            {
+                "case": f"env.step, {mode} mode, random actions",
+                "steps_per_s": n / (time.perf_counter() - t0),
+            }
+        )
+    env = gymnasium.make(ENV_ID, action_mode="assign")
+    policy = make_scheduling_policy("least_loaded", env)
+    obs, _ = env.reset(seed=seed)
+    n, t0 = 0, time.perf_counter()
+    while n < steps:
+        obs, _, terminated, truncated, _ = env.step(policy.act(obs))
+        n += 1
+        if terminated or truncated:
+            obs, _ = env.reset()
+    rows.append(
+        {"case": "least_loaded act + step (assign)", "steps_per_s": n / (time.perf_counter() - t0)}
+    )
+    return rows
+
+
+def run_policy(env: gymnasium.Env, act, episodes: int, seed: int) -> dict[str, float]:
+    base = env.unwrapped
+    per_episode = []
+    for e in range(episodes):
+        obs, info = env.reset(options={"task_set_seed": seed + e})
+        k, variances, done = info["num_tasks"], [], False
+        while not done:
+            obs, _, terminated, truncated, info = env.step(act(obs))
+            variances.append(info["variance"])
+            done = terminated or truncated
+        lat = base.task_latency_ms
+        lat = lat[~np.isnan(lat)]
+        per_episode.append(
+            {
+                "variance": float(np.mean(variances)),
+                "latency_ms": float(lat.mean()) if lat.size else 0.0,
+                "p95_latency_ms": float(np.percentile(lat, 95)) if lat.size else 0.0,
+                "throughput_per_s": info["completed"] / (len(variances) * base.slot_ms / 1000.0),
+                "drop_pct": 100.0 * info["dropped"] / max(k, 1),
+                "forwarded_pct": 100.0 * info["forwarded"] / max(k, 1),
+                "steps": float(len(variances)),
+            }
+        )
+    return {m: float(np.mean([p[m] for p in per_episode])) for m in METRICS}
+
+
+def sweep(
+    loads: list[float], episodes: int, seed: int, q_episodes: int, lambda_wait: float
+) -> list[dict[str, Any]]:
+    rows = []
+    for load in loads:
+        env = gymnasium.make(ENV_ID, action_mode="assign", load=load)
+        for name in SCHEDULING_POLICIES:
+            policy = make_scheduling_policy(
+                name, env, **({"seed": seed} if name == "random" else {})
+            )
+            rows.append(
+                {"load": load, "policy": name, **run_policy(env, policy.act, episodes, seed)}
+            )
+        if q_episodes:
+            env_s = gymnasium.make(ENV_ID, action_mode="shares", load=load, lambda_wait=lambda_wait)
+            agent = QLearningAgent(env_s)
+            agent.train(env_s, q_episodes, seed=seed + 10_000)  # task sets apart from the test ones
+            rows.append(
+                {
+                    "load": load,
+                    "policy": "qlearning",
+                    **run_policy(env_s, agent.act, episodes, seed),
+                }
+            )
+    return rows
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [
+        ("variance", "utilisation variance (per step)"),
+        ("latency_ms", "mean latency (ms)"),
+        ("throughput_per_s", "throughput (tasks/s)"),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        # Distinct markers and dashes: several heuristics overlap in latency and throughput.
+        for i, name in enumerate(dict.fromkeys(r["policy"] for r in rows)):
+            sel = [r for r in rows if r["policy"] == name]
+            ax.plot(
+                [r["load"] for r in sel], [r[key] for r in sel], label=name,
+                marker="osD^v"[i % 5], linestyle=("-", "--", ":", "-.")[i % 4], alpha=0.85,
+            )  # fmt: skip
+        ax.set_xlabel("load ρ")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_yscale("log")
+    axes[1].legend()
+    fig.suptitle("EdgeScheduling-v0: 3 × 500 slots, M = 500, home skew Zipf(1)")
+    fig.tight_layout()
+    _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--loads", default=DEFAULT_LOADS, help="comma-separated load levels ρ")
+    p.add_argument("--episodes", type=int, default=5, help="task sets per (load, policy)")
+    p.add_argument("--speed-steps", type=int, default=5000, help="steps per speed measurement")
+    p.add_argument(
+        "--qlearning-episodes", type=int, default=0, help="train Q-learning per load (0: skip)"
+    )
+    p.add_argument(
+        "--lambda-wait", type=float, default=0.0,
+        help="waiting penalty of the env Q-learning trains on (0 = the paper's reward)",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
+    args = p.parse_args(argv)
+    loads = [float(x) for x in args.loads.split(",") if x.strip()]
+    if args.episodes < 1 or not loads:
+        p.error("--episodes must be >= 1 and --loads non-empty")
+
+    speed = measure_speed(args.speed_steps, args.seed)
+    print("Simulator speed (M = 500, 3 servers × 500, ρ = 0.8)")
+    for r in speed:
+        print(f"  {r['case']:<42s} {r['steps_per_s']:9.0f} steps/s")
+    write_csv(args.out / "scheduling_speed.csv", speed)
+
+    t0 = time.perf_counter()
+    rows = sweep(loads, args.episodes, args.seed, args.qlearning_episodes, args.lambda_wait)
+    print(f"\nHeuristics, {args.episodes} task sets per cell ({time.perf_counter() - t0:.1f} s)")
+    header = f"{'load':>5} {'policy':<13} {'variance':>9} {'lat ms':>7} {'p95 ms':>7} {'tasks/s':>8} {'drop %':>7} {'fwd %':>6} {'steps':>6}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r['load']:5.1f} {r['policy']:<13} {r['variance']:9.5f} {r['latency_ms']:7.1f} "
+            f"{r['p95_latency_ms']:7.1f} {r['throughput_per_s']:8.0f} {r['drop_pct']:7.2f} "
+            f"{r['forwarded_pct']:6.1f} {r['steps']:6.0f}"
+        )
+    write_csv(args.out / "scheduling_heuristics.csv", rows)
+    plot(rows, args.out / "scheduling_heuristics.png")
+    print(
+        f"\nwrote {args.out}/scheduling_speed.csv, scheduling_heuristics.csv, scheduling_heuristics.png"
+    )
+
+
+if __name__ == "__main__":
+    main()

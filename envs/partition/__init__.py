@@ -1,0 +1,35 @@
+"""MEC and D2D DNN-partitioning environments (Ren et al. Sec. 4; SPEC §3-§7).
+
+| id | single env | vector env |
+|---|---|---|
+| ``EdgeRL/MECPartition-v0`` | :class:`MECPartitionEnv` | :class:`MECPartitionVectorEnv` |
+| ``EdgeRL/D2DPartition-v0`` | :class:`D2DPartitionEnv` | :class:`D2DPartitionVectorEnv` |
+
+Parts: :mod:`~envs.partition.common` (argument checks, intent thresholds),
+:mod:`~envs.partition.collaborators` (D2D candidates: churn and selection),
+:mod:`~envs.partition.sim` (batched per-frame state and observations),
+:mod:`~envs.partition.env` (Gymnasium envs), :mod:`~envs.partition.vector` (vector envs).
+"""
+
+from envs.partition.collaborators import CollaboratorPool
+from envs.partition.common import discretise, midpoints
+from envs.partition.env import D2DPartitionEnv, MECPartitionEnv, PartitionEnv
+from envs.partition.vector import (
+    D2DPartitionVectorEnv,
+    MECPartitionVectorEnv,
+    PartitionVectorEnv,
+    tune_malloc,
+)
+
+__all__ = [
+    "CollaboratorPool",
+    "D2DPartitionEnv",
+    "D2DPartitionVectorEnv",
+    "MECPartitionEnv",
+    "MECPartitionVectorEnv",
+    "PartitionEnv",
+    "PartitionVectorEnv",
+    "discretise",
+    "midpoints",
+    "tune_malloc",
+]

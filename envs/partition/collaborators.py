@@ -1,0 +1,281 @@
+"""Candidate collaborators of the D2D scenario: churn and selection (Ren et al. Sec. 4.1.2, SPEC §5).
+
+A :class:`CollaboratorPool` holds ``num`` independent copies (one per env) of ``m`` candidate
+phones, batched as ``(num, m)`` arrays with no Python loop over copies or candidates.
+
+Each candidate is a four-state Markov chain, advanced once per frame:
+
+| state | meaning | selectable | leaves it with probability |
+|---|---|---|---|
+| ``ABSENT`` (0) | not in the D2D network | no | ``join`` -> AVAILABLE |
+| ``AVAILABLE`` (1) | present, connected, not overloaded | yes | ``leave`` -> ABSENT, ``overload`` -> OVERLOADED, ``disconnect`` -> DISCONNECTED |
+| ``OVERLOADED`` (2) | busy with its own work | no | ``leave`` -> ABSENT, ``recover`` -> AVAILABLE |
+| ``DISCONNECTED`` (3) | transient link loss | no | ``reconnect`` -> AVAILABLE |
+
+These are the paper's three cases in which the collaborator is replaced (overload, leaving,
+disconnection). A candidate that joins gets a fresh availability ``~ U(availability)`` and a
+fresh link; its capability factor is ``d_H = d_base / availability`` (SPEC §3; the paper's
+Co-H has availability 1.0, Co-L 0.6). Links come from one batched D2D link process with
+``num * m`` copies (row ``e * m + j`` is candidate ``j`` of copy ``e``); links of absent
+candidates keep evolving but are not observed.
+
+Selection, every frame, among the AVAILABLE candidates (SPEC §5)::
+
+    H_x = argmax_i ( s_i / max(s) + B_i / max(B) + 1 / L_i ),   s_i = 1 / d_Hi
+
+so the controller re-picks by the formula each frame (a "period" of one frame) and a selected
+collaborator that leaves, overloads or disconnects is replaced at once. With
+``sticky=True`` the current collaborator is kept while it stays AVAILABLE and the formula is
+applied only when it is lost. Ties go to the lowest index. No AVAILABLE candidate: selection
+``-1`` (the env then runs every block on the user's device).
+
+Initial states are drawn from the chain's long-run distribution (the distribution after
+4096 frames started from "all AVAILABLE"; the stationary law when the chain is ergodic).
+
+Randomness per call (``k`` copies): reset: ``random((k, m))`` states, ``uniform((k, m))``
+availabilities, then the link process's reset; step: the link process's step, ``random((num,
+m))`` transitions, then for joiners ``uniform(j)`` and the link process's ``reset_where``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from envs.network import LinkProcess
+
+ABSENT, AVAILABLE, OVERLOADED, DISCONNECTED = 0, 1, 2, 3
+STATE_NAMES: tuple[str, ...] = ("absent", "available", "overloaded", "disconnected")
+DEFAULT_CHURN: dict[str, float] = {
+    "join": 0.05,
+    "leave": 0.01,
+    "overload": 0.02,
+    "recover": 0.2,
+    "disconnect": 0.02,
+    "reconnect": 0.5,
+}
+# With a fixed trace offset, candidate j replays its trace from offset + j * stride so that
+# candidates do not share one link history.
+CANDIDATE_OFFSET_STRIDE = 60
+
+
+def transition_matrix(churn: Mapping[str, float]) -> np.ndarray:
+    """4x4 row-stochastic matrix of the candidate chain from the churn probabilities."""
+    j, lv, o, r = churn["join"], churn["leave"], churn["overload"], churn["recover"]
+    d, c = churn["disconnect"], churn["reconnect"]
+    return np.array(
+        [
+            [1.0 - j, j, 0.0, 0.0],
+            [lv, 1.0 - lv - o - d, o, d],
+            [lv, r, 1.0 - lv - r, 0.0],
+            [0.0, c, 0.0, 1.0 - c],
+        ]
+    )
+
+
+def check_churn(churn: Mapping[str, Any] | None) -> dict[str, float]:
+    """Merge ``churn`` into :data:`DEFAULT_CHURN` and validate (per-frame probabilities)."""
+    merged = dict(DEFAULT_CHURN)
+    if churn is not None:
+        if not isinstance(churn, Mapping):
+            raise ValueError(f"churn must be a dict of per-frame probabilities, got {churn!r}")
+        bad = set(churn) - set(DEFAULT_CHURN)
+        if bad:
+            raise ValueError(f"unknown churn keys {sorted(bad)}; allowed: {list(DEFAULT_CHURN)}")
+        merged.update({k: float(v) for k, v in churn.items()})
+    for k, v in merged.items():
+        if not (np.isfinite(v) and 0.0 <= v <= 1.0):
+            raise ValueError(f"churn[{k!r}] must be a probability in [0, 1], got {v}")
+    if merged["leave"] + merged["overload"] + merged["disconnect"] > 1.0:
+        raise ValueError("churn: leave + overload + disconnect must be <= 1")
+    if merged["leave"] + merged["recover"] > 1.0:
+        raise ValueError("churn: leave + recover must be <= 1")
+    return merged
+
+
+def _bounds(probs: np.ndarray) -> np.ndarray:
+    """Cumulative bounds of each row; a bound after which no probability is left is +inf,
+    so rounding in the cumulative sum can never select a state of probability 0."""
+    cum = np.cumsum(probs, axis=1)
+    rest = np.cumsum(probs[:, ::-1], axis=1)[:, ::-1]  # P(state >= j)
+    cum[:, :-1][rest[:, 1:] == 0.0] = np.inf
+    cum[:, -1] = np.inf
+    return cum
+
+
+class CollaboratorPool:
+    """Batched candidate collaborators with Markov churn and per-frame selection.
+
+    Args:
+        num_candidates: ``m`` >= 1.
+        link: D2D link process (fields ``("b", "l")``); reset with ``num * m`` copies.
+        churn: Per-frame transition probabilities, see the module table (defaults
+            :data:`DEFAULT_CHURN`).
+        availability: ``(low, high)`` range, ``0 < low <= high <= 1``, of a joining
+            candidate's availability.
+        base_factor: ``d_base`` of a fully available collaborator (SPEC §3: ``d_T``).
+        sticky: Keep the selected collaborator while it stays AVAILABLE.
+    """
+
+    def __init__(
+        self,
+        num_candidates: int,
+        link: LinkProcess,
+        churn: Mapping[str, Any] | None = None,
+        availability: Sequence[float] = (0.6, 1.0),
+        base_factor: float = 4.0,
+        sticky: bool = False,
+    ) -> None:
+        if isinstance(num_candidates, bool) or not isinstance(num_candidates, int | np.integer):
+            raise ValueError(f"num_candidates must be an integer >= 1, got {num_candidates!r}")
+        if num_candidates < 1:
+            raise ValueError(f"num_candidates must be >= 1, got {num_candidates}")
+        av = np.asarray(availability, dtype=np.float64)
+        if av.shape != (2,) or not (np.all(np.isfinite(av)) and 0 < av[0] <= av[1] <= 1):
+            raise ValueError(
+                f"availability must be a range (low, high) with 0 < low <= high <= 1, "
+                f"got {availability!r}"
+            )
+        self.m = int(num_candidates)
+        self.link = link
+        self.churn = check_churn(churn)
+        self.availability_range = (float(av[0]), float(av[1]))
+        self.base_factor = float(base_factor)
+        self.sticky = bool(sticky)
+        # One copy (the single env) runs churn and selection in plain Python: numpy's
+        # per-call overhead dominates at (1, m). Same draws, same results (tested).
+        self.scalar = True
+        self.transition = transition_matrix(self.churn)
+        # next state = number of cumulative bounds <= u, u ~ U[0, 1)
+        cum = _bounds(self.transition)
+        self._bounds = [np.ascontiguousarray(cum[:, j]) for j in range(3)]
+        self._bounds_lists = [b.tolist() for b in self._bounds]
+        start = np.zeros(4)
+        start[AVAILABLE] = 1.0
+        self.initial_distribution = start @ np.linalg.matrix_power(self.transition, 4096)
+        self._init_cum = _bounds(self.initial_distribution[None])[0]
+        self._ib = link.index("b")
+        self._il = link.index("l")
+        self.status = np.zeros((0, self.m), dtype=np.int64)
+        self.avail = np.zeros((0, self.m))
+        self.selected = np.zeros(0, dtype=np.int64)
+        self._rows = np.zeros(0, dtype=np.int64)
+
+    @property
+    def num(self) -> int:
+        return int(self.status.shape[0])
+
+    # ----------------------------------------------------------------- dynamics
+    def _draw_avail(self, rng: np.random.Generator, size) -> np.ndarray:
+        lo, hi = self.availability_range
+        return rng.uniform(lo, hi, size)
+
+    def _link_offsets(self, offset, k: int) -> np.ndarray | None:
+        if offset is None:
+            return None
+        off = np.broadcast_to(np.asarray(offset, dtype=np.int64), (k,))
+        return (off[:, None] + CANDIDATE_OFFSET_STRIDE * np.arange(self.m)).ravel()
+
+    def reset(self, rng: np.random.Generator, num: int, offset=None) -> None:
+        u = rng.random((num, self.m))
+        self.status = np.searchsorted(self._init_cum, u, side="right").astype(np.int64)
+        self.avail = self._draw_avail(rng, (num, self.m))
+        self.link.reset(rng, num * self.m, offset=self._link_offsets(offset, num))
+        self.selected = np.full(num, -1, dtype=np.int64)
+        self._rows = np.arange(num)
+        self._select()
+
+    def reset_where(self, rng: np.random.Generator, mask: np.ndarray, offset=None) -> None:
+        k = int(mask.sum())
+        if k == 0:
+            return
+        u = rng.random((k, self.m))
+        self.status[mask] = np.searchsorted(self._init_cum, u, side="right")
+        self.avail[mask] = self._draw_avail(rng, (k, self.m))
+        self.link.reset_where(rng, np.repeat(mask, self.m), offset=self._link_offsets(offset, k))
+        self.selected[mask] = -1
+        self._select()
+
+    def step(self, rng: np.random.Generator) -> None:
+        self.link.step(rng)
+        if self.scalar and self.status.shape[0] == 1:
+            self._step_one(rng)
+            return
+        u = rng.random(self.status.shape)
+        status = self.status
+        new = (u >= self._bounds[0].take(status)).astype(np.int64)
+        new += u >= self._bounds[1].take(status)
+        new += u >= self._bounds[2].take(status)
+        joined = (status == ABSENT) & (new == AVAILABLE)
+        self.status = new
+        if joined.any():
+            self.avail[joined] = self._draw_avail(rng, int(joined.sum()))
+            self.link.reset_where(rng, joined.ravel())
+        self._select()
+
+    def _step_one(self, rng: np.random.Generator) -> None:
+        """:meth:`step` for one copy in plain Python: the same draws and the same result."""
+        u = rng.random((1, self.m))[0].tolist()
+        b0, b1, b2 = self._bounds_lists
+        old = self.status[0].tolist()
+        new = [(x >= b0[s]) + (x >= b1[s]) + (x >= b2[s]) for x, s in zip(u, old, strict=True)]
+        joined = [s == ABSENT and t == AVAILABLE for s, t in zip(old, new, strict=True)]
+        self.status = np.array([new], dtype=np.int64)
+        if any(joined):
+            mask = np.array([joined])
+            self.avail[mask] = self._draw_avail(rng, sum(joined))
+            self.link.reset_where(rng, mask.ravel())
+        self._select()
+
+    # ---------------------------------------------------------------- selection
+    def link_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bandwidth and latency of every candidate, ``(num, m)`` each."""
+        v = self.link.values
+        return v[:, self._ib].reshape(-1, self.m), v[:, self._il].reshape(-1, self.m)
+
+    def _select(self) -> None:
+        if self.scalar and self.status.shape[0] == 1:
+            self._select_one()
+            return
+        usable = self.status == AVAILABLE
+        v = self.link.values.reshape(-1, self.m, 2)
+        au = self.avail * usable  # unusable candidates count as 0 in the maxima
+        bu = v[:, :, self._ib] * usable
+        # s_i / max(s) with s_i = 1 / d_Hi = availability_i / d_base; the floor only matters
+        # when no candidate is usable, and then the pick is discarded
+        score = au / np.maximum(au.max(1, keepdims=True), 1e-300)
+        score += bu / np.maximum(bu.max(1, keepdims=True), 1e-300)
+        score += 1.0 / np.maximum(v[:, :, self._il], 1e-9)
+        np.copyto(score, -np.inf, where=~usable)
+        pick = score.argmax(1)
+        pick[np.isneginf(score.max(1))] = -1
+        if self.sticky:
+            prev = self.selected
+            keep = (prev >= 0) & usable[self._rows, np.maximum(prev, 0)]
+            pick = np.where(keep, prev, pick)
+        self.selected = pick
+
+    def _select_one(self) -> None:
+        """:meth:`_select` for one copy in plain Python (same arithmetic, same pick)."""
+        usable = [s == AVAILABLE for s in self.status[0].tolist()]
+        links = self.link.values.tolist()
+        au = [a if u else 0.0 for a, u in zip(self.avail[0].tolist(), usable, strict=True)]
+        bu = [row[self._ib] if u else 0.0 for row, u in zip(links, usable, strict=True)]
+        s_max, b_max = max(max(au), 1e-300), max(max(bu), 1e-300)
+        pick, best = -1, -math.inf
+        for j, ok in enumerate(usable):
+            if ok:
+                score = au[j] / s_max + bu[j] / b_max + 1.0 / max(links[j][self._il], 1e-9)
+                if score > best:
+                    pick, best = j, score
+        prev = int(self.selected[0])
+        if self.sticky and prev >= 0 and usable[prev]:
+            pick = prev
+        self.selected = np.array([pick], dtype=np.int64)
+
+    def factors(self) -> np.ndarray:
+        """``d_H = d_base / availability`` of every candidate, ``(num, m)``."""
+        return self.base_factor / self.avail

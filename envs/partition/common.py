@@ -1,0 +1,145 @@
+"""Shared pieces of the partitioning environments: argument checks, intent thresholds,
+observation scales (SPEC §4-§6).
+
+Everything here is scenario-agnostic; :mod:`envs.partition.sim` holds the per-scenario
+simulators and :mod:`envs.partition.env` / :mod:`envs.partition.vector` the Gymnasium classes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from envs.costs import EarlyExits
+
+ACTION_MODES: tuple[str, ...] = ("continuous", "discrete")
+RESET_OPTIONS: tuple[str, ...] = ("offset",)
+DEFAULT_DNN = "resnet32"
+DEFAULT_MAX_EPISODE_STEPS = 100
+
+# Defaults of the weights (SPEC §4/§5 leave them to configuration). η1 = 10 ms/J puts a typical
+# device block's energy (≈0.3-5 J, Table 1) on the scale of its device latency (a few to tens
+# of ms at d_T = 4); η2 = 10 ms per overhead unit makes full offloading (D = 2 edge, 3 cloud)
+# cost 20-30 ms, the scale of an average TE+EC round trip (Table 2: 8.76 + 27.04 ms), i.e. a
+# provider charge comparable to the network latency it buys. D2D uses η = 10 ms/J likewise.
+DEFAULT_ETA1 = 10.0
+DEFAULT_ETA2 = 10.0
+DEFAULT_ETA_D2D = 10.0
+DEFAULT_EPSILON = 1.0 / 3.0
+DEFAULT_PHI = 2.0 / 3.0
+DEFAULT_ZETA = 0.5
+
+
+def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """``value`` as a finite float > 0 (>= 0 with ``allow_zero``), else a ValueError naming it."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
+    ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
+    return v
+
+
+def check_thresholds(names: Sequence[str], values: Sequence[Any]) -> np.ndarray:
+    """Intent thresholds must satisfy ``0 < t_1 < t_2 < ... < 1`` (IoRLO Sec. 4.2.2)."""
+    out = []
+    for name, value in zip(names, values, strict=True):
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number in (0, 1), got {value!r}") from None
+        if not (math.isfinite(v) and 0.0 < v < 1.0):
+            raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+        out.append(v)
+    for (n1, v1), (n2, v2) in zip(
+        zip(names, out, strict=True), zip(names[1:], out[1:], strict=True), strict=False
+    ):
+        if not v1 < v2:
+            raise ValueError(f"need {n1} < {n2} (0 < {' < '.join(names)} < 1), got {v1} >= {v2}")
+    return np.asarray(out, dtype=np.float64)
+
+
+def discretise(actions: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Platform index per entry: the number of thresholds ``<= a`` (SPEC §4, §5).
+
+    With thresholds ``(ε, φ)``: ``a < ε -> 0``, ``ε <= a < φ -> 1``, ``a >= φ -> 2``.
+    """
+    a = np.asarray(actions)
+    out = (a >= thresholds[0]).astype(np.int64)
+    for t in thresholds[1:]:  # one comparison per threshold beats searchsorted on big batches
+        out += a >= t
+    return out
+
+
+def midpoints(thresholds: np.ndarray) -> np.ndarray:
+    """Centre of each platform's action interval, e.g. ``(ε/2, (ε+φ)/2, (φ+1)/2)``."""
+    edges = np.concatenate([[0.0], thresholds, [1.0]])
+    return 0.5 * (edges[:-1] + edges[1:])
+
+
+def parse_early_exit(spec: Any) -> EarlyExits | None:
+    """``None`` | per-block probabilities | ``{"probs": [...], "num_classes": 10}`` | EarlyExits."""
+    if spec is None or isinstance(spec, EarlyExits):
+        return spec
+    if isinstance(spec, Mapping):
+        bad = set(spec) - {"probs", "num_classes"}
+        if bad or "probs" not in spec:
+            raise ValueError(
+                f"early_exit dict needs 'probs' and optionally 'num_classes', got keys {sorted(spec)}"
+            )
+        return EarlyExits(tuple(float(p) for p in spec["probs"]), int(spec.get("num_classes", 10)))
+    if isinstance(spec, Sequence | np.ndarray) and not isinstance(spec, str):
+        return EarlyExits(tuple(float(p) for p in spec))
+    raise ValueError(
+        f"early_exit must be None, a list of per-block probabilities or a dict, got {spec!r}"
+    )
+
+
+def parse_platform_load(spec: Any) -> dict[str, Any]:
+    """``False``/``None`` (off), ``True`` (defaults) or a dict of :class:`PlatformLoad` kwargs."""
+    if spec is None or spec is False:
+        return {"enabled": False}
+    if spec is True:
+        return {"enabled": True}
+    if isinstance(spec, Mapping):
+        kw = dict(spec)
+        bad = set(kw) - {"enabled", "mean_util", "max_util", "rho", "std_util"}
+        if bad:
+            raise ValueError(
+                "platform_load dict keys must be among enabled, mean_util, max_util, rho, "
+                f"std_util; got {sorted(bad)}"
+            )
+        kw.setdefault("enabled", True)
+        return kw
+    raise ValueError(
+        f"platform_load must be a bool or a dict of PlatformLoad options, got {spec!r}"
+    )
+
+
+def squash(x: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
+    """``x / (x + scale)``: maps ``[0, inf)`` monotonically onto ``[0, 1)``, 0.5 at ``scale``."""
+    return x / (x + scale)
+
+
+def check_options(options: Mapping[str, Any] | None) -> Any:
+    """The ``offset`` of ``reset(options=...)`` (or ``None``); unknown keys are an error."""
+    if options is None:
+        return None
+    if not isinstance(options, Mapping):
+        raise ValueError(f"options must be a dict, got {type(options).__name__}")
+    bad = set(options) - set(RESET_OPTIONS)
+    if bad:
+        raise ValueError(f"unknown reset options {sorted(bad)}; allowed: {list(RESET_OPTIONS)}")
+    offset = options.get("offset")
+    if offset is None:
+        return None
+    arr = np.asarray(offset)
+    if not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 0):
+        raise ValueError(f"options['offset'] must be a non-negative integer frame, got {offset!r}")
+    return offset

@@ -1,0 +1,622 @@
+"""MEC and D2D DNN-partitioning environments (Ren et al. Sec. 4; SPEC §3-§7)."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.costs import (
+    D2D_PLATFORMS,
+    MEC_OVERHEAD_WEIGHTS,
+    MEC_PLATFORMS,
+    ChainCostModel,
+    CostBreakdown,
+)
+from envs.dnn import DNNProfile, resolve_profile
+from envs.network import (
+    D2D_LINK_FIELDS,
+    MEC_LINK_FIELDS,
+    LinkProcess,
+    PlatformLoad,
+    field_unit,
+    make_link_process,
+)
+from envs.oracle import Oracle
+from envs.partition.collaborators import CollaboratorPool
+from envs.partition.common import (
+    ACTION_MODES,
+    DEFAULT_DNN,
+    DEFAULT_EPSILON,
+    DEFAULT_ETA1,
+    DEFAULT_ETA2,
+    DEFAULT_ETA_D2D,
+    DEFAULT_PHI,
+    DEFAULT_ZETA,
+    check_options,
+    check_positive,
+    check_thresholds,
+    discretise,
+    midpoints,
+    parse_early_exit,
+    parse_platform_load,
+)
+from envs.partition.sim import D2DSim, MECSim
+from envs.problem import PartitionProblem
+
+
+def _check_network_spec(spec: Any, fields: Sequence[str]) -> Any:
+    """Constant link values are checked here so the error names the field (SPEC §1 units).
+
+    A mapping without ``"type"`` whose keys are link fields is read as ``{"type": "constant"}``.
+    """
+    if isinstance(spec, Mapping):
+        spec = dict(spec)
+        if "type" not in spec and spec and set(spec) <= set(fields):
+            spec["type"] = "constant"
+        if spec.get("type") == "constant":
+            for f in fields:
+                if f in spec:
+                    unit = field_unit(f)
+                    check_positive(f"network[{f!r}] ({unit})", spec[f], allow_zero=unit == "ms")
+    return spec
+
+
+class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
+    """Common machinery of :class:`MECPartitionEnv` and :class:`D2DPartitionEnv`.
+
+    Subclasses call :meth:`_setup_common`, build ``self.sim`` (a batched simulator from
+    :mod:`envs.partition.sim`, run here with one copy) and call :meth:`_setup_spaces`.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    scenario: str = ""
+    platforms: tuple[str, ...] = ()
+    threshold_names: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------------ set-up
+    def _setup_common(
+        self,
+        dnn: str | DNNProfile | Mapping[str, Any],
+        input_shape: Sequence[int] | None,
+        num_platforms: int,
+        overhead_weights: Sequence[float] | None,
+        early_exit: Any,
+        d_energy: float,
+        eta_energy: float,
+        eta_overhead: float,
+        thresholds: Sequence[float],
+        action_mode: str,
+        oracle: bool,
+        reward_scale: float,
+        eta_names: tuple[str, str],
+    ) -> None:
+        self.profile: DNNProfile = resolve_profile(dnn, input_shape)
+        self.cost_model = ChainCostModel(
+            self.profile, num_platforms, overhead_weights, parse_early_exit(early_exit)
+        )
+        self.oracle = Oracle(self.cost_model)
+        self.n_blocks = self.cost_model.n
+        self.num_platforms = num_platforms
+        self.d_energy = check_positive("d_energy", d_energy)
+        self.eta_energy = check_positive(eta_names[0], eta_energy, allow_zero=True)
+        self.eta_overhead = check_positive(eta_names[1], eta_overhead, allow_zero=True)
+        self.thresholds = check_thresholds(self.threshold_names, thresholds)
+        self._th_list = self.thresholds.tolist()
+        self._mid = midpoints(self.thresholds)
+        if action_mode not in ACTION_MODES:
+            raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
+        self.action_mode = action_mode
+        if not isinstance(oracle, bool | np.bool_):
+            raise ValueError(f"oracle must be True or False, got {oracle!r}")
+        self.use_oracle = bool(oracle)
+        self.reward_scale = check_positive("reward_scale", reward_scale)
+        n = self.n_blocks
+        if action_mode == "continuous":
+            self.action_space = spaces.Box(0.0, 1.0, (n,), np.float32)
+        else:
+            self.action_space = spaces.MultiDiscrete(np.full(n, num_platforms, dtype=np.int64))
+        self._exits = self.cost_model.early_exits is not None
+        self._cost_kw = {
+            "d_energy": self.d_energy,
+            "eta_energy": self.eta_energy,
+            "eta_overhead": self.eta_overhead,
+        }
+
+    def _make_load(self, platform_load: Any) -> PlatformLoad:
+        return PlatformLoad(
+            self.num_platforms, names=self.platforms, **parse_platform_load(platform_load)
+        )
+
+    def _setup_spaces(self) -> None:
+        self.observation_space = spaces.Box(0.0, 1.0, (self.sim.obs_dim,), np.float32)
+
+    # --------------------------------------------------------------- conversion
+    def action_to_decision(self, action: Any) -> np.ndarray:
+        """Platform per block from an action, ``(n,)`` or ``(B, n)``; validated.
+
+        Continuous actions are discretised by the intent thresholds (SPEC §4/§5); discrete
+        actions are the platform indices. NaN, out-of-range or wrongly shaped actions raise
+        a ValueError.
+        """
+        n, P = self.n_blocks, self.num_platforms
+        if self.action_mode == "continuous":
+            a = np.asarray(action)
+            if a.dtype.kind != "f":  # float32/64 are compared as they are (no batch copy)
+                try:
+                    a = a.astype(np.float64)
+                except (TypeError, ValueError):
+                    raise ValueError(f"action must be numeric, got {action!r}") from None
+            if a.ndim not in (1, 2) or a.shape[-1] != n:
+                raise ValueError(f"action must have shape ({n},) (or (batch, {n})), got {a.shape}")
+            if not (a.min() >= 0.0 and a.max() <= 1.0):  # NaN fails both comparisons
+                raise ValueError(
+                    f"action entries must be finite and in [0, 1] (Box(0, 1, ({n},))), got "
+                    f"min {a.min()} max {a.max()}"
+                )
+            return discretise(a, self.thresholds)
+        a = np.asarray(action)
+        if a.ndim not in (1, 2) or a.shape[-1] != n:
+            raise ValueError(f"action must have shape ({n},) (or (batch, {n})), got {a.shape}")
+        if a.dtype.kind not in "iu":
+            if a.dtype.kind not in "fb" or not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+                raise ValueError(
+                    f"action entries must be integers in [0, {P}) (MultiDiscrete([{P}]*{n})), "
+                    f"got {action!r}"
+                )
+        if a.min() < 0 or a.max() >= P:
+            raise ValueError(
+                f"action entries must be integers in [0, {P}) (MultiDiscrete([{P}]*{n})), "
+                f"got min {a.min()} max {a.max()}"
+            )
+        return a.astype(np.int64)
+
+    def _decision_one(self, action: Any) -> np.ndarray:
+        """:meth:`action_to_decision` for one action, in plain Python (faster for n ~ 20)."""
+        if type(action) is np.ndarray and action.shape == (self.n_blocks,):
+            vals = action.tolist()
+            if self.action_mode == "continuous":
+                if action.dtype.kind == "f" and all(0.0 <= x <= 1.0 for x in vals):
+                    th = self._th_list
+                    return np.array([bisect_right(th, x) for x in vals], dtype=np.int64)
+            elif action.dtype.kind in "iu" and all(0 <= x < self.num_platforms for x in vals):
+                return action.astype(np.int64)
+        decision = self.action_to_decision(action)  # slow path: conversion and error messages
+        if decision.ndim != 1:
+            raise ValueError(f"action must have shape ({self.n_blocks},), got {np.shape(action)}")
+        return decision
+
+    def decision_to_action(self, decision: Any) -> np.ndarray:
+        """An action that the env maps back to ``decision`` (``(n,)`` or ``(B, n)``).
+
+        Continuous mode: the midpoint of each platform's threshold interval, e.g. for MEC
+        device -> ε/2, edge -> (ε+φ)/2, cloud -> (φ+1)/2 (float32). Discrete: the ints.
+        """
+        d = self.cost_model.check_decisions(decision)
+        if self.action_mode == "continuous":
+            return self._mid[d].astype(np.float32)
+        return d.astype(np.int64)
+
+    # ------------------------------------------------------------------ problem
+    def _require_reset(self) -> None:
+        if self.sim.num == 0:
+            raise RuntimeError(f"{type(self).__name__}: call reset() before step()/problem")
+
+    @property
+    def problem(self) -> PartitionProblem:
+        """The frame the next action is evaluated on (links, effective factors, weights).
+
+        D2D frames without a collaborator carry a sentinel link (``NO_LINK_MBPS``,
+        ``NO_LINK_MS`` in :mod:`envs.partition.sim`) that makes offloading prohibitive.
+        """
+        self._require_reset()
+        return PartitionProblem(
+            self.cost_model, self.sim.links_one(), self.sim.speed[0].copy(), **self._cost_kw
+        )
+
+    # -------------------------------------------------------------------- gym API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode; ``options={"offset": k}`` starts trace replay at frame ``k``."""
+        super().reset(seed=seed)
+        offset = check_options(options)
+        if offset is not None and np.ndim(offset) != 0:
+            raise ValueError(f"options['offset'] must be one integer frame, got {offset!r}")
+        self.sim.reset(self.np_random, 1, offset=offset)
+        return self.sim.observe()[0], {}
+
+    def _evaluate(
+        self, decision: np.ndarray
+    ) -> tuple[np.ndarray, CostBreakdown, CostBreakdown, float | None]:
+        sim = self.sim
+        draws = self.np_random.random(self.n_blocks) if self._exits else None
+        if sim.available is not None and not sim.available[0]:
+            decision = np.zeros(self.n_blocks, dtype=np.int64)
+        links, speed = sim.links_one(), sim.speed[0]
+        res = self.cost_model.evaluate(decision, links, speed, exit_draws=draws, **self._cost_kw)
+        exp = (
+            self.cost_model.evaluate(decision, links, speed, **self._cost_kw)
+            if self._exits
+            else res
+        )
+        opt = None
+        if self.use_oracle:
+            if sim.available is not None and not sim.available[0]:
+                opt = exp.cost  # all-local is the only feasible decision
+            else:
+                opt = self.oracle.solve(links, speed, **self._cost_kw)[1]
+        return decision, res, exp, opt
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Evaluate the action on the current frame, then advance links/load/candidates."""
+        self._require_reset()
+        decision = self._decision_one(action)
+        network = self.sim.network_one()
+        decision, res, exp, opt = self._evaluate(decision)
+        info = self._info(decision, network, res, exp, opt)
+        self.sim.step(self.np_random)
+        reward = -float(res.cost) * self.reward_scale
+        return self.sim.observe()[0], reward, False, False, info
+
+    def _info(self, decision, network, res, exp, opt) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "decision": decision,
+            "network": network,
+            "latency_ms": float(res.latency_ms),
+            "energy_j": float(res.energy_j),
+        }
+        if self.scenario == "mec":
+            info["overhead"] = float(res.overhead)
+        info["cost"] = float(res.cost)
+        info["expected_cost"] = float(exp.cost)
+        if opt is not None:
+            info["optimal_cost"] = float(opt)
+            info["gap"] = float(exp.cost) / float(opt) - 1.0 if opt > 0 else 0.0
+        info["distribution"] = np.bincount(decision, minlength=self.num_platforms) / self.n_blocks
+        if self.scenario == "d2d":
+            info["collaborator"] = network["collaborator"]
+            info["no_collaborator"] = network["collaborator"] < 0
+        return info
+
+
+class MECPartitionEnv(PartitionEnv):
+    """MEC ("vertical") DNN partitioning: device, edge or cloud for every block.
+
+    As in Ren et al., Sec. 4.1.1 and 4.2 (IoRLO), with the cost model of SPEC §3-§4 (eq. 6
+    read with ``L_EC`` in place of ``L_EC/2``) and optional early exits (SPEC §6).
+
+    ## Description
+
+    One step is one inference request (a frame). The agent sees the current 5G link state,
+    the platforms' effective capability factors and the DNN's per-block costs, and places
+    every block ``G_1..G_n`` on the terminal device (0), the edge server (1) or the cloud
+    (2). The env charges latency, device energy and deployment overhead for that decision
+    under the frame's links, then the links (and optional background load) evolve.
+
+    ## Action Space
+
+    ``action_mode="continuous"`` (default, as IoRLO): ``Box(0, 1, (n,), float32)``; block
+    ``i`` goes to the device if ``a_i < ε``, the edge if ``ε <= a_i < φ`` and the cloud if
+    ``a_i >= φ`` (IoRLO intent thresholds, ``0 < ε < φ < 1``). ``action_mode="discrete"``:
+    ``MultiDiscrete([3] * n)``, the platform indices (PPO/A2C/DQN-style agents).
+
+    ## Observation Space
+
+    ``Box(0, 1, (9 + 6n,), float32)``; every unbounded quantity ``x`` is mapped by
+    ``x / (x + scale)`` (0.5 at the scale, monotone, below 1):
+
+    | index | entry | transform |
+    |---|---|---|
+    | 0-3 | ``B_TE^U, B_TE^D, B_EC^U, B_EC^D`` (Mbps) | ``B / (B + avg)``, avg = Table 2 average (76.1, 382.4, 73.3, 542.3) |
+    | 4-5 | ``L_TE, L_EC`` (ms) | ``L / (L + avg)``, avg 8.76, 27.04 |
+    | 6-8 | effective ``d_T, d_E, d_C`` (nominal x load) | ``d / (d + 1)`` |
+    | 9 .. 9+3n | ``T_cp`` of block i on T, E, C, block-major (``9 + 3i + X``) | ``c / (c + max_i T_cp_i(d=1))`` |
+    | 9+3n .. 9+4n | device energy ``E_cp_i`` (J, times ``d_energy``) | ``/ max_i E_cp_i`` |
+    | 9+4n .. 9+5n | block input size ``G_i^in`` (KB) | ``/ max(G^in, G^out)`` |
+    | 9+5n .. 9+6n | block output size ``G_i^out`` (KB) | ``/ max(G^in, G^out)`` |
+
+    Without platform load, entries 6 onward are constant for a given DNN.
+
+    ## Rewards
+
+    ``reward = -reward_scale * cost`` with (SPEC §4)::
+
+        cost = T + η1 * E + η2 * D,   D = (1/n) Σ_i w[S_i],  w = (0, 2, 3)
+
+    ``T`` (ms) is compute plus transfers (``x(G, B, L) = 8G/B + L`` per link on the path),
+    ``E`` (J) device compute energy plus radio energy at ``P^U = 65 B_TE^U + 11475.97`` /
+    ``P^D = 6.5 B_TE^D + 11475.97`` mW for the full path time of transfers the device sends /
+    receives. Defaults ``η1 = 10`` ms/J (a device block's ≈0.3-5 J energy weighs like its
+    device latency) and ``η2 = 10`` ms (full offloading costs 20-30 ms, the scale of the
+    average TE+EC round trip: a provider charge comparable to the latency it buys).
+
+    Worked example (ResNet-32, CIFAR input, Table 2 average links, every block on the
+    edge): compute ``67.085`` ms (``d_E = 1``), raw image up ``8·3.072/76.1 + 8.76 =
+    9.083`` ms, result down ``8·0.04/382.4 + 8.76 = 8.761`` ms, so ``T = 84.929`` ms;
+    ``E = 9.083·16422.47e-6 + 8.761·13961.57e-6 = 0.2715`` J; ``D = 2``; cost
+    ``= 84.929 + 10·0.2715 + 10·2 = 107.64`` and the reward is ``-107.64`` (here also the
+    oracle's optimum, so ``gap = 0``).
+
+    With early exits the episode samples the exit (``info["cost"]``, used for the reward)
+    and also reports the expected cost (``info["expected_cost"]``); ``optimal_cost`` is the
+    oracle's expected optimum and ``gap = expected_cost / optimal_cost - 1 >= 0``.
+
+    ## Starting State
+
+    Links start in the stationary law of the 5g_trial generator (or a random/fixed offset
+    of a replayed trace: ``reset(options={"offset": k})``), load in its stationary law.
+
+    ## Episode End
+
+    No terminal state; episodes are truncated by ``max_episode_steps`` (registered: 100
+    frames).
+
+    ## Info
+
+    ``decision`` (int array, platform per block), ``network`` (the link values used for the
+    frame: ``b_te_up, b_te_down, b_ec_up, b_ec_down, l_te, l_ec``, plus effective
+    ``d_t, d_e, d_c`` with platform load), ``latency_ms``, ``energy_j``, ``overhead``,
+    ``cost``, ``expected_cost``, ``optimal_cost`` and ``gap`` (only with ``oracle=True``),
+    ``distribution`` (fraction of blocks per platform).
+
+    ## Arguments
+
+    | argument | default | meaning |
+    |---|---|---|
+    | ``dnn`` | ``"resnet32"`` | built-in name, :class:`DNNProfile` or its dict |
+    | ``input_shape`` | ``None`` (3, 32, 32) | input (C, H, W) of a built-in DNN |
+    | ``network`` | ``"5g_trial"`` | link spec for :func:`envs.network.make_link_process` (``"5g_trial"``, ``"constant"``, a trace/csv dict, a mapping of constant link values, or a ``LinkProcess``) |
+    | ``trace_dir`` | ``None`` | directory relative trace paths are resolved against |
+    | ``d_t, d_e, d_c`` | 4.0, 1.0, 0.25 | capability (slowdown) factors (SPEC §3) |
+    | ``d_energy`` | 1.0 | device energy factor |
+    | ``eta1``, ``eta2`` | 10.0, 10.0 | energy (ms/J) and overhead (ms) weights |
+    | ``overhead_weights`` | (0, 2, 3) | ``w`` per platform |
+    | ``epsilon``, ``phi`` | 1/3, 2/3 | intent thresholds, ``0 < ε < φ < 1`` |
+    | ``early_exit`` | ``None`` | per-block exit probabilities or ``{"probs", "num_classes"}`` |
+    | ``platform_load`` | ``False`` | ``True`` or a dict of :class:`PlatformLoad` options |
+    | ``action_mode`` | ``"continuous"`` | or ``"discrete"`` |
+    | ``oracle`` | ``True`` | compute the exact optimum (DP) every step |
+    | ``reward_scale`` | 1.0 | multiplies ``-cost`` |
+
+    Attributes: ``profile``, ``params`` (``d_t, d_e, d_c, d_energy, eta1, eta2,
+    overhead_weights, epsilon, phi``), ``cost_model``, ``oracle``, ``problem`` (the frame the
+    next action is evaluated on), ``scenario = "mec"``, ``n_blocks``, ``num_platforms``,
+    ``thresholds``, ``link_process``, ``load``.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    scenario = "mec"
+    platforms = MEC_PLATFORMS
+    threshold_names = ("epsilon", "phi")
+
+    def __init__(
+        self,
+        dnn: str | DNNProfile | Mapping[str, Any] = DEFAULT_DNN,
+        input_shape: Sequence[int] | None = None,
+        network: str | Mapping[str, Any] | LinkProcess = "5g_trial",
+        d_t: float = 4.0,
+        d_e: float = 1.0,
+        d_c: float = 0.25,
+        d_energy: float = 1.0,
+        eta1: float = DEFAULT_ETA1,
+        eta2: float = DEFAULT_ETA2,
+        overhead_weights: Sequence[float] = MEC_OVERHEAD_WEIGHTS,
+        epsilon: float = DEFAULT_EPSILON,
+        phi: float = DEFAULT_PHI,
+        early_exit: Any = None,
+        platform_load: bool | Mapping[str, Any] = False,
+        action_mode: str = "continuous",
+        oracle: bool = True,
+        reward_scale: float = 1.0,
+        trace_dir: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._setup_common(
+            dnn,
+            input_shape,
+            3,
+            overhead_weights,
+            early_exit,
+            d_energy,
+            eta1,
+            eta2,
+            (epsilon, phi),
+            action_mode,
+            oracle,
+            reward_scale,
+            ("eta1", "eta2"),
+        )
+        factors = np.array(
+            [check_positive(k, v) for k, v in (("d_t", d_t), ("d_e", d_e), ("d_c", d_c))]
+        )
+        self.link_process = make_link_process(
+            _check_network_spec(network, MEC_LINK_FIELDS), "mec", base_dir=trace_dir
+        )
+        self.load = self._make_load(platform_load)
+        self.sim = MECSim(self.cost_model, self.link_process, self.load, factors, self.d_energy)
+        self._setup_spaces()
+        self.params: dict[str, Any] = {
+            "d_t": float(factors[0]),
+            "d_e": float(factors[1]),
+            "d_c": float(factors[2]),
+            "d_energy": self.d_energy,
+            "eta1": self.eta_energy,
+            "eta2": self.eta_overhead,
+            "overhead_weights": tuple(self.cost_model.overhead_weights.tolist()),
+            "epsilon": float(self.thresholds[0]),
+            "phi": float(self.thresholds[1]),
+        }
+
+
+class D2DPartitionEnv(PartitionEnv):
+    """D2D ("horizontal") DNN partitioning between the user's phone and a collaborator.
+
+    As in Ren et al., Sec. 4.1.2 and 4.2 (IoRLO), with the cost model of SPEC §3, §5 and
+    optional early exits (SPEC §6).
+
+    ## Description
+
+    One step is one inference request (a frame). Up to ``num_candidates`` nearby phones
+    join, leave, overload and disconnect over time (a per-candidate Markov chain, see
+    :mod:`envs.partition.collaborators`). Each frame the controller selects the collaborator
+    ``H_x = argmax_i (s_i/max(s) + B_i/max(B) + 1/L_i)`` over the available candidates
+    (``s_i = 1/d_Hi``, ``d_Hi = d_base / availability_i``, SPEC §3/§5), re-picking by the
+    formula every frame (or, with ``sticky_selection=True``, only when the current one is
+    lost). The agent places every block on the user's device (0) or ``H_x`` (1). If no
+    candidate is available every block runs locally whatever the action, and ``info``
+    says so (``collaborator = -1``, ``no_collaborator = True``).
+
+    ## Action Space
+
+    ``action_mode="continuous"`` (default): ``Box(0, 1, (n,), float32)``; ``a_i < ζ`` ->
+    user device, else the collaborator (SPEC §5: a larger ζ keeps more work on the user's
+    device). ``action_mode="discrete"``: ``MultiDiscrete([2] * n)``.
+
+    ## Observation Space
+
+    ``Box(0, 1, (5 + 5n + 6m,), float32)`` (``m = num_candidates``); ``x / (x + scale)``
+    maps unbounded quantities into ``[0, 1)``:
+
+    | index | entry | transform |
+    |---|---|---|
+    | 0-1 | selected link ``B_Hx`` (Mbps), ``L_Hx`` (ms) | ``x / (x + avg)``, Table 2 D2D avg 87.6, 23.14; no collaborator: ≈0, ≈1 |
+    | 2-3 | effective ``d_U``, ``d_Hx`` | ``d / (d + 1)``; no collaborator: ``d_Hx`` ≈ 1 |
+    | 4 | a collaborator is selected | 0 / 1 |
+    | 5 .. 5+2n | ``T_cp`` of block i on U, H, block-major (``5 + 2i + X``) | ``c / (c + max_i T_cp_i(d=1))`` |
+    | 5+2n .. 5+3n | device energy ``E_cp_i`` (J, times ``d_energy``) | ``/ max_i E_cp_i`` |
+    | 5+3n .. 5+4n | block input size (KB) | ``/ max(G^in, G^out)`` |
+    | 5+4n .. 5+5n | block output size (KB) | ``/ max(G^in, G^out)`` |
+    | 5+5n+6j .. +6 | candidate j: available, overloaded, availability, ``B``, ``L``, selected | flags; availability (0 if absent); ``B``, ``L`` as above (0 and 1 if absent or disconnected) |
+
+    ## Rewards
+
+    ``reward = -reward_scale * cost``, ``cost = T + η E`` (SPEC §5) with ``T`` compute plus
+    D2D transfers ``8G/B_Hx + L_Hx`` and ``E`` the user's compute energy plus the radio
+    energy of every transfer at ``P_D2D = 283.17 B_Hx + 132.86`` mW. Default ``η = 10``
+    ms/J (as η1 in MEC).
+
+    Worked example (ResNet-32, Table 2 average D2D link, a collaborator with availability
+    1.0 so ``d_H = 4``, every block on it): compute ``4·67.085 = 268.34`` ms, image over
+    ``8·3.072/87.6 + 23.14 = 23.421`` ms, result back ``8·0.04/87.6 + 23.14 = 23.144`` ms,
+    ``T = 314.90`` ms; ``E = (23.421 + 23.144)·24938.55e-6 = 1.1612`` J; cost
+    ``= 314.90 + 10·1.1612 = 326.52``, reward ``-326.52`` (all-local costs 612.45).
+
+    Early exits as in :class:`MECPartitionEnv` (sampled ``cost``, ``expected_cost``,
+    ``gap = expected_cost / optimal_cost - 1``).
+
+    ## Starting State
+
+    Candidates start in the chain's long-run state distribution with availabilities
+    ``~ U(availability)``; links as in MEC (per candidate; with ``options={"offset": k}``
+    candidate ``j`` replays from ``k + 60 j``).
+
+    ## Episode End
+
+    No terminal state; truncated by ``max_episode_steps`` (registered: 100 frames).
+
+    ## Info
+
+    ``decision``, ``network`` (``b``, ``l``, ``collaborator``, ``d_h``: the selected link and
+    effective factor used for the frame; ``b = 0``, ``l = d_h = inf`` without a
+    collaborator; plus effective ``d_u`` with platform load), ``latency_ms``, ``energy_j``,
+    ``cost``, ``expected_cost``, ``optimal_cost``/``gap`` (``oracle=True``),
+    ``distribution``, ``collaborator`` (index or -1), ``no_collaborator``.
+
+    ## Arguments
+
+    | argument | default | meaning |
+    |---|---|---|
+    | ``dnn``, ``input_shape`` | ``"resnet32"``, ``None`` | as in MEC |
+    | ``network`` | ``"5g_trial"`` | D2D link spec of every candidate (``make_link_process(..., "d2d")``) |
+    | ``trace_dir`` | ``None`` | directory relative trace paths are resolved against |
+    | ``d_u`` | 4.0 | user device factor (``d_T``) |
+    | ``d_energy`` | 1.0 | device energy factor |
+    | ``eta`` | 10.0 | energy weight (ms/J) |
+    | ``zeta`` | 0.5 | intent threshold, ``0 < ζ < 1`` |
+    | ``num_candidates`` | 4 | candidate collaborators ``m`` |
+    | ``churn`` | ``None`` | per-frame probabilities ``join, leave, overload, recover, disconnect, reconnect`` (defaults 0.05, 0.01, 0.02, 0.2, 0.02, 0.5) |
+    | ``availability`` | (0.6, 1.0) | range of a joining candidate's availability (Co-L .. Co-H) |
+    | ``collaborator_factor`` | ``None`` (= ``d_u``) | ``d_base`` of a fully available collaborator |
+    | ``sticky_selection`` | ``False`` | keep the collaborator while it stays available |
+    | ``early_exit``, ``platform_load``, ``action_mode``, ``oracle``, ``reward_scale`` | | as in MEC (load factors apply to user, collaborator) |
+
+    Attributes: ``profile``, ``params`` (``d_u, d_energy, eta, zeta``), ``cost_model``,
+    ``oracle``, ``problem``, ``scenario = "d2d"``, ``n_blocks``, ``num_platforms``,
+    ``thresholds``, ``collaborators`` (the :class:`CollaboratorPool`), ``link_process``,
+    ``load``.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    scenario = "d2d"
+    platforms = D2D_PLATFORMS
+    threshold_names = ("zeta",)
+
+    def __init__(
+        self,
+        dnn: str | DNNProfile | Mapping[str, Any] = DEFAULT_DNN,
+        input_shape: Sequence[int] | None = None,
+        network: str | Mapping[str, Any] | LinkProcess = "5g_trial",
+        d_u: float = 4.0,
+        d_energy: float = 1.0,
+        eta: float = DEFAULT_ETA_D2D,
+        zeta: float = DEFAULT_ZETA,
+        num_candidates: int = 4,
+        churn: Mapping[str, float] | None = None,
+        availability: Sequence[float] = (0.6, 1.0),
+        collaborator_factor: float | None = None,
+        sticky_selection: bool = False,
+        early_exit: Any = None,
+        platform_load: bool | Mapping[str, Any] = False,
+        action_mode: str = "continuous",
+        oracle: bool = True,
+        reward_scale: float = 1.0,
+        trace_dir: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._setup_common(
+            dnn,
+            input_shape,
+            2,
+            None,
+            early_exit,
+            d_energy,
+            eta,
+            0.0,
+            (zeta,),
+            action_mode,
+            oracle,
+            reward_scale,
+            ("eta", "eta2"),
+        )
+        d_u = check_positive("d_u", d_u)
+        base = (
+            d_u
+            if collaborator_factor is None
+            else check_positive("collaborator_factor", collaborator_factor)
+        )
+        self.link_process = make_link_process(
+            _check_network_spec(network, D2D_LINK_FIELDS), "d2d", base_dir=trace_dir
+        )
+        self.collaborators = CollaboratorPool(
+            num_candidates, self.link_process, churn, availability, base, sticky_selection
+        )
+        self.load = self._make_load(platform_load)
+        self.sim = D2DSim(self.cost_model, self.collaborators, self.load, d_u, self.d_energy)
+        self._setup_spaces()
+        self.params: dict[str, Any] = {
+            "d_u": d_u,
+            "d_energy": self.d_energy,
+            "eta": self.eta_energy,
+            "zeta": float(self.thresholds[0]),
+        }

@@ -1,0 +1,391 @@
+"""Batched frame simulators of the MEC and D2D partitioning scenarios (SPEC §3-§5).
+
+A simulator holds ``num`` independent copies of one scenario's time-varying state (links,
+background load, D2D candidates) and builds their observations. The single env runs it
+with ``num = 1`` and the vector env with ``num = num_envs`` — the same code and the same
+random draws, so a vector env with one copy reproduces the single env for the same seed.
+
+Per-frame randomness, in order: MEC — the link process, then the platform load; D2D — the
+platform load, then the candidates (their links, then churn); see :mod:`envs.network` and
+:mod:`envs.partition.collaborators`. With one copy (the single env) the D2D candidate logic
+and observation run on plain Python floats (the MEC observation on 1-D rows): the same
+draws and the same float64 arithmetic as the numpy path, so the results are bit-identical
+(tested); numpy's per-call overhead would dominate at that size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.costs import ChainCostModel, LinkMatrices, d2d_links, mec_links
+from envs.network import D2D_LINK_FIELDS, MEC_LINK_FIELDS, TABLE2, LinkProcess, PlatformLoad
+from envs.partition.collaborators import CollaboratorPool
+from envs.partition.common import squash
+
+# Observation scales (``x / (x + scale)`` is 0.5 at the scale): Ren et al. Table 2 averages.
+MEC_LINK_SCALES = np.array(
+    [TABLE2[f][2] for f in MEC_LINK_FIELDS]
+)  # 76.1, 382.4, 73.3, 542.3 Mbps; 8.76, 27.04 ms
+D2D_LINK_SCALES = np.array([TABLE2["b_d2d"][2], TABLE2["l_d2d"][2]])  # 87.6 Mbps, 23.14 ms
+FACTOR_SCALE = 1.0  # capability factors: 0.5 at the benchmark edge server (d = 1)
+# "No collaborator" sentinel state for the frame's problem: offloading is prohibitively
+# expensive (a transfer costs >= 1e6 ms), so rules and the oracle keep every block local.
+NO_LINK_MBPS = 1e-3
+NO_LINK_MS = 1e6
+NO_COLLAB_FACTOR = 1e6
+# Candidate state -> (available, overloaded, present, connected) flags for the observation.
+_STATE_FLAGS = np.array(
+    [[0, 0, 0, 0], [1, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 0]], dtype=np.float64
+)  # absent, available, overloaded, disconnected
+_STATE_FLAGS_LISTS = _STATE_FLAGS.tolist()
+CANDIDATE_FEATURES: tuple[str, ...] = (
+    "available",
+    "overloaded",
+    "availability",
+    "b",
+    "l",
+    "selected",
+)
+
+
+def _safe_max(x: np.ndarray) -> float:
+    m = float(np.max(x)) if x.size else 0.0
+    return m if m > 0 else 1.0
+
+
+class StaticFeatures:
+    """Per-block observation entries fixed by the profile: compute scale, energy, sizes."""
+
+    def __init__(self, model: ChainCostModel, d_energy: float) -> None:
+        b = model.blocks
+        self.latency = b.latency_ms  # base block latency at d = 1
+        self.compute_scale = _safe_max(b.latency_ms)
+        e = b.energy_j * d_energy
+        self.energy = e / _safe_max(e)
+        size_scale = _safe_max(np.concatenate([b.in_kb, b.out_kb]))
+        self.in_kb = b.in_kb / size_scale
+        self.out_kb = b.out_kb / size_scale
+
+    def compute(self, factors: np.ndarray) -> np.ndarray:
+        """Squashed compute latency ``(num, n, P)`` -> flattened block-major ``(num, n*P)``."""
+        c = self.latency[None, :, None] * factors[:, None, :]
+        return squash(c, self.compute_scale).reshape(factors.shape[0], -1)
+
+
+class MECSim:
+    """Links on T-E-C and platform load for ``num`` copies (SPEC §4).
+
+    Observation layout (``n`` blocks), all entries in ``[0, 1]``:
+
+    | index | entry | transform |
+    |---|---|---|
+    | 0-3 | ``b_te_up, b_te_down, b_ec_up, b_ec_down`` | ``B / (B + avg)``, avg = Table 2 average |
+    | 4-5 | ``l_te, l_ec`` | ``L / (L + avg)`` |
+    | 6-8 | effective ``d_t, d_e, d_c`` (with load) | ``d / (d + 1)`` |
+    | 9 .. 9+3n | ``T_cp`` of block i on T, E, C (block-major) | ``c / (c + max_i T_cp_i(d=1))`` |
+    | 9+3n .. 9+4n | device energy ``E_cp_i * d_energy`` | ``/ max_i`` |
+    | 9+4n .. 9+5n | block input size ``G_i^in`` (KB) | ``/ max(G^in, G^out)`` |
+    | 9+5n .. 9+6n | block output size ``G_i^out`` (KB) | ``/ max(G^in, G^out)`` |
+    """
+
+    scenario = "mec"
+    fields = MEC_LINK_FIELDS
+
+    def __init__(
+        self,
+        model: ChainCostModel,
+        link: LinkProcess,
+        load: PlatformLoad,
+        factors: np.ndarray,
+        d_energy: float,
+    ) -> None:
+        self.model = model
+        self.link = link
+        self.load = load
+        self.nominal = np.asarray(factors, dtype=np.float64)
+        self.static = StaticFeatures(model, d_energy)
+        n, P = model.n, model.P
+        self.obs_dim = 9 + 6 * n
+        self._cs = slice(9, 9 + n * P)
+        t = np.zeros(self.obs_dim, dtype=np.float32)
+        t[6:9] = squash(self.nominal, FACTOR_SCALE)
+        t[self._cs] = self.static.compute(self.nominal[None])[0]
+        t[9 + 3 * n : 9 + 4 * n] = self.static.energy
+        t[9 + 4 * n : 9 + 5 * n] = self.static.in_kb
+        t[9 + 5 * n :] = self.static.out_kb
+        self._template = t
+        self.values = np.zeros((0, 6))
+        self.speed = np.zeros((0, P))
+
+    @property
+    def num(self) -> int:
+        return int(self.values.shape[0])
+
+    def _refresh(self) -> None:
+        self.values = self.link.values
+        if self.load.enabled:
+            self.speed = self.nominal * self.load.values
+        elif self.speed.shape[0] != self.values.shape[0]:  # constant: build once per size
+            self.speed = np.broadcast_to(self.nominal, (self.values.shape[0], 3))
+
+    def reset(self, rng: np.random.Generator, num: int, offset=None) -> None:
+        self.link.reset(rng, num, offset=offset)
+        self.load.reset(rng, num)
+        self._refresh()
+
+    def reset_where(self, rng: np.random.Generator, mask: np.ndarray, offset=None) -> None:
+        self.link.reset_where(rng, mask, offset=offset)
+        self.load.reset_where(rng, mask)
+        self._refresh()
+
+    def step(self, rng: np.random.Generator) -> None:
+        self.link.step(rng)
+        self.load.step(rng)
+        self._refresh()
+
+    @property
+    def available(self) -> None:
+        return None  # every MEC frame has all three platforms
+
+    def observe(self) -> np.ndarray:
+        if self.num == 1:  # the single env: the same ops on 1-D rows, fewer numpy calls
+            obs = self._template.copy()
+            obs[:6] = squash(self.values[0], MEC_LINK_SCALES)
+            if self.load.enabled:
+                obs[6:9] = squash(self.speed[0], FACTOR_SCALE)
+                obs[self._cs] = self.static.compute(self.speed)[0]
+            return obs[None]
+        obs = np.empty((self.num, self.obs_dim), dtype=np.float32)
+        obs[:] = self._template
+        obs[:, :6] = squash(self.values, MEC_LINK_SCALES)
+        if self.load.enabled:
+            obs[:, 6:9] = squash(self.speed, FACTOR_SCALE)
+            obs[:, self._cs] = self.static.compute(self.speed)
+        return obs
+
+    def links_one(self) -> LinkMatrices:
+        return mec_links(*self.values[0].tolist(), validate=False)
+
+    def links_batch(self) -> LinkMatrices:
+        v = self.values
+        return mec_links(v[:, 0], v[:, 1], v[:, 2], v[:, 3], v[:, 4], v[:, 5], validate=False)
+
+    def network_one(self) -> dict[str, float]:
+        out = dict(zip(self.fields, self.values[0].tolist(), strict=True))
+        if self.load.enabled:
+            out.update(zip(("d_t", "d_e", "d_c"), self.speed[0].tolist(), strict=True))
+        return out
+
+    def network_batch(self) -> dict[str, np.ndarray]:
+        out = {f: self.values[:, i].copy() for i, f in enumerate(self.fields)}
+        if self.load.enabled:
+            out.update({k: self.speed[:, i].copy() for i, k in enumerate(("d_t", "d_e", "d_c"))})
+        return out
+
+
+class D2DSim:
+    """Candidate collaborators, the selected link and platform load for ``num`` copies (SPEC §5).
+
+    Observation layout (``n`` blocks, ``m`` candidates), all entries in ``[0, 1]``:
+
+    | index | entry | transform |
+    |---|---|---|
+    | 0-1 | selected link ``b`` (Mbps), ``l`` (ms) | ``x / (x + avg)``, Table 2 D2D averages; none: ≈0, ≈1 |
+    | 2-3 | effective ``d_u``, ``d_h`` (with load) | ``d / (d + 1)``; none: ``d_h`` ≈ 1 |
+    | 4 | a collaborator is selected | 0 / 1 |
+    | 5 .. 5+2n | ``T_cp`` of block i on U, H (block-major) | ``c / (c + max_i T_cp_i(d=1))``; none: H ≈ 1 |
+    | 5+2n .. 5+3n | device energy ``E_cp_i * d_energy`` | ``/ max_i`` |
+    | 5+3n .. 5+4n | block input size (KB) | ``/ max(G^in, G^out)`` |
+    | 5+4n .. 5+5n | block output size (KB) | ``/ max(G^in, G^out)`` |
+    | 5+5n .. 5+5n+6m | per candidate: available, overloaded, availability, b, l, selected | flags; availability in (0, 1] (0 if absent); b, l as above (0, 1 if absent or disconnected) |
+    """
+
+    scenario = "d2d"
+    fields = D2D_LINK_FIELDS
+
+    def __init__(
+        self,
+        model: ChainCostModel,
+        pool: CollaboratorPool,
+        load: PlatformLoad,
+        d_u: float,
+        d_energy: float,
+    ) -> None:
+        self.model = model
+        self.pool = pool
+        self.load = load
+        self.d_u = float(d_u)
+        self.static = StaticFeatures(model, d_energy)
+        n, m = model.n, pool.m
+        self.n, self.m = n, m
+        self.obs_dim = 5 + 5 * n + 6 * m
+        self._cs = slice(5, 5 + 2 * n)
+        self._cand = 5 + 5 * n
+        t = np.zeros(self.obs_dim, dtype=np.float32)
+        t[self._cs] = self.static.compute(np.array([[self.d_u, self.d_u]]))[0]
+        t[5 + 2 * n : 5 + 3 * n] = self.static.energy
+        t[5 + 3 * n : 5 + 4 * n] = self.static.in_kb
+        t[5 + 4 * n : 5 + 5 * n] = self.static.out_kb
+        self._template = t
+        self._cand_index = np.arange(m)
+        self._link_scales = D2D_LINK_SCALES.tolist()
+        self._latency = self.static.latency.tolist()
+        self.values = np.zeros((0, 2))
+        self.speed = np.zeros((0, 2))
+        self.has = np.zeros(0, dtype=bool)
+
+    @property
+    def num(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def link(self) -> LinkProcess:
+        return self.pool.link
+
+    @property
+    def selected(self) -> np.ndarray:
+        return self.pool.selected
+
+    def _refresh(self) -> None:
+        pool = self.pool
+        if pool.scalar and pool.num == 1:
+            self._refresh_one()
+            return
+        sel = pool.selected
+        has = sel >= 0
+        rows, idx = pool._rows, np.maximum(sel, 0)
+        values = pool.link.values.reshape(-1, self.m, 2)[rows, idx]
+        speed = np.empty((sel.size, 2))
+        speed[:, 0] = self.d_u
+        speed[:, 1] = pool.base_factor / pool.avail[rows, idx]
+        if not has.all():  # sentinel frame: no collaborator
+            values[~has] = (NO_LINK_MBPS, NO_LINK_MS)
+            speed[~has, 1] = NO_COLLAB_FACTOR
+        if self.load.enabled:
+            speed *= self.load.values
+        self.values, self.speed, self.has = values, speed, has
+
+    def _refresh_one(self) -> None:
+        """:meth:`_refresh` for one copy in plain Python (same arithmetic)."""
+        pool = self.pool
+        sel = int(pool.selected[0])
+        if sel >= 0:
+            b, lat = pool.link.values[sel].tolist()
+            d_h = pool.base_factor / float(pool.avail[0, sel])
+        else:
+            b, lat, d_h = NO_LINK_MBPS, NO_LINK_MS, NO_COLLAB_FACTOR
+        speed = np.array([[self.d_u, d_h]])
+        if self.load.enabled:
+            speed *= self.load.values
+        self.values, self.speed, self.has = np.array([[b, lat]]), speed, np.array([sel >= 0])
+
+    def reset(self, rng: np.random.Generator, num: int, offset=None) -> None:
+        self.load.reset(rng, num)
+        self.pool.reset(rng, num, offset=offset)
+        self._refresh()
+
+    def reset_where(self, rng: np.random.Generator, mask: np.ndarray, offset=None) -> None:
+        self.load.reset_where(rng, mask)
+        self.pool.reset_where(rng, mask, offset=offset)
+        self._refresh()
+
+    def step(self, rng: np.random.Generator) -> None:
+        self.load.step(rng)
+        self.pool.step(rng)
+        self._refresh()
+
+    @property
+    def available(self) -> np.ndarray:
+        return self.has
+
+    def observe(self) -> np.ndarray:
+        num, m = self.num, self.m
+        pool = self.pool
+        if pool.scalar and num == 1:
+            return self._observe_one()
+        obs = np.empty((num, self.obs_dim), dtype=np.float32)
+        obs[:] = self._template
+        obs[:, :2] = squash(self.values, D2D_LINK_SCALES)
+        obs[:, 2:4] = squash(self.speed, FACTOR_SCALE)
+        obs[:, 4] = self.has
+        if self.load.enabled:
+            obs[:, self._cs] = self.static.compute(self.speed)
+        else:  # the user's column is constant (in the template): only the collaborator's
+            c = self.static.latency * self.speed[:, 1:2]
+            obs[:, self._cs.start + 1 : self._cs.stop : 2] = squash(c, self.static.compute_scale)
+        # Per candidate: flags by table lookup on the state, then masked values.
+        cand = obs[:, self._cand :].reshape(num, m, 6)
+        flags = _STATE_FLAGS[pool.status]  # available, overloaded, present, connected
+        cand[:, :, :2] = flags[:, :, :2]
+        cand[:, :, 2] = pool.avail * flags[:, :, 2]
+        conn = flags[:, :, 3]
+        sq = squash(pool.link.values.reshape(num, m, 2), D2D_LINK_SCALES)
+        cand[:, :, 3] = sq[:, :, 0] * conn
+        cand[:, :, 4] = 1.0 - conn * (1.0 - sq[:, :, 1])
+        cand[:, :, 5] = pool.selected[:, None] == self._cand_index
+        return obs
+
+    def _observe_one(self) -> np.ndarray:
+        """:meth:`observe` for one copy in plain Python floats (the same float64 arithmetic,
+        so the float32 observation is bit-identical to the batched path)."""
+        pool = self.pool
+        obs = self._template.copy()
+        (b, lat), (d_u, d_h) = self.values[0].tolist(), self.speed[0].tolist()
+        sb, sl = self._link_scales
+        obs[:5] = [b / (b + sb), lat / (lat + sl), d_u / (d_u + FACTOR_SCALE),
+                   d_h / (d_h + FACTOR_SCALE), float(self.has[0])]  # fmt: skip
+        cs = self.static.compute_scale
+        if self.load.enabled:
+            obs[self._cs] = self.static.compute(self.speed)[0]
+        else:
+            c = [x * d_h for x in self._latency]
+            obs[self._cs.start + 1 : self._cs.stop : 2] = [x / (x + cs) for x in c]
+        sel = int(pool.selected[0])
+        cand: list[float] = []
+        flags = _STATE_FLAGS_LISTS
+        for j, (st, av, (bj, lj)) in enumerate(
+            zip(
+                pool.status[0].tolist(),
+                pool.avail[0].tolist(),
+                pool.link.values.tolist(),
+                strict=True,
+            )
+        ):
+            f = flags[st]
+            conn = f[3]
+            cand += (f[0], f[1], av * f[2], bj / (bj + sb) * conn,
+                     1.0 - conn * (1.0 - lj / (lj + sl)), float(sel == j))  # fmt: skip
+        obs[self._cand :] = cand
+        return obs[None]
+
+    def links_one(self) -> LinkMatrices:
+        b, lat = self.values[0].tolist()
+        return d2d_links(b, lat, validate=False)
+
+    def links_batch(self) -> LinkMatrices:
+        return d2d_links(self.values[:, 0], self.values[:, 1], validate=False)
+
+    def network_one(self) -> dict[str, float]:
+        has = bool(self.has[0])
+        b, lat = self.values[0].tolist()
+        out = {
+            "b": b if has else 0.0,
+            "l": lat if has else float("inf"),
+            "collaborator": int(self.pool.selected[0]),
+            "d_h": float(self.speed[0, 1]) if has else float("inf"),
+        }
+        if self.load.enabled:
+            out["d_u"] = float(self.speed[0, 0])
+        return out
+
+    def network_batch(self) -> dict[str, np.ndarray]:
+        has = self.has
+        out = {
+            "b": np.where(has, self.values[:, 0], 0.0),
+            "l": np.where(has, self.values[:, 1], np.inf),
+            "collaborator": self.pool.selected.copy(),
+            "d_h": np.where(has, self.speed[:, 1], np.inf),
+        }
+        if self.load.enabled:
+            out["d_u"] = self.speed[:, 0].copy()
+        return out

@@ -1,0 +1,285 @@
+"""Native numpy-batched vector versions of the partitioning envs (no Python loop over envs).
+
+``gymnasium.make_vec("EdgeRL/MECPartition-v0", num_envs=4096)`` returns a
+:class:`MECPartitionVectorEnv` (the ids register it as ``vector_entry_point``).
+
+* All ``num_envs`` copies share one simulator (:mod:`envs.partition.sim`) with batched link,
+  load and candidate processes, one batched cost evaluation
+  (:meth:`ChainCostModel.evaluate`) and one batched oracle (:meth:`Oracle.solve_batch`)
+  per step.
+* Autoreset is ``NEXT_STEP`` (Gymnasium's default): the step after an episode ends resets
+  that copy, ignores its action and returns reward 0 and its reset observation.
+* The time limit lives here (``max_episode_steps``, default 100; ``None`` disables it):
+  a copy is truncated when it has taken that many steps. There is no termination.
+* Infos are a dict of arrays with ``_key`` masks (the Gymnasium vector convention); the
+  keys are those of the single env, batched; ``network`` is a dict of arrays.
+* Randomness comes from one generator (``np_random``) shared by all copies: with
+  ``num_envs=1`` the vector env reproduces the single env draw for draw (same seed, same
+  actions -> same observations and decisions; costs agree to float rounding since the
+  single env evaluates with the scalar path). With ``num_envs > 1`` each copy is an
+  independent episode of the same distribution, but copy ``i`` is not the single env
+  seeded ``seed + i``. ``reset(seed=[...])`` seeds the shared generator from the list.
+* Speed: at thousands of envs a step is a few dozen numpy calls on ``(num_envs, n)``
+  arrays; glibc's heap trimming then makes every step page-fault its temporaries back in.
+  :func:`tune_malloc` (opt-in, process-wide) removes that: see ``benchmarks/bench_envs.py``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from envs.partition.common import DEFAULT_MAX_EPISODE_STEPS, check_options
+from envs.partition.env import D2DPartitionEnv, MECPartitionEnv, PartitionEnv
+from envs.problem import PartitionProblem
+
+
+class PartitionVectorEnv(VectorEnv):
+    """``num_envs`` copies of a partitioning env, batched with numpy (see module docstring).
+
+    Args:
+        num_envs: Number of copies (>= 1).
+        max_episode_steps: Truncation horizon in frames (``None``: never truncate).
+        **kwargs: The single env's constructor arguments.
+    """
+
+    env_class: ClassVar[type[PartitionEnv]]
+    metadata: ClassVar[dict[str, Any]] = {
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+        "render_modes": [],
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        max_episode_steps: int | None = DEFAULT_MAX_EPISODE_STEPS,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        if max_episode_steps is not None and (
+            isinstance(max_episode_steps, bool)
+            or not isinstance(max_episode_steps, int | np.integer)
+            or max_episode_steps < 1
+        ):
+            raise ValueError(
+                f"max_episode_steps must be an integer >= 1 or None, got {max_episode_steps!r}"
+            )
+        # The single env holds the configuration, cost model, oracle and the simulator.
+        self.env = self.env_class(**kwargs)
+        self.sim = self.env.sim
+        self.num_envs = int(num_envs)
+        self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
+        self.single_observation_space = self.env.observation_space
+        self.single_action_space = self.env.action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._t = np.zeros(self.num_envs, dtype=np.int64)
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        self._row_offsets = (np.arange(self.num_envs) * self.num_platforms)[:, None]
+
+    # -------------------------------------------------------------- forwarding
+    @property
+    def scenario(self) -> str:
+        return self.env.scenario
+
+    @property
+    def profile(self):
+        return self.env.profile
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.env.params
+
+    @property
+    def cost_model(self):
+        return self.env.cost_model
+
+    @property
+    def oracle(self):
+        return self.env.oracle
+
+    @property
+    def use_oracle(self) -> bool:
+        return self.env.use_oracle
+
+    @property
+    def n_blocks(self) -> int:
+        return self.env.n_blocks
+
+    @property
+    def num_platforms(self) -> int:
+        return self.env.num_platforms
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        return self.env.thresholds
+
+    @property
+    def action_mode(self) -> str:
+        return self.env.action_mode
+
+    def action_to_decision(self, action: Any) -> np.ndarray:
+        """See :meth:`PartitionEnv.action_to_decision`."""
+        return self.env.action_to_decision(action)
+
+    def decision_to_action(self, decision: Any) -> np.ndarray:
+        """See :meth:`PartitionEnv.decision_to_action`."""
+        return self.env.decision_to_action(decision)
+
+    @property
+    def problem(self) -> PartitionProblem:
+        """The batched frame (``B = num_envs``) the next actions are evaluated on."""
+        self._require_reset()
+        return PartitionProblem(
+            self.cost_model, self.sim.links_batch(), self.sim.speed.copy(), **self.env._cost_kw
+        )
+
+    def _require_reset(self) -> None:
+        if self.sim.num != self.num_envs:
+            raise RuntimeError(f"{type(self).__name__}: call reset() before step()/problem")
+
+    # --------------------------------------------------------------- vector API
+    def reset(
+        self,
+        *,
+        seed: int | Sequence[int] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset every copy; ``options={"offset": k}`` (int or one per copy) fixes trace offsets."""
+        if seed is not None:
+            if isinstance(seed, Sequence | np.ndarray):
+                seq = np.random.SeedSequence([int(s) for s in seed])
+                self._np_random = np.random.Generator(np.random.PCG64(seq))
+                self._np_random_seed = -1
+            else:
+                self._np_random, self._np_random_seed = seeding.np_random(seed)
+        offset = check_options(options)
+        if offset is not None and np.ndim(offset) not in (0, 1):
+            raise ValueError(f"options['offset'] must be an int or one int per env, got {offset!r}")
+        if offset is not None and np.ndim(offset) == 1 and np.shape(offset) != (self.num_envs,):
+            raise ValueError(
+                f"options['offset'] array must have shape ({self.num_envs},), got {np.shape(offset)}"
+            )
+        self.sim.reset(self.np_random, self.num_envs, offset=offset)
+        self._t[:] = 0
+        self._autoreset[:] = False
+        return self.sim.observe(), {}
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Evaluate one action per copy on its frame, advance, and autoreset finished copies."""
+        self._require_reset()
+        num, n, P = self.num_envs, self.n_blocks, self.num_platforms
+        if self._autoreset.all():  # every copy ended last step: a plain reset, as the single env
+            obs, _ = self.reset()
+            zeros = np.zeros(num, dtype=bool)
+            return obs, np.zeros(num), zeros, zeros.copy(), {}
+        env, sim, rng = self.env, self.sim, self.np_random
+        decision = env.action_to_decision(actions)
+        if decision.shape != (num, n):
+            raise ValueError(f"actions must have shape ({num}, {n}), got {np.shape(actions)}")
+        avail = sim.available
+        if avail is not None:
+            decision = np.where(avail[:, None], decision, 0)
+        draws = rng.random((num, n)) if env._exits else None
+        links, speed, kw = sim.links_batch(), sim.speed, env._cost_kw
+        model = env.cost_model
+        res = model.evaluate(decision, links, speed, exit_draws=draws, **kw)
+        exp = model.evaluate(decision, links, speed, **kw) if env._exits else res
+        infos: dict[str, Any] = {
+            "decision": decision,
+            "network": sim.network_batch(),
+            "latency_ms": res.latency_ms,
+            "energy_j": res.energy_j,
+        }
+        if self.scenario == "mec":
+            infos["overhead"] = res.overhead
+        infos["cost"] = res.cost
+        infos["expected_cost"] = exp.cost
+        if env.use_oracle:
+            opt = env.oracle.solve_batch(links, speed, **kw)[1]
+            if avail is not None:
+                opt = np.where(avail, opt, exp.cost)
+            infos["optimal_cost"] = opt
+            with np.errstate(divide="ignore", invalid="ignore"):
+                infos["gap"] = np.where(opt > 0, exp.cost / opt - 1.0, 0.0)
+        flat = (decision + self._row_offsets).ravel()
+        infos["distribution"] = np.bincount(flat, minlength=num * P).reshape(num, P) / n
+        if self.scenario == "d2d":
+            infos["collaborator"] = infos["network"]["collaborator"].copy()
+            infos["no_collaborator"] = infos["collaborator"] < 0
+        rewards = -env.reward_scale * res.cost
+
+        sim.step(rng)
+        self._t += 1
+        truncated = (
+            self._t >= self.max_episode_steps
+            if self.max_episode_steps is not None
+            else np.zeros(num, dtype=bool)
+        )
+        valid = ~self._autoreset
+        if self._autoreset.any():  # some copies ended last step: reset them, ignore their action
+            mask = self._autoreset
+            sim.reset_where(rng, mask)
+            self._t[mask] = 0
+            truncated[mask] = False
+            rewards[mask] = 0.0
+        self._autoreset = truncated.copy()
+        _add_masks(infos, valid)
+        terminated = np.zeros(num, dtype=bool)
+        return sim.observe(), rewards, terminated, truncated, infos
+
+    def close_extras(self, **kwargs: Any) -> None:
+        env = self.__dict__.get("env")  # absent when the constructor failed
+        if env is not None:
+            env.close()
+
+
+def tune_malloc(top_pad_bytes: int = 64 << 20) -> bool:
+    """Keep ``top_pad_bytes`` of padding at the top of the glibc heap (``mallopt(M_TOP_PAD)``).
+
+    A step at thousands of envs allocates and frees many ~0.5 MB numpy temporaries; glibc
+    then trims the heap after each step and the next step page-faults it back in, which
+    costs about as much as the arithmetic. Padding the heap avoids that (about 1.5-2x more
+    env-steps/s at 4096 envs on a 2-core machine). Process-wide and opt-in: call it once
+    before a large-batch run (equivalently, set ``MALLOC_TOP_PAD_=67108864``). Returns
+    False where glibc's ``mallopt`` is unavailable.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_top_pad = -2  # glibc malloc.h
+    return bool(libc.mallopt(m_top_pad, int(top_pad_bytes)))
+
+
+def _add_masks(infos: dict[str, Any], valid: np.ndarray) -> None:
+    """Gymnasium's ``_key`` masks, recursively (one shared read-only mask array)."""
+    valid = valid.copy()
+    valid.setflags(write=False)
+    for key in list(infos):
+        if isinstance(infos[key], dict):
+            _add_masks(infos[key], valid)
+        infos["_" + key] = valid
+
+
+class MECPartitionVectorEnv(PartitionVectorEnv):
+    """Batched :class:`~envs.partition.env.MECPartitionEnv`; same arguments plus ``num_envs``
+    and ``max_episode_steps`` (see the module docstring)."""
+
+    env_class = MECPartitionEnv
+
+
+class D2DPartitionVectorEnv(PartitionVectorEnv):
+    """Batched :class:`~envs.partition.env.D2DPartitionEnv`; same arguments plus ``num_envs``
+    and ``max_episode_steps`` (see the module docstring)."""
+
+    env_class = D2DPartitionEnv
