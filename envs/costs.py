@@ -131,8 +131,14 @@ def _check_links(**fields: float | np.ndarray) -> None:
             raise ValueError(f"{name} ({what}, got {v}")
 
 
+_SCALAR_TYPES = (float, int, np.float64, np.float32, np.int64, np.int32)
+
+
 def _is_scalar(*vals) -> bool:
-    return all(isinstance(v, float | int) or (isinstance(v, np.generic)) for v in vals)
+    for v in vals:  # a plain loop: this runs every env step
+        if type(v) not in _SCALAR_TYPES:
+            return False
+    return True
 
 
 def mec_links(
@@ -335,7 +341,7 @@ class ChainCostModel:
             raise ValueError(
                 f"decision must have shape (n,) or (batch, n) with n={self.n}, got {s.shape}"
             )
-        if not np.issubdtype(s.dtype, np.integer):
+        if s.dtype.kind not in "iu":
             if not np.all(np.isfinite(s)) or np.any(s != np.round(s)):
                 raise ValueError(
                     f"decision entries must be integers in [0, {self.P}), got {decisions}"
@@ -380,6 +386,26 @@ class ChainCostModel:
         Returns:
             :class:`CostBreakdown`: floats for one decision, ``(B,)`` arrays for a batch.
         """
+        if (
+            type(decisions) is np.ndarray
+            and decisions.ndim == 1
+            and decisions.dtype.kind in "iu"
+            and links.ms_per_kb.ndim == 2
+            and in_kb_scale is None
+            and decisions.shape[0] == self.n
+        ):  # the single-env hot path: validate on the Python list we need anyway
+            dec = decisions.tolist()
+            if min(dec) >= 0 and max(dec) < self.P:
+                sp1 = speed.tolist() if type(speed) is np.ndarray else list(speed)
+                if len(sp1) == self.P:
+                    draws = (
+                        None
+                        if exit_draws is None
+                        else np.asarray(exit_draws, dtype=np.float64).tolist()
+                    )
+                    return self._evaluate_one(
+                        dec, links, sp1, d_energy, eta_energy, eta_overhead, draws
+                    )
         s = self.check_decisions(decisions)
         sp = np.asarray(speed, dtype=np.float64)
         if s.ndim == 1 and np.ndim(links.ms_per_kb) == 2 and sp.ndim == 1 and in_kb_scale is None:

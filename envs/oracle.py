@@ -101,37 +101,52 @@ def solve_terms_batch(
     return dec, cost
 
 
-def _solve_moves(
-    node: list[list[float]], moves: list[list[list[float]]], first: list[float], last: list[float]
-):
-    """Shortest path without early exits; ``moves[i][s][t]`` moves block i+1's input s -> t
-    (zero diagonal), ``first[t]`` moves the raw input 0 -> t, ``last[s]`` returns the result."""
-    n, P = len(node), len(node[0])
-    V = [a + b for a, b in zip(node[n - 1], last, strict=True)]
+def _solve_rows(rows: list[list[float]], P: int, last: list[float]) -> tuple[np.ndarray, float]:
+    """Shortest path without early exits, on one flat row per block.
+
+    ``rows[i] = node_i(0..P-1) + move_i(s -> t) for s, t`` (``P + P*P`` floats): block i's
+    cost on each platform, then the cost of moving block i's input from s to t (zero
+    diagonal); ``last[s]`` returns the result from s. One flat list per block keeps the
+    numpy -> Python conversion to a single ``tolist()``.
+    """
+    n = len(rows)
+    V = [a + b for a, b in zip(rows[n - 1][:P], last, strict=True)]
     choice: list[list[int]] = [[] for _ in range(n - 1)]
     for i in range(n - 2, -1, -1):
-        Mi, nd = moves[i], node[i]
-        if P == 3:
+        r, m = rows[i], rows[i + 1]  # node of block i; moves into block i+1
+        if P == 3:  # unrolled: this loop is the oracle's hot path in the single env
             v0, v1, v2 = V
-            newV, ch = [0.0, 0.0, 0.0], [0, 0, 0]
-            for s in (0, 1, 2):
-                m = Mi[s]
-                c0, c1, c2 = m[0] + v0, m[1] + v1, m[2] + v2
-                if c0 <= c1 and c0 <= c2:
-                    newV[s], ch[s] = nd[s] + c0, 0
-                elif c1 <= c2:
-                    newV[s], ch[s] = nd[s] + c1, 1
-                else:
-                    newV[s], ch[s] = nd[s] + c2, 2
+            c0, c1, c2 = m[3] + v0, m[4] + v1, m[5] + v2
+            if c0 <= c1 and c0 <= c2:
+                w0, a0 = r[0] + c0, 0
+            elif c1 <= c2:
+                w0, a0 = r[0] + c1, 1
+            else:
+                w0, a0 = r[0] + c2, 2
+            c0, c1, c2 = m[6] + v0, m[7] + v1, m[8] + v2
+            if c0 <= c1 and c0 <= c2:
+                w1, a1 = r[1] + c0, 0
+            elif c1 <= c2:
+                w1, a1 = r[1] + c1, 1
+            else:
+                w1, a1 = r[1] + c2, 2
+            c0, c1, c2 = m[9] + v0, m[10] + v1, m[11] + v2
+            if c0 <= c1 and c0 <= c2:
+                w2, a2 = r[2] + c0, 0
+            elif c1 <= c2:
+                w2, a2 = r[2] + c1, 1
+            else:
+                w2, a2 = r[2] + c2, 2
+            newV, ch = [w0, w1, w2], [a0, a1, a2]
         else:
             newV, ch = [], []
             for s in range(P):
-                cs = [a + b for a, b in zip(Mi[s], V, strict=True)]
+                cs = [a + b for a, b in zip(m[P + P * s : P + P * (s + 1)], V, strict=True)]
                 best = min(cs)
-                newV.append(nd[s] + best)
+                newV.append(r[s] + best)
                 ch.append(cs.index(best))
         V, choice[i] = newV, ch
-    tot = [a + b for a, b in zip(first, V, strict=True)]
+    tot = [a + b for a, b in zip(rows[0][P : 2 * P], V, strict=True)]  # raw input from 0
     best = min(tot)
     s = tot.index(best)
     dec = [s]
@@ -149,6 +164,9 @@ class Oracle:
         self._in_kb = model.blocks.in_kb
         self._out_last = float(model.blocks.out_kb[-1])
         self._const: dict[tuple[float, float, float], np.ndarray] = {}
+        self._lat_col = model.blocks.latency_ms[:, None]
+        self._in_col = model.blocks.in_kb[:, None]
+        self._rows = np.empty((model.n, model.P + model.P * model.P))  # scratch for solve()
 
     def _node_const(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
         key = (d_energy, eta_energy, eta_overhead)
@@ -176,16 +194,17 @@ class Oracle:
                 links, speed, d_energy=d_energy, eta_energy=eta_energy, eta_overhead=eta_overhead
             )
             return solve_terms(terms, self._in_kb, self._out_last)
+        P = m.P
         scale = 1.0 + (eta_energy * 1e-6) * links.power_mw
         ekb = links.ms_per_kb * scale
         e0 = links.latency_ms * scale
-        moves = np.multiply.outer(self._in_kb, ekb)
-        moves += e0
-        node = np.multiply.outer(m.blocks.latency_ms, np.asarray(speed, dtype=np.float64))
-        node += self._node_const(d_energy, eta_energy, eta_overhead)
-        first = moves[0, 0].tolist()
+        rows = self._rows
+        np.multiply(self._lat_col, speed, out=rows[:, :P])
+        rows[:, :P] += self._node_const(d_energy, eta_energy, eta_overhead)
+        np.multiply(self._in_col, ekb.reshape(1, P * P), out=rows[:, P:])
+        rows[:, P:] += e0.reshape(1, P * P)
         last = (self._out_last * ekb[:, 0] + e0[:, 0]).tolist()
-        return _solve_moves(node.tolist(), moves[1:].tolist(), first, last)
+        return _solve_rows(rows.tolist(), P, last)
 
     def solve_batch(
         self,
