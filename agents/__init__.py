@@ -3,14 +3,44 @@
 :func:`make_policy` builds a baseline decision maker by name for an environment: the
 partitioning policies of :mod:`agents.partition_policies` for the MEC/D2D envs and the
 scheduling heuristics of :mod:`agents.scheduling_baselines` for the scheduling env.
-Imports are lazy so ``import agents`` stays light.
+Learned agents: :class:`IoRLO` / :class:`IoRLOPlus` (partitioning, DDPG with intent
+thresholds), :class:`DRLoS` (scheduling, REINFORCE), :class:`QLearningAgent`; a trained
+actor loads for fast numpy decisions with :func:`load_actor`. Imports are lazy so
+``import agents`` stays light (no torch until an agent is used).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["make_policy"]
+__all__ = [
+    "DRLoS",
+    "IoRLO",
+    "IoRLOConfig",
+    "IoRLOPlus",
+    "NumpyActor",
+    "QLearningAgent",
+    "load_actor",
+    "make_policy",
+]
+
+_LAZY = {
+    "IoRLO": "agents.iorlo",
+    "IoRLOPlus": "agents.iorlo",
+    "IoRLOConfig": "agents.iorlo",
+    "DRLoS": "agents.drlos",
+    "QLearningAgent": "agents.qlearning",
+    "NumpyActor": "agents.common.fast_actor",
+    "load_actor": "agents.loading",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'agents' has no attribute {name!r}")
 
 
 def make_policy(name: str, env: Any, **kwargs: Any) -> Any:

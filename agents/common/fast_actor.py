@@ -1,0 +1,422 @@
+"""Decisions in microseconds: a trained actor as a plain numpy forward pass.
+
+Agents describe their deterministic policy as an *actor spec* (:func:`mlp_actor_spec`): the
+MLP's weights plus how to read its output. The spec is stored in checkpoints under
+``"actor"`` and :class:`NumpyActor` evaluates it without torch (no autograd graph, no
+dispatcher): about 9 µs per decision for IoRLO's 50-unit actor and about 1.2 ms for 4096
+decisions, see ``benchmarks/bench_decisions.py``. Batches run one BLAS gemm per layer; on a
+machine shared with other jobs set ``OPENBLAS_NUM_THREADS=1`` (multi-threaded OpenBLAS
+then slows a 4096 batch down by an order of magnitude).
+
+Spec (plain values and tensors, ``torch.load(weights_only=True)``-safe)::
+
+    kind         "mlp"
+    weights      [W_1, ..., W_L]  tensors (out, in), as in nn.Linear
+    biases       [b_1, ..., b_L]
+    activation   "relu" | "tanh"              hidden layers
+    output       "sigmoid"  -> float32 vector in [0, 1] (IoRLO; Box(0, 1) action)
+                 "tanh"     -> float32, tanh rescaled to [action_low, action_high]
+                 "identity" -> float32, clipped to [action_low, action_high] if given
+                 "argmax"   -> int64 index of the largest logit (Discrete; DRLoS), or one
+                               index per group of ``argmax_groups`` equal groups (MultiDiscrete)
+    obs_mean, obs_std, obs_clip   optional observation normalisation
+                 ``clip((obs - mean) / std, -clip, clip)``; folded into the first layer
+                 (the clip becomes a clip of the raw observation to ``mean ± clip * std``)
+    action_low, action_high       bounds for "tanh" / "identity" (None otherwise)
+    argmax_groups                 int, "argmax" only (1 -> a scalar action)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+ACTIVATIONS: tuple[str, ...] = ("relu", "tanh")
+OUTPUTS: tuple[str, ...] = ("sigmoid", "tanh", "identity", "argmax")
+EXPORT_FORMATS: tuple[str, ...] = ("torchscript", "onnx")
+
+
+def _tensor(x: Any) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x, dtype=np.float32)).clone()
+
+
+def mlp_actor_spec(
+    layers: Sequence[nn.Linear] | Sequence[tuple[Any, Any]],
+    *,
+    activation: str = "relu",
+    output: str = "sigmoid",
+    obs_mean: Any = None,
+    obs_std: Any = None,
+    obs_clip: float | None = None,
+    action_low: Any = None,
+    action_high: Any = None,
+    argmax_groups: int = 1,
+) -> dict[str, Any]:
+    """The actor spec of an MLP given its ``nn.Linear`` layers (or ``(W, b)`` pairs).
+
+    The spec is a detached copy: later training does not change it.
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    weights, biases = [], []
+    for layer in layers:
+        if isinstance(layer, nn.Linear):
+            w = layer.weight.detach().cpu().float().clone()
+            b = (
+                layer.bias.detach().cpu().float().clone()
+                if layer.bias is not None
+                else torch.zeros(layer.out_features)
+            )
+        else:
+            w, b = (_tensor(v) for v in layer)
+        weights.append(w)
+        biases.append(b)
+    if not weights:
+        raise ValueError("layers must hold at least one linear layer")
+    if (obs_mean is None) != (obs_std is None):
+        raise ValueError("obs_mean and obs_std must be given together")
+    return {
+        "kind": "mlp",
+        "weights": weights,
+        "biases": biases,
+        "activation": activation,
+        "output": output,
+        "obs_mean": None if obs_mean is None else _tensor(obs_mean),
+        "obs_std": None if obs_std is None else _tensor(obs_std),
+        "obs_clip": None if obs_clip is None else float(obs_clip),
+        "action_low": None if action_low is None else _tensor(action_low),
+        "action_high": None if action_high is None else _tensor(action_high),
+        "argmax_groups": int(argmax_groups),
+    }
+
+
+def _np(x: Any) -> np.ndarray | None:
+    if x is None:
+        return None
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+class NumpyActor:
+    """A deterministic policy evaluated with numpy (see the module docstring).
+
+    Same interface as the baseline policies of :func:`agents.make_policy`:
+    ``act(obs) -> action`` (an element of the env's action space) and
+    ``act_batch(obs_batch) -> actions``. Partitioning actors with a sigmoid output also
+    offer ``decide``/``decide_batch``: the platform of every block by the intent thresholds
+    (``a < ε -> 0``, ``ε <= a < φ -> 1``, ``a >= φ -> 2``; SPEC §4/§5), computed on the
+    pre-activation against ``logit(threshold)`` (no sigmoid needed; equal to discretising
+    ``act`` up to float32 rounding exactly at a threshold).
+
+    Args:
+        spec: Actor spec (:func:`mlp_actor_spec`).
+        signature: The env signature recorded with the actor (:func:`env_signature`).
+        thresholds: Intent thresholds for ``decide``; default: the signature's.
+    """
+
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        signature: Mapping[str, Any] | None = None,
+        thresholds: Sequence[float] | None = None,
+    ) -> None:
+        if spec.get("kind") != "mlp":
+            raise ValueError(f"actor spec kind must be 'mlp', got {spec.get('kind')!r}")
+        self.spec = dict(spec)
+        self.signature = None if signature is None else dict(signature)
+        self.activation = spec["activation"]
+        self.output = spec["output"]
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
+        Ws = [_np(w) for w in spec["weights"]]
+        bs = [_np(b) for b in spec["biases"]]
+        for i, (w, b) in enumerate(zip(Ws, bs, strict=True)):
+            if w.ndim != 2 or b.shape != (w.shape[0],):
+                raise ValueError(f"layer {i}: weight {w.shape} and bias {b.shape} do not fit")
+            if i and w.shape[1] != Ws[i - 1].shape[0]:
+                raise ValueError(
+                    f"layer {i} takes {w.shape[1]} inputs, layer {i - 1} gives {Ws[i - 1].shape[0]}"
+                )
+        self.obs_dim = int(Ws[0].shape[1])
+        self.out_dim = int(Ws[-1].shape[0])
+        mean, std = _np(spec.get("obs_mean")), _np(spec.get("obs_std"))
+        self.obs_clip = spec.get("obs_clip")
+        self._obs_lo = self._obs_hi = None
+        if mean is not None:
+            if mean.shape != (self.obs_dim,) or std.shape != (self.obs_dim,):
+                raise ValueError(f"obs_mean/obs_std must have shape ({self.obs_dim},)")
+            if not np.all(std > 0) or not np.all(np.isfinite(std)):
+                raise ValueError("obs_std entries must be finite and > 0")
+            m64, s64 = mean.astype(np.float64), std.astype(np.float64)
+            if self.obs_clip is not None:
+                # clip((x - m) / s, -c, c) == (clip(x, m - c s, m + c s) - m) / s
+                self._obs_lo = (m64 - self.obs_clip * s64).astype(np.float32)
+                self._obs_hi = (m64 + self.obs_clip * s64).astype(np.float32)
+            # W (x - m) / s + b == (W / s) x + (b - (W / s) m): fold it into layer 1.
+            w0 = Ws[0].astype(np.float64) / s64
+            bs[0] = (bs[0] - w0 @ m64).astype(np.float32)
+            Ws[0] = w0.astype(np.float32)
+        self._W = [np.ascontiguousarray(w) for w in Ws]  # (out, in): gemv on 1-D inputs
+        self._WT = [np.ascontiguousarray(w.T) for w in Ws]  # (in, out): gemm on batches
+        self._b = bs
+        self._low = _np(spec.get("action_low"))
+        self._high = _np(spec.get("action_high"))
+        self.groups = int(spec.get("argmax_groups", 1))
+        if self.output == "argmax" and (self.groups < 1 or self.out_dim % self.groups):
+            raise ValueError(
+                f"argmax_groups must divide the output size {self.out_dim}, got {self.groups}"
+            )
+        if self.output == "tanh" and (self._low is None or self._high is None):
+            self._low = np.full(self.out_dim, -1.0, np.float32)
+            self._high = np.full(self.out_dim, 1.0, np.float32)
+        if thresholds is None and self.signature and self.signature.get("thresholds"):
+            thresholds = list(self.signature["thresholds"].values())
+        self.thresholds = None if thresholds is None else np.asarray(thresholds, np.float64)
+        self._logit_th = None
+        if self.thresholds is not None:
+            th = self.thresholds
+            if th.ndim != 1 or not np.all((th > 0) & (th < 1)) or np.any(np.diff(th) <= 0):
+                raise ValueError(f"thresholds must be increasing in (0, 1), got {thresholds}")
+            self._logit_th = [np.float32(math.log(t / (1.0 - t))) for t in th.tolist()]
+        # The common IoRLO case (one hidden ReLU layer) gets a fully unrolled act().
+        self._simple = len(self._W) == 2 and self.activation == "relu"
+        if self._simple:
+            self._W0, self._W1 = self._W
+            self._b0, self._b1 = self._b
+
+    # ------------------------------------------------------------------ forward
+    def _bad_obs(self, x: np.ndarray, batch: bool) -> None:
+        want = f"(batch, {self.obs_dim})" if batch else f"({self.obs_dim},)"
+        raise ValueError(f"obs must have shape {want}, got {x.shape}")
+
+    def logits(self, obs: Any) -> np.ndarray:
+        """Pre-activation output for one observation ``(obs_dim,)`` (float32)."""
+        x = (
+            obs
+            if type(obs) is np.ndarray and obs.dtype == np.float32
+            else np.asarray(obs, dtype=np.float32)
+        )
+        if x.shape != (self.obs_dim,):
+            self._bad_obs(x, False)
+        if self._obs_lo is not None:
+            x = np.clip(x, self._obs_lo, self._obs_hi)  # a copy: the caller's obs is kept
+        if self._simple:
+            h = np.dot(self._W0, x)
+            h += self._b0
+            np.maximum(h, 0.0, out=h)
+            z = np.dot(self._W1, h)
+            z += self._b1
+            return z
+        return self._forward(x, self._W)
+
+    def _forward(self, x: np.ndarray, mats: list[np.ndarray]) -> np.ndarray:
+        """General MLP on a 1-D (``mats = self._W``) or 2-D (``mats = self._WT``) input.
+
+        Observation normalisation is folded into the first layer; only the clip of
+        normalised 2-D inputs happens here (``logits`` clips 1-D inputs itself).
+        """
+        if x.ndim == 2 and self._obs_lo is not None:
+            x = np.clip(x, self._obs_lo, self._obs_hi)
+        last = len(mats) - 1
+        one_d = x.ndim == 1
+        for i, (w, b) in enumerate(zip(mats, self._b, strict=True)):
+            x = np.dot(w, x) if one_d else x @ w
+            x += b
+            if i < last:
+                if self.activation == "relu":
+                    np.maximum(x, 0.0, out=x)
+                else:
+                    np.tanh(x, out=x)
+        return x
+
+    def _transform(self, z: np.ndarray) -> np.ndarray:
+        out = self.output
+        if out == "sigmoid":
+            # 1 / (1 + exp(-z)) in place; exp overflow -> inf -> 0 is the right limit.
+            with np.errstate(over="ignore"):
+                np.negative(z, out=z)
+                np.exp(z, out=z)
+            z += 1.0
+            np.reciprocal(z, out=z)
+            return z
+        if out == "tanh":
+            np.tanh(z, out=z)
+            return (self._low + (z + 1.0) * 0.5 * (self._high - self._low)).astype(np.float32)
+        if out == "identity":
+            if self._low is not None:
+                np.clip(z, self._low, self._high, out=z)
+            return z
+        # argmax
+        if self.groups == 1:
+            if z.ndim == 1:
+                return np.int64(z.argmax())
+            return z.argmax(axis=-1).astype(np.int64)
+        shaped = z.reshape(*z.shape[:-1], self.groups, self.out_dim // self.groups)
+        return shaped.argmax(axis=-1).astype(np.int64)
+
+    def act(self, obs: Any) -> Any:
+        """The action for one observation: a float32 vector, or an int for ``argmax``."""
+        return self._transform(self.logits(obs))
+
+    def act_batch(self, obs_batch: Any) -> np.ndarray:
+        """Actions for a batch ``(B, obs_dim)`` (one gemm per layer)."""
+        x = np.asarray(obs_batch, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self.obs_dim:
+            self._bad_obs(x, True)
+        return self._transform(self._forward(x, self._WT))
+
+    __call__ = act
+
+    # ---------------------------------------------------------------- decisions
+    def _need_thresholds(self) -> list[np.float32]:
+        if self.output != "sigmoid" or self._logit_th is None:
+            raise ValueError(
+                "decide() needs a sigmoid actor and intent thresholds (pass thresholds= or "
+                "load an actor whose signature has them)"
+            )
+        return self._logit_th
+
+    def decide(self, obs: Any) -> np.ndarray:
+        """Platform per block (int64 ``(n,)``): the env's discretisation of :meth:`act`."""
+        th = self._need_thresholds()
+        z = self.logits(obs)
+        d = (z >= th[0]).astype(np.int64)
+        for t in th[1:]:
+            d += z >= t
+        return d
+
+    def decide_batch(self, obs_batch: Any) -> np.ndarray:
+        """Platforms ``(B, n)`` for a batch of observations."""
+        th = self._need_thresholds()
+        x = np.asarray(obs_batch, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self.obs_dim:
+            self._bad_obs(x, True)
+        z = self._forward(x, self._WT)
+        d = (z >= th[0]).astype(np.int64)
+        for t in th[1:]:
+            d += z >= t
+        return d
+
+    # ------------------------------------------------------------------- export
+    def to_torch(self) -> nn.Module:
+        """An equivalent ``nn.Module`` (eval mode) mapping ``(B, obs_dim)`` to actions."""
+        return _TorchActor(self.spec).eval().requires_grad_(False)
+
+    def export(self, path: str | os.PathLike[str], format: str = "torchscript") -> Path:
+        """Write the actor as TorchScript (``torch.jit.load``) or ONNX (input ``obs``
+        ``(batch, obs_dim)`` float32, output ``action``). Written atomically; returns the path.
+        """
+        if format not in EXPORT_FORMATS:
+            raise ValueError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        module = self.to_torch()
+        example = torch.zeros(1, self.obs_dim)
+        try:
+            if format == "torchscript":
+                # torch.jit is deprecated in favour of torch.export but still the format
+                # that C++/mobile runtimes load without Python.
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    traced = torch.jit.trace(module, example)
+                    traced.save(str(tmp))
+            else:
+                _export_onnx(module, example, tmp)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return path
+
+    @classmethod
+    def from_checkpoint(cls, payload: Mapping[str, Any]) -> NumpyActor:
+        """The actor of a loaded checkpoint dict (``payload["actor"]``, ``["signature"]``)."""
+        if "actor" not in payload or not isinstance(payload["actor"], Mapping):
+            raise ValueError(
+                f"checkpoint has no actor spec (algo {payload.get('algo')!r}); keys: "
+                f"{sorted(payload)}"
+            )
+        return cls(payload["actor"], signature=payload.get("signature"))
+
+    def __repr__(self) -> str:
+        sizes = [self.obs_dim, *(w.shape[0] for w in self._W)]
+        return f"NumpyActor({'-'.join(map(str, sizes))}, {self.activation}, {self.output})"
+
+
+class _TorchActor(nn.Module):
+    """The actor spec as torch layers (for export and for the benchmark's torch forward)."""
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.linears = nn.ModuleList()
+        for w, b in zip(spec["weights"], spec["biases"], strict=True):
+            lin = nn.Linear(w.shape[1], w.shape[0])
+            with torch.no_grad():
+                lin.weight.copy_(torch.as_tensor(w))
+                lin.bias.copy_(torch.as_tensor(b))
+            self.linears.append(lin)
+        self.activation = spec["activation"]
+        self.output = spec["output"]
+        self.groups = int(spec.get("argmax_groups", 1))
+        self.obs_clip = spec.get("obs_clip")
+        for name in ("obs_mean", "obs_std", "action_low", "action_high"):
+            v = spec.get(name)
+            self.register_buffer(name, None if v is None else torch.as_tensor(v).float().clone())
+        if self.output == "tanh" and self.action_low is None:
+            out = self.linears[-1].out_features
+            self.action_low, self.action_high = -torch.ones(out), torch.ones(out)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = obs
+        if self.obs_mean is not None:
+            x = (x - self.obs_mean) / self.obs_std
+            if self.obs_clip is not None:
+                x = x.clamp(-self.obs_clip, self.obs_clip)
+        last = len(self.linears) - 1
+        for i, lin in enumerate(self.linears):
+            x = lin(x)
+            if i < last:
+                x = torch.relu(x) if self.activation == "relu" else torch.tanh(x)
+        if self.output == "sigmoid":
+            return torch.sigmoid(x)
+        if self.output == "tanh":
+            return self.action_low + (torch.tanh(x) + 1.0) * 0.5 * (
+                self.action_high - self.action_low
+            )
+        if self.output == "identity":
+            if self.action_low is not None:
+                x = torch.maximum(torch.minimum(x, self.action_high), self.action_low)
+            return x
+        if self.groups == 1:
+            return x.argmax(dim=-1)
+        return x.reshape(x.shape[0], self.groups, -1).argmax(dim=-1)
+
+
+def _export_onnx(module: nn.Module, example: torch.Tensor, path: Path) -> None:
+    kwargs = dict(
+        input_names=["obs"],
+        output_names=["action"],
+        dynamic_axes={"obs": {0: "batch"}, "action": {0: "batch"}},
+        opset_version=17,
+    )
+    try:
+        # The TorchScript-based exporter needs no onnxscript (not installed here).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (example,), str(path), dynamo=False, **kwargs)
+    except (TypeError, RuntimeError, ImportError):  # a torch without the legacy exporter
+        torch.onnx.export(module, (example,), str(path), dynamo=True, **kwargs)

@@ -1,0 +1,852 @@
+"""IoRLO: DDPG with a sigmoid actor and intent-threshold discretisation (Ren et al. Sec. 4.2).
+
+**IoRLO** (:class:`IoRLO`, ``variant="ddpg"``; faithful): an actor ``μ(s) = sigmoid(z(s))``
+with one hidden layer of 50 units, one output in ``[0, 1]`` per DNN block; a critic
+``Q(s, a)`` with one hidden layer of 30 units; target networks with soft updates; uniform
+experience replay; action-space noise (Gaussian or Ornstein-Uhlenbeck) clipped to
+``[0, 1]``. The env applies the intent thresholds between actor and env (``a < ε`` ->
+device, ``ε <= a < φ`` -> edge, ``a >= φ`` -> cloud; ``a < ζ`` -> user in D2D).
+
+**IoRLO+** (:class:`IoRLOPlus`; improved, not in the paper). The env's cost depends on
+the action only through the thresholded decision, so ``Q(s, a)`` is piecewise constant in
+``a``: its true action-gradient is zero almost everywhere, and a DDPG critic on the raw
+action must learn the steps from data. In practice (``benchmarks/iorlo_quality.py``) the
+faithful actor follows the critic's spurious slopes into poor mixed placements. IoRLO+
+keeps the actor, the thresholds and the replay/target machinery and changes four things:
+
+1. *Decision critic* (``critic_input="decision"``): the critic sees the one-hot platform of
+   every block after the thresholds, i.e. exactly what the cost depends on. The actor's
+   gradient flows through a smooth surrogate: the probability that ``μ(s) + N(0,
+   relax_sigma²)`` lands in each threshold interval.
+2. *Critic-guided jumps* (``imitation_weight``): the best placements are often far apart
+   (all-edge vs all-cloud) with every intermediate worse, which no local gradient crosses.
+   Each actor update also scores the replayed action and the constant action of every
+   platform (interval midpoints) with both critics; where both rate a candidate above the
+   actor's own decision, the actor is pulled (squared error) to that candidate's interval
+   midpoints, elsewhere to its own decision's midpoints (away from the thresholds).
+3. *Joint exploration* (``noise_common``): one Gaussian shift shared by all blocks on top
+   of the per-block noise, so whole-model moves are tried and the critic learns them.
+4. TD3 machinery (``variant="td3"``: twin critics, clipped double-Q and smoothed targets
+   when ``γ > 0``, delayed actor updates) and running observation normalisation.
+
+With the default ``imitation_weight=10`` the jump/hold term dominates the actor loss; the
+DDPG term through the surrogate is a minor, local refinement (weight 1 left the actor
+drifting into mixed placements on some seeds).
+
+Measured (``benchmarks/iorlo_quality.py``, MEC, 5g_trial, default env, 20k steps, ~1 min
+each on 2 cores; mean gap to the oracle over 10 x 100 fixed frames; seeds 0/1/2 for IoRLO+):
+
+| DNN | IoRLO | IoRLO+ | best heuristic |
+|---|---|---|---|
+| AlexNet | 119% | 0.22 / 0.11 / 0.44% | edge_only 0.22% |
+| VGG-16 | 278% | 0.00 / 0.00 / 0.00% | edge_only 0.00% |
+| ResNet-32 | 363% | 0.002% (x3) | edge_only 0.002% |
+| MobileNet-V1 | 37% | 0.36 / 0.21 / 0.86% | edge_only 1.93% |
+
+Common to both (configurable, :class:`IoRLOConfig`): rewards are rescaled inside the
+agent (``reward_scale="auto"``: one over the mean absolute reward of the warm-up steps, so
+costs are O(1)); ``gamma`` defaults to 0 because the partitioning MDP is a contextual
+bandit (the links evolve independently of the decisions, SPEC §4): the optimal policy is
+the same for every γ and bootstrapping only adds variance (γ = 0.9 learned no better).
+Episodes end by truncation only, which is never treated as terminal.
+
+Training loop (CleanRL style, :meth:`IoRLO.learn`)::
+
+    a = clip(μ(s) + noise, 0, 1)            # warm-up: uniform random or the same
+    s', r, terminated, truncated = env.step(a)
+    buffer.add(s, a, r, s', terminated)     # truncation is not terminal
+    every train_freq steps: gradient_steps x update(buffer.sample(batch_size))
+
+Episode ``k`` of a run starts with ``env.reset(seed=episode_seed(seed, k))``, so a run saved
+at an episode boundary with its replay buffer resumes exactly (:meth:`IoRLO.load`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+
+from agents.common.checkpoint import (
+    check_signature,
+    env_signature,
+    load_checkpoint,
+    numpy_rng_state,
+    save_checkpoint,
+    set_numpy_rng_state,
+)
+from agents.common.evaluation import DEFAULT_EVAL_SEEDS, evaluate_policy
+from agents.common.fast_actor import NumpyActor, mlp_actor_spec
+from agents.common.logger import RunLogger
+from agents.common.normalization import RunningMeanStd
+from agents.iorlo.buffer import ReplayBatch, ReplayBuffer
+from agents.iorlo.networks import Actor, Critic
+from agents.iorlo.noise import GaussianNoise, OUNoise
+
+ALGO = "iorlo"
+VARIANTS: tuple[str, ...] = ("ddpg", "td3")
+NOISE_KINDS: tuple[str, ...] = ("gaussian", "ou")
+CRITIC_INPUTS: tuple[str, ...] = ("action", "decision")
+WARMUPS: tuple[str, ...] = ("actor", "random")
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The reset seed of training episode ``episode`` (independent streams per episode)."""
+    return int(np.random.SeedSequence([int(seed), int(episode)]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class IoRLOConfig:
+    """Every tunable number of IoRLO (the keyword arguments of :class:`IoRLO`).
+
+    Defaults are the faithful IoRLO; :class:`IoRLOPlus` overrides the ones marked (+).
+
+    | field | default (+ IoRLO+) | meaning |
+    |---|---|---|
+    | ``hidden_actor`` | 50 | actor hidden units (int or tuple; paper: one layer of 50) |
+    | ``hidden_critic`` | 30 (+ 128) | critic hidden units (paper: one layer of 30) |
+    | ``activation`` | ``"relu"`` | hidden activation (``"relu"``/``"tanh"``) |
+    | ``actor_out_init`` | 3e-3 | uniform init range of the actor's output layer (DDPG paper; first actions ≈ 0.5); ``None``: PyTorch default |
+    | ``lr_actor``, ``lr_critic`` | 1e-4 (+ 3e-4), 1e-3 | Adam learning rates (DDPG paper: 1e-4, 1e-3) |
+    | ``gamma`` | 0.0 | discount (paper: γ ∈ [0, 1]; contextual bandit, see module doc) |
+    | ``tau`` | 0.01 | Polyak rate of the target networks |
+    | ``batch_size`` | 64 (+ 128) | minibatch size |
+    | ``buffer_size`` | 100_000 | replay capacity (transitions) |
+    | ``learning_starts`` | 1000 | env steps before the first update |
+    | ``warmup`` | ``"actor"`` (+ ``"random"``) | actions before ``learning_starts``: actor + noise (DDPG) or uniform random |
+    | ``train_freq``, ``gradient_steps`` | 1, 1 | ``gradient_steps`` updates every ``train_freq`` env steps |
+    | ``noise`` | ``"gaussian"`` | ``"gaussian"`` or ``"ou"`` (Ornstein-Uhlenbeck, per episode) |
+    | ``noise_sigma`` | 0.1 | per-block noise scale on the [0, 1] action |
+    | ``noise_sigma_final``, ``noise_decay_steps`` | ``None``, 0 | optional linear decay of σ after ``learning_starts`` |
+    | ``ou_theta``, ``ou_dt`` | 0.15, 1.0 | OU parameters |
+    | ``noise_common`` | 0.0 (+ 0.2) | std of one Gaussian shift shared by all blocks (joint moves) |
+    | ``reward_scale`` | ``"auto"`` | multiplies env rewards; ``"auto"``: 1 / mean abs reward of the buffer at the first update |
+    | ``obs_norm`` | False (+ True) | running observation normalisation |
+    | ``obs_clip`` | 10.0 | clip of normalised observations |
+    | ``variant`` | ``"ddpg"`` (+ ``"td3"``) | ``"td3"``: twin critics, target smoothing, delayed actor |
+    | ``policy_delay`` | 2 | TD3: critic updates per actor/target update |
+    | ``target_noise``, ``target_noise_clip`` | 0.1, 0.2 | TD3 target smoothing on the [0, 1] scale (γ > 0 only) |
+    | ``critic_input`` | ``"action"`` (+ ``"decision"``) | what the critic sees of an action (module doc, 1.) |
+    | ``relax_sigma`` | 0.1 | width of the decision critic's smooth surrogate for the actor gradient |
+    | ``imitation_weight`` | 0.0 (+ 10.0) | weight of the critic-guided jumps (module doc, 2.; needs ``variant="td3"`` and the decision critic) |
+    | ``max_grad_norm`` | ``None`` | gradient clipping (``None``: off) |
+    | ``seed`` | 0 | network init, noise, sampling and episode resets |
+    | ``device`` | ``"cpu"`` | torch device |
+    | ``torch_threads`` | 1 | ``torch.set_num_threads`` during ``learn`` (``None``: leave as is) |
+    """
+
+    hidden_actor: int | tuple[int, ...] = 50
+    hidden_critic: int | tuple[int, ...] = 30
+    activation: str = "relu"
+    actor_out_init: float | None = 3e-3
+    lr_actor: float = 1e-4
+    lr_critic: float = 1e-3
+    gamma: float = 0.0
+    tau: float = 0.01
+    batch_size: int = 64
+    buffer_size: int = 100_000
+    learning_starts: int = 1000
+    warmup: str = "actor"
+    train_freq: int = 1
+    gradient_steps: int = 1
+    noise: str = "gaussian"
+    noise_sigma: float = 0.1
+    noise_sigma_final: float | None = None
+    noise_decay_steps: int = 0
+    ou_theta: float = 0.15
+    ou_dt: float = 1.0
+    noise_common: float = 0.0
+    reward_scale: float | str = "auto"
+    obs_norm: bool = False
+    obs_clip: float | None = 10.0
+    variant: str = "ddpg"
+    policy_delay: int = 2
+    target_noise: float = 0.1
+    target_noise_clip: float = 0.2
+    critic_input: str = "action"
+    relax_sigma: float = 0.1
+    imitation_weight: float = 0.0
+    max_grad_norm: float | None = None
+    seed: int = 0
+    device: str = "cpu"
+    torch_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        for name in ("hidden_actor", "hidden_critic"):
+            v = getattr(self, name)
+            if isinstance(v, list):
+                v = tuple(v)
+                object.__setattr__(self, name, v)
+            sizes = (v,) if isinstance(v, int) else v
+            if not sizes or not all(isinstance(h, int) and h >= 1 for h in sizes):
+                raise ValueError(f"{name} must be an int >= 1 or a tuple of them, got {v!r}")
+        _choice("activation", self.activation, ("relu", "tanh"))
+        _choice("noise", self.noise, NOISE_KINDS)
+        _choice("variant", self.variant, VARIANTS)
+        _choice("warmup", self.warmup, WARMUPS)
+        _choice("critic_input", self.critic_input, CRITIC_INPUTS)
+        for name in ("lr_actor", "lr_critic", "tau"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and 0 < v <= 1):
+                raise ValueError(f"{name} must be in (0, 1], got {v!r}")
+        if not (isinstance(self.gamma, int | float) and 0.0 <= self.gamma <= 1.0):
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
+        for name in ("batch_size", "buffer_size", "train_freq", "gradient_steps", "policy_delay"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 1):
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        for name in ("learning_starts", "noise_decay_steps", "seed"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 0):
+                raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
+        for name in (
+            "noise_sigma",
+            "noise_common",
+            "target_noise",
+            "target_noise_clip",
+            "imitation_weight",
+        ):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and v >= 0 and math.isfinite(v)):
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+        for name in ("relax_sigma", "ou_theta", "ou_dt"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and v > 0 and math.isfinite(v)):
+                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+        for name in ("noise_sigma_final", "obs_clip", "max_grad_norm", "actor_out_init"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, int | float) and v >= 0 and math.isfinite(v)):
+                raise ValueError(f"{name} must be a finite number >= 0 or None, got {v!r}")
+        rs = self.reward_scale
+        if not (rs == "auto" or (isinstance(rs, int | float) and rs > 0 and math.isfinite(rs))):
+            raise ValueError(f"reward_scale must be 'auto' or a finite number > 0, got {rs!r}")
+        if self.imitation_weight > 0 and (self.critic_input != "decision" or self.variant != "td3"):
+            raise ValueError(
+                "imitation_weight > 0 needs critic_input='decision' and variant='td3' (it "
+                "scores decisions with both critics)"
+            )
+        if self.torch_threads is not None and not (
+            isinstance(self.torch_threads, int) and self.torch_threads >= 1
+        ):
+            raise ValueError(
+                f"torch_threads must be an integer >= 1 or None, got {self.torch_threads!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (tuples as lists) for checkpoints and hyperparameter tables."""
+        d = asdict(self)
+        for k, v in d.items():
+            if isinstance(v, tuple):
+                d[k] = list(v)
+        return d
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+class IoRLO:
+    """The IoRLO agent (DDPG) for ``EdgeRL/MECPartition-v0`` / ``EdgeRL/D2DPartition-v0``.
+
+    Args:
+        env: A Gymnasium env with a 1-D ``Box(0, 1)`` action space (the partitioning envs in
+            ``action_mode="continuous"``, or any env wrapped in
+            :class:`envs.wrappers.IntentThresholds`) and a 1-D Box observation space.
+        logger: A :class:`RunLogger` (default: in-memory only).
+        **kwargs: :class:`IoRLOConfig` fields.
+
+    Example::
+
+        env = gym.make("EdgeRL/MECPartition-v0", dnn="alexnet")
+        agent = IoRLO(env, seed=0)
+        agent.learn(20_000)
+        agent.save("runs/iorlo_alexnet.pt")
+        actor = agents.loading.load_actor("runs/iorlo_alexnet.pt")  # NumpyActor, ~9 µs/decision
+    """
+
+    default_config: ClassVar[IoRLOConfig] = IoRLOConfig()
+
+    def __init__(self, env: Any, *, logger: RunLogger | None = None, **kwargs: Any) -> None:
+        known = {f.name for f in fields(IoRLOConfig)}
+        bad = sorted(set(kwargs) - known)
+        if bad:
+            raise ValueError(f"unknown IoRLO argument(s) {bad}; known: {sorted(known)}")
+        self.config = replace(self.default_config, **kwargs)
+        cfg = self.config
+        obs_space, act_space = env.observation_space, env.action_space
+        if not (isinstance(obs_space, spaces.Box) and len(obs_space.shape) == 1):
+            raise ValueError(f"IoRLO needs a 1-D Box observation space, got {obs_space}")
+        if not (
+            isinstance(act_space, spaces.Box)
+            and len(act_space.shape) == 1
+            and np.all(act_space.low == 0.0)
+            and np.all(act_space.high == 1.0)
+        ):
+            raise ValueError(
+                "IoRLO needs a Box(0, 1, (n,)) action space (action_mode='continuous', or "
+                f"wrap a discrete env in envs.wrappers.IntentThresholds), got {act_space}"
+            )
+        self.env = env
+        self.signature = env_signature(env)
+        self.obs_dim = int(obs_space.shape[0])
+        self.act_dim = int(act_space.shape[0])
+        self.device = torch.device(cfg.device)
+        th = self.signature["thresholds"]
+        if cfg.critic_input == "decision" and not th:
+            raise ValueError(
+                "critic_input='decision' needs intent thresholds (env.unwrapped.params "
+                "epsilon/phi or zeta, or an IntentThresholds wrapper); this env has none"
+            )
+        # Intent thresholds t_1 < ... < t_{P-1} and each platform's interval midpoint.
+        self.thresholds = (
+            torch.tensor(list(th.values()), dtype=torch.float32, device=self.device) if th else None
+        )
+        self.num_choices = 1 if self.thresholds is None else int(self.thresholds.numel()) + 1
+        if self.thresholds is not None:
+            zero, one = self.thresholds.new_zeros(1), self.thresholds.new_ones(1)
+            edges = torch.cat([zero, self.thresholds, one])
+            self._midpoints = 0.5 * (edges[:-1] + edges[1:])
+        self.logger = logger if logger is not None else RunLogger(None)
+
+        # Randomness: network init under a forked global torch RNG (no global side effect);
+        # a private numpy Generator for noise, warm-up actions and sampling; a private torch
+        # Generator for TD3's target smoothing noise.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.actor = self._make_actor()
+            self.critic = self._make_critic()
+            self.critic2 = self._make_critic() if cfg.variant == "td3" else None
+            self.actor_target = copy.deepcopy(self.actor)
+            self.critic_target = copy.deepcopy(self.critic)
+            self.critic2_target = copy.deepcopy(self.critic2)
+        for net in self._targets():
+            net.requires_grad_(False)
+        critic_params = list(self.critic.parameters())
+        if self.critic2 is not None:
+            critic_params += list(self.critic2.parameters())
+        # fused Adam: one kernel for all parameters (~15% faster updates for these tiny nets)
+        self.actor_optimizer = torch.optim.Adam(
+            self.actor.parameters(), lr=cfg.lr_actor, fused=True
+        )
+        self.critic_optimizer = torch.optim.Adam(critic_params, lr=cfg.lr_critic, fused=True)
+
+        self.rng = np.random.default_rng(cfg.seed)
+        self.torch_gen = torch.Generator().manual_seed(cfg.seed)
+        self.noise = (
+            GaussianNoise(self.act_dim, cfg.noise_sigma, self.rng)
+            if cfg.noise == "gaussian"
+            else OUNoise(self.act_dim, cfg.noise_sigma, self.rng, cfg.ou_theta, cfg.ou_dt)
+        )
+        self.buffer = ReplayBuffer(cfg.buffer_size, self.obs_dim, self.act_dim, cfg.device)
+        self.obs_rms = RunningMeanStd((self.obs_dim,), clip=cfg.obs_clip) if cfg.obs_norm else None
+        self.reward_scale: float | None = (
+            None if cfg.reward_scale == "auto" else float(cfg.reward_scale)
+        )
+        self.global_step = 0  # env steps taken in training
+        self.episode = 0  # training episodes started
+        self.n_updates = 0  # gradient updates
+        self._obs: np.ndarray | None = None  # current training observation (None: reset next)
+        self._ep_stats = [0.0, 0, 0.0, 0.0, 0]  # return, length, cost sum, gap sum, gap count
+        self._loss_acc: dict[str, float] = {}
+        self._loss_n = 0
+
+    # ------------------------------------------------------------------ set-up
+    def _make_actor(self) -> Actor:
+        cfg = self.config
+        return Actor(
+            self.obs_dim, self.act_dim, cfg.hidden_actor, cfg.activation, cfg.actor_out_init
+        ).to(self.device)
+
+    def _make_critic(self) -> Critic:
+        cfg = self.config
+        in_dim = self.act_dim * (self.num_choices if cfg.critic_input == "decision" else 1)
+        return Critic(self.obs_dim, in_dim, cfg.hidden_critic, cfg.activation).to(self.device)
+
+    # What the critic sees of an action. "action": the [0, 1] vector itself (DDPG/IoRLO).
+    # "decision": the one-hot platform of every block after the intent thresholds, i.e. what
+    # the env's cost actually depends on; the actor's gradient then flows through the
+    # probabilities that a Gaussian perturbation (std relax_sigma) of μ(s) lands in each
+    # threshold interval, a smooth surrogate of the piecewise-constant discretisation.
+    def _q_in(self, actions: torch.Tensor) -> torch.Tensor:
+        if self.config.critic_input == "action":
+            return actions
+        platform = (actions.unsqueeze(-1) >= self.thresholds).sum(-1)
+        return F.one_hot(platform, self.num_choices).flatten(-2).to(actions.dtype)
+
+    def _q_in_policy(self, mu: torch.Tensor) -> torch.Tensor:
+        if self.config.critic_input == "action":
+            return mu
+        cdf = torch.special.ndtr((self.thresholds - mu.unsqueeze(-1)) / self.config.relax_sigma)
+        zeros, ones = torch.zeros_like(mu).unsqueeze(-1), torch.ones_like(mu).unsqueeze(-1)
+        probs = torch.cat([cdf, ones], -1) - torch.cat([zeros, cdf], -1)
+        return probs.flatten(-2)
+
+    def _targets(self) -> list[torch.nn.Module]:
+        return [n for n in (self.actor_target, self.critic_target, self.critic2_target) if n]
+
+    # ---------------------------------------------------------------- acting
+    def _norm_obs_np(self, obs: np.ndarray) -> np.ndarray:
+        return obs if self.obs_rms is None else self.obs_rms.normalize(obs)
+
+    def _norm_obs_t(self, obs: torch.Tensor) -> torch.Tensor:
+        return obs if self.obs_rms is None else self.obs_rms.normalize_torch(obs)
+
+    @torch.no_grad()
+    def _actor_np(self, obs: np.ndarray) -> np.ndarray:
+        x = torch.as_tensor(
+            self._norm_obs_np(np.asarray(obs, dtype=np.float32)), device=self.device
+        )
+        return self.actor(x).cpu().numpy()
+
+    def predict(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """Action(s) for ``obs`` ``(obs_dim,)`` or ``(B, obs_dim)``: float32 in ``[0, 1]``.
+
+        ``deterministic=False`` adds exploration noise: Gaussian with the current σ per block
+        (also for OU, a per-episode process) plus the ``noise_common`` shift.
+        """
+        a = self._actor_np(obs)
+        if not deterministic:
+            shift = self.rng.normal(0.0, self.config.noise_common, (*a.shape[:-1], 1))
+            a = np.clip(a + self.rng.normal(0.0, self.noise.sigma, a.shape) + shift, 0.0, 1.0)
+        return a.astype(np.float32)
+
+    def _explore(self, obs: np.ndarray) -> np.ndarray:
+        if self.global_step < self.config.learning_starts and self.config.warmup == "random":
+            return self.rng.random(self.act_dim, dtype=np.float32)
+        a = self._actor_np(obs) + self.noise()
+        if self.config.noise_common > 0:  # one shift for every block: explores joint moves
+            a += np.float32(self.rng.normal(0.0, self.config.noise_common))
+        return np.clip(a, 0.0, 1.0, out=a).astype(np.float32, copy=False)
+
+    def noise_sigma_at(self, step: int) -> float:
+        """The exploration σ at global step ``step`` (linear decay if configured)."""
+        cfg = self.config
+        if cfg.noise_sigma_final is None or cfg.noise_decay_steps == 0:
+            return cfg.noise_sigma
+        frac = min(1.0, max(0, step - cfg.learning_starts) / cfg.noise_decay_steps)
+        return cfg.noise_sigma + frac * (cfg.noise_sigma_final - cfg.noise_sigma)
+
+    # ---------------------------------------------------------------- updates
+    def _scaled_rewards(self, rewards: torch.Tensor) -> torch.Tensor:
+        if self.reward_scale is None:  # "auto", first update: fix it from the warm-up data
+            n = len(self.buffer)
+            mean_abs = float(np.abs(self.buffer.rewards[:n]).mean()) if n else 0.0
+            self.reward_scale = 1.0 / mean_abs if mean_abs > 0 else 1.0
+        return rewards * self.reward_scale
+
+    def _step_optimizer(
+        self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params: Any
+    ) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
+        optimizer.step()
+
+    @torch.no_grad()
+    def _soft_update(self) -> None:
+        tau = self.config.tau
+        pairs = [(self.actor, self.actor_target), (self.critic, self.critic_target)]
+        if self.critic2 is not None:
+            pairs.append((self.critic2, self.critic2_target))
+        for net, target in pairs:
+            t_params = list(target.parameters())
+            torch._foreach_lerp_(t_params, list(net.parameters()), tau)
+
+    def update(self, batch: ReplayBatch) -> dict[str, float]:
+        """One DDPG update (Lillicrap et al. 2016; Ren et al. Sec. 4.2).
+
+        Critic: minimise ``(Q(s, a) - y)^2`` with ``y = r + γ (1 - terminated) Q'(s', μ'(s'))``.
+        Actor: maximise ``Q(s, μ(s))``. Targets: ``θ' <- τ θ + (1 - τ) θ'``.
+        Dispatches to :meth:`update_td3` for ``variant="td3"``.
+        """
+        if self.config.variant == "td3":
+            return self.update_td3(batch)
+        cfg = self.config
+        obs = self._norm_obs_t(batch.observations)
+        rewards = self._scaled_rewards(batch.rewards)
+        with torch.no_grad():
+            if cfg.gamma > 0.0:
+                next_obs = self._norm_obs_t(batch.next_observations)
+                next_a = self._q_in(self.actor_target(next_obs))
+                next_q = self.critic_target(next_obs, next_a)
+                y = rewards + cfg.gamma * (1.0 - batch.terminations) * next_q
+            else:  # γ = 0: the target is the reward itself (contextual bandit)
+                y = rewards
+        q = self.critic(obs, self._q_in(batch.actions))
+        critic_loss = F.mse_loss(q, y)
+        self._step_optimizer(self.critic_optimizer, critic_loss, self.critic.parameters())
+
+        actor_loss = -self.critic(obs, self._q_in_policy(self.actor(obs))).mean()
+        self._step_optimizer(self.actor_optimizer, actor_loss, self.actor.parameters())
+        self._soft_update()
+        self.n_updates += 1
+        return {
+            "critic_loss": critic_loss.item(),
+            "actor_loss": actor_loss.item(),
+            "q_values": q.mean().item(),
+        }
+
+    def update_td3(self, batch: ReplayBatch) -> dict[str, float]:
+        """One TD3 update (Fujimoto et al. 2018), the improved variant.
+
+        ``y = r + γ (1 - terminated) min_j Q'_j(s', clip(μ'(s') + clip(ε, -c, c), 0, 1))``,
+        ``ε ~ N(0, target_noise^2)``; both critics regress on ``y``; the actor (maximising
+        ``Q_1(s, μ(s))``) and the targets update every ``policy_delay`` critic updates.
+        """
+        cfg = self.config
+        obs = self._norm_obs_t(batch.observations)
+        rewards = self._scaled_rewards(batch.rewards)
+        with torch.no_grad():
+            if cfg.gamma > 0.0:
+                next_obs = self._norm_obs_t(batch.next_observations)
+                eps = torch.randn(batch.actions.shape, generator=self.torch_gen)
+                eps = (eps.to(self.device) * cfg.target_noise).clamp(
+                    -cfg.target_noise_clip, cfg.target_noise_clip
+                )
+                next_a = self._q_in((self.actor_target(next_obs) + eps).clamp(0.0, 1.0))
+                next_q = torch.min(
+                    self.critic_target(next_obs, next_a), self.critic2_target(next_obs, next_a)
+                )
+                y = rewards + cfg.gamma * (1.0 - batch.terminations) * next_q
+            else:
+                y = rewards
+        a = self._q_in(batch.actions)
+        q1 = self.critic(obs, a)
+        q2 = self.critic2(obs, a)
+        critic_loss = F.mse_loss(q1, y) + F.mse_loss(q2, y)
+        self._step_optimizer(
+            self.critic_optimizer, critic_loss, self.critic_optimizer.param_groups[0]["params"]
+        )
+        self.n_updates += 1
+        out = {"critic_loss": critic_loss.item(), "q_values": q1.mean().item()}
+        if self.n_updates % cfg.policy_delay == 0:
+            mu = self.actor(obs)
+            actor_loss = -self.critic(obs, self._q_in_policy(mu)).mean()
+            if cfg.imitation_weight > 0:
+                bc, frac = self._imitation_loss(obs, mu, batch.actions)
+                actor_loss = actor_loss + cfg.imitation_weight * bc
+                out["imitation_fraction"] = frac
+            self._step_optimizer(self.actor_optimizer, actor_loss, self.actor.parameters())
+            self._soft_update()
+            out["actor_loss"] = actor_loss.item()
+        return out
+
+    def _imitation_loss(
+        self, obs: torch.Tensor, mu: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, float]:
+        """Critic-guided jumps (module doc, 2.).
+
+        Candidates per state: the replayed action and the constant action of every platform
+        (all blocks at that platform's interval midpoint). Where the lower of the two critics'
+        values of the best candidate exceeds the higher of their values of the actor's own
+        decision (both critics agree, which guards against chasing one critic's errors), the
+        target is that candidate's decision; elsewhere it is the actor's own decision. The
+        loss is the squared distance of μ(s) to the target's interval midpoints, so the actor
+        jumps where the critics agree and otherwise stays clear of the thresholds (small
+        drifts do not flip blocks). Returns the loss and the fraction of states that jump.
+        """
+        B, n = mu.shape
+        P = self.num_choices
+        with torch.no_grad():
+            mu_d = mu.detach()
+            const = self._midpoints.view(1, P, 1).expand(B, P, n)
+            cand = torch.cat([actions.unsqueeze(1), const], 1)  # (B, 1 + P, n)
+            obs_c = obs.unsqueeze(1).expand(B, 1 + P, obs.shape[-1])
+            q_c = self._q_in(cand)
+            q_cand = torch.min(self.critic(obs_c, q_c), self.critic2(obs_c, q_c)).squeeze(-1)
+            q_mu = self._q_in(mu_d)
+            q_pi = torch.max(self.critic(obs, q_mu), self.critic2(obs, q_mu))
+            best_q, best = q_cand.max(1)
+            jump = best_q.unsqueeze(-1) > q_pi  # (B, 1)
+            # no better candidate: hold the actor at its own decision's interval midpoints
+            chosen = torch.where(jump, cand[torch.arange(B), best], mu_d)
+            target = self._midpoints[(chosen.unsqueeze(-1) >= self.thresholds).sum(-1)]
+        loss = (mu - target).pow(2).sum(-1).mean()
+        return loss, jump.float().mean().item()
+
+    # ---------------------------------------------------------------- training
+    def _reset_env(self) -> None:
+        self._obs, _ = self.env.reset(seed=episode_seed(self.config.seed, self.episode))
+        self.episode += 1
+        self.noise.reset()
+        self._ep_stats = [0.0, 0, 0.0, 0.0, 0]
+
+    def learn(
+        self,
+        total_steps: int,
+        callback: Callable[[IoRLO, dict[str, float]], bool | None] | None = None,
+        eval_env: Any = None,
+        eval_every: int = 5000,
+        eval_seeds: tuple[int, ...] = DEFAULT_EVAL_SEEDS,
+        log_every: int = 1000,
+        checkpoint_path: str | os.PathLike[str] | None = None,
+        checkpoint_every: int | None = None,
+    ) -> IoRLO:
+        """Train for ``total_steps`` more env steps (continuing the step count).
+
+        Args:
+            total_steps: Env steps in this call.
+            callback: Called as ``callback(agent, metrics)`` after every training episode
+                (``metrics``: ``episodic_return``, ``cost``, ``gap``, ``episodic_length``)
+                and every evaluation (``eval/...`` keys); returning ``False`` stops training.
+            eval_env: A second env instance for deterministic evaluation every
+                ``eval_every`` steps and at the end (episodes reset with ``eval_seeds``);
+                ``None``: no evaluation.
+            log_every: Steps between ``losses/*`` and ``charts/SPS`` points.
+            checkpoint_path, checkpoint_every: Save (with the replay buffer) at the first
+                episode boundary after every ``checkpoint_every`` steps and at the end.
+        """
+        if not (isinstance(total_steps, int | np.integer) and total_steps >= 0):
+            raise ValueError(f"total_steps must be an integer >= 0, got {total_steps!r}")
+        for name, v in (("eval_every", eval_every), ("log_every", log_every)):
+            if not (isinstance(v, int) and v >= 1):
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        if checkpoint_every is not None and checkpoint_path is None:
+            raise ValueError("checkpoint_every needs checkpoint_path")
+        if eval_env is not None and eval_env is self.env:
+            raise ValueError("eval_env must be another env instance than the training env")
+        cfg = self.config
+        prev_threads = torch.get_num_threads()
+        if cfg.torch_threads is not None:
+            torch.set_num_threads(cfg.torch_threads)
+        log = self.logger
+        start_step, t0 = self.global_step, time.perf_counter()
+        end = self.global_step + int(total_steps)
+        next_eval = self.global_step + eval_every
+        next_ckpt = None if checkpoint_every is None else self.global_step + checkpoint_every
+        stop = False
+        try:
+            while self.global_step < end and not stop:
+                if self._obs is None:
+                    self._reset_env()
+                obs = self._obs
+                if self.obs_rms is not None:
+                    self.obs_rms.update(obs)
+                self.noise.sigma = self.noise_sigma_at(self.global_step)
+                action = self._explore(obs)
+                next_obs, reward, terminated, truncated, info = self.env.step(action)
+                self.buffer.add(obs, action, reward, next_obs, terminated)
+                self._obs = next_obs
+                self.global_step += 1
+                st = self._ep_stats
+                st[0] += float(reward)
+                st[1] += 1
+                st[2] += float(info.get("cost", math.nan))
+                if "gap" in info:
+                    st[3] += float(info["gap"])
+                    st[4] += 1
+
+                if (
+                    self.global_step > cfg.learning_starts
+                    and self.global_step % cfg.train_freq == 0
+                ):
+                    for _ in range(cfg.gradient_steps):
+                        losses = self.update(self.buffer.sample(cfg.batch_size, self.rng))
+                        for k, v in losses.items():
+                            self._loss_acc[k] = self._loss_acc.get(k, 0.0) + v
+                        self._loss_n += 1
+
+                if self.global_step % log_every == 0:
+                    if self._loss_n:
+                        log.scalars(
+                            {k: v / self._loss_n for k, v in self._loss_acc.items()},
+                            self.global_step,
+                            prefix="losses",
+                        )
+                        self._loss_acc, self._loss_n = {}, 0
+                    sps = (self.global_step - start_step) / max(time.perf_counter() - t0, 1e-9)
+                    log.scalar("charts/SPS", sps, self.global_step)
+                    log.scalar("charts/noise_sigma", self.noise.sigma, self.global_step)
+
+                if terminated or truncated:
+                    metrics = {
+                        "episodic_return": st[0],
+                        "episodic_length": float(st[1]),
+                        "cost": st[2] / st[1],
+                    }
+                    if st[4]:
+                        metrics["gap"] = st[3] / st[4]
+                    log.scalars(metrics, self.global_step, prefix="charts")
+                    self._obs = None
+                    if callback is not None and callback(self, metrics) is False:
+                        stop = True
+                    if next_ckpt is not None and self.global_step >= next_ckpt:
+                        self.save(checkpoint_path, include_buffer=True)
+                        next_ckpt = self.global_step + checkpoint_every
+
+                if eval_env is not None and self.global_step >= next_eval:
+                    res = self.evaluate(eval_env, eval_seeds)
+                    if callback is not None and callback(self, res) is False:
+                        stop = True
+                    next_eval = self.global_step + eval_every
+            final = {}
+            if eval_env is not None:
+                final = self.evaluate(eval_env, eval_seeds)
+            if checkpoint_path is not None:
+                self.save(checkpoint_path, include_buffer=True)
+            log.log_hparams(
+                {
+                    "algo": ALGO,
+                    **self.config.to_dict(),
+                    "env_id": self.signature["env_id"],
+                    "dnn": self.signature["profile_name"],
+                },
+                final or {"charts/SPS": log.last("charts/SPS", math.nan)},
+                step=self.global_step,
+            )
+            log.flush()
+        finally:
+            torch.set_num_threads(prev_threads)
+        return self
+
+    def evaluate(
+        self, env: Any, seeds: tuple[int, ...] = DEFAULT_EVAL_SEEDS, log: bool = True
+    ) -> dict[str, float]:
+        """Deterministic evaluation (no noise) on one episode per seed; logs ``eval/*``."""
+        actor = self.fast_actor()
+        res = evaluate_policy(actor.act, env, seeds)
+        out = {f"eval/{k}": v for k, v in res.items() if k in ("episodic_return", "cost", "gap")}
+        if log:
+            self.logger.scalars(out, self.global_step)
+        return out
+
+    # ------------------------------------------------------------- fast actor
+    def actor_state(self) -> dict[str, Any]:
+        """The deterministic policy as a fast-actor spec (:func:`mlp_actor_spec`)."""
+        kw: dict[str, Any] = {}
+        if self.obs_rms is not None:
+            kw = {
+                "obs_mean": self.obs_rms.mean,
+                "obs_std": self.obs_rms.std,
+                "obs_clip": self.obs_rms.clip,
+            }
+        return mlp_actor_spec(
+            self.actor.linears(), activation=self.config.activation, output="sigmoid", **kw
+        )
+
+    def fast_actor(self) -> NumpyActor:
+        """A :class:`NumpyActor` of the current policy (a snapshot)."""
+        return NumpyActor(self.actor_state(), signature=self.signature)
+
+    # ------------------------------------------------------------ checkpoints
+    def state_dict(self, include_buffer: bool = False) -> dict[str, Any]:
+        """Everything needed to resume (weights_only-safe plain values and tensors)."""
+        nets = {
+            "actor": self.actor,
+            "actor_target": self.actor_target,
+            "critic": self.critic,
+            "critic_target": self.critic_target,
+        }
+        if self.critic2 is not None:
+            nets["critic2"] = self.critic2
+            nets["critic2_target"] = self.critic2_target
+        state: dict[str, Any] = {k: v.state_dict() for k, v in nets.items()}
+        state.update(
+            actor_optimizer=self.actor_optimizer.state_dict(),
+            critic_optimizer=self.critic_optimizer.state_dict(),
+            obs_rms=None if self.obs_rms is None else self.obs_rms.state_dict(),
+            reward_scale=self.reward_scale,
+            global_step=self.global_step,
+            episode=self.episode,
+            n_updates=self.n_updates,
+            rng={"numpy": numpy_rng_state(self.rng), "torch": self.torch_gen.get_state()},
+            noise=self.noise.state_dict(),
+            buffer=self.buffer.state_dict() if include_buffer else None,
+        )
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        for name in ("actor", "actor_target", "critic", "critic_target"):
+            getattr(self, name).load_state_dict(state[name])
+        if self.critic2 is not None:
+            self.critic2.load_state_dict(state["critic2"])
+            self.critic2_target.load_state_dict(state["critic2_target"])
+        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        if self.obs_rms is not None:
+            self.obs_rms.load_state_dict(state["obs_rms"])
+        rs = state["reward_scale"]
+        self.reward_scale = None if rs is None else float(rs)
+        self.global_step = int(state["global_step"])
+        self.episode = int(state["episode"])
+        self.n_updates = int(state["n_updates"])
+        set_numpy_rng_state(self.rng, state["rng"]["numpy"])
+        self.torch_gen.set_state(state["rng"]["torch"])
+        self.noise.load_state_dict(state["noise"])
+        if state.get("buffer") is not None:
+            self.buffer.load_state_dict(state["buffer"])
+        self._obs = None  # the env's internal state is not saved: resume at an episode start
+
+    def save(self, path: str | os.PathLike[str], include_buffer: bool = False) -> Path:
+        """Write a resumable checkpoint atomically (replay buffer only if ``include_buffer``).
+
+        Keys: ``format``, ``version``, ``algo`` ("iorlo"), ``variant``, ``signature``
+        (:func:`env_signature`), ``config`` (:class:`IoRLOConfig` as a dict), ``actor``
+        (fast-actor spec for :func:`agents.loading.load_actor`), ``state``
+        (:meth:`state_dict`). A save mid-episode resumes at the next episode start.
+        """
+        return save_checkpoint(
+            path,
+            {
+                "algo": ALGO,
+                "variant": self.config.variant,
+                "signature": self.signature,
+                "config": self.config.to_dict(),
+                "actor": self.actor_state(),
+                "state": self.state_dict(include_buffer),
+            },
+        )
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        env: Any,
+        *,
+        logger: RunLogger | None = None,
+        **overrides: Any,
+    ) -> IoRLO:
+        """Rebuild an agent from :meth:`save` on ``env`` (which must match the checkpoint's
+        signature: ValueError naming the mismatching fields otherwise). ``overrides``
+        replace config fields (e.g. ``device``, ``torch_threads``)."""
+        payload = load_checkpoint(path)
+        if payload.get("algo") != ALGO:
+            raise ValueError(f"{path} holds a {payload.get('algo')!r} checkpoint, not {ALGO!r}")
+        check_signature(payload["signature"], env)
+        config = dict(payload["config"])
+        config.update(overrides)
+        agent = cls(env, logger=logger, **config)
+        agent.load_state_dict(payload["state"])
+        return agent
+
+
+class IoRLOPlus(IoRLO):
+    """IoRLO+, the improved variant (module doc): decision critic with a smooth threshold
+    surrogate, critic-guided jumps, joint exploration, TD3 machinery and observation
+    normalisation. Same actor, thresholds, checkpoints and fast actor as :class:`IoRLO`;
+    only the defaults differ (any field can still be overridden).
+    """
+
+    default_config: ClassVar[IoRLOConfig] = IoRLOConfig(
+        variant="td3",
+        obs_norm=True,
+        critic_input="decision",
+        imitation_weight=10.0,
+        noise_common=0.2,
+        hidden_critic=128,
+        lr_actor=3e-4,
+        batch_size=128,
+        warmup="random",
+    )

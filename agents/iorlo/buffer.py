@@ -1,0 +1,103 @@
+"""Experience replay for IoRLO (Ren et al. Sec. 4.2: "the experience replay mechanism")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+
+class ReplayBatch(NamedTuple):
+    """A sampled minibatch; every field is a float32 tensor with a leading batch dimension."""
+
+    observations: torch.Tensor  # (B, obs_dim)
+    actions: torch.Tensor  # (B, act_dim) the [0, 1] actions actually sent to the env
+    rewards: torch.Tensor  # (B, 1) env rewards as returned (the agent applies its scale)
+    next_observations: torch.Tensor  # (B, obs_dim)
+    terminations: torch.Tensor  # (B, 1) 1.0 only for true terminal states, never truncation
+
+
+class ReplayBuffer:
+    """A FIFO ring buffer of transitions ``(s, a, r, s', terminated)`` in numpy arrays.
+
+    Truncated episodes (time limits) are stored as non-terminal so the critic bootstraps
+    through them. Sampling is uniform with replacement from a passed numpy Generator.
+    """
+
+    FIELDS: tuple[str, ...] = (
+        "observations",
+        "actions",
+        "rewards",
+        "next_observations",
+        "terminations",
+    )
+
+    def __init__(self, capacity: int, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
+        if capacity < 1:
+            raise ValueError(f"buffer_size must be >= 1, got {capacity}")
+        self.capacity = int(capacity)
+        self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
+        self.device = torch.device(device)
+        self.observations = np.zeros((capacity, obs_dim), np.float32)
+        self.actions = np.zeros((capacity, act_dim), np.float32)
+        self.rewards = np.zeros((capacity, 1), np.float32)
+        self.next_observations = np.zeros((capacity, obs_dim), np.float32)
+        self.terminations = np.zeros((capacity, 1), np.float32)
+        self.pos = 0
+        self.full = False
+
+    def __len__(self) -> int:
+        return self.capacity if self.full else self.pos
+
+    def add(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        reward: float,
+        next_obs: np.ndarray,
+        terminated: bool,
+    ) -> None:
+        i = self.pos
+        self.observations[i] = obs
+        self.actions[i] = action
+        self.rewards[i, 0] = reward
+        self.next_observations[i] = next_obs
+        self.terminations[i, 0] = float(terminated)
+        self.pos = (i + 1) % self.capacity
+        self.full = self.full or self.pos == 0
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
+        n = len(self)
+        if n == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        idx = rng.integers(0, n, size=batch_size)
+        return ReplayBatch(
+            *(torch.from_numpy(getattr(self, f)[idx]).to(self.device) for f in self.FIELDS)
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        """The filled part as tensors plus the ring position (weights_only-safe)."""
+        n = len(self)
+        state: dict[str, Any] = {
+            f: torch.from_numpy(getattr(self, f)[:n].copy()) for f in self.FIELDS
+        }
+        state.update(capacity=self.capacity, pos=self.pos, full=self.full)
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if int(state["capacity"]) != self.capacity:
+            raise ValueError(
+                f"buffer capacity {state['capacity']} in the checkpoint, {self.capacity} here"
+            )
+        n = state["observations"].shape[0]
+        for f in self.FIELDS:
+            arr = np.asarray(state[f], dtype=np.float32)
+            if arr.shape[1:] != getattr(self, f).shape[1:]:
+                raise ValueError(
+                    f"buffer field {f} has shape {arr.shape[1:]} per row, expected "
+                    f"{getattr(self, f).shape[1:]}"
+                )
+            getattr(self, f)[:n] = arr
+        self.pos, self.full = int(state["pos"]), bool(state["full"])

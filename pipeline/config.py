@@ -1,0 +1,374 @@
+"""Validation of a composed run config, before anything is built or trained.
+
+Hydra already rejects unknown keys (the composed config is in struct mode) and unknown
+group options (``dnn=nope``). :func:`validate` checks the rest and raises a
+:class:`ConfigError` naming the field and the allowed values:
+
+* missing mandatory values (``???``) and broken interpolations;
+* ``seed``, ``torch_threads`` and every ``train.*`` number (:data:`TRAIN_RULES`);
+* the env / dnn / network combination (the scheduling env takes no DNN and no network);
+* the agent: its keys and values (each runner's ``rules``), and that it fits the env's
+  action space (e.g. DQN needs ``Discrete``: scheduling only);
+* the env itself: it is constructed once, so every env argument is checked by the env's
+  own constructor (e.g. ``env.epsilon=0.9 env.phi=0.5``: "need epsilon < phi").
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from pipeline.envs import ACTION_MODES, ENV_NAMES, PARTITION_ENVS, build_env, env_kwargs
+
+
+class ConfigError(ValueError):
+    """A config value (or combination) that cannot run; the message names the field."""
+
+
+# ----------------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class Rule:
+    """Allowed values of one config field.
+
+    ``kind``: ``"int"``, ``"float"`` (ints accepted), ``"bool"``, ``"str"``, ``"choice"``,
+    ``"int_list"`` (non-empty list of ints >= ``lo``) or ``"any"``.
+    """
+
+    kind: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    none_ok: bool = False
+    choices: tuple[Any, ...] = ()
+    also: tuple[str, ...] = ()  # extra string values accepted by numeric rules (e.g. "auto")
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            text = f"one of {list(self.choices)}"
+        elif self.kind in ("int", "float"):
+            what = "an integer" if self.kind == "int" else "a number"
+            parts = []
+            if self.lo is not None:
+                parts.append(f"{'>' if self.lo_open else '>='} {self.lo:g}")
+            if self.hi is not None:
+                parts.append(f"{'<' if self.hi_open else '<='} {self.hi:g}")
+            if self.lo is not None and self.hi is not None:
+                lb = "(" if self.lo_open else "["
+                rb = ")" if self.hi_open else "]"
+                text = f"{what} in {lb}{self.lo:g}, {self.hi:g}{rb}"
+            else:
+                text = f"{what} {' and '.join(parts)}" if parts else what
+        elif self.kind == "int_list":
+            text = f"a non-empty list of integers >= {self.lo:g}"
+        else:
+            text = {"bool": "true or false", "str": "a string"}.get(self.kind, "any value")
+        if self.also:
+            text += " or " + " / ".join(repr(a) for a in self.also)
+        if self.none_ok:
+            text += " or null"
+        return text
+
+    def ok(self, v: Any) -> bool:
+        if v is None:
+            return self.none_ok or self.kind == "any"
+        if isinstance(v, str) and v in self.also:
+            return True
+        if self.kind == "any":
+            return True
+        if self.kind == "bool":
+            return isinstance(v, bool)
+        if self.kind == "str":
+            return isinstance(v, str)
+        if self.kind == "choice":
+            return v in self.choices
+        if self.kind == "int_list":
+            return (
+                isinstance(v, list | tuple)
+                and len(v) > 0
+                and all(isinstance(x, int) and not isinstance(x, bool) and x >= self.lo for x in v)
+            )
+        if isinstance(v, bool):
+            return False
+        if self.kind == "int" and not isinstance(v, int):
+            return False
+        if self.kind == "float" and not isinstance(v, int | float):
+            return False
+        x = float(v)
+        if not math.isfinite(x):
+            return False
+        if self.lo is not None and (x < self.lo or (self.lo_open and x == self.lo)):
+            return False
+        return not (self.hi is not None and (x > self.hi or (self.hi_open and x == self.hi)))
+
+
+def positive(kind: str = "float", **kw: Any) -> Rule:
+    return Rule(kind, lo=0, lo_open=True, **kw)
+
+
+def non_negative(kind: str = "float", **kw: Any) -> Rule:
+    return Rule(kind, lo=0, **kw)
+
+
+def unit_interval(lo_open: bool = False, hi_open: bool = False, **kw: Any) -> Rule:
+    return Rule("float", lo=0, hi=1, lo_open=lo_open, hi_open=hi_open, **kw)
+
+
+def check_rules(section: str, values: Mapping[str, Any], rules: Mapping[str, Rule]) -> None:
+    """Every key of ``values`` must have a rule, and every value must pass it."""
+    unknown = sorted(set(values) - set(rules))
+    if unknown:
+        raise ConfigError(f"{section}: unknown key(s) {unknown}; allowed: {sorted(rules)}")
+    for key, rule in rules.items():
+        if key not in values:
+            continue
+        v = values[key]
+        if not rule.ok(v):
+            raise ConfigError(f"{section}.{key}={v!r} is invalid: must be {rule.describe()}")
+
+
+TOP_RULES: dict[str, Rule] = {
+    "seed": non_negative("int"),
+    "runs_root": Rule("str"),
+    "run_dir": Rule("str"),
+    "data_dir": Rule("str"),
+    "torch_threads": positive("int", none_ok=True),
+}
+TRAIN_RULES: dict[str, Rule] = {
+    "total_steps": positive("int"),
+    "eval_every": non_negative("int"),
+    "eval_episodes": positive("int"),
+    "final_eval_episodes": non_negative("int"),
+    "eval_seed": non_negative("int"),
+    "checkpoint_every": non_negative("int"),
+    "log_every": positive("int"),
+    "resume": Rule("bool"),
+    "overwrite": Rule("bool"),
+    "progress": Rule("bool"),
+    "progress_every": positive("int"),
+}
+
+
+ENV_META_RULES: dict[str, Rule] = {
+    "max_episode_steps": positive("int"),
+    "action_mode": Rule(
+        "choice", choices=("continuous", "discrete", "shares", "assign"), none_ok=True
+    ),
+    "tag": Rule("str"),
+    "id": Rule("str"),
+}
+
+
+# ------------------------------------------------------------------------- validation
+@dataclass(frozen=True)
+class RunSpec:
+    """What validation found out: the runner class and the env action mode it trains on."""
+
+    runner_cls: type
+    action_kind: str  # "continuous" | "discrete"
+    action_mode: str  # the env's action_mode
+
+
+def runner_class(target: str) -> type:
+    """The runner class named by ``agent._target_`` (a :class:`pipeline.runners.base.Runner`)."""
+    from hydra.utils import get_class
+
+    from pipeline.runners.base import Runner
+
+    try:
+        cls = get_class(target)
+    except Exception as exc:
+        raise ConfigError(
+            f"agent._target_={target!r} cannot be imported ({exc}); use a class from "
+            "pipeline.runners (e.g. pipeline.runners.sb3.SB3Runner)"
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, Runner)):
+        raise ConfigError(f"agent._target_={target!r} is not a pipeline.runners.base.Runner")
+    return cls
+
+
+def missing_keys(cfg: Any, prefix: str = "") -> list[str]:
+    """Dotted keys holding ``???`` (without resolving interpolations, unlike
+    ``OmegaConf.missing_keys``, which fails on an interpolation to a missing value)."""
+    out = []
+    items = cfg.keys() if isinstance(cfg, DictConfig) else range(len(cfg))
+    for key in items:
+        name = f"{prefix}{key}"
+        if OmegaConf.is_missing(cfg, key):
+            out.append(name)
+            continue
+        node = cfg._get_node(key)
+        if OmegaConf.is_interpolation(cfg, key):
+            continue
+        if isinstance(node, DictConfig) or OmegaConf.is_list(node):
+            out += missing_keys(node, f"{name}.")
+    return out
+
+
+def _resolved(cfg: DictConfig) -> dict[str, Any]:
+    missing = [m for m in missing_keys(cfg) if not m.startswith("hydra")]
+    if missing:
+        hint = ""
+        if "network.path" in missing:
+            hint = " (network=csv needs network.path=<file with time_s,uplink_mbps,downlink_mbps,rtt_ms>)"
+        raise ConfigError(f"missing mandatory value(s) {missing}{hint}")
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"cannot resolve the config: {exc}") from None
+    plain.pop("hydra", None)
+    return plain
+
+
+def check_env_combination(plain: Mapping[str, Any]) -> None:
+    env, dnn, net = plain["env"], plain["dnn"], plain["network"]
+    name = env.get("name")
+    if name not in ENV_NAMES:
+        raise ConfigError(f"env.name={name!r} is invalid: must be one of {list(ENV_NAMES)}")
+    for key, rule in ENV_META_RULES.items():
+        if not rule.ok(env.get(key)):
+            raise ConfigError(f"env.{key}={env.get(key)!r} is invalid: must be {rule.describe()}")
+    if name in PARTITION_ENVS:
+        from envs.dnn import BUILTIN_PROFILES
+
+        if dnn.get("name") not in BUILTIN_PROFILES:
+            raise ConfigError(
+                f"dnn={dnn.get('name')!r} does not apply to env={name}: choose one of "
+                f"{list(BUILTIN_PROFILES)}"
+            )
+        if net.get("name") == "none" or net.get(name) is None:
+            raise ConfigError(
+                f"network={net.get('name')!r} does not apply to env={name}: choose one of "
+                "5g_trial, lumos5g, mmwave, csv"
+            )
+    else:
+        if dnn.get("name") != "none":
+            raise ConfigError(
+                f"dnn={dnn.get('name')!r} does not apply to env={name}: the scheduling env has "
+                "no DNN (leave dnn unset; it is 'none' with env=scheduling)"
+            )
+        if net.get("name") != "none":
+            raise ConfigError(
+                f"network={net.get('name')!r} does not apply to env={name}: the scheduling env "
+                "has no network model (leave network unset; it is 'none' with env=scheduling)"
+            )
+
+
+def agents_for(env_name: str) -> list[str]:
+    """Names of the agent configs (``configs/agent/*.yaml``) that can train on ``env_name``."""
+    from pipeline.utils import CONFIG_DIR
+
+    names = []
+    for f in sorted((CONFIG_DIR / "agent").glob("*.yaml")):
+        agent = OmegaConf.to_container(OmegaConf.load(f), resolve=False)
+        try:
+            cls = runner_class(agent["_target_"])
+            cls.check_env(agent, env_name)
+            if agent.get("action_space") not in ACTION_MODES[env_name]:
+                continue
+        except (ConfigError, KeyError):
+            continue
+        names.append(f.stem)
+    return names
+
+
+def resolve_action_mode(plain: Mapping[str, Any], runner_cls: type) -> tuple[str, str]:
+    """The agent's action kind and the env action mode; ConfigError if they do not fit."""
+    env, agent = plain["env"], plain["agent"]
+    env_name = env["name"]
+    kind = agent.get("action_space")
+    try:
+        runner_cls.check_env(agent, env_name)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc}. Agents for env={env_name}: {', '.join(agents_for(env_name))}"
+        ) from None
+    modes = ACTION_MODES[env_name]
+    if kind not in modes:
+        raise ConfigError(
+            f"agent {agent['name']} acts with {kind} actions, which env={env_name} does not "
+            f"offer (it offers {sorted(modes)}). Agents for env={env_name}: "
+            f"{', '.join(agents_for(env_name))}"
+        )
+    mode = modes[kind]
+    wanted = env.get("action_mode")
+    if wanted is not None and wanted != mode:
+        raise ConfigError(
+            f"env.action_mode={wanted!r} does not fit agent {agent['name']} ({kind} actions "
+            f"need action_mode={mode!r}); leave env.action_mode=null"
+        )
+    return kind, mode
+
+
+def check_env_builds(cfg: DictConfig, plain: Mapping[str, Any], action_mode: str) -> None:
+    """Construct the env once: its constructor validates every argument."""
+    env_cls = _env_class(plain["env"]["id"])
+    from hydra.errors import InstantiationException
+
+    try:
+        try:
+            env = build_env(cfg, action_mode=action_mode)
+        except InstantiationException as wrapped:  # Hydra wraps the factory's exception
+            raise (wrapped.__cause__ or wrapped) from None
+        env.close()
+    except TypeError as exc:
+        allowed = sorted(p for p in inspect.signature(env_cls).parameters if p != "self")
+        given = env_kwargs(plain["env"], plain["dnn"], plain["network"], action_mode)
+        bad = sorted(set(given) - set(allowed))
+        if bad:
+            raise ConfigError(
+                f"env: {bad} not argument(s) of {env_cls.__name__}; allowed: {allowed}"
+            ) from None
+        raise ConfigError(f"invalid env config: {exc}") from None
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise ConfigError(
+            f"invalid env/dnn/network config (env={plain['env']['name']}): {exc}"
+        ) from None
+
+
+def _env_class(env_id: str) -> type:
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+
+    try:
+        spec = gym.spec(env_id)
+    except Exception:
+        raise ConfigError(f"env.id={env_id!r} is not a registered Gymnasium id") from None
+    ep = spec.entry_point
+    if callable(ep):
+        return ep
+    mod, _, attr = ep.partition(":")
+    import importlib
+
+    return getattr(importlib.import_module(mod), attr)
+
+
+def validate(cfg: DictConfig, *, build_env_check: bool = True) -> RunSpec:
+    """Check a composed ``train.yaml`` config; return the runner class and action mode.
+
+    Raises:
+        ConfigError: naming the offending field and its allowed values.
+    """
+    plain = _resolved(cfg)
+    check_rules("config", {k: plain[k] for k in TOP_RULES if k in plain}, TOP_RULES)
+    check_rules("train", plain["train"], TRAIN_RULES)
+    check_env_combination(plain)
+    agent = plain["agent"]
+    if "_target_" not in agent or "name" not in agent:
+        raise ConfigError("agent config needs '_target_' (a runner class) and 'name'")
+    runner_cls = runner_class(agent["_target_"])
+    runner_cls.validate_agent(agent, plain["env"]["name"])
+    kind, mode = resolve_action_mode(plain, runner_cls)
+    if build_env_check:
+        check_env_builds(cfg, plain, mode)
+    return RunSpec(runner_cls, kind, mode)
+
+
+ValidateFn = Callable[[Mapping[str, Any], str], None]

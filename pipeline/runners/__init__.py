@@ -1,0 +1,13 @@
+"""Agent runners of the pipeline (``agent._target_`` in ``configs/agent/*.yaml``).
+
+| runner | agents |
+|---|---|
+| :class:`~pipeline.runners.iorlo.IoRLORunner` | ``iorlo``, ``iorlo_plus`` (partitioning) |
+| :class:`~pipeline.runners.drlos.DRLoSRunner` | ``drlos`` (scheduling) |
+| :class:`~pipeline.runners.qlearning.QLearningRunner` | ``qlearning`` (scheduling) |
+| :class:`~pipeline.runners.sb3.SB3Runner` | ``sb3_td3``, ``sb3_sac``, ``sb3_ddpg``, ``sb3_ppo``, ``sb3_a2c``, ``sb3_dqn`` |
+| :class:`~pipeline.runners.rllib.RLlibRunner` | ``rllib_ppo``, ``rllib_sac``, ``rllib_dqn`` |
+
+Runner modules import their agent library lazily, so ``import pipeline.runners.sb3`` does not
+start Ray and vice versa.
+"""

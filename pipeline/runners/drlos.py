@@ -1,0 +1,136 @@
+"""DRLoS (:mod:`agents.drlos`): REINFORCE over the DRLoS share actions, N rollouts per task set.
+
+The agent trains in iterations (one task set, ``n_rollouts`` episodes, one update); the
+runner keeps the pipeline's budget and schedules in env steps: a callback after every
+iteration stops training once ``train.total_steps`` env steps are reached (the last
+iteration may overshoot by up to one iteration's steps), evaluates every
+``train.eval_every`` steps (the agent's greedy evaluation on task sets ``eval_seed + k``,
+logged as ``eval/*``), saves every ``train.checkpoint_every`` steps, drives the progress
+display and stops on Ctrl-C. The agent logs ``charts/*`` per iteration (``charts/cost`` is
+the mean per-step utilisation variance) and ``losses/*`` itself.
+Checkpoint: ``checkpoint.pt`` (``DRLoS.save``); evaluation loads its fast numpy actor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+from omegaconf import DictConfig
+
+from pipeline.config import ConfigError, Rule
+from pipeline.runners.base import Runner, TrainContext, TrainingStopped
+
+PIPELINE_FIELDS: tuple[str, ...] = ("seed", "torch_threads")
+
+
+def _config_fields() -> list[str]:
+    from agents.drlos import DRLoSConfig
+
+    return [f.name for f in fields(DRLoSConfig) if f.name not in PIPELINE_FIELDS]
+
+
+class DRLoSRunner(Runner):
+    """``agent=drlos`` on ``env=scheduling`` (share actions)."""
+
+    envs: ClassVar[tuple[str, ...]] = ("scheduling",)
+    action_spaces: ClassVar[tuple[str, ...]] = ("discrete",)
+    description = "DRLoS, REINFORCE over the 2^m share actions"
+    checkpoint_file = "checkpoint.pt"
+    logs_hparams_itself = True  # DRLoS.learn logs its hyperparameters
+
+    @classmethod
+    def agent_rules(cls) -> dict[str, Rule]:
+        # DRLoSConfig checks the values; the rules only fix the allowed keys.
+        return {name: Rule("any") for name in _config_fields()}
+
+    @classmethod
+    def validate_agent(cls, agent: dict[str, Any], env_name: str) -> None:
+        from agents.drlos import DRLoSConfig
+
+        super().validate_agent(agent, env_name)
+        try:
+            DRLoSConfig(**cls.hyperparameters(agent))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid agent config ({agent['name']}): agent.{exc}") from None
+
+    @classmethod
+    def checkpoint_path(cls, run_dir: Path) -> Path:
+        return Path(run_dir) / cls.checkpoint_file
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agent = None
+
+    @property
+    def steps(self) -> int:
+        return 0 if self.agent is None else int(self.agent.num_timesteps)
+
+    def _threads(self) -> int | None:
+        t = self.cfg.torch_threads
+        return None if t is None else int(t)
+
+    def setup(self, resume: bool) -> None:
+        from agents.drlos import DRLoS
+
+        env = self.make_env()
+        if resume:
+            self.agent = DRLoS.load(
+                self.checkpoint_path(self.run_dir), env, logger=self.logger,
+                torch_threads=self._threads(),
+            )  # fmt: skip
+        else:
+            hp = self.hyperparameters(self.agent_cfg)
+            self.agent = DRLoS(
+                env, logger=self.logger, seed=self.seed, torch_threads=self._threads(), **hp
+            )
+
+    def log_eval(self, ctx: TrainContext, step: int) -> dict[str, float]:
+        """The agent's own greedy evaluation on task sets ``ctx.eval_seeds`` (``eval/*``)."""
+        if self._last_eval is not None and self._last_eval[0] == step:
+            return self._last_eval[1]
+        out = self.agent.evaluate(ctx.eval_seeds)
+        self._last_eval = (step, out)
+        ctx.progress.update(step, eval_cost=out.get("eval/cost"))
+        return out
+
+    def train(self, ctx: TrainContext) -> None:
+        if self.steps >= ctx.total_steps:
+            return
+        every, ck = ctx.eval_every, ctx.checkpoint_every
+        sched = {
+            "eval": (self.steps // every + 1) * every if every else math.inf,
+            "ckpt": (self.steps // ck + 1) * ck if ck else math.inf,
+        }
+
+        def callback(agent: Any, metrics: dict[str, float]) -> bool:
+            step = agent.num_timesteps
+            ctx.progress.update(step, ret=metrics.get("episodic_return"), cost=metrics.get("cost"),
+                                latency=metrics.get("latency_ms"))  # fmt: skip
+            if step >= sched["eval"]:
+                sched["eval"] = (step // every + 1) * every
+                self.log_eval(ctx, step)
+            if step >= sched["ckpt"]:
+                sched["ckpt"] = (step // ck + 1) * ck
+                self.save()
+            return step < ctx.total_steps and not ctx.stop_requested()
+
+        # An iteration takes >= n_rollouts steps, so this bound is never the binding one.
+        bound = (ctx.total_steps - self.steps) // self.agent.config.n_rollouts + 1
+        self.agent.learn(bound, callback=callback)
+        if ctx.stop_requested():
+            raise TrainingStopped
+
+    def save(self) -> Path:
+        return self.agent.save(self.checkpoint_path(self.run_dir))
+
+    def policy(self) -> Any:
+        return self.agent.fast_actor()
+
+    @classmethod
+    def load_policy(cls, run_dir: Path, cfg: DictConfig, env: Any) -> Any:
+        from agents.loading import load_actor
+
+        return load_actor(cls.checkpoint_path(run_dir), env)

@@ -1,0 +1,277 @@
+"""``python train.py``: validate the config, train one agent, checkpoint, evaluate.
+
+Run directory (``cfg.run_dir``, default ``runs/<env tag>/<agent>/seed<k>``)::
+
+    config.yaml          the resolved config of the run
+    overrides.yaml       the command-line overrides (for the resume hint)
+    state.json           status (running / interrupted / done), steps, checkpoint
+    events.out.tfevents.*   TensorBoard (shared tags; one file per session)
+    <checkpoint>         runner-specific (checkpoint.pt, model.zip + checkpoint.json, rllib_checkpoint/)
+    metrics.json         final evaluation, steps, wall-clock, SPS (written at the end)
+    .hydra/, train.log   Hydra's own copy of the config and the log
+
+Ctrl-C (or SIGTERM) stops at the next safe point, saves the checkpoint and exits with status
+130; ``train.resume=true`` with the same overrides continues from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from pipeline.config import ConfigError, RunSpec, validate
+from pipeline.utils import atomic_write_json, atomic_write_text, read_json, to_plain
+
+log = logging.getLogger("edgerl")
+
+EXIT_CONFIG_ERROR = 2
+EXIT_INTERRUPTED = 130
+#: config sections that may change when resuming (everything else must match the run's)
+RESUMABLE_CHANGES: tuple[str, ...] = ("train", "runs_root", "run_dir", "data_dir", "torch_threads")
+
+
+def _hydra_overrides() -> list[str]:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return list(HydraConfig.get().overrides.task)
+    except Exception:
+        return []
+
+
+def _is_multirun() -> bool:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        return HydraConfig.get().mode == RunMode.MULTIRUN
+    except Exception:
+        return False
+
+
+def resume_command(overrides: list[str]) -> str:
+    keep = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in ("train.resume",)]
+    return " ".join(["python train.py", *map(shlex.quote, keep), "train.resume=true"])
+
+
+def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            out += _diff(a.get(k), b.get(k), f"{prefix}{k}.")
+        return out
+    return [] if a == b else [f"{prefix[:-1]}: run has {a!r}, now {b!r}"]
+
+
+class RunDir:
+    """The files of one run directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).resolve()
+
+    @property
+    def state_file(self) -> Path:
+        return self.path / "state.json"
+
+    def state(self) -> dict[str, Any] | None:
+        return read_json(self.state_file) if self.state_file.is_file() else None
+
+    def write_state(self, **fields: Any) -> None:
+        state = self.state() or {}
+        state.update(fields, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        atomic_write_json(self.state_file, state)
+
+    def config(self) -> dict[str, Any] | None:
+        f = self.path / "config.yaml"
+        return to_plain(OmegaConf.load(f)) if f.is_file() else None
+
+    def clear(self) -> None:
+        """Remove a previous run's files (``train.overwrite=true``); keeps Hydra's own files."""
+        for p in self.path.iterdir():
+            if p.name in (".hydra",) or p.suffix == ".log":
+                continue
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+    def remove_if_fresh(self, root: Path) -> None:
+        """After a config error: drop the directory Hydra created if nothing else is in it."""
+        root = Path(root).resolve()
+        if not self.path.is_dir() or self.state_file.exists():
+            return
+        items = list(self.path.iterdir())
+        if all(p.name == ".hydra" or p.suffix == ".log" for p in items):
+            for p in items:
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            # and the empty <tag>/<agent> parents Hydra created, up to the runs root
+            path = self.path
+            while path != root and root in path.parents:
+                try:
+                    path.rmdir()
+                except OSError:
+                    break
+                path = path.parent
+
+
+def _resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    plain = to_plain(cfg)
+    plain.pop("hydra", None)
+    return plain
+
+
+def _check_resume(rd: RunDir, cfg_plain: dict[str, Any], runner_cls: type) -> None:
+    state = rd.state()
+    if state is None or not runner_cls.checkpoint_path(rd.path).exists():
+        raise ConfigError(
+            f"train.resume=true but {rd.path} holds no checkpoint to resume from "
+            "(start a new run without train.resume)"
+        )
+    saved = rd.config() or {}
+    a = {k: v for k, v in saved.items() if k not in RESUMABLE_CHANGES}
+    b = {k: v for k, v in cfg_plain.items() if k not in RESUMABLE_CHANGES}
+    diffs = _diff(a, b)
+    if diffs:
+        raise ConfigError(
+            "train.resume=true needs the run's config; these differ (only train.* may "
+            "change):\n  " + "\n  ".join(diffs)
+        )
+
+
+def _print_table(rows: list[dict[str, Any]], scheduling: bool) -> str:
+    from pipeline.report import markdown_table
+
+    table = markdown_table(rows, scheduling)
+    print(table, flush=True)
+    return table
+
+
+def run(cfg: DictConfig) -> int:
+    """Train one run; returns the process exit status."""
+    rd = RunDir(Path(cfg.run_dir))
+    try:
+        spec = validate(cfg)
+        plain = _resolved_config(cfg)
+        if cfg.train.resume:
+            _check_resume(rd, plain, spec.runner_cls)
+        else:
+            state = rd.state()
+            if state is not None and not cfg.train.overwrite:
+                raise ConfigError(
+                    f"{rd.path} already holds a run (status {state.get('status')!r} at "
+                    f"{state.get('steps')} steps): pass train.resume=true to continue it, "
+                    "train.overwrite=true to replace it, or choose another seed/run_dir"
+                )
+    except ConfigError as exc:
+        if not cfg.train.resume:
+            rd.remove_if_fresh(Path(str(cfg.runs_root)))
+        if _is_multirun():
+            raise
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_CONFIG_ERROR
+    return _train(cfg, spec, rd, plain)
+
+
+def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) -> int:
+    import torch
+
+    from agents.common.logger import RunLogger
+    from pipeline.progress import GracefulInterrupt, Progress
+    from pipeline.runners.base import TrainContext, TrainingStopped, finite
+
+    resume = bool(cfg.train.resume)
+    rd.path.mkdir(parents=True, exist_ok=True)
+    if not resume and rd.state() is not None:
+        rd.clear()
+    if cfg.torch_threads is not None:
+        torch.set_num_threads(int(cfg.torch_threads))
+    atomic_write_text(rd.path / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(plain)))
+    overrides = _hydra_overrides()
+    atomic_write_text(rd.path / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(overrides)))
+    previous = rd.state() or {}
+    train_time = float(previous.get("train_time_s", 0.0)) if resume else 0.0
+
+    logger = RunLogger(rd.path)
+    runner = spec.runner_cls(cfg, spec, rd.path, logger)
+    label = f"{cfg.agent.name} {cfg.env.tag} seed{cfg.seed}"
+    try:
+        runner.setup(resume)
+        start = runner.steps
+        log.info(
+            "%s %s: %s -> %d steps, run dir %s", "resuming" if resume else "training", label,
+            f"from step {start}" if resume else "new run", cfg.train.total_steps, rd.path,
+        )  # fmt: skip
+        rd.write_state(status="running", steps=start, total_steps=int(cfg.train.total_steps),
+                       checkpoint=runner.checkpoint_path(rd.path).name, train_time_s=train_time)  # fmt: skip
+        progress = Progress(
+            int(cfg.train.total_steps), start, label, bool(cfg.train.progress),
+            int(cfg.train.progress_every),
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        stopped = False
+        with GracefulInterrupt() as interrupt:
+            ctx = TrainContext(cfg, logger, progress, interrupt)
+            try:
+                runner.train(ctx)
+            except TrainingStopped:
+                pass
+            stopped = interrupt.requested
+            if stopped:  # save while the handler still absorbs a repeated Ctrl-C
+                progress.close()
+                path = runner.save()
+                train_time += time.perf_counter() - t0
+                rd.write_state(status="interrupted", steps=runner.steps, train_time_s=train_time)
+                logger.flush()
+                msg = (
+                    f"Interrupted at step {runner.steps}/{cfg.train.total_steps}; checkpoint "
+                    f"saved to {path}.\nResume with:\n  {resume_command(overrides)}"
+                )
+                log.warning(msg)
+        if stopped:
+            return EXIT_INTERRUPTED
+        progress.close()
+        session_s = time.perf_counter() - t0
+        train_time += session_s
+        path = runner.save()
+        steps = runner.steps
+        rd.write_state(status="trained", steps=steps, train_time_s=train_time)
+        log.info("trained %s: %d steps in %.1f s; checkpoint %s", label, steps, train_time, path)
+
+        from pipeline.evaluate import final_evaluation
+
+        n = int(cfg.train.final_eval_episodes)
+        rows, mine = final_evaluation(cfg, spec, runner, n) if n > 0 else ([], {})
+        metrics = {
+            "agent": cfg.agent.name,
+            "env": cfg.env.name,
+            "env_tag": cfg.env.tag,
+            "seed": int(cfg.seed),
+            "status": "done",
+            "steps": steps,
+            "train_time_s": train_time,
+            "sps": (steps - start) / session_s if steps > start and session_s > 0 else None,
+            "resumed_from_step": start if resume else None,
+            "checkpoint": path.name,
+            "eval_episodes": n,
+            "eval_seed": int(cfg.train.eval_seed),
+            "eval": mine,
+            "baselines": [r for r in rows if r.get("kind") != "trained"],
+        }
+        atomic_write_json(rd.path / "metrics.json", metrics)
+        if not getattr(runner, "logs_hparams_itself", False):
+            # the last periodic-protocol evaluation (eval/* curves) as the HParams metrics
+            finals = runner.log_eval(ctx, steps)
+            logger.log_hparams(runner.hparams(), finite(finals), step=steps)
+        rd.write_state(status="done", steps=steps)
+        if rows:
+            print(f"\nEvaluation of {label} on {n} episodes (seed {cfg.train.eval_seed}):")
+            _print_table(rows, cfg.env.name == "scheduling")
+        print(f"Run dir: {rd.path}", flush=True)
+        return 0
+    finally:
+        logger.close()
+        runner.close()

@@ -1,0 +1,270 @@
+"""IoRLO agent: construction on every env/DNN, updates, determinism, resume, logging."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import envs  # noqa: F401  (registers the env ids)
+from agents.common.logger import RunLogger
+from agents.iorlo import (
+    GaussianNoise,
+    IoRLO,
+    IoRLOConfig,
+    IoRLOPlus,
+    OUNoise,
+    ReplayBatch,
+    ReplayBuffer,
+    episode_seed,
+)
+from envs.dnn import BUILTIN_PROFILES
+from envs.wrappers import IntentThresholds
+
+MEC = "EdgeRL/MECPartition-v0"
+D2D = "EdgeRL/D2DPartition-v0"
+TINY = {"learning_starts": 30, "batch_size": 16, "buffer_size": 1000}
+
+
+def _params(agent: IoRLO) -> list[torch.Tensor]:
+    nets = [agent.actor, agent.critic, agent.actor_target, agent.critic_target]
+    if agent.critic2 is not None:
+        nets += [agent.critic2, agent.critic2_target]
+    return [p.detach().clone() for n in nets for p in n.parameters()]
+
+
+@pytest.mark.parametrize("env_id", [MEC, D2D])
+@pytest.mark.parametrize("dnn", BUILTIN_PROFILES)
+def test_runs_on_every_env_and_dnn(env_id, dnn):
+    env = gym.make(env_id, dnn=dnn)
+    agent = IoRLO(env, seed=0, **TINY)
+    assert agent.actor.linears()[0].in_features == env.observation_space.shape[0]
+    assert agent.actor.linears()[0].out_features == 50  # paper: one hidden layer of 50
+    assert agent.critic.net[0].out_features == 30  # paper: critic hidden layer of 30
+    agent.learn(60)
+    assert agent.global_step == 60 and agent.n_updates == 30
+    obs, _ = env.reset(seed=1)
+    a = agent.predict(obs)
+    assert env.action_space.contains(a)
+    assert agent.predict(np.stack([obs, obs])).shape == (2, env.action_space.shape[0])
+
+
+def test_improved_variant_runs_on_d2d():
+    env = gym.make(D2D, dnn="mobilenet_v1")
+    agent = IoRLOPlus(env, seed=0, **TINY)
+    assert agent.config.variant == "td3" and agent.config.obs_norm
+    agent.learn(80)
+    assert agent.critic2 is not None and agent.obs_rms.count == 80
+
+
+def test_config_validation_names_the_field():
+    env = gym.make(MEC, dnn="lenet")
+    for kwargs, field in [
+        ({"gamma": 1.5}, "gamma"),
+        ({"noise": "pink"}, "noise"),
+        ({"variant": "sac"}, "variant"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"hidden_actor": (50, 0)}, "hidden_actor"),
+        ({"reward_scale": -1.0}, "reward_scale"),
+        ({"lr_actor": 0.0}, "lr_actor"),
+        ({"critic_input": "logits"}, "critic_input"),
+        ({"bogus": 1}, "bogus"),
+    ]:
+        with pytest.raises(ValueError, match=field):
+            IoRLO(env, **kwargs)
+
+
+def test_needs_a_unit_box_action_space():
+    with pytest.raises(ValueError, match="IntentThresholds"):
+        IoRLO(gym.make(MEC, dnn="lenet", action_mode="discrete"))
+    wrapped = IntentThresholds(gym.make(MEC, dnn="lenet", action_mode="discrete"))
+    agent = IoRLO(wrapped, seed=0, **TINY)
+    agent.learn(40)
+    assert agent.signature["action_mode"] == "discrete"
+
+
+def test_update_returns_finite_losses_and_moves_the_networks():
+    env = gym.make(MEC, dnn="lenet")
+    for cls in (IoRLO, IoRLOPlus):
+        agent = cls(env, seed=0, **TINY)
+        agent.learn(40)  # fills the buffer, sets the reward scale
+        before = _params(agent)
+        losses = {}
+        for _ in range(2):  # TD3 updates the actor every second call
+            losses.update(agent.update(agent.buffer.sample(16, agent.rng)))
+        assert {"critic_loss", "actor_loss", "q_values"} <= set(losses)
+        assert all(np.isfinite(v) for v in losses.values())
+        after = _params(agent)
+        assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_truncation_is_not_terminal():
+    env = gym.make(MEC, dnn="lenet")
+    agent = IoRLO(env, seed=0, **TINY)
+    agent.learn(250)  # two full episodes end by truncation
+    assert agent.episode == 3
+    assert not agent.buffer.terminations[: len(agent.buffer)].any()
+
+
+def test_same_seed_same_run_different_seed_different_run():
+    env = gym.make(MEC, dnn="lenet")
+    runs = []
+    for seed in (5, 5, 6):
+        agent = IoRLOPlus(env, seed=seed, **TINY)
+        agent.learn(120)
+        runs.append((_params(agent), agent.logger.history["losses/critic_loss"]))
+    (p1, l1), (p2, l2), (p3, _) = runs
+    assert all(torch.equal(a, b) for a, b in zip(p1, p2, strict=True)) and l1 == l2
+    assert not all(torch.equal(a, b) for a, b in zip(p1, p3, strict=True))
+
+
+def test_global_torch_rng_is_untouched():
+    env = gym.make(MEC, dnn="lenet")
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    IoRLO(env, seed=0, **TINY).learn(50)
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("cls", [IoRLO, IoRLOPlus])
+def test_resume_from_checkpoint_is_exact(cls, tmp_path):
+    env = gym.make(MEC, dnn="lenet")
+    straight = cls(env, seed=1, **TINY)
+    straight.learn(200)
+    first = cls(env, seed=1, **TINY)
+    first.learn(100)  # an episode boundary
+    path = first.save(tmp_path / "ckpt.pt", include_buffer=True)
+    raw = torch.load(path, weights_only=True)  # plain tensors and values only
+    assert raw["algo"] == "iorlo" and raw["state"]["global_step"] == 100
+    resumed = cls.load(path, gym.make(MEC, dnn="lenet"))
+    assert resumed.global_step == 100 and len(resumed.buffer) == 100
+    resumed.learn(100)
+    assert all(torch.equal(a, b) for a, b in zip(_params(straight), _params(resumed), strict=True))
+    assert resumed.n_updates == straight.n_updates
+    for name in ("actor_optimizer", "critic_optimizer"):
+        s1 = getattr(straight, name).state_dict()["state"]
+        s2 = getattr(resumed, name).state_dict()["state"]
+        assert all(torch.equal(s1[k]["exp_avg"], s2[k]["exp_avg"]) for k in s1)
+
+
+def test_checkpoint_without_buffer_and_overrides(tmp_path):
+    env = gym.make(MEC, dnn="lenet")
+    agent = IoRLO(env, seed=0, **TINY)
+    agent.learn(60)
+    path = agent.save(tmp_path / "small.pt")
+    loaded = IoRLO.load(path, env, torch_threads=None)
+    assert len(loaded.buffer) == 0 and loaded.config.torch_threads is None
+    assert loaded.reward_scale == agent.reward_scale
+    obs, _ = env.reset(seed=3)
+    np.testing.assert_array_equal(loaded.predict(obs), agent.predict(obs))
+    with pytest.raises(ValueError, match="iorlo"):
+        from agents.common.checkpoint import save_checkpoint
+
+        IoRLO.load(save_checkpoint(tmp_path / "other.pt", {"algo": "drlos"}), env)
+
+
+def test_logging_tag_scheme_and_tensorboard_files(tmp_path):
+    env, ev = gym.make(MEC, dnn="lenet"), gym.make(MEC, dnn="lenet")
+    logger = RunLogger(tmp_path / "run")
+    agent = IoRLO(env, seed=0, logger=logger, **TINY)
+    seen = []
+    agent.learn(
+        200,
+        eval_env=ev,
+        eval_every=100,
+        eval_seeds=(1, 2),
+        log_every=50,
+        callback=lambda ag, m: seen.append(dict(m)),
+    )
+    logger.close()
+    h = logger.history
+    for tag in (
+        "charts/episodic_return",
+        "charts/cost",
+        "charts/gap",
+        "charts/SPS",
+        "losses/critic_loss",
+        "losses/actor_loss",
+        "losses/q_values",
+        "eval/gap",
+        "eval/cost",
+        "eval/episodic_return",
+    ):
+        assert tag in h, tag
+    assert [s for s, _ in h["charts/episodic_return"]] == [100, 200]
+    assert h["charts/cost"][0][1] == pytest.approx(-h["charts/episodic_return"][0][1] / 100)
+    assert any("gap" in m for m in seen) and any("eval/gap" in m for m in seen)
+    files = [p.name for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    assert any(f.startswith("events.out.tfevents") for f in files)
+    with pytest.raises(ValueError, match="prefix"):
+        logger.scalar("misc/x", 1.0, 0)
+
+
+def test_callback_can_stop_training():
+    env = gym.make(MEC, dnn="lenet")
+    agent = IoRLO(env, seed=0, **TINY)
+    agent.learn(1000, callback=lambda ag, m: False)
+    assert agent.global_step == 100  # stopped at the end of the first episode
+
+
+def test_reward_scale_auto_and_fixed():
+    env = gym.make(MEC, dnn="lenet")
+    auto = IoRLO(env, seed=0, **TINY)
+    auto.learn(40)
+    warm = np.abs(auto.buffer.rewards[:31]).mean()  # the buffer at the first update
+    assert auto.reward_scale == pytest.approx(1.0 / warm, rel=1e-6)
+    fixed = IoRLO(env, seed=0, reward_scale=0.01, **TINY)
+    assert fixed.reward_scale == 0.01
+
+
+def test_replay_buffer_ring_and_state_dict():
+    buf = ReplayBuffer(5, obs_dim=2, act_dim=3)
+    for i in range(7):
+        buf.add(np.full(2, i), np.full(3, i / 10), -i, np.full(2, i + 1), False)
+    assert len(buf) == 5 and buf.pos == 2 and buf.full
+    assert sorted(buf.observations[:, 0].tolist()) == [2, 3, 4, 5, 6]
+    batch = buf.sample(4, np.random.default_rng(0))
+    assert isinstance(batch, ReplayBatch)
+    assert batch.observations.shape == (4, 2) and batch.rewards.shape == (4, 1)
+    assert batch.observations.dtype == torch.float32
+    other = ReplayBuffer(5, obs_dim=2, act_dim=3)
+    other.load_state_dict(buf.state_dict())
+    assert other.pos == 2 and other.full
+    np.testing.assert_array_equal(other.actions, buf.actions)
+    with pytest.raises(ValueError, match="empty"):
+        ReplayBuffer(3, 1, 1).sample(2, np.random.default_rng(0))
+
+
+def test_noise_processes_are_seeded():
+    g1 = GaussianNoise(4, 0.2, np.random.default_rng(1))
+    g2 = GaussianNoise(4, 0.2, np.random.default_rng(1))
+    np.testing.assert_array_equal(g1(), g2())
+    ou = OUNoise(3, 0.2, np.random.default_rng(2))
+    xs = np.array([ou() for _ in range(2000)])
+    assert abs(np.corrcoef(xs[:-1, 0], xs[1:, 0])[0, 1]) > 0.7  # temporally correlated
+    assert xs.std() == pytest.approx(0.2 / np.sqrt(2 * 0.15 - 0.15**2), rel=0.25)
+    ou.reset()
+    np.testing.assert_array_equal(ou.x, np.zeros(3))
+
+
+def test_noise_decay_schedule():
+    env = gym.make(MEC, dnn="lenet")
+    agent = IoRLO(
+        env, noise_sigma=0.3, noise_sigma_final=0.1, noise_decay_steps=100, learning_starts=50
+    )
+    assert agent.noise_sigma_at(0) == 0.3 and agent.noise_sigma_at(50) == 0.3
+    assert agent.noise_sigma_at(100) == pytest.approx(0.2)
+    assert agent.noise_sigma_at(10_000) == pytest.approx(0.1)
+
+
+def test_episode_seeds_are_distinct():
+    seeds = {episode_seed(0, k) for k in range(100)} | {episode_seed(1, k) for k in range(100)}
+    assert len(seeds) == 200
+
+
+def test_config_defaults_follow_the_paper():
+    cfg = IoRLOConfig()
+    assert cfg.hidden_actor == 50 and cfg.hidden_critic == 30 and cfg.variant == "ddpg"
+    assert cfg.critic_input == "action" and not cfg.obs_norm

@@ -1,0 +1,89 @@
+"""Small pieces of the pipeline: value rules, action mapping, run discovery, tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from pipeline.config import ConfigError, Rule, check_rules, missing_keys, positive, unit_interval
+from pipeline.envs import UnitToSymmetric
+from pipeline.evaluate import default_out_dir, discover_runs, group_key, heuristic_names
+from pipeline.report import markdown_table
+
+
+def test_rules_describe_and_check():
+    assert positive().describe() == "a number > 0"
+    assert unit_interval(lo_open=True).describe() == "a number in (0, 1]"
+    assert Rule("int", lo=-1).describe() == "an integer >= -1"
+    assert Rule("float", also=("auto",)).ok("auto") and not Rule("float").ok("auto")
+    assert not positive("int").ok(1.5) and not positive("int").ok(True)
+    assert not positive().ok(float("nan")) and positive(none_ok=True).ok(None)
+    with pytest.raises(ConfigError, match=r"agent\.lr=-1 is invalid: must be a number > 0"):
+        check_rules("agent", {"lr": -1}, {"lr": positive()})
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['lrr'\]; allowed: \['lr'\]"):
+        check_rules("agent", {"lrr": 1}, {"lr": positive()})
+
+
+def test_missing_keys_through_interpolations():
+    cfg = OmegaConf.create({"a": "???", "b": {"c": "${a}", "d": "???"}, "e": [1, "???"]})
+    assert missing_keys(cfg) == ["a", "b.d", "e.1"]
+
+
+def test_unit_to_symmetric_round_trip():
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+
+    env = UnitToSymmetric.wrap(gym.make("EdgeRL/MECPartition-v0", dnn="lenet"))
+    assert env.action_space.low.min() == -1 and env.action_space.dtype == np.float32
+    a = np.array([-1.0, -0.5, 0.0, 0.5, 1.0, 2.0], dtype=np.float32)[: env.action_space.shape[0]]
+    np.testing.assert_allclose(UnitToSymmetric.to_env(a), np.clip((a + 1) / 2, 0, 1))
+    with pytest.raises(ValueError, match="Box\\(0, 1\\)"):
+        UnitToSymmetric.wrap(gym.make("EdgeRL/EdgeScheduling-v0"))
+
+
+def test_discovery_and_out_dir(tmp_path):
+    for rel in ("mec-alexnet/iorlo/seed0", "mec-alexnet/iorlo/seed1", "d2d-vgg16/sb3_td3/seed0"):
+        d = tmp_path / rel
+        (d / ".hydra").mkdir(parents=True)
+        (d / "config.yaml").write_text("seed: 0\n")
+        (d / "state.json").write_text("{}")
+        (d / ".hydra" / "config.yaml").write_text("seed: 0\n")  # not a run dir
+    (tmp_path / "eval").mkdir()
+    assert len(discover_runs(str(tmp_path))) == 3
+    assert len(discover_runs(str(tmp_path / "mec-*"))) == 2
+    assert discover_runs(str(tmp_path / "d2d-vgg16/sb3_td3/seed0")) == [
+        (tmp_path / "d2d-vgg16/sb3_td3/seed0").resolve()
+    ]
+    assert default_out_dir(str(tmp_path)) == tmp_path / "eval"
+    assert default_out_dir(f"{tmp_path}/mec-*/iorlo") == tmp_path / "eval"
+
+
+def test_group_key_ignores_action_mode():
+    a = {"env": {"name": "mec", "eta1": 1.0, "action_mode": "continuous"}, "dnn": {}, "network": {}}
+    b = {"env": {"name": "mec", "eta1": 1.0, "action_mode": "discrete"}, "dnn": {}, "network": {}}
+    c = {"env": {"name": "mec", "eta1": 2.0, "action_mode": None}, "dnn": {}, "network": {}}
+    assert group_key(a) == group_key(b) != group_key(c)
+
+
+def test_heuristic_names():
+    assert heuristic_names("mec")[-1] == "oracle" and "deepar" in heuristic_names("mec")
+    assert "co_h" in heuristic_names("d2d") and "co_l" not in heuristic_names("d2d")
+    assert "edge_only" not in heuristic_names("d2d")
+    assert set(heuristic_names("scheduling")) == {"closest", "average", "random", "least_loaded"}
+
+
+def test_markdown_table_formats_mean_std():
+    rows = [
+        {"agent": "oracle", "kind": "oracle", "cost_mean": 54.7, "cost_std": 11.2,
+         "gap_mean": 1e-15, "gap_std": 1e-15, "dist_device_pct": 0.0, "dist_edge_pct": 100.0,
+         "decision_ms": 0.07},
+        {"agent": "iorlo", "kind": "trained", "train_seed": 0, "cost_mean": 60.0,
+         "cost_std": 12.0, "gap_mean": 9.7, "gap_std": 3.0, "dist_device_pct": 10.0,
+         "dist_edge_pct": 90.0, "decision_ms": 0.015},
+    ]  # fmt: skip
+    table = markdown_table(rows, scheduling=False)
+    assert "| oracle | 54.7 ± 11 | 0 ± 0 | 0 / 100 | 0.07 |" in table
+    assert "| **iorlo (seed 0)** | 60 ± 12 | 9.7 ± 3 | 10 / 90 | 0.015 |" in table
+    assert "device / edge (%)" in table
