@@ -138,6 +138,13 @@ def _solve_rows(rows: list[list[float]], P: int, last: list[float]) -> tuple[np.
             else:
                 w2, a2 = r[2] + c2, 2
             newV, ch = [w0, w1, w2], [a0, a1, a2]
+        elif P == 2:  # unrolled likewise (D2D)
+            v0, v1 = V
+            c0, c1 = m[2] + v0, m[3] + v1
+            w0, a0 = (r[0] + c0, 0) if c0 <= c1 else (r[0] + c1, 1)
+            c0, c1 = m[4] + v0, m[5] + v1
+            w1, a1 = (r[1] + c0, 0) if c0 <= c1 else (r[1] + c1, 1)
+            newV, ch = [w0, w1], [a0, a1]
         else:
             newV, ch = [], []
             for s in range(P):

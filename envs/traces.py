@@ -193,10 +193,12 @@ def _clean_times(
 
 
 def _read_lines(path: Path) -> list[str]:
+    data = path.read_bytes()
     try:
-        text = path.read_text()
+        text = data.decode("utf-8-sig")  # tolerate a byte-order mark (spreadsheet exports)
     except UnicodeDecodeError as exc:
-        raise TraceFormatError(path, None, f"not a text file ({exc})") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise TraceFormatError(path, line, f"not a UTF-8 text file ({exc.reason})") from None
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise TraceFormatError(path, 1, "file is empty")

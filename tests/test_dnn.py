@@ -8,7 +8,14 @@ import pytest
 import torch
 from torch import nn
 
-from envs.dnn import BUILTIN_PROFILES, DNNProfile, get_profile, profile_module, resolve_profile
+from envs.dnn import (
+    BUILTIN_PROFILES,
+    DNNProfile,
+    Layer,
+    get_profile,
+    profile_module,
+    resolve_profile,
+)
 from envs.dnn.models import MODELS
 
 EXPECTED_BLOCKS = {
@@ -130,6 +137,15 @@ def test_profile_module_boundaries():
         profile_module(m, (1, 4, 4), ["a", "b"])
     with pytest.raises(ValueError, match="unknown submodule"):
         profile_module(m, (1, 4, 4), ["a", "zz"])
+
+
+def test_profile_a_bare_layer():
+    # A module without children is itself the one leaf: one block of one layer.
+    prof = profile_module(nn.Conv2d(3, 4, 3), (3, 8, 8))
+    assert prof.name == "conv2d" and prof.n_blocks == 1
+    assert prof.blocks[0].layers == (Layer("conv", 3 * 8 * 8, 4 * 6 * 6),)
+    assert prof.blocks[0].out_kb == pytest.approx(4 * 6 * 6 * 4 / 1000)
+    assert profile_module(nn.Linear(3, 5), (3,)).blocks[0].layers == (Layer("fc", 3, 5),)
 
 
 def test_unknown_leaf_type_and_kind_map():

@@ -167,6 +167,11 @@ def test_5g_trial_overrides_and_validation():
         FieldModel(1.0, 100.0, 2.0, heavy="up", spike_prob=0.5, spike_len=5, spike_from=50.0)
     with pytest.raises(ValueError, match="'b'"):
         FiveGTrialProcess({"x": custom})
+    # bounds that would let a bandwidth reach 0 or a latency go negative name the field
+    with pytest.raises(ValueError, match="b_te_up .*minimum must be > 0"):
+        FiveGTrialMEC(b_te_up={"minimum": -5.0})
+    with pytest.raises(ValueError, match="l_ec .*minimum must be >= 0"):
+        FiveGTrialMEC(l_ec={"minimum": -1.0})
     with pytest.raises(RuntimeError, match="reset"):
         FiveGTrialMEC().step(np.random.default_rng(0))
     with pytest.raises(ValueError, match="num"):

@@ -457,6 +457,13 @@ def test_trace_offset_makes_evaluation_repeatable():
         (MECPartitionEnv, {"early_exit": [0.5] * 3}, "early_exit"),
         (MECPartitionEnv, {"platform_load": {"mean_util": 2.0}}, "mean_util"),
         (MECPartitionEnv, {"network": "4g"}, "type"),
+        (MECPartitionEnv, {"network": {"b_te_upp": 5.0}}, "unknown keys.*b_te_upp"),
+        (D2DPartitionEnv, {"network": {"b": 5.0, "bogus": 1}}, "unknown keys.*bogus"),
+        (
+            MECPartitionEnv,
+            {"network": {"type": "5g_trial", "b_ec_up": {"minimum": 0.0}}},
+            "b_ec_up",
+        ),
         (D2DPartitionEnv, {"num_candidates": 0}, "num_candidates"),
         (D2DPartitionEnv, {"churn": {"leave": 1.5}}, "leave"),
         (D2DPartitionEnv, {"churn": {"arrive": 0.1}}, "arrive"),

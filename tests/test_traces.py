@@ -167,8 +167,20 @@ def test_lumos5g_repeated_time_policy(tmp_path):
 def test_not_a_text_file(tmp_path):
     f = tmp_path / "bin"
     f.write_bytes(b"\xff\xfe\x00\x81")
-    with _raises_at(f, None):
+    with _raises_at(f, 1):
         read_lumos5g(f)
+    g = tmp_path / "bin2"
+    g.write_bytes(b"0 1\n1 2\n\xff\xfe 3\n")  # the bad byte is on line 3
+    with _raises_at(g, 3):
+        read_lumos5g(g)
+
+
+def test_csv_with_byte_order_mark(tmp_path):
+    f = tmp_path / "bom.csv"
+    f.write_bytes(b"\xef\xbb\xbftime_s,uplink_mbps,downlink_mbps,rtt_ms\r\n0,1,2,3\r\n1,4,5,6\r\n")
+    out = read_csv_trace(f)
+    np.testing.assert_array_equal(out["uplink_mbps"].values, [1, 4])
+    np.testing.assert_array_equal(out["rtt_ms"].values, [3, 6])
 
 
 # ------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -202,7 +203,8 @@ def profile_module(
     """Profile ``module`` by one forward pass of a zero tensor of shape ``(1, *input_shape)``.
 
     Args:
-        module: any ``torch.nn.Module``; only its leaf modules are recorded.
+        module: any ``torch.nn.Module``; only its leaf modules are recorded (a module without
+            children, e.g. a bare ``nn.Linear``, is profiled as one block of one layer).
         input_shape: shape of one input sample without the batch dimension, e.g. ``(3, 32, 32)``.
         block_boundaries: how leaf layers are grouped into blocks:
 
@@ -220,6 +222,16 @@ def profile_module(
         ValueError: on a bad shape, an unknown leaf type, or boundaries that do not cover the
             leaves; the message names the offending field.
     """
+    if next(module.children(), None) is None:  # a bare layer (e.g. nn.Linear): one block
+        label = type(module).__name__.lower()
+        return profile_module(
+            nn.Sequential(OrderedDict([(label, module)])),
+            input_shape,
+            block_boundaries,
+            name=name or label,
+            input_bytes=input_bytes,
+            kind_map=kind_map,
+        )
     shape = tuple(int(s) for s in input_shape)
     if len(shape) == 0 or any(s <= 0 for s in shape):
         raise ValueError(

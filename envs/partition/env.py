@@ -56,7 +56,13 @@ def _check_network_spec(spec: Any, fields: Sequence[str]) -> Any:
     """
     if isinstance(spec, Mapping):
         spec = dict(spec)
-        if "type" not in spec and spec and set(spec) <= set(fields):
+        if "type" not in spec and spec:
+            bad = sorted(set(spec) - set(fields))
+            if bad:
+                raise ValueError(
+                    f"network: unknown keys {bad}; a mapping of constant link values takes "
+                    f"{list(fields)}, other specs need a 'type' (see make_link_process)"
+                )
             spec["type"] = "constant"
         if spec.get("type") == "constant":
             for f in fields:
