@@ -61,7 +61,8 @@ burn-in is needed and ``offset`` is ignored. A frame is one environment decision
 
 Randomness consumed per call, for ``k`` copies (reset: ``k = num``; reset_where:
 ``k = mask.sum()``, nothing when no row is masked; step: ``k = num``):
-``standard_normal((k, F))`` then ``random((k, 2F))``.
+``standard_normal((k, F))`` then ``random((2, k, F))`` (excursion switches, then excursion
+magnitudes).
 """
 
 from __future__ import annotations
@@ -433,7 +434,11 @@ class FiveGTrialProcess(LinkProcess):
     def __init__(self, models: Mapping[str, FieldModel]) -> None:
         super().__init__(tuple(models))
         for name in self.fields:
-            field_unit(name)
+            lo = models[name].minimum  # every value lies in [minimum, maximum]
+            if field_unit(name) == "Mbps" and not lo > 0:
+                raise ValueError(f"{name} (bandwidth, Mbps): minimum must be > 0, got {lo}")
+            if not lo >= 0:
+                raise ValueError(f"{name} (latency, ms): minimum must be >= 0, got {lo}")
         self.models = dict(models)
         m = [self.models[f] for f in self.fields]
         rho = np.array([x.rho for x in m])
@@ -458,6 +463,7 @@ class FiveGTrialProcess(LinkProcess):
         self._sign = np.array([1.0 if x.heavy == "up" else -1.0 for x in m])
         self._z = np.zeros((0, len(m)))
         self._spike = np.zeros((0, len(m)), dtype=bool)
+        self._eps = np.zeros((0, len(m)))
         self._scalar_params: list[tuple[float, ...]] | None = None
 
     @property
@@ -465,19 +471,37 @@ class FiveGTrialProcess(LinkProcess):
         """Configured long-run means, in field order."""
         return np.array([self.models[f].mean for f in self.fields])
 
-    def _emit(self, z: np.ndarray, spike: np.ndarray, u2: np.ndarray) -> np.ndarray:
-        """Values from log-excess ``z``, excursion flags and the excursion uniforms ``u2``."""
+    def _emit(
+        self, z: np.ndarray, spike: np.ndarray, u2: np.ndarray, tiles: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Values from log-excess ``z``, excursion flags and the excursion uniforms ``u2``
+        (all C-contiguous ``(k, F)``); ``tiles``: the per-field parameters tiled to ``(k, F)``
+        (see :meth:`_tile_params`), else they are broadcast."""
         x = np.exp(z)
-        rows, cols = np.nonzero(spike)
-        if rows.size:
+        idx = np.flatnonzero(spike)  # excursions are rare: work on that subset only
+        if idx.size:
             # Inverse CDF of the truncated Pareto: lo * (1 - u k)^(-1/alpha).
-            p = u2[rows, cols] * self._p_k[cols]
+            cols = idx % z.shape[1]
+            p = u2.ravel()[idx] * self._p_k[cols]
             p = (1.0 - p) ** self._p_exp[cols]
-            x[rows, cols] = p * self._p_lo[cols]
-        np.minimum(x, self._span, out=x)
-        x *= self._sign
-        x += self._anchor
+            x.ravel()[idx] = p * self._p_lo[cols]
+        if tiles is None:
+            span, sign, anchor = self._span, self._sign, self._anchor
+        else:
+            span, sign, anchor = tiles[5], tiles[6], tiles[7]
+        np.minimum(x, span, out=x)
+        x *= sign
+        x += anchor
         return x
+
+    def _tile_params(self, num: int) -> np.ndarray:
+        """Per-field parameters as full ``(8, num, F)`` arrays: numpy is several times slower
+        broadcasting a short ``(F,)`` row over ``(num, F)`` than on equal-shaped operands."""
+        rows = (self._phi, self._c, self._innov, self._stay, self._p_on, self._span, self._sign,
+                self._anchor)  # fmt: skip
+        return np.ascontiguousarray(
+            np.broadcast_to(np.stack(rows)[:, None], (8, num, len(rows[0])))
+        )
 
     def _fresh(self, rng: np.random.Generator, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Stationary start for k copies: z ~ N(mu, sigma^2), spike ~ Bernoulli(pi)."""
@@ -485,9 +509,9 @@ class FiveGTrialProcess(LinkProcess):
         z = rng.standard_normal((k, f))
         z *= self._sigma
         z += self._mu
-        u = rng.random((k, 2 * f))
-        spike = u[:, :f] < self._pi
-        return z, spike, self._emit(z, spike, u[:, f:])
+        u = rng.random((2, k, f))
+        spike = u[0] < self._pi
+        return z, spike, self._emit(z, spike, u[1])
 
     def _sync_scalar(self) -> None:
         # num == 1 runs on Python floats (see _step_scalar); keep list copies of the state.
@@ -501,9 +525,11 @@ class FiveGTrialProcess(LinkProcess):
         num = _check_num(num)
         f = len(self.fields)
         self._z, self._spike, self.values = self._fresh(rng, num)
-        self._eps = np.empty((num, f))
-        self._u = np.empty((num, 2 * f))
-        self._u1, self._u2 = self._u[:, :f], self._u[:, f:]
+        if self._eps.shape != (num, f):  # step buffers, kept while num is unchanged
+            self._eps = np.empty((num, f))
+            self._u = np.empty((2, num, f))
+            self._thr = np.empty((num, f))
+            self._tiles = self._tile_params(num)
         if num == 1:
             self._sync_scalar()
         return self.values
@@ -514,16 +540,17 @@ class FiveGTrialProcess(LinkProcess):
         """Restart the masked copies in the stationary distribution. ``offset`` is ignored."""
         self._require_reset()
         mask = _check_mask(mask, self.num)
-        k = int(mask.sum())
+        idx = np.flatnonzero(mask)
+        k = idx.size
         if k == 0:
             return self.values
         if self.num == 1:
             return self.reset(rng, 1)
         z, spike, v = self._fresh(rng, k)
-        self._z[mask] = z
-        self._spike[mask] = spike
+        self._z[idx] = z
+        self._spike[idx] = spike
         values = self.values.copy()
-        values[mask] = v
+        values[idx] = v
         self.values = values
         return values
 
@@ -539,15 +566,19 @@ class FiveGTrialProcess(LinkProcess):
         return self._step_batched(rng)
 
     def _step_batched(self, rng: np.random.Generator) -> np.ndarray:
-        z, eps, spike = self._z, self._eps, self._spike
+        # Two RNG calls into preallocated buffers; every operand is a full (num, F) array.
+        z, eps, spike, thr = self._z, self._eps, self._spike, self._thr
+        u, tiles = self._u, self._tiles
         rng.standard_normal(out=eps)
-        z *= self._phi
-        z += self._c
-        eps *= self._innov
+        z *= tiles[0]
+        z += tiles[1]
+        eps *= tiles[2]
         z += eps
-        rng.random(out=self._u)
-        np.less(self._u1, np.where(spike, self._stay, self._p_on), out=spike)
-        self.values = self._emit(z, spike, self._u2)
+        rng.random(out=u)
+        np.copyto(thr, tiles[4])  # P(excursion next frame): p_on, or stay while in one
+        np.copyto(thr, tiles[3], where=spike)
+        np.less(u[0], thr, out=spike)
+        self.values = self._emit(z, spike, u[1], tiles)
         return self.values
 
     def _step_scalar(self, rng: np.random.Generator) -> np.ndarray:

@@ -163,6 +163,7 @@ class CollaboratorPool:
         self.avail = np.zeros((0, self.m))
         self.selected = np.zeros(0, dtype=np.int64)
         self._rows = np.zeros(0, dtype=np.int64)
+        self._buf_num = 0  # scratch arrays of the batched step/selection are sized for this
 
     @property
     def num(self) -> int:
@@ -186,7 +187,21 @@ class CollaboratorPool:
         self.link.reset(rng, num * self.m, offset=self._link_offsets(offset, num))
         self.selected = np.full(num, -1, dtype=np.int64)
         self._rows = np.arange(num)
+        if self._buf_num != num:
+            self._alloc_buffers(num)
         self._select()
+
+    def _alloc_buffers(self, num: int) -> None:
+        # Preallocated scratch for step() and _select(): at thousands of copies, fresh
+        # (num, m) temporaries every frame cost more than the arithmetic (allocation and
+        # page faults when glibc trims its heap).
+        shape = (num, self.m)
+        self._u = np.empty(shape)
+        self._f = np.empty((3, *shape))
+        self._b = np.empty((3, *shape), dtype=bool)
+        self._col = np.empty((2, num))
+        self._flat_rows = np.arange(num) * self.m
+        self._buf_num = num
 
     def reset_where(self, rng: np.random.Generator, mask: np.ndarray, offset=None) -> None:
         k = int(mask.sum())
@@ -204,16 +219,25 @@ class CollaboratorPool:
         if self.scalar and self.status.shape[0] == 1:
             self._step_one(rng)
             return
-        u = rng.random(self.status.shape)
+        u, tb, ge = self._u, self._f[0], self._b[0]
+        rng.random(out=u)
         status = self.status
-        new = (u >= self._bounds[0].take(status)).astype(np.int64)
-        new += u >= self._bounds[1].take(status)
-        new += u >= self._bounds[2].take(status)
-        joined = (status == ABSENT) & (new == AVAILABLE)
+        # next state = number of cumulative bounds <= u; a new array (old ones stay valid)
+        new = np.empty_like(status)
+        for j, bounds in enumerate(self._bounds):
+            np.take(bounds, status, out=tb, mode="clip")  # status is always in 0..3
+            np.greater_equal(u, tb, out=ge)
+            if j == 0:
+                np.copyto(new, ge)
+            else:
+                new += ge
+        joined = np.equal(status, ABSENT, out=self._b[1])
+        joined &= np.equal(new, AVAILABLE, out=ge)
         self.status = new
-        if joined.any():
-            self.avail[joined] = self._draw_avail(rng, int(joined.sum()))
-            self.link.reset_where(rng, joined.ravel())
+        idx = np.flatnonzero(joined)
+        if idx.size:
+            np.put(self.avail, idx, self._draw_avail(rng, idx.size))
+            self.link.reset_where(rng, joined.reshape(-1))
         self._select()
 
     def _step_one(self, rng: np.random.Generator) -> None:
@@ -240,23 +264,36 @@ class CollaboratorPool:
         if self.scalar and self.status.shape[0] == 1:
             self._select_one()
             return
-        usable = self.status == AVAILABLE
-        v = self.link.values.reshape(-1, self.m, 2)
-        au = self.avail * usable  # unusable candidates count as 0 in the maxima
-        bu = v[:, :, self._ib] * usable
+        f, m = self._f, self.m
+        usable = np.equal(self.status, AVAILABLE, out=self._b[1])
+        v = self.link.values.reshape(-1, m, 2)
+        au = np.multiply(self.avail, usable, out=f[0])  # unusable count as 0 in the maxima
+        bu = np.multiply(v[:, :, self._ib], usable, out=f[1])
         # s_i / max(s) with s_i = 1 / d_Hi = availability_i / d_base; the floor only matters
         # when no candidate is usable, and then the pick is discarded
-        score = au / np.maximum(au.max(1, keepdims=True), 1e-300)
-        score += bu / np.maximum(bu.max(1, keepdims=True), 1e-300)
-        score += 1.0 / np.maximum(v[:, :, self._il], 1e-9)
-        np.copyto(score, -np.inf, where=~usable)
+        score, tmp = f[2], f[0]
+        np.divide(au, self._row_max(au, 0, 1e-300), out=score)
+        score += np.divide(bu, self._row_max(bu, 1, 1e-300), out=tmp)
+        np.maximum(v[:, :, self._il], 1e-9, out=tmp)
+        score += np.divide(1.0, tmp, out=tmp)
+        np.copyto(score, -np.inf, where=np.logical_not(usable, out=self._b[2]))
         pick = score.argmax(1)
-        pick[np.isneginf(score.max(1))] = -1
+        best = score.reshape(-1).take(self._flat_rows + pick)
+        pick[np.isneginf(best)] = -1
         if self.sticky:
             prev = self.selected
-            keep = (prev >= 0) & usable[self._rows, np.maximum(prev, 0)]
+            keep = (prev >= 0) & usable.reshape(-1).take(self._flat_rows + np.maximum(prev, 0))
             pick = np.where(keep, prev, pick)
         self.selected = pick
+
+    def _row_max(self, a: np.ndarray, slot: int, floor: float) -> np.ndarray:
+        """``max(a.max(1), floor)`` as a ``(num, 1)`` view of a scratch row: a column-wise
+        maximum, several times faster than numpy's reduction over a short last axis."""
+        out = self._col[slot]
+        np.maximum(a[:, 0], floor, out=out)
+        for j in range(1, self.m):
+            np.maximum(out, a[:, j], out=out)
+        return out[:, None]
 
     def _select_one(self) -> None:
         """:meth:`_select` for one copy in plain Python (same arithmetic, same pick)."""

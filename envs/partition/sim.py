@@ -19,7 +19,7 @@ import numpy as np
 
 from envs.costs import ChainCostModel, LinkMatrices, d2d_links, mec_links
 from envs.network import D2D_LINK_FIELDS, MEC_LINK_FIELDS, TABLE2, LinkProcess, PlatformLoad
-from envs.partition.collaborators import CollaboratorPool
+from envs.partition.collaborators import ABSENT, AVAILABLE, OVERLOADED, CollaboratorPool
 from envs.partition.common import squash
 
 # Observation scales (``x / (x + scale)`` is 0.5 at the scale): Ren et al. Table 2 averages.
@@ -38,6 +38,7 @@ _STATE_FLAGS = np.array(
     [[0, 0, 0, 0], [1, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 0]], dtype=np.float64
 )  # absent, available, overloaded, disconnected
 _STATE_FLAGS_LISTS = _STATE_FLAGS.tolist()
+_CONNECTED = _STATE_FLAGS[:, 3].astype(bool)
 CANDIDATE_FEATURES: tuple[str, ...] = (
     "available",
     "overloaded",
@@ -227,12 +228,12 @@ class D2DSim:
         t[5 + 3 * n : 5 + 4 * n] = self.static.in_kb
         t[5 + 4 * n : 5 + 5 * n] = self.static.out_kb
         self._template = t
-        self._cand_index = np.arange(m)
         self._link_scales = D2D_LINK_SCALES.tolist()
         self._latency = self.static.latency.tolist()
         self.values = np.zeros((0, 2))
         self.speed = np.zeros((0, 2))
         self.has = np.zeros(0, dtype=bool)
+        self._buf_num = 0
 
     @property
     def num(self) -> int:
@@ -253,14 +254,16 @@ class D2DSim:
             return
         sel = pool.selected
         has = sel >= 0
-        rows, idx = pool._rows, np.maximum(sel, 0)
-        values = pool.link.values.reshape(-1, self.m, 2)[rows, idx]
+        flat = np.maximum(sel, 0)
+        flat += pool._flat_rows  # row e * m + selected of the candidate arrays
+        values = pool.link.values.take(flat, axis=0)
         speed = np.empty((sel.size, 2))
         speed[:, 0] = self.d_u
-        speed[:, 1] = pool.base_factor / pool.avail[rows, idx]
+        np.divide(pool.base_factor, pool.avail.reshape(-1).take(flat), out=speed[:, 1])
         if not has.all():  # sentinel frame: no collaborator
-            values[~has] = (NO_LINK_MBPS, NO_LINK_MS)
-            speed[~has, 1] = NO_COLLAB_FACTOR
+            none = np.flatnonzero(~has)
+            values[none] = (NO_LINK_MBPS, NO_LINK_MS)
+            speed[none, 1] = NO_COLLAB_FACTOR
         if self.load.enabled:
             speed *= self.load.values
         self.values, self.speed, self.has = values, speed, has
@@ -303,27 +306,59 @@ class D2DSim:
         pool = self.pool
         if pool.scalar and num == 1:
             return self._observe_one()
+        if self._buf_num != num:
+            self._alloc_buffers(num)
         obs = np.empty((num, self.obs_dim), dtype=np.float32)
         obs[:] = self._template
-        obs[:, :2] = squash(self.values, D2D_LINK_SCALES)
+        col = self._col  # squash column by column: a (num, 2) / (2,) broadcast is slower
+        for j, scale in enumerate(self._link_scales):
+            x = self.values[:, j]
+            np.divide(x, np.add(x, scale, out=col), out=obs[:, j])
         obs[:, 2:4] = squash(self.speed, FACTOR_SCALE)
         obs[:, 4] = self.has
         if self.load.enabled:
             obs[:, self._cs] = self.static.compute(self.speed)
         else:  # the user's column is constant (in the template): only the collaborator's
-            c = self.static.latency * self.speed[:, 1:2]
-            obs[:, self._cs.start + 1 : self._cs.stop : 2] = squash(c, self.static.compute_scale)
-        # Per candidate: flags by table lookup on the state, then masked values.
+            c, c2 = self._c
+            np.multiply(self.static.latency, self.speed[:, 1:2], out=c)
+            np.add(c, self.static.compute_scale, out=c2)
+            np.divide(c, c2, out=obs[:, self._cs.start + 1 : self._cs.stop : 2])
+        # Per candidate (a strided float32 view): flags from the state, then masked values.
+        # Written straight into the observation from preallocated float64 scratch; the same
+        # float64 arithmetic as _observe_one, rounded once to float32.
         cand = obs[:, self._cand :].reshape(num, m, 6)
-        flags = _STATE_FLAGS[pool.status]  # available, overloaded, present, connected
-        cand[:, :, :2] = flags[:, :, :2]
-        cand[:, :, 2] = pool.avail * flags[:, :, 2]
-        conn = flags[:, :, 3]
-        sq = squash(pool.link.values.reshape(num, m, 2), D2D_LINK_SCALES)
-        cand[:, :, 3] = sq[:, :, 0] * conn
-        cand[:, :, 4] = 1.0 - conn * (1.0 - sq[:, :, 1])
-        cand[:, :, 5] = pool.selected[:, None] == self._cand_index
+        status = pool.status
+        np.equal(status, AVAILABLE, out=cand[:, :, 0])
+        np.equal(status, OVERLOADED, out=cand[:, :, 1])
+        present, conn = self._flag_bufs
+        np.not_equal(status, ABSENT, out=present)
+        np.multiply(pool.avail, present, out=cand[:, :, 2])
+        np.take(_CONNECTED, status, out=conn, mode="clip")  # status is always in 0..3
+        sq, lv = self._sq, pool.link.values  # lv: (num * m, 2)
+        np.add(lv, self._scales_tile, out=sq)
+        np.divide(lv, sq, out=sq)
+        sq = sq.reshape(num, m, 2)
+        np.multiply(sq[:, :, 0], conn, out=cand[:, :, 3])
+        lat = sq[:, :, 1]
+        np.subtract(1.0, lat, out=lat)
+        lat *= conn
+        np.subtract(1.0, lat, out=cand[:, :, 4])
+        # "selected" flags: zero in the template; one 1 per copy with a collaborator
+        hit = self._sel_base[self.has] + 6 * pool.selected[self.has]
+        obs.reshape(-1)[hit] = 1.0
         return obs
+
+    def _alloc_buffers(self, num: int) -> None:
+        # Scratch for the batched observe(): large fresh temporaries every frame cost more
+        # than the arithmetic at thousands of copies (allocation, heap trimming, page faults).
+        self._c = np.empty((2, num, self.n))
+        self._col = np.empty(num)
+        self._flag_bufs = np.empty((2, num, self.m), dtype=bool)
+        self._sq = np.empty((num * self.m, 2))
+        self._scales_tile = np.tile(D2D_LINK_SCALES, (num * self.m, 1))
+        # flat index of candidate 0's "selected" entry in each row of the observation
+        self._sel_base = np.arange(num) * self.obs_dim + self._cand + 5
+        self._buf_num = num
 
     def _observe_one(self) -> np.ndarray:
         """:meth:`observe` for one copy in plain Python floats (the same float64 arithmetic,

@@ -20,8 +20,11 @@
   independent episode of the same distribution, but copy ``i`` is not the single env
   seeded ``seed + i``. ``reset(seed=[...])`` seeds the shared generator from the list.
 * Speed: at thousands of envs a step is a few dozen numpy calls on ``(num_envs, n)``
-  arrays; glibc's heap trimming then makes every step page-fault its temporaries back in.
-  :func:`tune_malloc` (opt-in, process-wide) removes that: see ``benchmarks/bench_envs.py``.
+  arrays. The simulator draws each distribution with one RNG call into preallocated
+  buffers and keeps its scratch arrays between steps (fresh multi-MB temporaries make
+  glibc trim its heap after a step and the next step page-fault it back in); what
+  trimming is left (cost evaluation, the returned arrays) :func:`tune_malloc` (opt-in,
+  process-wide) removes: see ``benchmarks/bench_envs.py``.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ class PartitionVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._t = np.zeros(self.num_envs, dtype=np.int64)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
-        self._row_offsets = (np.arange(self.num_envs) * self.num_platforms)[:, None]
+        self._ones = np.ones(self.n_blocks)
 
     # -------------------------------------------------------------- forwarding
     @property
@@ -177,7 +180,7 @@ class PartitionVectorEnv(VectorEnv):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Evaluate one action per copy on its frame, advance, and autoreset finished copies."""
         self._require_reset()
-        num, n, P = self.num_envs, self.n_blocks, self.num_platforms
+        num, n = self.num_envs, self.n_blocks
         if self._autoreset.all():  # every copy ended last step: a plain reset, as the single env
             obs, _ = self.reset()
             zeros = np.zeros(num, dtype=bool)
@@ -187,8 +190,11 @@ class PartitionVectorEnv(VectorEnv):
         if decision.shape != (num, n):
             raise ValueError(f"actions must have shape ({num}, {n}), got {np.shape(actions)}")
         avail = sim.available
-        if avail is not None:
-            decision = np.where(avail[:, None], decision, 0)
+        if avail is not None:  # copies without a collaborator run every block locally
+            if decision is actions or decision.base is not None:  # may be the caller's memory
+                decision = decision.copy()
+            if not avail.all():
+                decision[~avail] = 0
         draws = rng.random((num, n)) if env._exits else None
         links, speed, kw = sim.links_batch(), sim.speed, env._cost_kw
         model = env.cost_model
@@ -211,8 +217,7 @@ class PartitionVectorEnv(VectorEnv):
             infos["optimal_cost"] = opt
             with np.errstate(divide="ignore", invalid="ignore"):
                 infos["gap"] = np.where(opt > 0, exp.cost / opt - 1.0, 0.0)
-        flat = (decision + self._row_offsets).ravel()
-        infos["distribution"] = np.bincount(flat, minlength=num * P).reshape(num, P) / n
+        infos["distribution"] = self._distribution(decision)
         if self.scenario == "d2d":
             infos["collaborator"] = infos["network"]["collaborator"].copy()
             infos["no_collaborator"] = infos["collaborator"] < 0
@@ -237,6 +242,17 @@ class PartitionVectorEnv(VectorEnv):
         terminated = np.zeros(num, dtype=bool)
         return sim.observe(), rewards, terminated, truncated, infos
 
+    def _distribution(self, decision: np.ndarray) -> np.ndarray:
+        """Share of blocks per platform, ``(num, P)``: counts by a matrix-vector product per
+        platform (exact for 0/1 entries), far faster than a bincount over ``num * P`` bins."""
+        num, n, P = self.num_envs, self.n_blocks, self.num_platforms
+        counts = np.empty((num, P))
+        for p in range(1, P):
+            np.matmul(decision == p, self._ones, out=counts[:, p])
+        counts[:, 0] = n
+        counts[:, 0] -= counts[:, 1:].sum(1) if P > 2 else counts[:, 1]
+        return np.divide(counts, n, out=counts)
+
     def close_extras(self, **kwargs: Any) -> None:
         env = self.__dict__.get("env")  # absent when the constructor failed
         if env is not None:
@@ -248,8 +264,8 @@ def tune_malloc(top_pad_bytes: int = 64 << 20) -> bool:
 
     A step at thousands of envs allocates and frees many ~0.5 MB numpy temporaries; glibc
     then trims the heap after each step and the next step page-faults it back in, which
-    costs about as much as the arithmetic. Padding the heap avoids that (about 1.5-2x more
-    env-steps/s at 4096 envs on a 2-core machine). Process-wide and opt-in: call it once
+    can cost as much as the arithmetic. Padding the heap avoids that (up to ~1.5x more
+    env-steps/s at 4096 envs on a 2-core machine, depending on where trimming hits). Process-wide and opt-in: call it once
     before a large-batch run (equivalently, set ``MALLOC_TOP_PAD_=67108864``). Returns
     False where glibc's ``mallopt`` is unavailable.
     """
