@@ -185,7 +185,7 @@ BAD_VALUES = [
     (["env=d2d", "env.zeta=0"], r"zeta must be in \(0, 1\)"),
     (["env=d2d", "env.churn.join=2"], r"churn\['join'\] must be a probability"),
     (["env=scheduling", "env.load=-1"], r"load must be a finite number > 0"),
-    (["env=scheduling", "env.eta=0.2"], r"eta must be in the open interval \(0, 0\.1\)"),
+    (["env=scheduling", "env.eta=0.2"], r"eta must be a number in the open interval \(0, 0\.1\)"),
     (["env=scheduling", "dnn=vgg16"], r"dnn='vgg16' does not apply to env=scheduling"),
     (["env=scheduling", "network=lumos5g"], r"network='lumos5g' does not apply to env=scheduling"),
     (["env.action_mode=discrete"], r"env\.action_mode='discrete' does not fit agent iorlo"),

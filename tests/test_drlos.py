@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import gymnasium
 import numpy as np
 import pytest
@@ -180,8 +182,13 @@ def test_mismatched_checkpoint_is_rejected(tmp_path):
         DRLoS.load(path, other)
     with pytest.raises(ValueError, match="observation_space"):
         load_actor(path, env=other)
-    # Another load level keeps the interface: allowed (evaluation across loads).
-    assert DRLoS.load(path, small_env(load=1.2)).iteration == 0
+    # Another load level keeps the interface: allowed (evaluation across loads), silently.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert DRLoS.load(path, small_env(load=1.2, lambda_wait=0.0)).iteration == 0
+    # Same spaces, other servers or share rule: loads, but warns naming the fields.
+    with pytest.warns(UserWarning, match=r"capacities=\[100, 100, 100\].*eta=0\.05"):
+        DRLoS.load(path, small_env(capacities=[50, 100, 150], eta=0.08))
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -68,6 +69,7 @@ from agents.common.checkpoint import (
 from agents.common.evaluation import DEFAULT_EVAL_SEEDS
 from agents.common.fast_actor import NumpyActor, mlp_actor_spec
 from agents.common.logger import RunLogger
+from agents.common.threads import torch_threads
 from agents.drlos.networks import ACTIVATIONS, FEATURES, PolicyNetwork, check_hidden, pooling_matrix
 from agents.drlos.rollout import (
     RolloutBatch,
@@ -79,6 +81,8 @@ from envs.scheduling.env import EdgeSchedulingEnv
 
 ALGO = "drlos"
 BASELINES: tuple[str, ...] = ("running", "zeros")
+# Env settings that keep the spaces but change what a share action or an observation means.
+SEMANTIC_FIELDS: tuple[str, ...] = ("capacities", "eta", "queue_limit")
 
 
 # ----------------------------------------------------------------- returns, baseline
@@ -407,12 +411,9 @@ class DRLoS:
         ):
             raise ValueError("checkpoint_every must be an integer >= 1 and needs checkpoint_path")
         cfg, log = self.config, self.logger
-        prev_threads = torch.get_num_threads()
-        if cfg.torch_threads is not None:
-            torch.set_num_threads(cfg.torch_threads)
-        start_steps, t0 = self.num_timesteps, time.perf_counter()
-        final: dict[str, float] = {}
-        try:
+        with torch_threads(cfg.torch_threads):
+            start_steps, t0 = self.num_timesteps, time.perf_counter()
+            final: dict[str, float] = {}
             for i in range(int(iterations)):
                 batch = self.collect(int(self.rng.integers(2**62)))
                 losses = self.update(batch)
@@ -453,8 +454,6 @@ class DRLoS:
                 step=self.num_timesteps,
             )
             log.flush()
-        finally:
-            torch.set_num_threads(prev_threads)
         return self
 
     def evaluate(
@@ -563,13 +562,22 @@ class DRLoS:
 
         ``env`` must match the checkpoint's signature (observation/action spaces: m and M),
         else a ValueError names the mismatching fields. Other settings (load, λ_wait) may
-        differ: evaluating a policy at another load is allowed. ``overrides`` replace config
-        fields (e.g. ``torch_threads``).
+        differ: evaluating a policy at another load is allowed. Settings that keep the spaces
+        but change what observations or actions mean (``SEMANTIC_FIELDS``: capacities, η,
+        queue_limit) warn. ``overrides`` replace config fields (e.g. ``torch_threads``).
         """
         payload = load_checkpoint(path)
         if payload.get("algo") != ALGO:
             raise ValueError(f"{path} holds a {payload.get('algo')!r} checkpoint, not {ALGO!r}")
         check_signature(payload["signature"], env)
+        saved, actual = payload.get("scheduling") or {}, scheduling_config(env)
+        if diff := [f for f in SEMANTIC_FIELDS if f in saved and saved[f] != actual[f]]:
+            warnings.warn(
+                f"{path} was trained with "
+                + ", ".join(f"{f}={saved[f]!r} (env: {actual[f]!r})" for f in diff)
+                + "; the spaces match, but the share actions / observations mean other things",
+                stacklevel=2,
+            )
         config = dict(payload["config"])
         config.update(overrides)
         agent = cls(env, logger=logger, **config)

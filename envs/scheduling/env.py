@@ -279,10 +279,12 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         if queue_limit is not None:
             queue_limit = _int_arg("queue_limit", queue_limit, 1)
         self.queue_limit = queue_limit
-        eta_f = _float_arg("eta", eta, 0.0, open_low=True)
-        if eta_f >= 0.1:
-            raise ValueError(f"eta must be in the open interval (0, 0.1), got {eta!r}")
-        self.eta = eta_f
+        is_num = isinstance(eta, int | float | np.integer | np.floating) and not isinstance(
+            eta, bool
+        )
+        if not (is_num and 0.0 < eta < 0.1):  # also rejects NaN
+            raise ValueError(f"eta must be a number in the open interval (0, 0.1), got {eta!r}")
+        self.eta = float(eta)
         if action_mode not in ACTION_MODES:
             raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
         self.action_mode = action_mode
