@@ -19,7 +19,8 @@ Writes to ``--out`` (atomically): ``drlos_results.csv`` (the table), ``drlos_cur
 (per-iteration training return / variance and periodic greedy evaluation),
 ``drlos_convergence.png`` (mean return and variance vs iteration at ``--curve-load``, with
 the baselines as horizontal lines) and, with several loads, ``drlos_loads.png`` (variance
-and latency vs load); prints the table. ``--replot`` redraws from existing CSVs.
+and latency vs load; both PNGs to ``--fig-dir`` when given); prints the table. ``--replot``
+redraws from the CSVs already in ``--out`` without training.
 
     .venv/bin/python benchmarks/bench_drlos.py                       # ρ = 0.8, both λ_wait
     .venv/bin/python benchmarks/bench_drlos.py --workers 2 \\
@@ -31,8 +32,6 @@ from __future__ import annotations
 import argparse
 import csv
 import multiprocessing as mp
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 import torch
+from atomic_io import save_png, write_csv
 
 from agents.drlos import DRLoS
 from agents.qlearning import QLearningAgent
@@ -67,28 +67,6 @@ POLICY_ORDER = (
     "random",
     "least_loaded",
 )
-
-
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-
-    _atomic_write(path, write)
 
 
 def run_policy(
@@ -232,8 +210,7 @@ def plot(results: list[dict[str, Any]], curve_load: float, path: Path) -> bool:
         ax_v.legend(fontsize=8)
     fig.suptitle(f"DRLoS convergence, EdgeScheduling-v0 at load ρ = {curve_load:g}")
     fig.tight_layout()
-    _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
     return True
 
 
@@ -269,8 +246,7 @@ def plot_loads(results: list[dict[str, Any]], path: Path) -> bool:
     axes[0][1].legend(fontsize=8)
     fig.suptitle("DRLoS vs Q-learning and heuristics, EdgeScheduling-v0 (3 × 500, M = 500)")
     fig.tight_layout()
-    _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
     return True
 
 
@@ -343,7 +319,12 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
+    p.add_argument(
+        "--fig-dir", type=Path, default=None,
+        help="where the PNGs go (default: --out; e.g. docs/figures with --replot)",
+    )  # fmt: skip
     args = p.parse_args(argv)
+    fig_dir = args.out if args.fig_dir is None else args.fig_dir
     loads = [float(x) for x in args.loads.split(",") if x.strip()]
     lws = [float(x) for x in args.lambda_waits.split(",") if x.strip()]
     if not loads or not lws or args.iterations < 1 or args.episodes < 1 or args.workers < 1:
@@ -399,11 +380,11 @@ def main(argv: list[str] | None = None) -> None:
         write_csv(args.out / "drlos_results.csv", rows)
         write_csv(args.out / "drlos_curves.csv", [c for r in results for c in r["curve"]])
         wrote += ["drlos_results.csv", "drlos_curves.csv"]
-    if plot(results, args.curve_load, args.out / "drlos_convergence.png"):
-        wrote.append("drlos_convergence.png")
-    if plot_loads(results, args.out / "drlos_loads.png"):
-        wrote.append("drlos_loads.png")
-    print(f"\nwrote {args.out}/{{{', '.join(wrote)}}}")
+    if plot(results, args.curve_load, fig_dir / "drlos_convergence.png"):
+        wrote.append(str(fig_dir / "drlos_convergence.png"))
+    if plot_loads(results, fig_dir / "drlos_loads.png"):
+        wrote.append(str(fig_dir / "drlos_loads.png"))
+    print(f"\nwrote {', '.join(wrote)}")
 
 
 if __name__ == "__main__":

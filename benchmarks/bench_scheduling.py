@@ -16,15 +16,13 @@ to ``--out`` (atomically) and prints both tables.
 from __future__ import annotations
 
 import argparse
-import csv
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import gymnasium
 import numpy as np
+from atomic_io import save_png, write_csv
 
 from agents.qlearning import QLearningAgent
 from agents.scheduling_baselines import SCHEDULING_POLICIES, make_scheduling_policy
@@ -40,28 +38,6 @@ METRICS = (
     "forwarded_pct",
     "steps",
 )
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-
-    _atomic_write(path, write)
 
 
 def measure_speed(steps: int, seed: int) -> list[dict[str, Any]]:
@@ -178,8 +154,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     axes[1].legend()
     fig.suptitle("EdgeScheduling-v0: 3 × 500 slots, M = 500, home skew Zipf(1)")
     fig.tight_layout()
-    _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
-    plt.close(fig)
+    save_png(fig, path, dpi=120)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,14 +17,12 @@ Training wall-clock and steps/s are of this machine at the time of the run.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import gymnasium as gym
+from atomic_io import write_csv
 
 import envs  # noqa: F401  (registers the env ids)
 from agents.common.evaluation import DEFAULT_EVAL_SEEDS, evaluate_policy
@@ -83,17 +81,6 @@ def train_row(
     ]
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in ("dnn", "method"), k))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=tuple(ENV_IDS), default="mec")
@@ -144,7 +131,10 @@ def main() -> None:
                     )
                 )
         if args.csv is not None:
-            write_csv(args.csv, all_rows)
+            keys = sorted(
+                {k for r in all_rows for k in r}, key=lambda k: (k not in ("dnn", "method"), k)
+            )
+            write_csv(args.csv, all_rows, fieldnames=keys)
     print("\n## summary: agent gap vs best heuristic baseline")
     print(
         f"{'dnn':<14} {'agent':<12} {'gap %':>8} {'best baseline':>14} {'its gap %':>10} "

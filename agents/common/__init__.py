@@ -6,6 +6,7 @@
 | :mod:`~agents.common.checkpoint` | atomic :func:`save_checkpoint`, safe :func:`load_checkpoint`, :func:`env_signature`, :func:`check_signature` |
 | :mod:`~agents.common.fast_actor` | :class:`NumpyActor` (numpy decisions), :func:`mlp_actor_spec` |
 | :mod:`~agents.common.evaluation` | :func:`evaluate_policy` on fixed seeds |
+| :mod:`~agents.common.threads` | :func:`torch_threads` (torch thread count for a block) |
 """
 
 from agents.common.checkpoint import (

@@ -8,6 +8,9 @@
 | :class:`~pipeline.runners.sb3.SB3Runner` | ``sb3_td3``, ``sb3_sac``, ``sb3_ddpg``, ``sb3_ppo``, ``sb3_a2c``, ``sb3_dqn`` |
 | :class:`~pipeline.runners.rllib.RLlibRunner` | ``rllib_ppo``, ``rllib_sac``, ``rllib_dqn`` |
 
+The runners of this repo's own agents share :mod:`pipeline.runners.native` (config-dataclass
+validation, ``checkpoint.pt``, and for the torch agents set-up, step count and fast actor).
+
 Runner modules import their agent library lazily, so ``import pipeline.runners.sb3`` does not
 start Ray and vice versa.
 """

@@ -14,78 +14,33 @@ Checkpoint: ``checkpoint.pt`` (``DRLoS.save``); evaluation loads its fast numpy 
 from __future__ import annotations
 
 import math
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar
 
-from omegaconf import DictConfig
-
-from pipeline.config import ConfigError, Rule
-from pipeline.runners.base import Runner, TrainContext, TrainingStopped
-
-PIPELINE_FIELDS: tuple[str, ...] = ("seed", "torch_threads")
+from pipeline.runners.base import TrainContext, TrainingStopped
+from pipeline.runners.native import TorchAgentRunner
 
 
-def _config_fields() -> list[str]:
-    from agents.drlos import DRLoSConfig
-
-    return [f.name for f in fields(DRLoSConfig) if f.name not in PIPELINE_FIELDS]
-
-
-class DRLoSRunner(Runner):
+class DRLoSRunner(TorchAgentRunner):
     """``agent=drlos`` on ``env=scheduling`` (share actions)."""
 
     envs: ClassVar[tuple[str, ...]] = ("scheduling",)
     action_spaces: ClassVar[tuple[str, ...]] = ("discrete",)
     description = "DRLoS, REINFORCE over the 2^m share actions"
-    checkpoint_file = "checkpoint.pt"
+    step_attr = "num_timesteps"
     logs_hparams_itself = True  # DRLoS.learn logs its hyperparameters
 
     @classmethod
-    def agent_rules(cls) -> dict[str, Rule]:
-        # DRLoSConfig checks the values; the rules only fix the allowed keys.
-        return {name: Rule("any") for name in _config_fields()}
-
-    @classmethod
-    def validate_agent(cls, agent: dict[str, Any], env_name: str) -> None:
+    def config_class(cls) -> type:
         from agents.drlos import DRLoSConfig
 
-        super().validate_agent(agent, env_name)
-        try:
-            DRLoSConfig(**cls.hyperparameters(agent))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"invalid agent config ({agent['name']}): agent.{exc}") from None
+        return DRLoSConfig
 
     @classmethod
-    def checkpoint_path(cls, run_dir: Path) -> Path:
-        return Path(run_dir) / cls.checkpoint_file
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.agent = None
-
-    @property
-    def steps(self) -> int:
-        return 0 if self.agent is None else int(self.agent.num_timesteps)
-
-    def _threads(self) -> int | None:
-        t = self.cfg.torch_threads
-        return None if t is None else int(t)
-
-    def setup(self, resume: bool) -> None:
+    def agent_class(cls) -> type:
         from agents.drlos import DRLoS
 
-        env = self.make_env()
-        if resume:
-            self.agent = DRLoS.load(
-                self.checkpoint_path(self.run_dir), env, logger=self.logger,
-                torch_threads=self._threads(),
-            )  # fmt: skip
-        else:
-            hp = self.hyperparameters(self.agent_cfg)
-            self.agent = DRLoS(
-                env, logger=self.logger, seed=self.seed, torch_threads=self._threads(), **hp
-            )
+        return DRLoS
 
     def log_eval(self, ctx: TrainContext, step: int) -> dict[str, float]:
         """The agent's own greedy evaluation on task sets ``ctx.eval_seeds`` (``eval/*``)."""
@@ -125,12 +80,3 @@ class DRLoSRunner(Runner):
 
     def save(self) -> Path:
         return self.agent.save(self.checkpoint_path(self.run_dir))
-
-    def policy(self) -> Any:
-        return self.agent.fast_actor()
-
-    @classmethod
-    def load_policy(cls, run_dir: Path, cfg: DictConfig, env: Any) -> Any:
-        from agents.loading import load_actor
-
-        return load_actor(cls.checkpoint_path(run_dir), env)

@@ -10,79 +10,33 @@ and RNG states, replay buffer); evaluation loads its fast numpy actor
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar
 
-from omegaconf import DictConfig
-
-from pipeline.config import ConfigError, Rule
-from pipeline.runners.base import Runner, TrainContext, TrainingStopped
-
-#: IoRLOConfig fields set by the pipeline rather than the agent config
-PIPELINE_FIELDS: tuple[str, ...] = ("seed", "torch_threads")
+from pipeline.runners.base import TrainContext, TrainingStopped
+from pipeline.runners.native import TorchAgentRunner
 
 
-def _config_fields() -> list[str]:
-    from agents.iorlo import IoRLOConfig
-
-    return [f.name for f in fields(IoRLOConfig) if f.name not in PIPELINE_FIELDS]
-
-
-class IoRLORunner(Runner):
+class IoRLORunner(TorchAgentRunner):
     """``agent=iorlo`` / ``agent=iorlo_plus`` on ``env=mec|d2d`` (continuous actions)."""
 
     envs: ClassVar[tuple[str, ...]] = ("mec", "d2d")
     action_spaces: ClassVar[tuple[str, ...]] = ("continuous",)
     description = "IoRLO, DDPG with intent thresholds over Box(0,1) actions"
-    checkpoint_file = "checkpoint.pt"
+    step_attr = "global_step"
     logs_hparams_itself = True  # IoRLO.learn logs its hyperparameters and final eval
 
     @classmethod
-    def validate_agent(cls, agent: dict[str, Any], env_name: str) -> None:
+    def config_class(cls) -> type:
         from agents.iorlo import IoRLOConfig
 
-        super().validate_agent(agent, env_name)
-        try:
-            IoRLOConfig(**cls.hyperparameters(agent))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"invalid agent config ({agent['name']}): agent.{exc}") from None
+        return IoRLOConfig
 
     @classmethod
-    def agent_rules(cls) -> dict[str, Rule]:
-        # IoRLOConfig checks the values; the rules only fix the allowed keys.
-        return {name: Rule("any") for name in _config_fields()}
-
-    @classmethod
-    def checkpoint_path(cls, run_dir: Path) -> Path:
-        return Path(run_dir) / cls.checkpoint_file
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.agent = None
-
-    @property
-    def steps(self) -> int:
-        return 0 if self.agent is None else int(self.agent.global_step)
-
-    def _threads(self) -> int | None:
-        t = self.cfg.torch_threads
-        return None if t is None else int(t)
-
-    def setup(self, resume: bool) -> None:
+    def agent_class(cls) -> type:
         from agents.iorlo import IoRLO
 
-        env = self.make_env()
-        if resume:
-            self.agent = IoRLO.load(
-                self.checkpoint_path(self.run_dir), env, logger=self.logger,
-                torch_threads=self._threads(),
-            )  # fmt: skip
-        else:
-            hp = self.hyperparameters(self.agent_cfg)
-            self.agent = IoRLO(
-                env, logger=self.logger, seed=self.seed, torch_threads=self._threads(), **hp
-            )
+        return IoRLO
 
     def train(self, ctx: TrainContext) -> None:
         remaining = ctx.total_steps - self.steps
@@ -113,12 +67,3 @@ class IoRLORunner(Runner):
 
     def save(self) -> Path:
         return self.agent.save(self.checkpoint_path(self.run_dir), include_buffer=True)
-
-    def policy(self) -> Any:
-        return self.agent.fast_actor()
-
-    @classmethod
-    def load_policy(cls, run_dir: Path, cfg: DictConfig, env: Any) -> Any:
-        from agents.loading import load_actor
-
-        return load_actor(cls.checkpoint_path(run_dir), env)

@@ -17,7 +17,8 @@ import numpy as np
 from omegaconf import DictConfig
 
 from pipeline.config import Rule, positive, unit_interval
-from pipeline.runners.base import EpisodeTracker, Runner, TrainContext, TrainingStopped
+from pipeline.runners.base import EpisodeTracker, TrainContext, TrainingStopped
+from pipeline.runners.native import ConfigAgentRunner
 from pipeline.utils import atomic_write_json, read_json
 
 
@@ -43,7 +44,7 @@ class _Monitor:
         return out
 
 
-class QLearningRunner(Runner):
+class QLearningRunner(ConfigAgentRunner):
     """``agent=qlearning`` on ``env=scheduling`` (share actions)."""
 
     envs: ClassVar[tuple[str, ...]] = ("scheduling",)
@@ -58,28 +59,21 @@ class QLearningRunner(Runner):
         "epsilon_end": unit_interval(),
         "epsilon_decay": unit_interval(),
     }
-    checkpoint_file = "checkpoint.pt"
     state_file = "runner_state.json"  # env steps of the run (the exploration schedule's clock)
+    config_error_prefix = ""
 
     @classmethod
-    def validate_agent(cls, agent: dict[str, Any], env_name: str) -> None:
+    def config_class(cls) -> type:
         from agents.qlearning import QLearningConfig
-        from pipeline.config import ConfigError
 
-        super().validate_agent(agent, env_name)
-        hp = cls.hyperparameters(agent)
-        try:
-            QLearningConfig(**{**hp, "queue_edges": tuple(hp.get("queue_edges", ()))})
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"invalid agent config (qlearning): {exc}") from None
+        return QLearningConfig
 
     @classmethod
-    def checkpoint_path(cls, run_dir: Path) -> Path:
-        return Path(run_dir) / cls.checkpoint_file
+    def config_kwargs(cls, hp: dict[str, Any]) -> dict[str, Any]:
+        return {**hp, "queue_edges": tuple(hp.get("queue_edges", ()))}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.agent = None
         self.env = None
         self._steps = 0
 
