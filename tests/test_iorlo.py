@@ -69,6 +69,7 @@ def test_config_validation_names_the_field():
         ({"reward_scale": -1.0}, "reward_scale"),
         ({"lr_actor": 0.0}, "lr_actor"),
         ({"critic_input": "logits"}, "critic_input"),
+        ({"explore_placements": 1.5}, "explore_placements"),
         ({"bogus": 1}, "bogus"),
     ]:
         with pytest.raises(ValueError, match=field):
@@ -257,6 +258,49 @@ def test_noise_decay_schedule():
     assert agent.noise_sigma_at(0) == 0.3 and agent.noise_sigma_at(50) == 0.3
     assert agent.noise_sigma_at(100) == pytest.approx(0.2)
     assert agent.noise_sigma_at(10_000) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("env_id", [MEC, D2D])
+def test_placement_exploration_acts_with_whole_model_placements(env_id):
+    env = gym.make(env_id, dnn="lenet")
+    agent = IoRLOPlus(env, seed=0, explore_placements=1.0, **TINY)
+    agent.global_step = agent.config.learning_starts  # past the uniform warm-up
+    obs, _ = env.reset(seed=0)
+    seen = set()
+    for _ in range(60):
+        a = agent._explore(obs)
+        assert env.action_space.contains(a)
+        decision = env.unwrapped.action_to_decision(a)
+        assert len(set(decision.tolist())) == 1  # every block on one platform
+        seen.add(int(decision[0]))
+    assert seen == set(range(agent.num_choices))  # every platform is tried
+    agent = IoRLOPlus(env, seed=0, explore_placements=0.0, **TINY)
+    agent.global_step = agent.config.learning_starts
+    mixed = [
+        len(set(env.unwrapped.action_to_decision(agent._explore(obs)).tolist())) > 1
+        for _ in range(60)
+    ]
+    assert any(mixed)  # without it the noisy actor mixes platforms
+
+
+class _UnitBoxEnv(gym.Env):
+    """A [0, 1]^3 action env without intent thresholds."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Box(0.0, 1.0, (3,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(2, np.float32), 0.0, False, False, {}
+
+
+def test_placement_exploration_needs_thresholds():
+    IoRLO(_UnitBoxEnv(), **TINY)  # fine without it
+    with pytest.raises(ValueError, match="explore_placements > 0 needs intent thresholds"):
+        IoRLO(_UnitBoxEnv(), explore_placements=0.5)
 
 
 def test_episode_seeds_are_distinct():

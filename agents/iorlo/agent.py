@@ -24,8 +24,13 @@ keeps the actor, the thresholds and the replay/target machinery and changes four
    platform (interval midpoints) with both critics; where both rate a candidate above the
    actor's own decision, the actor is pulled (squared error) to that candidate's interval
    midpoints, elsewhere to its own decision's midpoints (away from the thresholds).
-3. *Joint exploration* (``noise_common``): one Gaussian shift shared by all blocks on top
-   of the per-block noise, so whole-model moves are tried and the critic learns them.
+3. *Joint exploration* (``noise_common``, ``explore_placements``): one Gaussian shift
+   shared by all blocks on top of the per-block noise, so whole-model moves are tried and
+   the critic learns them; and, on a fraction of the steps, a whole-model placement (every
+   block on one random platform) instead of the noisy actor. The optimum can switch to a
+   distant placement in rare states (all-device during a terminal-edge latency spike on
+   AlexNet, about 1% of 5g_trial frames): the critics must have seen those placements
+   there before a jump can be rated, and the actor's noise alone rarely produces them.
 4. TD3 machinery (``variant="td3"``: twin critics, clipped double-Q and smoothed targets
    when ``γ > 0``, delayed actor updates) and running observation normalisation.
 
@@ -89,6 +94,7 @@ from agents.common.evaluation import DEFAULT_EVAL_SEEDS, evaluate_policy
 from agents.common.fast_actor import NumpyActor, mlp_actor_spec
 from agents.common.logger import RunLogger
 from agents.common.normalization import RunningMeanStd
+from agents.common.threads import torch_threads
 from agents.iorlo.buffer import ReplayBatch, ReplayBuffer
 from agents.iorlo.networks import Actor, Critic
 from agents.iorlo.noise import GaussianNoise, OUNoise
@@ -130,6 +136,7 @@ class IoRLOConfig:
     | ``noise_sigma_final``, ``noise_decay_steps`` | ``None``, 0 | optional linear decay of σ after ``learning_starts`` |
     | ``ou_theta``, ``ou_dt`` | 0.15, 1.0 | OU parameters |
     | ``noise_common`` | 0.0 (+ 0.2) | std of one Gaussian shift shared by all blocks (joint moves) |
+    | ``explore_placements`` | 0.0 (+ 0.1) | probability per step (after ``learning_starts``) of acting with a whole-model placement, every block at one random platform's interval midpoint (needs intent thresholds) |
     | ``reward_scale`` | ``"auto"`` | multiplies env rewards; ``"auto"``: 1 / mean abs reward of the buffer at the first update |
     | ``obs_norm`` | False (+ True) | running observation normalisation |
     | ``obs_clip`` | 10.0 | clip of normalised observations |
@@ -166,6 +173,7 @@ class IoRLOConfig:
     ou_theta: float = 0.15
     ou_dt: float = 1.0
     noise_common: float = 0.0
+    explore_placements: float = 0.0
     reward_scale: float | str = "auto"
     obs_norm: bool = False
     obs_clip: float | None = 10.0
@@ -227,6 +235,13 @@ class IoRLOConfig:
             v = getattr(self, name)
             if v is not None and not (isinstance(v, int | float) and v >= 0 and math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number >= 0 or None, got {v!r}")
+        if not (
+            isinstance(self.explore_placements, int | float)
+            and 0.0 <= self.explore_placements <= 1.0
+        ):
+            raise ValueError(
+                f"explore_placements must be a probability in [0, 1], got {self.explore_placements!r}"
+            )
         rs = self.reward_scale
         if not (rs == "auto" or (isinstance(rs, int | float) and rs > 0 and math.isfinite(rs))):
             raise ValueError(f"reward_scale must be 'auto' or a finite number > 0, got {rs!r}")
@@ -303,11 +318,15 @@ class IoRLO:
         self.act_dim = int(act_space.shape[0])
         self.device = torch.device(cfg.device)
         th = self.signature["thresholds"]
-        if cfg.critic_input == "decision" and not th:
-            raise ValueError(
-                "critic_input='decision' needs intent thresholds (env.unwrapped.params "
-                "epsilon/phi or zeta, or an IntentThresholds wrapper); this env has none"
-            )
+        for name, on in (
+            ("critic_input='decision'", cfg.critic_input == "decision"),
+            ("explore_placements > 0", cfg.explore_placements > 0),
+        ):
+            if on and not th:
+                raise ValueError(
+                    f"{name} needs intent thresholds (env.unwrapped.params epsilon/phi or "
+                    "zeta, or an IntentThresholds wrapper); this env has none"
+                )
         # Intent thresholds t_1 < ... < t_{P-1} and each platform's interval midpoint.
         self.thresholds = (
             torch.tensor(list(th.values()), dtype=torch.float32, device=self.device) if th else None
@@ -317,6 +336,7 @@ class IoRLO:
             zero, one = self.thresholds.new_zeros(1), self.thresholds.new_ones(1)
             edges = torch.cat([zero, self.thresholds, one])
             self._midpoints = 0.5 * (edges[:-1] + edges[1:])
+            self._midpoints_np = self._midpoints.cpu().numpy()
         self.logger = logger if logger is not None else RunLogger(None)
 
         # Randomness: network init under a forked global torch RNG (no global side effect);
@@ -427,6 +447,10 @@ class IoRLO:
         a = self._actor_np(obs) + self.noise()
         if self.config.noise_common > 0:  # one shift for every block: explores joint moves
             a += np.float32(self.rng.normal(0.0, self.config.noise_common))
+        p = self.config.explore_placements
+        if p > 0 and self.rng.random() < p:  # a whole-model placement (module doc, 3.)
+            k = self.rng.integers(len(self._midpoints_np))
+            return np.full(self.act_dim, self._midpoints_np[k], dtype=np.float32)
         return np.clip(a, 0.0, 1.0, out=a).astype(np.float32, copy=False)
 
     def noise_sigma_at(self, step: int) -> float:
@@ -618,16 +642,13 @@ class IoRLO:
         if eval_env is not None and eval_env is self.env:
             raise ValueError("eval_env must be another env instance than the training env")
         cfg = self.config
-        prev_threads = torch.get_num_threads()
-        if cfg.torch_threads is not None:
-            torch.set_num_threads(cfg.torch_threads)
-        log = self.logger
-        start_step, t0 = self.global_step, time.perf_counter()
-        end = self.global_step + int(total_steps)
-        next_eval = self.global_step + eval_every
-        next_ckpt = None if checkpoint_every is None else self.global_step + checkpoint_every
-        stop = False
-        try:
+        with torch_threads(cfg.torch_threads):
+            log = self.logger
+            start_step, t0 = self.global_step, time.perf_counter()
+            end = self.global_step + int(total_steps)
+            next_eval = self.global_step + eval_every
+            next_ckpt = None if checkpoint_every is None else self.global_step + checkpoint_every
+            stop = False
             while self.global_step < end and not stop:
                 if self._obs is None:
                     self._reset_env()
@@ -707,8 +728,6 @@ class IoRLO:
                 step=self.global_step,
             )
             log.flush()
-        finally:
-            torch.set_num_threads(prev_threads)
         return self
 
     def evaluate(
@@ -845,6 +864,7 @@ class IoRLOPlus(IoRLO):
         critic_input="decision",
         imitation_weight=10.0,
         noise_common=0.2,
+        explore_placements=0.1,
         hidden_critic=128,
         lr_actor=3e-4,
         batch_size=128,
