@@ -55,6 +55,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import envs  # noqa: E402, F401  (registers the env ids)
+from agents.common.fast_actor import NumpyActor  # noqa: E402
 from agents.iorlo import IoRLO, IoRLOPlus  # noqa: E402
 from agents.loading import load_actor  # noqa: E402
 
@@ -87,6 +88,103 @@ def time_batch(fn: Callable[[np.ndarray], object], batch: np.ndarray, repeats: i
     return float(np.median(times)) * 1e3
 
 
+def decision_rows(
+    actor: NumpyActor,
+    env: gym.Env,
+    observations: np.ndarray,
+    *,
+    single: int,
+    batch: int,
+    repeats: int,
+    sb3: bool = True,
+) -> list[dict[str, float | str]]:
+    """Time every decision path on ``observations`` (see the module docstring).
+
+    Returns one row per method: ``method``, ``single_median_us``, ``single_p90_us``,
+    ``batch_ms`` (``batch`` observations per call) and ``batch_us_per_obs``. The torch and
+    TorchScript paths are checked against the NumpyActor before timing.
+    """
+    module = actor.to_torch()  # the actor spec as nn.Module (incl. obs normalisation)
+    batch_obs = observations[:batch]
+
+    def torch_forward(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return module(torch.from_numpy(x)).numpy()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_decisions_"))
+    ts_path = actor.export(tmp / "actor.ts", format="torchscript")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        scripted = torch.jit.load(str(ts_path))
+
+    def ts_single(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return scripted(torch.from_numpy(x)[None])[0].numpy()
+
+    def ts_batch(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return scripted(torch.from_numpy(x)).numpy()
+
+    methods: list[tuple[str, Callable, Callable]] = [
+        ("NumpyActor.act", actor.act, actor.act_batch),
+        ("NumpyActor.decide", actor.decide, actor.decide_batch),
+        ("torch forward (inference_mode)", torch_forward, torch_forward),
+        ("TorchScript forward", ts_single, ts_batch),
+    ]
+    if sb3:
+        try:
+            from stable_baselines3 import DDPG, TD3
+
+            for name, cls in (("SB3 TD3.predict", TD3), ("SB3 DDPG.predict", DDPG)):
+                model = cls(
+                    "MlpPolicy",
+                    env,
+                    policy_kwargs={"net_arch": [50]},
+                    device="cpu",
+                    seed=0,
+                    verbose=0,
+                )
+
+                def predict(x: np.ndarray, m=model) -> np.ndarray:
+                    return m.predict(x, deterministic=True)[0]
+
+                methods.append((f"{name} (net_arch=[50])", predict, predict))
+        except ImportError:  # pragma: no cover - SB3 is a declared dependency
+            print("stable-baselines3 not installed: SB3 rows skipped")
+
+    # Cross-check before timing: every path gives the NumpyActor's actions.
+    ref = actor.act_batch(batch_obs[:64])
+    np.testing.assert_allclose(torch_forward(batch_obs[:64]), ref, atol=1e-5)
+    np.testing.assert_allclose(ts_batch(batch_obs[:64]), ref, atol=1e-5)
+
+    rows: list[dict[str, float | str]] = []
+    for name, one, many in methods:
+        med, p90 = time_single(one, observations, single)
+        bms = time_batch(many, batch_obs, repeats)
+        rows.append(
+            {
+                "method": name,
+                "single_median_us": med,
+                "single_p90_us": p90,
+                "batch": len(batch_obs),
+                "batch_ms": bms,
+                "batch_us_per_obs": 1e3 * bms / len(batch_obs),
+            }
+        )
+    return rows
+
+
+def env_observations(env: gym.Env, actor: NumpyActor, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` consecutive observations of ``env`` under ``actor`` (realistic inputs)."""
+    obs_list, (obs, _) = [], env.reset(seed=seed)
+    for _ in range(count):
+        obs_list.append(obs)
+        obs, _, terminated, truncated, _ = env.step(actor.act(obs))
+        if terminated or truncated:
+            obs, _ = env.reset()
+    return np.asarray(obs_list, dtype=np.float32)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dnn", default="resnet32")
@@ -106,79 +204,25 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     env = gym.make(ENV_IDS[args.scenario], dnn=args.dnn)
-    tmp = Path(tempfile.mkdtemp(prefix="bench_decisions_"))
     if args.checkpoint is None:
         cls = IoRLOPlus if args.agent == "iorlo_plus" else IoRLO
         agent = cls(env, seed=0, learning_starts=200)
         agent.learn(400)
-        path = agent.save(tmp / "iorlo.pt")
+        path = agent.save(Path(tempfile.mkdtemp(prefix="bench_decisions_")) / "iorlo.pt")
+        kind = type(agent).__name__
     else:
         path = args.checkpoint
-        agent = IoRLO.load(path, env)
+        kind = str(path)
     actor = load_actor(path, env=env)
-    module = actor.to_torch()  # the actor spec as nn.Module (incl. obs normalisation)
+    observations = env_observations(env, actor, max(args.batch, 1000))
+    rows = decision_rows(
+        actor, env, observations, single=args.single, batch=args.batch, repeats=args.repeats
+    )
 
-    # Realistic observations: frames of the env.
-    obs_list, (obs, _) = [], env.reset(seed=0)
-    for _ in range(max(args.batch, 1000)):
-        obs_list.append(obs)
-        obs, *_ = env.step(actor.act(obs))
-    observations = np.asarray(obs_list, dtype=np.float32)
-    batch = observations[: args.batch]
-
-    def torch_single(x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return module(torch.from_numpy(x)).numpy()
-
-    def torch_batch(x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return module(torch.from_numpy(x)).numpy()
-
-    ts_path = actor.export(tmp / "actor.ts", format="torchscript")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        scripted = torch.jit.load(str(ts_path))
-
-    def ts_single(x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return scripted(torch.from_numpy(x)[None])[0].numpy()
-
-    def ts_batch(x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return scripted(torch.from_numpy(x)).numpy()
-
-    rows: list[tuple[str, Callable, Callable]] = [
-        ("NumpyActor.act", actor.act, actor.act_batch),
-        ("NumpyActor.decide", actor.decide, actor.decide_batch),
-        ("torch forward (inference_mode)", torch_single, torch_batch),
-        ("TorchScript forward", ts_single, ts_batch),
-    ]
-    try:
-        from stable_baselines3 import DDPG, TD3
-
-        for name, cls in (("SB3 TD3.predict", TD3), ("SB3 DDPG.predict", DDPG)):
-            model = cls(
-                "MlpPolicy", env, policy_kwargs={"net_arch": [50]}, device="cpu", seed=0, verbose=0
-            )
-            rows.append(
-                (
-                    f"{name} (net_arch=[50])",
-                    lambda x, m=model: m.predict(x, deterministic=True)[0],
-                    lambda x, m=model: m.predict(x, deterministic=True)[0],
-                )
-            )
-    except ImportError:  # pragma: no cover - SB3 is a declared dependency
-        print("stable-baselines3 not installed: SB3 rows skipped")
-
-    # Cross-check before timing: every path gives the NumpyActor's actions.
-    ref = actor.act_batch(batch[:64])
-    np.testing.assert_allclose(torch_batch(batch[:64]), ref, atol=1e-5)
-    np.testing.assert_allclose(ts_batch(batch[:64]), ref, atol=1e-5)
-
-    obs_dim, act_dim = observations.shape[1], ref.shape[1]
+    obs_dim, act_dim = observations.shape[1], env.action_space.shape[0]
     norm = "with" if actor.spec.get("obs_mean") is not None else "without"
     print(
-        f"# {type(agent).__name__} actor ({norm} obs normalisation), "
+        f"# {kind} actor ({norm} obs normalisation), "
         f"{ENV_IDS[args.scenario]} dnn={args.dnn}: obs {obs_dim}, actor {obs_dim}-50-{act_dim} "
         f"sigmoid; torch threads {args.threads}; single: {args.single} calls, batch: "
         f"{args.batch} x {args.repeats}"
@@ -187,10 +231,11 @@ def main() -> None:
         f"{'method':<40} {'single median µs':>17} {'single p90 µs':>14} "
         f"{f'batch {args.batch} ms':>15}"
     )
-    for name, single, batched in rows:
-        med, p90 = time_single(single, observations, args.single)
-        bms = time_batch(batched, batch, args.repeats)
-        print(f"{name:<40} {med:>17.2f} {p90:>14.2f} {bms:>15.3f}")
+    for r in rows:
+        print(
+            f"{r['method']:<40} {r['single_median_us']:>17.2f} {r['single_p90_us']:>14.2f} "
+            f"{r['batch_ms']:>15.3f}"
+        )
     print("targets: single <= 20 µs median (paper: 490 µs), batch 4096 <= 2 ms")
 
 

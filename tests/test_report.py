@@ -1,0 +1,93 @@
+"""The benchmark report driver (``benchmarks/make_report.py --quick``) runs end to end.
+
+Slow (about a minute on 2 cores: it trains tiny IoRLO/IoRLO+ runs, times everything and
+starts a Ray session for the RLlib section); run with ``pytest -m slow tests/test_report.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "make_report.py"
+TRACES = ROOT.parent / "shared" / "data" / "traces"
+
+
+def _finite_numbers(obj, path="") -> list[str]:
+    """Paths of non-finite floats in a JSON tree."""
+    bad = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            bad += _finite_numbers(v, f"{path}/{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            bad += _finite_numbers(v, f"{path}[{i}]")
+    elif isinstance(obj, float) and not math.isfinite(obj):
+        bad.append(path)
+    return bad
+
+
+@pytest.mark.slow
+@pytest.mark.rllib
+def test_quick_report_renders_markdown_and_figures(tmp_path):
+    out = tmp_path / "docs"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    md = (out / "results.md").read_text()
+    for heading in (
+        "## Setup",
+        "## Headline numbers next to the papers",
+        "### 1.1 Environment steps per second",
+        "### 1.2 Exact oracle: time per instance",
+        "### 1.3 Decision latency",
+        "### 1.4 Training wall-clock to a 3% gap",
+        "### 2.1 MEC",
+        "### 2.2 D2D",
+        "## 3. Reproduction of Huang et al.",
+        "## 5. Scaling: RLlib PPO samples per second",
+        "## 6. Where our numbers differ from the papers",
+    ):
+        assert heading in md, heading
+    if TRACES.is_dir():
+        assert "## 4. Robustness" in md
+    # no NaN / inf rendered as numbers (words such as "Narayanan" must not match)
+    assert not re.search(r"\bnan\b", md, flags=re.IGNORECASE)
+    assert not re.search(r"\binf\b", md, flags=re.IGNORECASE)
+
+    # every figure the markdown links exists and is a PNG
+    figures = re.findall(r"!\[[^\]]*\]\(figures/([^)]+)\)", md)
+    assert {"mec_cost.png", "mec_vs_self.png", "d2d.png", "training_curves.png"} <= set(figures)
+    assert "rllib_scaling.png" in figures and "drlos_convergence.png" in figures
+    for name in figures:
+        data = (out / "figures" / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", name
+
+    # the raw results: one JSON, finite where the tables need numbers
+    res = json.loads((out / "data" / "results.json").read_text())
+    for key in ("mec", "d2d", "training", "env_speed", "oracle_speed", "decisions", "rllib"):
+        assert res.get(key), key
+    for key in ("mec", "d2d", "env_speed", "oracle_speed", "decisions", "rllib"):
+        assert not _finite_numbers(res[key]), (key, _finite_numbers(res[key])[:5])
+    assert all(r["brute_matches_dp"] in (True, None) for r in res["oracle_speed"])
+    # the oracle is the cheapest method on every MEC frame set (gap 0, the rest >= 0)
+    for row in res["mec"]:
+        assert row["gap_mean"] >= -1e-9, row["method"]
+        if row["method"] == "oracle":
+            assert abs(row["gap_mean"]) < 1e-9
