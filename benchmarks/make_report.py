@@ -1716,7 +1716,7 @@ def robustness_markdown(R: dict[str, Any], rob: list[dict[str, Any]]) -> str:
             f"the {kout:g} KB result back, so even a 4G downlink costs well under a millisecond."
         )
     moved = []
-    same_as_edge = 0
+    same_as_edge, worse = 0, []
     n_te = 0
     for r in rob:
         if r["variant"] != "te" or r["method"] != "oracle":
@@ -1725,7 +1725,10 @@ def robustness_markdown(R: dict[str, Any], rob: list[dict[str, Any]]) -> str:
         eo = pick(rob, dnn=r["dnn"], trace=r["trace"], variant="te", method="edge_only")
         if plus and eo:
             n_te += 1
-            same_as_edge += abs(plus["cost_mean"] - eo["cost_mean"]) <= 1e-6 * eo["cost_mean"]
+            if abs(plus["cost_mean"] - eo["cost_mean"]) <= 1e-6 * eo["cost_mean"]:
+                same_as_edge += 1
+            elif plus["cost_mean"] > eo["cost_mean"]:
+                worse.append((r, plus))
         if r["dist_device_pct"] >= 1.0 and plus:
             moved.append(
                 f"{dnn_label_plain(r['dnn'])} on {r['trace']} (oracle {fnum(r['dist_device_pct'], 0)}% "
@@ -1747,10 +1750,49 @@ def robustness_markdown(R: dict[str, Any], rob: list[dict[str, Any]]) -> str:
     if n_te:
         reading.append(
             f"IoRLO+ makes exactly Edge-only's decisions (same cost) on {same_as_edge} of {n_te} "
-            "(DNN, trace) pairs: trained where all-edge is near-optimal, it does not react to "
-            "link states it never saw. Training on trace replay (`python train.py "
-            "network=lumos5g ...`) is the remedy; this section measures the generalisation gap, "
-            "not a tuned result."
+            f"(DNN, trace) pairs and costs more than Edge-only on {len(worse)}."
+        )
+    if worse:
+        over = [(o, p) for o, p in worse if p["dist_device_pct"] > o["dist_device_pct"] + 1.0]
+        rest = [(o, p) for o, p in worse if (o, p) not in over]
+        if over:
+            over_dnns = sorted({o["dnn"] for o, _ in over}, key=dnns.index)
+            learned = []
+            for dnn in over_dnns:
+                o5 = pick(R.get("mec") or [], dnn=dnn, method="oracle")
+                p5 = pick(R.get("mec") or [], dnn=dnn, method="iorlo_plus")
+                if o5 and p5:
+                    learned.append(
+                        f"{dnn_label_plain(dnn)}: oracle {fnum(o5['dist_device_pct'], 1)}%, "
+                        f"IoRLO+ {fnum(p5['dist_device_pct'], 1)}% of blocks on the device"
+                    )
+            reading.append(
+                f"On {len(over)} of those ({', '.join(map(dnn_label_plain, over_dnns))}) it "
+                "puts more blocks on the device than the oracle. On 5g_trial the optimum moves "
+                "work to the device only in rare frames (TE latency spikes) and IoRLO+ learned "
+                "to follow it there"
+                + (f" (section 2.1; {'; '.join(learned)})" if learned else "")
+                + "; the real traces' uplink bandwidth and RTT lie outside the narrow 5g_trial "
+                "ranges (table above), and there that learned reaction fires in the wrong "
+                "states, where a constant rule such as Edge-only cannot misfire."
+            )
+        if rest:
+            excess = max(p["gap_mean"] - eo_gap for o, p in rest
+                         for eo_gap in [pick(rob, dnn=o["dnn"], trace=o["trace"], variant="te",
+                                             method="edge_only")["gap_mean"]])  # fmt: skip
+            reading.append(
+                f"On the other {len(rest)} its gap exceeds Edge-only's by at most "
+                f"{fnum(excess)} points."
+            )
+        reading.append(
+            "Training on trace replay (`python train.py network=lumos5g ...`) shows an agent "
+            "those states; this section measures the generalisation gap, not a tuned result."
+        )
+    elif n_te:
+        reading.append(
+            "Trained where all-edge is near-optimal, it does not react to link states it never "
+            "saw. Training on trace replay (`python train.py network=lumos5g ...`) is the "
+            "remedy; this section measures the generalisation gap, not a tuned result."
         )
     out.append(" ".join(reading))
     return "\n\n".join(out)

@@ -43,6 +43,15 @@ from envs.partition.vector import D2DPartitionVectorEnv, MECPartitionVectorEnv
 from envs.traces import read_lumos5g, read_mmwave_list
 from pipeline.evaluation import evaluate_partition, time_decisions
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` relative to the repository root where it lies inside it (for the report)."""
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
+
+
 ENV_IDS = {"mec": "EdgeRL/MECPartition-v0", "d2d": "EdgeRL/D2DPartition-v0"}
 SINGLE = {"mec": MECPartitionEnv, "d2d": D2DPartitionEnv}
 VECTOR = {"mec": MECPartitionVectorEnv, "d2d": D2DPartitionVectorEnv}
@@ -381,10 +390,11 @@ def drlos_section(drlos_dir: Path, fig_dir: Path, quick: bool, csv_dir: Path) ->
             row[name] = float(np.mean([x["train_variance"] for x in w]))
             row[f"{name}_from"], row[f"{name}_to"] = int(w[0]["iteration"]), int(w[-1]["iteration"])
         convergence.append(row)
+    shown = [display_path(a) if a.startswith("/") else a for a in argv]
     return {
         "source": source,
-        "argv": argv,
-        "dir": str(drlos_dir),
+        "argv": shown,
+        "dir": display_path(drlos_dir),
         "csv_mtime": time.strftime("%Y-%m-%d %H:%M", time.localtime(mtime)),
         "wall_s": wall,
         "rows": rows,

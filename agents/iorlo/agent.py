@@ -38,15 +38,19 @@ With the default ``imitation_weight=10`` the jump/hold term dominates the actor 
 DDPG term through the surrogate is a minor, local refinement (weight 1 left the actor
 drifting into mixed placements on some seeds).
 
-Measured (``benchmarks/iorlo_quality.py``, MEC, 5g_trial, default env, 20k steps, ~1 min
-each on 2 cores; mean gap to the oracle over 10 x 100 fixed frames; seeds 0/1/2 for IoRLO+):
+Measured (``benchmarks/iorlo_quality.py --steps 40000``, MEC, 5g_trial, default env,
+~1 min per run on 2 cores; mean gap to the oracle over 10 x 100 fixed frames; IoRLO+ seeds
+0 / 1 / 2, IoRLO seed 0 from ``docs/results.md``). Those 1000 frames hold only a handful
+of TE latency spikes, the frames where the optimum leaves the edge on AlexNet, so single
+runs scatter; on 100 x 100 frames (``docs/results.md`` section 2.1) the seed-0 actor's gap
+is 0.12% on AlexNet against Edge-only's 0.21%.
 
 | DNN | IoRLO | IoRLO+ | best heuristic |
 |---|---|---|---|
-| AlexNet | 119% | 0.22 / 0.11 / 0.44% | edge_only 0.22% |
-| VGG-16 | 278% | 0.00 / 0.00 / 0.00% | edge_only 0.00% |
-| ResNet-32 | 363% | 0.002% (x3) | edge_only 0.002% |
-| MobileNet-V1 | 37% | 0.36 / 0.21 / 0.86% | edge_only 1.93% |
+| AlexNet | 124% | 0.30 / 0.18 / 0.00% | edge_only 0.22% |
+| VGG-16 | 60% | 0.00% (x3) | edge_only 0.00% (optimal in every frame) |
+| ResNet-32 | 218% | 0.002% (x3) | edge_only 0.002% |
+| MobileNet-V1 | 5.1% | 0.17 / 0.31 / 0.004% | edge_only 1.93% |
 
 Common to both (configurable, :class:`IoRLOConfig`): rewards are rescaled inside the
 agent (``reward_scale="auto"``: one over the mean absolute reward of the warm-up steps, so
