@@ -72,16 +72,7 @@ D2D_METHODS: dict[str, tuple[str, ...]] = {
     "Co-L": ("self", "co_l", "oracle"),
     "Co-H 2x": ("self", "co_h", "oracle"),
 }
-ROBUST_METHODS = (
-    "self",
-    "edge_only",
-    "cloud_only",
-    "neuro_l",
-    "neuro_e",
-    "deepar",
-    "jalad",
-    "oracle",
-)
+ROBUST_METHODS = MEC_METHODS  # every MEC rule, on the trace-replay frames
 
 # Ren et al. (IEEE TSC 2022), Sec. 5.2: per DNN (latency improvement %, energy saving %) vs Self.
 PAPER_MEC = {
