@@ -1,43 +1,21 @@
 """Atomic output files of the benchmark scripts (CSV, text, PNG).
 
-Each writer fills a temp file next to the target, makes it mode 0644 (``mkstemp`` creates
-0600; the results are meant to be shared) and moves it over the target with ``os.replace``,
-so a reader never sees a half-written file; the temp file is removed on failure. The scripts
-import this module as a sibling (``benchmarks/`` is on ``sys.path`` when they run as
-``python benchmarks/<script>.py``).
+The writers are :func:`pipeline.utils.atomic_write` (temp file next to the target, mode
+0644, ``os.replace``; a reader never sees a half-written file) applied to CSV rows and
+matplotlib figures. The scripts import this module as a sibling (``benchmarks/`` is on
+``sys.path`` when they run as ``python benchmarks/<script>.py``).
 """
 
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline.utils import atomic_write, atomic_write_text
 
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """``write(tmp)`` fills a temp file in ``path``'s folder, which then replaces ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            f.write(text)
-
-    atomic_write(path, write)
+__all__ = ["atomic_write", "atomic_write_text", "save_png", "write_csv"]
 
 
 def write_csv(
