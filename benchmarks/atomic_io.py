@@ -15,7 +15,15 @@ from typing import Any, Literal
 
 from pipeline.utils import atomic_write, atomic_write_text
 
-__all__ = ["atomic_write", "atomic_write_text", "save_png", "write_csv"]
+__all__ = ["atomic_write", "atomic_write_text", "display_path", "save_png", "write_csv"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` relative to the repository root where it lies inside it (for reports)."""
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
 
 
 def write_csv(

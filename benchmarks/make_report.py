@@ -2046,12 +2046,6 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
 
-    def disp(path: Path) -> str:
-        try:
-            return str(path.relative_to(ROOT))
-        except ValueError:
-            return str(path)
-
     if args.render_only is not None:
         R = json.loads(args.render_only.read_text())
         command = R.get("command", command)
@@ -2065,8 +2059,8 @@ def main(argv: list[str] | None = None) -> int:
                 "quick": args.quick,
                 "seed": args.seed,
                 "eval_seed": args.eval_seed,
-                "csv_dir_display": disp(csv_dir),
-                "out_display": disp(out),
+                "csv_dir_display": atomic_io.display_path(csv_dir),
+                "out_display": atomic_io.display_path(out),
             }
         )
         t0 = time.perf_counter()

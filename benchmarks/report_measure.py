@@ -31,6 +31,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from atomic_io import display_path
 
 import envs  # noqa: F401  (registers the env ids)
 from agents.common.evaluation import DEFAULT_EVAL_SEEDS, evaluate_policy
@@ -42,15 +43,6 @@ from envs.partition import D2DPartitionEnv, MECPartitionEnv
 from envs.partition.vector import D2DPartitionVectorEnv, MECPartitionVectorEnv
 from envs.traces import read_lumos5g, read_mmwave_list
 from pipeline.evaluation import evaluate_partition, time_decisions
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def display_path(path: str | Path) -> str:
-    """``path`` relative to the repository root where it lies inside it (for the report)."""
-    p = Path(path).resolve()
-    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
-
 
 ENV_IDS = {"mec": "EdgeRL/MECPartition-v0", "d2d": "EdgeRL/D2DPartition-v0"}
 SINGLE = {"mec": MECPartitionEnv, "d2d": D2DPartitionEnv}
