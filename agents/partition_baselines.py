@@ -13,7 +13,9 @@ that search a candidate set evaluate all candidates in one vectorised call.
 | ``deepar`` | best two-cut device -> edge -> cloud for latency (``objective`` configurable) | DeePar |
 | ``jalad`` | best single split device -> cloud with the cut's features quantised to ``c`` bits, under an accuracy-loss bound | JALAD (Li et al. 2018) |
 | ``random`` | uniform random platform per block (seeded) | - |
+| ``paper_random`` | random platform per block with given ``shares`` (default: Ren et al. Table 3 "Ours" for the DNN and scenario), i.e. IoRLO's thresholds on a uniform action | Ren et al. Sec. 5.2 |
 | ``oracle`` | exact optimum by DP | SPEC §7 |
+| ``constant`` | a given placement in every frame (``decision=``) | - |
 """
 
 from __future__ import annotations
@@ -36,6 +38,27 @@ OBJECTIVES = ("latency", "energy", "cost")
 # networks; the size of a c-bit feature map is c/32 of the float32 one (Huffman coding,
 # which the paper adds on top, is not modelled). Both are configurable.
 JALAD_ACCURACY_LOSS: dict[int, float] = {2: 0.35, 4: 0.08, 6: 0.02, 8: 0.005, 16: 0.0, 32: 0.0}
+
+# Ren et al. Table 3, column "Ours": the DNN computation distribution of IoRLO, one share
+# vector per (scenario, DNN) in platform order (MEC: browser/device, edge, cloud; D2D: client,
+# collaborator). Sec. 5.2 says the decision "is selected randomly from the potential
+# partitioning decisions", so ``paper_random`` reads each row as the per-block placement
+# probabilities of that DNN (the table gives no per-block detail, so i.i.d. blocks is the
+# simplest reading; benchmarks/calibrate_paper.py fits the platform factors under it).
+PAPER_TABLE3_SHARES: dict[str, dict[str, tuple[float, ...]]] = {
+    "mec": {
+        "alexnet": (0.0908, 0.1668, 0.7424),
+        "vgg16": (0.0241, 0.8430, 0.1329),
+        "resnet32": (0.3085, 0.3198, 0.3717),
+        "mobilenet_v1": (0.4725, 0.3522, 0.1753),
+    },
+    "d2d": {
+        "alexnet": (0.1507, 0.8493),
+        "vgg16": (0.0349, 0.9651),
+        "resnet32": (0.2351, 0.7649),
+        "mobilenet_v1": (0.4726, 0.5274),
+    },
+}
 
 
 def _objective(res: CostBreakdown, objective: str) -> np.ndarray:
@@ -219,6 +242,109 @@ class RandomRule(DecisionRule):
         return self.rng.integers(0, problem.num_platforms, size=shape, dtype=np.int64)
 
 
+def check_shares(shares: Any, num_platforms: int | None = None) -> np.ndarray:
+    """``shares`` as a float array: finite, >= 0, summing to 1 (within 1e-6), and one per
+    platform when ``num_platforms`` is given; a ValueError names the field otherwise."""
+    try:
+        p = np.asarray(shares, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"shares must be a list of probabilities, one per platform, got {shares!r}"
+        ) from None
+    if p.ndim != 1 or p.size < 2:
+        raise ValueError(
+            f"shares must be a flat list of probabilities, one per platform "
+            f"(3 for MEC: device, edge, cloud; 2 for D2D: user, collaborator), got {shares!r}"
+        )
+    if num_platforms is not None and p.size != num_platforms:
+        raise ValueError(
+            f"shares must have one value per platform ({num_platforms} here: "
+            f"{'device, edge, cloud' if num_platforms == 3 else 'user, collaborator'}), "
+            f"got {p.size}: {shares!r}"
+        )
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise ValueError(f"shares must be finite and >= 0, got {shares!r}")
+    if abs(p.sum() - 1.0) > 1e-6:
+        raise ValueError(f"shares must sum to 1 (within 1e-6), got sum {p.sum():.6g}: {shares!r}")
+    return p / p.sum()
+
+
+def share_thresholds(shares: np.ndarray) -> np.ndarray:
+    """Thresholds ``t_k = p_0 + ... + p_{k-1}`` (k = 1..P-1) on a uniform ``u``:
+    ``platform = #{k: u >= t_k}``, i.e. IoRLO's ``ε = p_0``, ``φ = p_0 + p_1`` (SPEC §4).
+
+    A threshold whose remaining platforms all have share 0 is set to 1, so rounding in the
+    cumulative sum cannot reach a platform of share 0."""
+    tail = np.cumsum(shares[::-1])[::-1][1:]  # p_k + ... + p_{P-1}
+    return np.where(tail > 0, np.cumsum(shares)[:-1], 1.0)
+
+
+@dataclass
+class PaperRandomRule(DecisionRule):
+    """Each block on platform ``s`` with probability ``shares[s]``, i.i.d., seeded.
+
+    Ren et al. Sec. 5.2: the decision "is selected randomly from the potential partitioning
+    decisions", with the computation distribution of Table 3. ``shares=None`` takes the
+    Table 3 "Ours" row (:data:`PAPER_TABLE3_SHARES`) of the problem's DNN and scenario, and
+    for a DNN the table lacks the mean of the scenario's four rows (so evaluation sweeps over
+    any DNN still run). Implemented as thresholds on a uniform draw
+    (:func:`share_thresholds`), i.e. IoRLO's discretisation of a random action. ``seed``
+    defaults to 0 so that two instances draw the same decisions (``None``: fresh entropy).
+    """
+
+    shares: Any = None
+    seed: int | None = 0
+    name: str = "paper_random"
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+        if self.shares is not None:
+            self.shares = tuple(float(v) for v in check_shares(self.shares))
+
+    def shares_for(self, problem: PartitionProblem) -> np.ndarray:
+        """The share vector used for ``problem`` (explicit, or Table 3 of its DNN)."""
+        if self.shares is not None:
+            return check_shares(self.shares, problem.num_platforms)
+        table = PAPER_TABLE3_SHARES["mec" if problem.num_platforms == 3 else "d2d"]
+        row = table.get(problem.model.profile.name)
+        if row is None:
+            return np.mean([np.asarray(r, dtype=np.float64) for r in table.values()], axis=0)
+        return np.asarray(row, dtype=np.float64)
+
+    def decide(self, problem: PartitionProblem) -> np.ndarray:
+        thr = share_thresholds(self.shares_for(problem))
+        shape = (
+            (problem.n_blocks,)
+            if problem.batch_size is None
+            else (problem.batch_size, problem.n_blocks)
+        )
+        u = self.rng.random(shape)
+        return np.searchsorted(thr, u, side="right").astype(np.int64)
+
+
+@dataclass
+class ConstantRule(DecisionRule):
+    """The same placement in every frame (e.g. the best constant decision in hindsight,
+    :func:`agents.hardness.best_constant`)."""
+
+    decision: Any = None
+    name: str = "constant"
+
+    def __post_init__(self) -> None:
+        d = np.asarray(self.decision)
+        if self.decision is None or d.ndim != 1 or d.dtype.kind not in "iu" or d.size == 0:
+            raise ValueError(
+                f"decision must be a non-empty 1-D list of platform indices, got {self.decision!r}"
+            )
+        self.decision = d.astype(np.int64)
+
+    def decide(self, problem: PartitionProblem) -> np.ndarray:
+        d = problem.model.check_decisions(self.decision)
+        if problem.batch_size is None:
+            return d.copy()
+        return np.tile(d, (problem.batch_size, 1))
+
+
 @dataclass
 class OracleRule(DecisionRule):
     """The exact optimum by dynamic programming (SPEC §7)."""
@@ -240,7 +366,9 @@ PARTITION_RULES: dict[str, Callable[..., DecisionRule]] = {
     "deepar": lambda **kw: DeePar(**kw),
     "jalad": lambda **kw: JALAD(**kw),
     "random": lambda **kw: RandomRule(**kw),
+    "paper_random": lambda **kw: PaperRandomRule(**kw),
     "oracle": lambda **kw: OracleRule(**kw),
+    "constant": lambda **kw: ConstantRule(**kw),
 }
 # Rules that only make sense in one scenario.
 MEC_ONLY = ("edge_only", "cloud_only", "deepar")

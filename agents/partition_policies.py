@@ -1,8 +1,10 @@
 """Partitioning baselines as policies of the MEC/D2D environments.
 
 A policy wraps a :class:`~agents.partition_baselines.DecisionRule`: each call reads the
-frame the next action will be evaluated on (``env.unwrapped.problem``: true links and
-factors, which the oracle needs), lets the rule decide, and converts the decision into an
+frame as the agent observes it (``env.unwrapped.measured_problem``: with a v1 env's
+``observe="measured"`` the links and load measured for the previous frame; otherwise, and in
+every v0 env, the frame the action is charged on) — only ``oracle`` reads the true frame
+(``env.unwrapped.problem``: it is the clairvoyant reference) — lets the rule decide, and converts the decision into an
 element of the env's action space (``decision_to_action``: the midpoint of each platform's
 threshold interval in continuous mode, e.g. device -> ε/2, edge -> (ε+φ)/2, cloud ->
 (φ+1)/2; the platform ints in discrete mode). An :class:`~envs.wrappers.IntentThresholds`
@@ -17,7 +19,10 @@ wrapper in the chain is honoured (its thresholds convert).
 | ``deepar`` | DeePar: best two-cut device -> edge -> cloud | MEC |
 | ``jalad`` | JALAD: single split with quantised features (the env charges full precision) | MEC, D2D |
 | ``random`` | uniform random platform per block (``seed``) | MEC, D2D |
-| ``oracle`` | exact optimum (DP, SPEC §7) | MEC, D2D |
+| ``paper_random`` | random platform per block with ``shares`` (default: Ren et al. Table 3 "Ours" of the DNN; ``seed``) | MEC, D2D |
+| ``oracle`` | exact optimum (DP, SPEC §7) on the true frame (clairvoyant) | MEC, D2D |
+| ``dp_measured`` | the same DP on the observed frame (the last measurement in v1) | MEC, D2D |
+| ``constant`` | one given placement in every frame (``decision=[...]``) | MEC, D2D |
 
 Usage::
 
@@ -49,8 +54,12 @@ PARTITION_POLICY_NAMES: tuple[str, ...] = (
     "co_h",
     "co_l",
     "random",
+    "paper_random",
     "oracle",
+    "dp_measured",
 )
+#: Policies that decide on the true frame instead of the observed one.
+CLAIRVOYANT: tuple[str, ...] = ("oracle",)
 
 
 def _converter(env: Any) -> Any:
@@ -92,22 +101,26 @@ class RulePolicy:
         self.base = base
         self.rule = rule
         self.name = name
+        self.clairvoyant = name in CLAIRVOYANT
         self._conv = _converter(env)
+
+    def _problem(self) -> Any:
+        return self.base.problem if self.clairvoyant else self.base.measured_problem
 
     def decide(self) -> np.ndarray:
         """The rule's decision(s) for the current frame(s): ``(n,)`` or ``(num_envs, n)``."""
-        return self.rule.decide(self.base.problem)
+        return self.rule.decide(self._problem())
 
     def act(self, obs: Any = None) -> np.ndarray:
         """One action for a single env (``obs`` is not needed: the rule reads the frame)."""
-        problem = self.base.problem
+        problem = self._problem()
         if problem.batch_size is not None:
             raise ValueError(f"policy {self.name!r}: use act_batch() with a vector env")
         return self._conv.decision_to_action(self.rule.decide(problem))
 
     def act_batch(self, obs_batch: Any) -> np.ndarray:
         """Actions for a batch: every copy of a vector env, or a batch of one for a single env."""
-        problem = self.base.problem
+        problem = self._problem()
         size = len(obs_batch)
         if problem.batch_size is None:
             if size != 1:
@@ -126,16 +139,20 @@ class RulePolicy:
 
 
 def _factory(name: str) -> Callable[..., RulePolicy]:
+    rule = "oracle" if name == "dp_measured" else name
+
     def make(env: Any, **kwargs: Any) -> RulePolicy:
-        return RulePolicy(env, make_rule(name, **kwargs), name)
+        return RulePolicy(env, make_rule(rule, **kwargs), name)
 
     make.__name__ = f"make_{name}"
     make.__doc__ = f"The {name!r} partitioning policy (see the module table)."
     return make
 
 
+#: Every policy by name: the baselines of :data:`PARTITION_POLICY_NAMES` (no arguments
+#: needed) and ``constant`` (``decision=[...]``).
 PARTITION_POLICIES: dict[str, Callable[..., RulePolicy]] = {
-    name: _factory(name) for name in PARTITION_POLICY_NAMES
+    name: _factory(name) for name in (*PARTITION_POLICY_NAMES, "constant")
 }
 
 

@@ -8,7 +8,7 @@ on [0, 1], and the queue length (in units of M) in the bins cut by ``queue_edges
 linearly over the first ``epsilon_decay`` fraction of the episodes.
 
 Checkpoints are ``torch.save`` dicts of a tensor and plain values (``torch.load(...,
-weights_only=True)`` safe), written atomically.
+weights_only=True)`` safe), written atomically with a checksum (``agents.common.checkpoint``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 from envs.scheduling.env import ENV_ID, RECOMMENDED_MAX_EPISODE_STEPS, EdgeSchedulingEnv
 
 CHECKPOINT_FORMAT = "edgerl.qlearning"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: checksum manifest (1 still loads)
 
 
 @dataclass(frozen=True)
@@ -158,10 +158,12 @@ class QLearningAgent:
 
     # ------------------------------------------------------------------ checkpoints
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the table and its metadata atomically (temp file + os.replace)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def save(self, path: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> Path:
+        """Write the table and its metadata atomically, with a checksum
+        (:func:`agents.common.checkpoint.save_checkpoint`). ``extra``: plain values stored
+        under ``"extra"`` (the pipeline keeps its step counter there, in the same file)."""
+        from agents.common.checkpoint import save_checkpoint
+
         cfg = asdict(self.config)
         cfg["queue_edges"] = list(cfg["queue_edges"])
         payload = {
@@ -173,37 +175,43 @@ class QLearningAgent:
             "config": cfg,
             "episodes_trained": self.episodes_trained,
             "q": torch.from_numpy(self.q.copy()),
+            "extra": dict(extra or {}),
         }
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        try:
-            torch.save(payload, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return save_checkpoint(path, payload)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: gym.Env) -> QLearningAgent:
-        """Load a checkpoint for ``env``; ValueError if it was trained for another env."""
-        data = torch.load(Path(path), weights_only=True)
-        if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not a Q-learning checkpoint ({CHECKPOINT_FORMAT})")
-        if data.get("version") != CHECKPOINT_VERSION:
-            raise ValueError(
-                f"{path}: checkpoint version {data.get('version')} != {CHECKPOINT_VERSION}"
+        """Load a checkpoint for ``env``; :class:`~agents.common.checkpoint.CheckpointError`
+        (a ValueError naming the file) if it is missing, corrupted, not finite or was
+        trained for another env."""
+        from agents.common.checkpoint import CheckpointError, load_checkpoint, payload_error
+
+        data = load_checkpoint(
+            path,
+            formats=(CHECKPOINT_FORMAT,),
+            versions=(1, CHECKPOINT_VERSION),
+            kind="a Q-learning",
+        )
+        try:
+            agent = cls(
+                env, **{**data["config"], "queue_edges": tuple(data["config"]["queue_edges"])}
             )
-        agent = cls(env, **{**data["config"], "queue_edges": tuple(data["config"]["queue_edges"])})
-        for key in ("env_id", "num_servers", "buffer_size"):
-            if data[key] != getattr(agent, key):
-                raise ValueError(
-                    f"{path} was trained for {key}={data[key]!r}, but the env has "
-                    f"{key}={getattr(agent, key)!r}"
-                )
-        q = data["q"].numpy()
+            mismatch = [
+                f"{key}={data[key]!r} (env: {getattr(agent, key)!r})"
+                for key in ("env_id", "num_servers", "buffer_size")
+                if data[key] != getattr(agent, key)
+            ]
+            q = data["q"].numpy()
+            episodes = int(data["episodes_trained"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise payload_error(path, exc, "restoring the Q-learning agent") from exc
+        if mismatch:
+            raise CheckpointError(path, "trained for another env: " + ", ".join(mismatch))
         if q.shape != agent.q.shape:
-            raise ValueError(f"{path}: Q table shape {q.shape} != expected {agent.q.shape}")
+            raise CheckpointError(path, f"Q table shape {q.shape} != expected {agent.q.shape}")
         agent.q = q.astype(np.float64, copy=True)
-        agent.episodes_trained = int(data["episodes_trained"])
+        agent.episodes_trained = episodes
+        agent.extra = dict(data.get("extra") or {})
         return agent
 
     def _check_env(self, env: gym.Env) -> None:

@@ -1,7 +1,7 @@
 """Steps per second of the MEC/D2D partitioning envs (single and native vector env).
 
 Usage: ``.venv/bin/python benchmarks/bench_envs.py [--quick] [--scenario mec|d2d|both]
-[--num-envs 1 64 1024 4096] [--no-tune-malloc]``.
+[--version 0 1] [--num-envs 1 64 1024 4096] [--no-tune-malloc]``.
 
 Prints one table: the single env (the raw class and through ``gymnasium.make``, i.e. with
 the TimeLimit/OrderEnforcing/PassiveEnvChecker wrappers), with and without the per-step
@@ -10,8 +10,10 @@ oracle. Vector rows are measured twice: with glibc's default heap settings, then
 :func:`envs.partition.vector.tune_malloc` (``M_TOP_PAD`` = 64 MiB; process-wide, so it
 runs second). Each number is the best of ``--repeats`` timed runs (the machine may be
 shared; best-of filters out interference). Actions are sampled once up front, so action
-sampling is not timed. Targets (issue): single env >= 20k steps/s without the oracle,
->= 10k with it; vector env >= 1M env-steps/s at 4096 envs.
+sampling is not timed. Targets (v0 and v1 alike): single env >= 20k steps/s without the
+oracle, >= 10k with it; vector env >= 1M env-steps/s at 4096 envs. v1 runs its default
+network (``mixture_train``, which replays the shared traces: ``EDGERL_DATA`` or
+``../shared/data``), measured observations and platform load.
 """
 
 from __future__ import annotations
@@ -24,12 +26,25 @@ import gymnasium as gym
 import numpy as np
 
 import envs
-from envs.partition import D2DPartitionEnv, MECPartitionEnv
-from envs.partition.vector import D2DPartitionVectorEnv, MECPartitionVectorEnv, tune_malloc
+from envs.partition import (
+    D2DPartitionEnv,
+    D2DPartitionEnvV1,
+    MECPartitionEnv,
+    MECPartitionEnvV1,
+)
+from envs.partition.vector import (
+    D2DPartitionVectorEnv,
+    D2DPartitionVectorEnvV1,
+    MECPartitionVectorEnv,
+    MECPartitionVectorEnvV1,
+    tune_malloc,
+)
 
 SCENARIOS = {
-    "mec": ("EdgeRL/MECPartition-v0", MECPartitionEnv, MECPartitionVectorEnv),
-    "d2d": ("EdgeRL/D2DPartition-v0", D2DPartitionEnv, D2DPartitionVectorEnv),
+    ("mec", 0): ("EdgeRL/MECPartition-v0", MECPartitionEnv, MECPartitionVectorEnv),
+    ("d2d", 0): ("EdgeRL/D2DPartition-v0", D2DPartitionEnv, D2DPartitionVectorEnv),
+    ("mec", 1): ("EdgeRL/MECPartition-v1", MECPartitionEnvV1, MECPartitionVectorEnvV1),
+    ("d2d", 1): ("EdgeRL/D2DPartition-v1", D2DPartitionEnvV1, D2DPartitionVectorEnvV1),
 }
 
 
@@ -75,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (noisier)")
     parser.add_argument("--scenario", choices=("mec", "d2d", "both"), default="both")
+    parser.add_argument("--version", type=int, nargs="+", choices=(0, 1), default=[0, 1])
     parser.add_argument("--num-envs", type=int, nargs="+", default=[1, 64, 1024, 4096])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
@@ -83,7 +99,11 @@ def main() -> None:
     args = parser.parse_args()
     scale = 0.25 if args.quick else 1.0
     single_steps = int(10000 * scale)
-    names = ("mec", "d2d") if args.scenario == "both" else (args.scenario,)
+    names = [
+        (sc, v)
+        for v in args.version
+        for sc in (("mec", "d2d") if args.scenario == "both" else (args.scenario,))
+    ]
     rows: list[tuple[str, str, str, str, float]] = []
 
     def add(env_id: str, kind: str, oracle: bool, num: str, rate: float) -> None:

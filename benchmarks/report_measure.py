@@ -465,9 +465,9 @@ def trace_specs(root: Path, labels: Sequence[str] | None = None) -> list[dict[st
         d, u, p = lumos / down, memu / "throughput" / up, memu / "ping" / ping
         stats = {
             "down_mbps": float(np.mean(read_lumos5g(d).values)),
-            "up_mbps": float(np.mean(read_mmwave_list(u).values)),
-            "rtt_ms": float(np.median(read_mmwave_list(p).values)),
-            "rtt_p95_ms": float(np.percentile(read_mmwave_list(p).values, 95)),
+            "up_mbps": float(np.mean(read_mmwave_list(u, unit="Mbps").values)),
+            "rtt_ms": float(np.median(read_mmwave_list(p, unit="ms").values)),
+            "rtt_p95_ms": float(np.percentile(read_mmwave_list(p, unit="ms").values, 95)),
         }
         files = {
             "down": f"lumos5g/{down}",

@@ -5,6 +5,8 @@ strings, so nothing heavy is imported until an env is made).
 |---|---|---|
 | ``EdgeRL/MECPartition-v0`` | ``envs.partition:MECPartitionEnv`` | ``envs.partition:MECPartitionVectorEnv`` |
 | ``EdgeRL/D2DPartition-v0`` | ``envs.partition:D2DPartitionEnv`` | ``envs.partition:D2DPartitionVectorEnv`` |
+| ``EdgeRL/MECPartition-v1`` | ``envs.partition:MECPartitionEnvV1`` | ``envs.partition:MECPartitionVectorEnvV1`` |
+| ``EdgeRL/D2DPartition-v1`` | ``envs.partition:D2DPartitionEnvV1`` | ``envs.partition:D2DPartitionVectorEnvV1`` |
 | ``EdgeRL/EdgeScheduling-v0`` | ``envs.scheduling.env:EdgeSchedulingEnv`` | - |
 """
 
@@ -13,7 +15,12 @@ from __future__ import annotations
 from gymnasium.envs.registration import register, registry
 
 PARTITION_MAX_EPISODE_STEPS = 100
-PARTITION_ENV_IDS: tuple[str, ...] = ("EdgeRL/MECPartition-v0", "EdgeRL/D2DPartition-v0")
+PARTITION_ENV_IDS: tuple[str, ...] = (
+    "EdgeRL/MECPartition-v0",
+    "EdgeRL/D2DPartition-v0",
+    "EdgeRL/MECPartition-v1",
+    "EdgeRL/D2DPartition-v1",
+)
 
 
 def _register(id: str, **kwargs) -> None:
@@ -31,6 +38,20 @@ _register(
     "EdgeRL/D2DPartition-v0",
     entry_point="envs.partition:D2DPartitionEnv",
     vector_entry_point="envs.partition:D2DPartitionVectorEnv",
+    max_episode_steps=PARTITION_MAX_EPISODE_STEPS,
+)
+# v1 (SPEC §10): measured state, one-way latency, platform load, network mixtures,
+# collaborators of their own speed; v0 stays the paper's MDP, unchanged.
+_register(
+    "EdgeRL/MECPartition-v1",
+    entry_point="envs.partition:MECPartitionEnvV1",
+    vector_entry_point="envs.partition:MECPartitionVectorEnvV1",
+    max_episode_steps=PARTITION_MAX_EPISODE_STEPS,
+)
+_register(
+    "EdgeRL/D2DPartition-v1",
+    entry_point="envs.partition:D2DPartitionEnvV1",
+    vector_entry_point="envs.partition:D2DPartitionVectorEnvV1",
     max_episode_steps=PARTITION_MAX_EPISODE_STEPS,
 )
 

@@ -77,6 +77,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from envs.limits import check_alloc
 from envs.traces import Trace, read_csv_trace, read_lumos5g, read_mmwave_list
 
 MEC_LINK_FIELDS: tuple[str, ...] = ("b_te_up", "b_te_down", "b_ec_up", "b_ec_down", "l_te", "l_ec")
@@ -744,7 +745,13 @@ def _resample(trace: Trace, frame_s: float, interp: str) -> np.ndarray:
     """Values of ``trace`` on the frame grid ``k * frame_s`` over one loop of its duration."""
     t = trace.times_s - trace.times_s[0]
     dur = trace.duration_s
-    n = max(1, math.ceil(dur / frame_s - 1e-9))
+    frames = dur / frame_s
+    check_alloc(
+        "frame_s",
+        8.0 * frames,
+        f"{trace.source} lasts {dur:g} s, {frames:.3g} frames of {frame_s:g} s in its table",
+    )
+    n = max(1, math.ceil(frames - 1e-9))
     grid = np.arange(n) * frame_s
     if interp == "hold":
         # Tolerance: sample times like 30 * 0.1 = 3.0000000000000004 must count as reached.
@@ -771,7 +778,8 @@ class TraceReplay(LinkProcess):
     Bandwidth samples below ``min_bandwidth_mbps`` (outages, 0 Mbps in the real traces) are
     raised to it, so transfer times ``8 G / B`` (SPEC §1) stay finite. Latency traces are used
     as they are: a ping RTT is taken as the link latency ``L`` (SPEC §1 charges ``L`` once
-    per transfer; scale it with ``scales`` for a one-way reading, e.g. ``0.5``).
+    per transfer). The v1 envs read it as a round trip and charge half of it
+    (``latency_reading="one_way"``); do not also scale it here.
 
     Args:
         fields: Column names, e.g. :data:`MEC_LINK_FIELDS`.
@@ -1013,6 +1021,8 @@ class PlatformLoad(LinkProcess):
         self._require_reset()
         if not self.enabled:
             return self.values
+        if self.util.shape[0] == 1:
+            return self._step_one(rng)
         u = rng.standard_normal(self.util.shape)
         u *= self._innov
         u += self._c
@@ -1023,6 +1033,21 @@ class PlatformLoad(LinkProcess):
         self.values = self._factor()
         return self.values
 
+    def _step_one(self, rng: np.random.Generator) -> np.ndarray:
+        """One copy in Python floats: the same draw and the same operations in the same
+        order as the numpy path, so the same values bit for bit."""
+        if not hasattr(self, "_lists"):
+            self._lists = [a.tolist() for a in (self._innov, self._c, self.rho, self.max_util)]
+        innov, c, rho, top = self._lists
+        eps = rng.standard_normal(len(innov)).tolist()
+        util = []
+        for e, i, cc, r, t, u0 in zip(eps, innov, c, rho, top, self.util[0].tolist(), strict=True):
+            u = e * i + cc + u0 * r
+            util.append(min(max(u, 0.0), t))
+        self.util = np.array([util])
+        self.values = np.array([[1.0 / (1.0 - u) for u in util]])
+        return self.values
+
 
 # --------------------------------------------------------------------------------------------
 # factory
@@ -1031,7 +1056,7 @@ _TRACE_FORMATS: tuple[str, ...] = ("lumos5g", "mmwave", "csv")
 _TRACE_KEYS = {"type", "frame_s", "interp", "run", "min_bandwidth_mbps", "fallback", "scales"}
 _CSV_KEYS = {"type", "path", "frame_s", "interp", "min_bandwidth_mbps", "fallback", "link"}
 _FIELD_SPEC_KEYS = {"path", "format", "run", "series", "unit"}
-_TYPES: tuple[str, ...] = ("5g_trial", "constant", "trace", "csv")
+_TYPES: tuple[str, ...] = ("5g_trial", "constant", "trace", "csv", "mixture")
 
 
 def _resolve(path: str | Path, base_dir: str | Path | None) -> Path:
@@ -1072,17 +1097,27 @@ def _load_field_trace(
     fmt = spec.get("format")
     if fmt is None:
         fmt = {".list": "mmwave", ".csv": "csv"}.get(path.suffix.lower(), "lumos5g")
+    # The unit comes from the field (b* Mbps, l* ms), never from the file's path; an explicit
+    # ``unit`` must agree with it (TraceReplay checks).
+    unit = spec.get("unit", field_unit(field))
     if fmt == "lumos5g":
-        return read_lumos5g(path, unit=spec.get("unit", "Mbps"))
+        return read_lumos5g(path, unit=unit)
     if fmt == "mmwave":
         return read_mmwave_list(
-            path, spec.get("run", default_run), series=spec.get("series", 0), unit=spec.get("unit")
+            path, spec.get("run", default_run), series=spec.get("series", 0), unit=unit
         )
     if fmt == "csv":
         return _csv_trace_for(read_csv_trace(path), _csv_column(field), str(path))
     raise ValueError(
         f"trace spec of {field!r}: format must be one of {_TRACE_FORMATS}, got {fmt!r}"
     )
+
+
+def _spec_number(spec: Mapping[str, Any], key: str, default: float) -> float:
+    v = spec.get(key, default)
+    if isinstance(v, bool | str | bytes) or not isinstance(v, int | float | np.number):
+        raise ValueError(f"{spec.get('type')!r} link spec: {key} must be a number > 0, got {v!r}")
+    return float(v)
 
 
 def make_link_process(
@@ -1096,6 +1131,9 @@ def make_link_process(
     Accepted specs (``F`` = :data:`MEC_LINK_FIELDS` or :data:`D2D_LINK_FIELDS`):
 
     * a :class:`LinkProcess` — returned unchanged (its fields must be ``F``);
+    * ``"mixture_train"`` / ``"mixture_test"`` / ``"mixture_synthetic"`` or
+      ``{"type": "mixture", "split", "components", "data_dir", "frame_s", "ranges"}`` —
+      a network drawn per episode (:mod:`envs.mixture`, the v1 default);
     * ``"5g_trial"`` — :class:`FiveGTrialMEC` / :class:`FiveGTrialD2D` with Table 2 defaults;
     * ``"constant"`` — :class:`ConstantLink` at the Table 2 averages;
     * ``{"type": "5g_trial", <field>: {<FieldModel attr>: value, ...}}`` — overrides;
@@ -1132,14 +1170,25 @@ def make_link_process(
                 f"process fields {spec.fields} do not match scenario {scenario!r} {fields}"
             )
         return spec
+    from envs.mixture import NAMED_MIXTURES, make_mixture  # mixture builds on this module
+
     if isinstance(spec, str):
-        spec = {"type": spec}
+        spec = (
+            {"type": "mixture", **NAMED_MIXTURES[spec]}
+            if spec in NAMED_MIXTURES
+            else {"type": spec}
+        )
     if not isinstance(spec, Mapping):
         raise ValueError(f"link spec must be a string, mapping or LinkProcess, got {type(spec)}")
     spec = dict(spec)
     kind = spec.get("type")
     if kind not in _TYPES:
-        raise ValueError(f"link spec type must be one of {_TYPES}, got {kind!r}")
+        raise ValueError(
+            f"link spec type must be one of {_TYPES} (or a name among "
+            f"{sorted(NAMED_MIXTURES)}), got {kind!r}"
+        )
+    if kind == "mixture":
+        return make_mixture(spec, scenario, base_dir)
 
     def check_keys(allowed: set[str]) -> None:
         bad = set(spec) - allowed
@@ -1159,9 +1208,9 @@ def make_link_process(
 
     fallback_spec = spec.get("fallback", "5g_trial")
     common = {
-        "frame_s": float(spec.get("frame_s", 1.0)),
+        "frame_s": _spec_number(spec, "frame_s", 1.0),
         "interp": spec.get("interp", "hold"),
-        "min_bandwidth_mbps": float(spec.get("min_bandwidth_mbps", 0.1)),
+        "min_bandwidth_mbps": _spec_number(spec, "min_bandwidth_mbps", 0.1),
     }
     if kind == "trace":
         check_keys(_TRACE_KEYS | set(fields))

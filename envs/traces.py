@@ -13,7 +13,12 @@ Three formats, all found under ``../shared/data/traces/`` (see its ``README.md``
 
 Every reader returns :class:`Trace` objects with strictly increasing times and finite,
 non-negative values. Malformed content raises :class:`TraceFormatError` (a ``ValueError``)
-whose message contains the file path and the 1-based line number.
+whose message contains the file path and the 1-based line number. A UTF-8 byte-order mark is
+accepted. Sizes are bounded (:mod:`envs.limits`): times within ``±MAX_TRACE_TIME_S`` (1e7 s),
+bandwidths up to ``MAX_BANDWIDTH_MBPS``, latencies up to ``MAX_LATENCY_MS``, files whose
+parsing would take more than ``MAX_ALLOC_BYTES``; beyond them the reader refuses the line (or
+file) and names the bound, so replay can never be asked for an absurd frame grid or produce
+``inf``. Units are never guessed from a path: :func:`read_mmwave_list` takes ``unit``.
 
 Known quirks of the real data, and how they are handled:
 
@@ -38,13 +43,25 @@ from typing import Literal
 
 import numpy as np
 
+from envs.limits import (
+    MAX_BANDWIDTH_MBPS,
+    MAX_LATENCY_MS,
+    MAX_TRACE_TIME_S,
+    check_alloc,
+)
+
 UNITS: tuple[str, ...] = ("Mbps", "ms")
 CSV_COLUMNS: tuple[str, ...] = ("time_s", "uplink_mbps", "downlink_mbps", "rtt_ms")
 MMWAVE_PERIOD_S = 0.1
+# Largest value per unit (see envs.limits): beyond it transfer times and observations break.
+MAX_VALUE: dict[str, float] = {"Mbps": MAX_BANDWIDTH_MBPS, "ms": MAX_LATENCY_MS}
+# Parsed token lists take roughly this many times the file's size in memory.
+_PARSE_BYTES_PER_FILE_BYTE = 40
 DuplicatePolicy = Literal["mean", "error"]
 
 __all__ = [
     "CSV_COLUMNS",
+    "MAX_VALUE",
     "MMWAVE_PERIOD_S",
     "UNITS",
     "Trace",
@@ -89,22 +106,36 @@ class Trace:
         # Copies: the arrays are made read-only below and must not alias the caller's.
         times = np.array(self.times_s, dtype=np.float64)
         values = np.array(self.values, dtype=np.float64)
-        if self.unit not in UNITS:
+        if not isinstance(self.unit, str) or self.unit not in UNITS:
             raise ValueError(f"Trace {self.source}: unit must be one of {UNITS}, got {self.unit!r}")
         if times.ndim != 1 or values.shape != times.shape or times.size == 0:
             raise ValueError(
                 f"Trace {self.source}: times_s and values must be non-empty 1-D arrays of equal "
                 f"length, got shapes {times.shape} and {values.shape}"
             )
-        if not (np.all(np.isfinite(times)) and np.all(np.diff(times) > 0)):
-            raise ValueError(f"Trace {self.source}: times_s must be finite and strictly increasing")
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise ValueError(f"Trace {self.source}: values must be finite and non-negative")
+        if not (np.all(np.abs(times) <= MAX_TRACE_TIME_S) and np.all(np.diff(times) > 0)):
+            raise ValueError(
+                f"Trace {self.source}: times_s must be finite, strictly increasing and within "
+                f"±{MAX_TRACE_TIME_S:.0e} s (envs.limits.MAX_TRACE_TIME_S)"
+            )
+        top = MAX_VALUE[self.unit]
+        if not (np.all(values >= 0) and np.all(values <= top)):  # NaN fails both
+            raise ValueError(
+                f"Trace {self.source}: values must be finite, non-negative and at most "
+                f"{top:.0e} {self.unit}"
+            )
         period = self.period_s
+        if isinstance(period, bool) or not isinstance(
+            period, int | float | np.integer | np.floating
+        ):
+            raise ValueError(f"Trace {self.source}: period_s must be a number, got {period!r}")
         if np.isnan(period):
             period = float(np.median(np.diff(times))) if times.size > 1 else 1.0
-        if not (np.isfinite(period) and period > 0):
-            raise ValueError(f"Trace {self.source}: period_s must be positive, got {period}")
+        if not 0 < period <= MAX_TRACE_TIME_S:
+            raise ValueError(
+                f"Trace {self.source}: period_s must be in (0, {MAX_TRACE_TIME_S:.0e}] s, "
+                f"got {period}"
+            )
         times.setflags(write=False)
         values.setflags(write=False)
         object.__setattr__(self, "times_s", times)
@@ -157,11 +188,44 @@ def _parse_table(rows: list[list[str]], line_nos: list[int], path: Path) -> np.n
     return arr
 
 
-def _check_values(values: np.ndarray, lines: np.ndarray, path: Path, what: str) -> None:
+def _check_values(values: np.ndarray, lines: np.ndarray, path: Path, what: str, unit: str) -> None:
     neg = np.flatnonzero(values < 0)
     if neg.size:
         i = neg[0]
         raise TraceFormatError(path, int(lines[i]), f"negative {what}: {values[i]}")
+    top = MAX_VALUE[unit]
+    big = np.flatnonzero(values > top)
+    if big.size:
+        i = big[0]
+        raise TraceFormatError(
+            path,
+            int(lines[i]),
+            f"{what} {values[i]:g} {unit} is above the {top:.0e} {unit} bound "
+            f"(envs.limits.MAX_{'BANDWIDTH_MBPS' if unit == 'Mbps' else 'LATENCY_MS'})",
+        )
+
+
+def _check_times(times: np.ndarray, lines: np.ndarray, path: Path) -> None:
+    big = np.flatnonzero(np.abs(times) > MAX_TRACE_TIME_S)
+    if big.size:
+        i = big[0]
+        raise TraceFormatError(
+            path,
+            int(lines[i]),
+            f"time {times[i]:g} s is outside ±{MAX_TRACE_TIME_S:.0e} s "
+            "(envs.limits.MAX_TRACE_TIME_S; replay would need an unbounded frame grid)",
+        )
+
+
+def _check_unit(unit: object) -> str:
+    if not isinstance(unit, str) or unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    return unit
+
+
+def _check_duplicates(duplicate_times: object) -> None:
+    if not isinstance(duplicate_times, str) or duplicate_times not in ("mean", "error"):
+        raise ValueError(f"duplicate_times must be 'mean' or 'error', got {duplicate_times!r}")
 
 
 def _clean_times(
@@ -172,8 +236,7 @@ def _clean_times(
     duplicate_times: DuplicatePolicy,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reject decreasing times; merge (mean) or reject repeated ones. ``lines`` for messages."""
-    if duplicate_times not in ("mean", "error"):
-        raise ValueError(f"duplicate_times must be 'mean' or 'error', got {duplicate_times!r}")
+    _check_duplicates(duplicate_times)
     steps = np.diff(times)
     back = np.flatnonzero(steps < 0)
     if back.size:
@@ -193,7 +256,18 @@ def _clean_times(
 
 
 def _read_lines(path: Path) -> list[str]:
-    data = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        check_alloc(
+            f"trace file {path}",
+            _PARSE_BYTES_PER_FILE_BYTE * size,
+            f"parsing keeps ~{_PARSE_BYTES_PER_FILE_BYTE}x the file size in memory",
+        )
+        data = path.read_bytes()
+    except OSError as exc:  # missing file, a directory, permissions
+        raise TraceFormatError(
+            path, None, f"cannot read the file ({exc.strerror or exc})"
+        ) from None
     try:
         text = data.decode("utf-8-sig")  # tolerate a byte-order mark (spreadsheet exports)
     except UnicodeDecodeError as exc:
@@ -230,6 +304,8 @@ def read_lumos5g(
             non-finite token, a negative value, or decreasing time (file and line named).
     """
     path = Path(path)
+    unit = _check_unit(unit)
+    _check_duplicates(duplicate_times)
     tokens: list[list[str]] = []
     line_nos: list[int] = []
     for no, raw in enumerate(_read_lines(path), 1):
@@ -245,7 +321,8 @@ def read_lumos5g(
         raise TraceFormatError(path, 1, "no data lines")
     arr = _parse_table(tokens, line_nos, path)
     lines = np.asarray(line_nos)
-    _check_values(arr[:, 1], lines, path, "value")
+    _check_times(arr[:, 0], lines, path)
+    _check_values(arr[:, 1], lines, path, "value", unit)
     times, values = _clean_times(arr[:, 0], arr[:, 1], lines, path, duplicate_times)
     return Trace(times, values, source=str(path), unit=unit)
 
@@ -305,16 +382,13 @@ def list_runs(path: str | Path) -> list[int]:
     return [r.number for r in _split_runs(Path(path))]
 
 
-def _infer_unit(path: Path) -> str:
-    return "ms" if any("ping" in part.lower() for part in path.parts) else "Mbps"
-
-
 def _run_series(
     path: Path,
     run: _Run,
     series: int,
     period_s: float,
     duplicate_times: DuplicatePolicy,
+    unit: str,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     if len(run.data) == 1:
         if series != 0:
@@ -323,8 +397,10 @@ def _run_series(
             )
         no, toks = run.data[0]
         values = _parse_floats(toks, path, no)
-        _check_values(values, np.full(values.size, no), path, "value")
-        return np.arange(values.size) * period_s, values, period_s
+        _check_values(values, np.full(values.size, no), path, "value", unit)
+        times = np.arange(values.size) * period_s
+        _check_times(times[-1:], np.array([no]), path)
+        return times, values, period_s
     n_series = len(run.data) // 2
     if not 0 <= series < n_series:
         raise ValueError(
@@ -340,7 +416,8 @@ def _run_series(
             v_no,
             f"run {run.number}: {values.size} values for {times.size} times (line {t_no})",
         )
-    _check_values(values, np.full(values.size, v_no), path, "value")
+    _check_times(times, np.full(times.size, t_no), path)
+    _check_values(values, np.full(values.size, v_no), path, "value", unit)
     times, values = _clean_times(times, values, np.full(times.size, t_no), path, duplicate_times)
     period = float(np.median(np.diff(times))) if times.size > 1 else period_s
     return times, values, period
@@ -350,8 +427,8 @@ def read_mmwave_list(
     path: str | Path,
     run: int | None = None,
     *,
+    unit: str,
     series: int = 0,
-    unit: str | None = None,
     period_s: float = MMWAVE_PERIOD_S,
     duplicate_times: DuplicatePolicy = "mean",
 ) -> Trace:
@@ -364,8 +441,8 @@ def read_mmwave_list(
             period after the previous run's last sample (a long trace for random-offset replay).
         series: For runs written as pairs of lines (times, then values), which pair to read.
             Runs written as a single line of values have only ``series=0``.
-        unit: ``"Mbps"`` or ``"ms"``; ``None`` infers ``"ms"`` when a path component contains
-            ``ping`` and ``"Mbps"`` otherwise.
+        unit: ``"Mbps"`` (throughput files) or ``"ms"`` (ping RTT files); required, since
+            the file itself does not say which (it is never guessed from the path).
         period_s: Sample period of single-line runs (0.1 s in the shipped files).
         duplicate_times: ``"mean"`` merges repeated timestamps of two-line runs, ``"error"``
             rejects them. Decreasing timestamps always raise.
@@ -379,23 +456,36 @@ def read_mmwave_list(
         ValueError: ``run`` not in the file, ``series`` out of range, bad ``unit``/``period_s``.
     """
     path = Path(path)
-    unit = _infer_unit(path) if unit is None else unit
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-    if not period_s > 0:
-        raise ValueError(f"period_s must be positive, got {period_s}")
+    unit = _check_unit(unit)
+    _check_duplicates(duplicate_times)
+    is_num = isinstance(period_s, int | float | np.integer | np.floating)
+    if not is_num or isinstance(period_s, bool) or not 0 < period_s <= MAX_TRACE_TIME_S:
+        raise ValueError(
+            f"period_s must be a number in (0, {MAX_TRACE_TIME_S:.0e}] s, got {period_s!r}"
+        )
+    if isinstance(series, bool) or not isinstance(series, int | np.integer):
+        raise ValueError(f"series must be a non-negative integer, got {series!r}")
+    if run is not None and (isinstance(run, bool) or not isinstance(run, int | np.integer)):
+        raise ValueError(f"run must be None or an integer run number, got {run!r}")
     runs = _split_runs(path)
     if run is not None:
         chosen = [r for r in runs if r.number == run]
         if not chosen:
             raise ValueError(f"{path}: run must be one of {[r.number for r in runs]}, got {run}")
-        t, v, p = _run_series(path, chosen[0], series, period_s, duplicate_times)
+        t, v, p = _run_series(path, chosen[0], series, period_s, duplicate_times, unit)
         return Trace(t, v, source=f"{path}#run={run}", unit=unit, period_s=p)
     all_t, all_v, periods = [], [], []
     start = 0.0
     for r in runs:
-        t, v, p = _run_series(path, r, series, period_s, duplicate_times)
+        t, v, p = _run_series(path, r, series, period_s, duplicate_times, unit)
         t = t - t[0] + start
+        if not t[-1] <= MAX_TRACE_TIME_S:
+            raise TraceFormatError(
+                path,
+                r.header_line,
+                f"run {r.number}: the runs laid end to end last {t[-1]:g} s, more than "
+                f"{MAX_TRACE_TIME_S:.0e} s (envs.limits.MAX_TRACE_TIME_S); read one run",
+            )
         all_t.append(t)
         all_v.append(v)
         periods.append(p)
@@ -434,6 +524,7 @@ def read_csv_trace(
             non-numeric/non-finite/negative value, decreasing time (file and line named).
     """
     path = Path(path)
+    _check_duplicates(duplicate_times)
     header: list[str] | None = None
     rows: list[list[str]] = []
     line_nos: list[int] = []
@@ -461,8 +552,9 @@ def read_csv_trace(
     table = _parse_table(rows, line_nos, path)
     lines = np.asarray(line_nos)
     col = {name: table[:, header.index(name)] for name in CSV_COLUMNS}
+    _check_times(col["time_s"], lines, path)
     for name in CSV_COLUMNS[1:]:
-        _check_values(col[name], lines, path, name)
+        _check_values(col[name], lines, path, name, "ms" if name == "rtt_ms" else "Mbps")
     times = col["time_s"]
     out: dict[str, Trace] = {}
     for name, unit in (("uplink_mbps", "Mbps"), ("downlink_mbps", "Mbps"), ("rtt_ms", "ms")):

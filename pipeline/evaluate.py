@@ -39,6 +39,7 @@ from pipeline.utils import read_json, to_plain
 log = logging.getLogger("edgerl")
 
 FINISHED = ("done", "trained")
+BEST_CONSTANT = "best_constant"
 
 
 # ---------------------------------------------------------------------------- baselines
@@ -52,17 +53,20 @@ def heuristic_names(env_name: str) -> list[str]:
         from agents.partition_baselines import D2D_ONLY, MEC_ONLY
         from agents.partition_policies import PARTITION_POLICY_NAMES
 
-        skip = set(D2D_ONLY if env_name == "mec" else MEC_ONLY) | {"co_l"}
-        names = [n for n in PARTITION_POLICY_NAMES if n not in skip and n != "oracle"]
-        return [*names, "oracle"]
+        skip = set(D2D_ONLY if env_name == "mec" else MEC_ONLY) | {"co_l", "oracle"}
+        names = [n for n in PARTITION_POLICY_NAMES if n not in skip]
+        # best_constant: the best fixed placement in hindsight on the evaluation frames
+        return [*names, BEST_CONSTANT, "oracle"]
     from agents.scheduling_baselines import SCHEDULING_POLICIES
 
     return list(SCHEDULING_POLICIES)
 
 
-def make_heuristic(name: str, env: Any, seed: int) -> Any:
+def make_heuristic(name: str, env: Any, seed: int, constant: Any = None) -> Any:
     from agents import make_policy
 
+    if name == BEST_CONSTANT:
+        return make_policy("constant", env, decision=constant)
     return make_policy(name, env, seed=seed) if name == "random" else make_policy(name, env)
 
 
@@ -99,14 +103,19 @@ def evaluate_policies(
     results: list[EvalResult] = []
     h_mode = HEURISTIC_ACTION_MODE[env_name]
     if is_partition(env_name):
+        from agents.hardness import best_constant
+
         venv = _env(cfg, h_mode, num_envs=episodes)
         single = _env(cfg, h_mode)
+        const = None
+        if BEST_CONSTANT in heuristics:  # on exactly the frames evaluate_partition runs
+            const = best_constant(venv, seed, venv.unwrapped.max_episode_steps)[0]
         for name in heuristics:
             res = evaluate_partition(
-                make_heuristic(name, venv, seed), venv, seed, name=name, kind=_kind(name)
+                make_heuristic(name, venv, seed, const), venv, seed, name=name, kind=_kind(name)
             )
             res.decision_us = time_decisions(
-                make_heuristic(name, single, seed), single, decision_steps, seed
+                make_heuristic(name, single, seed, const), single, decision_steps, seed
             )
             results.append(res)
         venv.close()
@@ -269,8 +278,17 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"baselines={plain['baselines']!r} is invalid: must be null or a list")
 
 
+def report_bad_run(run_dir: Path, exc: BaseException) -> None:
+    """One line on stderr for a run that cannot be evaluated (the others go on)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if not isinstance(exc, OSError | ValueError) or not first:  # e.g. a YAML parser error
+        first = f"{type(exc).__name__}: {first}"
+    print(f"error: skipping run {run_dir}: {first}", file=sys.stderr, flush=True)
+
+
 def run(cfg: DictConfig) -> int:
-    """Evaluate the runs named by ``cfg.runs``; returns the exit status."""
+    """Evaluate the runs named by ``cfg.runs``; returns the exit status (0 when every run
+    was evaluated, 1 when some could not be loaded, 2 when none)."""
     from pipeline.report import write_outputs
 
     try:
@@ -290,12 +308,18 @@ def run(cfg: DictConfig) -> int:
         return 2
     groups: dict[str, list[TrainedRun]] = OrderedDict()
     skipped = []
+    n_bad = 0
     for rd in runs:
-        state = read_json(rd / "state.json")
-        if state.get("status") not in FINISHED:
-            skipped.append(f"{rd} ({state.get('status')} at step {state.get('steps')})")
+        try:  # one broken run dir is reported and skipped, not fatal for the others
+            state = read_json(rd / "state.json")
+            if state.get("status") not in FINISHED:
+                skipped.append(f"{rd} ({state.get('status')} at step {state.get('steps')})")
+                continue
+            tr = load_trained(rd)
+        except Exception as exc:  # unreadable state.json/config.yaml (JSON, YAML, config errors)
+            n_bad += 1
+            report_bad_run(rd, exc)
             continue
-        tr = load_trained(rd)
         groups.setdefault(group_key(to_plain(tr.cfg)), []).append(tr)
     for s in skipped:
         log.warning("skipping unfinished run %s", s)
@@ -325,13 +349,22 @@ def run(cfg: DictConfig) -> int:
         if cfg.baselines is not None:
             names = [n for n in names if n in wanted]
         trained = []
+        loaded = []
         for tr in members:
             probe = _env(tr.cfg, tr.action_mode)
-            policy = tr.runner_cls.load_policy(tr.run_dir, tr.cfg, probe)
-            probe.close()
+            try:  # CheckpointError (a ValueError) names the file and the problem
+                policy = tr.runner_cls.load_policy(tr.run_dir, tr.cfg, probe)
+            except Exception as exc:  # CheckpointError; anything else must not stop the rest
+                n_bad += 1
+                report_bad_run(tr.run_dir, exc)
+                continue
+            finally:
+                probe.close()
+            loaded.append(tr)
             trained.append(
                 (str(tr.cfg.agent.name), "trained", policy, tr.action_mode, str(tr.run_dir))
             )
+        members = loaded
         log.info("evaluating %s: %d runs + %d baselines on %d episodes",
                  base_cfg.env.tag, len(trained), len(names), episodes)  # fmt: skip
         results = evaluate_policies(
@@ -355,4 +388,4 @@ def run(cfg: DictConfig) -> int:
     )
     for f in files:
         print(f"wrote {f}")
-    return 0
+    return 1 if n_bad else 0

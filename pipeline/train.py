@@ -4,19 +4,27 @@ Run directory (``cfg.run_dir``, default ``runs/<env tag>/<agent>/seed<k>``)::
 
     config.yaml          the resolved config of the run
     overrides.yaml       the command-line overrides (for the resume hint)
-    state.json           status (running / interrupted / done), steps, checkpoint
+    state.json           status (running / interrupted / trained / done / failed), steps of
+                         the last checkpoint, phase, error
     events.out.tfevents.*   TensorBoard (shared tags; one file per session)
-    <checkpoint>         runner-specific (checkpoint.pt, model.zip + checkpoint.json, rllib_checkpoint/)
+    <checkpoint>         runner-specific (checkpoint.pt, sb3_checkpoint/, rllib_checkpoint/),
+                         one atomic unit with a checksum
+    .lock                the run's lock (pipeline.utils.RunLock): one writer at a time
     metrics.json         final evaluation, steps, wall-clock, SPS (written at the end)
     .hydra/, train.log   Hydra's own copy of the config and the log
 
 Ctrl-C (or SIGTERM) stops at the next safe point, saves the checkpoint and exits with status
-130; ``train.resume=true`` with the same overrides continues from it.
+130; ``train.resume=true`` with the same overrides continues from it. Faults (Ctrl-C outside
+training, OSErrors such as a full disk, a bad checkpoint on resume) end with one line on
+stderr and ``state.json`` marked ``interrupted`` / ``failed`` (see ``_train``).
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
+import os
 import shlex
 import shutil
 import sys
@@ -27,12 +35,24 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline.config import ConfigError, RunSpec, validate
-from pipeline.utils import atomic_write_json, atomic_write_text, read_json, to_plain
+from pipeline.utils import (
+    RunDirBusy,
+    RunLock,
+    atomic_write_json,
+    atomic_write_text,
+    clean_stale_temp,
+    read_json,
+    to_plain,
+)
 
 log = logging.getLogger("edgerl")
 
+EXIT_FAILED = 1
 EXIT_CONFIG_ERROR = 2
+EXIT_BUSY = 75  # EX_TEMPFAIL: another process holds the run directory
 EXIT_INTERRUPTED = 130
+#: files of a run directory that are not the run's results (kept by clear/remove_if_fresh)
+KEEP: tuple[str, ...] = (".hydra", RunLock.name)
 #: config sections that may change when resuming (everything else must match the run's)
 RESUMABLE_CHANGES: tuple[str, ...] = ("train", "runs_root", "run_dir", "data_dir", "torch_threads")
 
@@ -88,6 +108,19 @@ class RunDir:
         state.update(fields, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
         atomic_write_json(self.state_file, state)
 
+    def write_state_in_place(self, **fields: Any) -> None:
+        """:meth:`write_state` without a temp file, for a full disk: overwriting the
+        existing file's blocks usually needs no new space. Best effort."""
+        try:
+            state = self.state() or {}
+            state.update(fields, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            text = json.dumps(state, indent=2, default=str) + "\n"
+            with open(self.state_file, "r+" if self.state_file.exists() else "w") as f:
+                f.write(text)
+                f.truncate()
+        except OSError:
+            pass
+
     def config(self) -> dict[str, Any] | None:
         f = self.path / "config.yaml"
         return to_plain(OmegaConf.load(f)) if f.is_file() else None
@@ -95,7 +128,7 @@ class RunDir:
     def clear(self) -> None:
         """Remove a previous run's files (``train.overwrite=true``); keeps Hydra's own files."""
         for p in self.path.iterdir():
-            if p.name in (".hydra",) or p.suffix == ".log":
+            if p.name in KEEP or p.suffix == ".log":
                 continue
             shutil.rmtree(p) if p.is_dir() else p.unlink()
 
@@ -105,7 +138,7 @@ class RunDir:
         if not self.path.is_dir() or self.state_file.exists():
             return
         items = list(self.path.iterdir())
-        if all(p.name == ".hydra" or p.suffix == ".log" for p in items):
+        if all(p.name in KEEP or p.suffix == ".log" for p in items):
             for p in items:
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
             # and the empty <tag>/<agent> parents Hydra created, up to the runs root
@@ -127,8 +160,15 @@ def _resolved_config(cfg: DictConfig) -> dict[str, Any]:
 def _check_resume(rd: RunDir, cfg_plain: dict[str, Any], runner_cls: type) -> None:
     state = rd.state()
     if state is None or not runner_cls.checkpoint_path(rd.path).exists():
+        legacy = rd.path / "model.zip"
+        why = (
+            f" ({legacy.name} is an SB3 pickle archive from an older version, which is never "
+            "loaded: it could run code)"
+            if legacy.is_file()
+            else ""
+        )
         raise ConfigError(
-            f"train.resume=true but {rd.path} holds no checkpoint to resume from "
+            f"train.resume=true but {rd.path} holds no checkpoint to resume from{why} "
             "(start a new run without train.resume)"
         )
     saved = rd.config() or {}
@@ -150,35 +190,84 @@ def _print_table(rows: list[dict[str, Any]], scheduling: bool) -> str:
     return table
 
 
+def _oserror(exc: BaseException) -> OSError | None:
+    """The OSError with an errno behind ``exc`` (libraries wrap them, e.g. torch's
+    RuntimeError around a failed write), or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def describe_oserror(exc: OSError) -> str:
+    """One line: errno name and number, message and the path (``ENOSPC (errno 28): No
+    space left on device: runs/.../checkpoint.pt``)."""
+    name = errno.errorcode.get(exc.errno or 0, "E?")
+    msg = exc.strerror or os.strerror(exc.errno or 0)
+    where = f": {exc.filename}" if exc.filename else ""
+    if exc.filename2:
+        where += f" -> {exc.filename2}"
+    return f"{name} (errno {exc.errno}): {msg}{where}"
+
+
 def run(cfg: DictConfig) -> int:
-    """Train one run; returns the process exit status."""
+    """Train one run; returns the process exit status.
+
+    The run directory is locked (:class:`pipeline.utils.RunLock`) for the whole run, so a
+    second ``train.py`` (or ``train.overwrite=true``) on it fails at once naming the PID of
+    the holder; temp files of a killed earlier run are removed once the lock is held.
+    """
     rd = RunDir(Path(cfg.run_dir))
+    lock = RunLock(rd.path)
     try:
-        spec = validate(cfg)
-        plain = _resolved_config(cfg)
-        if cfg.train.resume:
-            _check_resume(rd, plain, spec.runner_cls)
-        else:
-            state = rd.state()
-            if state is not None and not cfg.train.overwrite:
-                raise ConfigError(
-                    f"{rd.path} already holds a run (status {state.get('status')!r} at "
-                    f"{state.get('steps')} steps): pass train.resume=true to continue it, "
-                    "train.overwrite=true to replace it, or choose another seed/run_dir"
-                )
-    except ConfigError as exc:
-        if not cfg.train.resume:
-            rd.remove_if_fresh(Path(str(cfg.runs_root)))
+        lock.acquire()
+    except RunDirBusy as exc:
         if _is_multirun():
             raise
         print(f"error: {exc}", file=sys.stderr, flush=True)
-        return EXIT_CONFIG_ERROR
-    return _train(cfg, spec, rd, plain)
+        return EXIT_BUSY
+    try:
+        for p in clean_stale_temp(rd.path):
+            log.info("removed %s (left by a killed run)", p.name)
+        try:
+            spec = validate(cfg)
+            plain = _resolved_config(cfg)
+            if cfg.train.resume:
+                _check_resume(rd, plain, spec.runner_cls)
+            else:
+                state = rd.state()
+                has_ckpt = spec.runner_cls.checkpoint_path(rd.path).exists()
+                # a run that never saved a checkpoint has nothing to lose: start it again
+                if state is not None and has_ckpt and not cfg.train.overwrite:
+                    raise ConfigError(
+                        f"{rd.path} already holds a run (status {state.get('status')!r} at "
+                        f"{state.get('steps')} steps): pass train.resume=true to continue it, "
+                        "train.overwrite=true to replace it, or choose another seed/run_dir"
+                    )
+        except ConfigError as exc:
+            if not cfg.train.resume:
+                lock.release()
+                rd.remove_if_fresh(Path(str(cfg.runs_root)))
+            if _is_multirun():
+                raise
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            return EXIT_CONFIG_ERROR
+        return _train(cfg, spec, rd, plain)
+    finally:
+        lock.release()
 
 
 def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) -> int:
+    """Train, save, evaluate; faults end with one line on stderr and a consistent state.json:
+    ``interrupted`` (Ctrl-C anywhere, exit 130) or ``failed`` (an OSError such as a full
+    disk, or a corrupted checkpoint on resume: exit 1; any other exception: its traceback),
+    with ``steps`` = the last checkpoint's steps (what a resume restores)."""
     import torch
 
+    from agents.common.checkpoint import CheckpointError
     from agents.common.logger import RunLogger
     from pipeline.progress import GracefulInterrupt, Progress
     from pipeline.runners.base import TrainContext, TrainingStopped, finite
@@ -194,10 +283,30 @@ def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) ->
     atomic_write_text(rd.path / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(overrides)))
     previous = rd.state() or {}
     train_time = float(previous.get("train_time_s", 0.0)) if resume else 0.0
+    saved_steps = int(previous.get("steps") or 0) if resume else 0  # the last good checkpoint
 
     logger = RunLogger(rd.path)
     runner = spec.runner_cls(cfg, spec, rd.path, logger)
     label = f"{cfg.agent.name} {cfg.env.tag} seed{cfg.seed}"
+    phase = "set-up"
+    t0 = time.perf_counter()
+
+    def fault(status: str, message: str, code: int) -> int:
+        """Record the fault in state.json (best effort: the disk may be full) and print one line."""
+        try:
+            last = spec.runner_cls.saved_steps(rd.path)
+        except Exception:  # an unreadable checkpoint: keep what state.json knew
+            last = None
+        steps = saved_steps if last is None else last
+        fields = dict(status=status, steps=steps, phase=phase, error=message,
+                      reached_steps=runner.steps, train_time_s=train_time)  # fmt: skip
+        try:
+            rd.write_state(**fields)
+        except OSError:
+            rd.write_state_in_place(**fields)
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        return code
+
     try:
         runner.setup(resume)
         start = runner.steps
@@ -206,7 +315,9 @@ def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) ->
             f"from step {start}" if resume else "new run", cfg.train.total_steps, rd.path,
         )  # fmt: skip
         rd.write_state(status="running", steps=start, total_steps=int(cfg.train.total_steps),
-                       checkpoint=runner.checkpoint_path(rd.path).name, train_time_s=train_time)  # fmt: skip
+                       checkpoint=runner.checkpoint_path(rd.path).name, train_time_s=train_time,
+                       phase="training", error=None)  # fmt: skip
+        phase = "training"
         progress = Progress(
             int(cfg.train.total_steps), start, label, bool(cfg.train.progress),
             int(cfg.train.progress_every),
@@ -222,7 +333,9 @@ def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) ->
             stopped = interrupt.requested
             if stopped:  # save while the handler still absorbs a repeated Ctrl-C
                 progress.close()
+                phase = "saving"
                 path = runner.save()
+                saved_steps = runner.steps
                 train_time += time.perf_counter() - t0
                 rd.write_state(status="interrupted", steps=runner.steps, train_time_s=train_time)
                 logger.flush()
@@ -236,13 +349,15 @@ def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) ->
         progress.close()
         session_s = time.perf_counter() - t0
         train_time += session_s
+        phase = "saving"
         path = runner.save()
-        steps = runner.steps
+        steps = saved_steps = runner.steps
         rd.write_state(status="trained", steps=steps, train_time_s=train_time)
         log.info("trained %s: %d steps in %.1f s; checkpoint %s", label, steps, train_time, path)
 
         from pipeline.evaluate import final_evaluation
 
+        phase = "final evaluation"
         n = int(cfg.train.final_eval_episodes)
         rows, mine = final_evaluation(cfg, spec, runner, n) if n > 0 else ([], {})
         metrics = {
@@ -266,12 +381,39 @@ def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) ->
             # the last periodic-protocol evaluation (eval/* curves) as the HParams metrics
             finals = runner.log_eval(ctx, steps)
             logger.log_hparams(runner.hparams(), finite(finals), step=steps)
-        rd.write_state(status="done", steps=steps)
+        rd.write_state(status="done", steps=steps, phase="done")
         if rows:
             print(f"\nEvaluation of {label} on {n} episodes (seed {cfg.train.eval_seed}):")
             _print_table(rows, cfg.env.name == "scheduling")
         print(f"Run dir: {rd.path}", flush=True)
         return 0
+    except KeyboardInterrupt:
+        if phase == "training":
+            train_time += time.perf_counter() - t0
+        if phase == "final evaluation":  # trained and saved: a resume only re-runs the eval
+            try:
+                atomic_write_json(rd.path / "metrics.json", {
+                    "agent": cfg.agent.name, "env": cfg.env.name, "env_tag": cfg.env.tag,
+                    "seed": int(cfg.seed), "status": "interrupted", "steps": saved_steps,
+                    "train_time_s": train_time, "checkpoint": runner.checkpoint_path(rd.path).name,
+                    "eval": None,
+                })  # fmt: skip
+            except OSError:
+                pass
+        if spec.runner_cls.checkpoint_path(rd.path).exists():
+            then = f"the run keeps its checkpoint at step {saved_steps} (resume with: " \
+                   f"{resume_command(overrides)})"  # fmt: skip
+        else:
+            then = "nothing was saved (run the same command again to start over)"
+        return fault("interrupted", f"interrupted during {phase}; {then}", EXIT_INTERRUPTED)
+    except CheckpointError as exc:
+        return fault("failed", f"cannot resume: {exc}".splitlines()[0], EXIT_FAILED)
+    except Exception as exc:
+        os_exc = _oserror(exc)
+        if os_exc is None:  # a bug: keep the traceback, but leave a consistent state.json
+            fault("failed", f"{type(exc).__name__} during {phase}: {exc}".splitlines()[0], 1)
+            raise
+        return fault("failed", f"{describe_oserror(os_exc)} (during {phase})", EXIT_FAILED)
     finally:
         logger.close()
         runner.close()

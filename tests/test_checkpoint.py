@@ -151,9 +151,10 @@ def test_agent_checkpoint_mismatch_errors(tmp_path):
         IoRLO.load(path, gym.make(MEC, dnn="alexnet"))
     with pytest.raises(ValueError, match="zeta|thresholds"):
         load_actor(path, env=gym.make(D2D, dnn="lenet"))
+    same = gym.make(MEC, dnn="lenet")  # (outside: gym.make may warn about env versions)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_actor(path, env=gym.make(MEC, dnn="lenet"))  # matching env: no warning
+        load_actor(path, env=same)  # matching env: no warning
 
 
 def test_numpy_rng_state_round_trip(tmp_path):

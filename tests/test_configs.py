@@ -54,8 +54,15 @@ def test_default_config(cfg_factory):
     cfg = cfg_factory()
     spec = validate(cfg)
     assert (cfg.env.name, cfg.dnn.name, cfg.network.name, cfg.agent.name) == (
-        "mec", "alexnet", "5g_trial", "iorlo_plus")  # fmt: skip
-    assert cfg.run_dir == "runs/mec-alexnet/iorlo_plus/seed0"
+        "mec", "alexnet", "mixture_train", "iorlo_plus")  # fmt: skip
+    assert cfg.env.id == "EdgeRL/MECPartition-v1" and cfg.network.split == "train"
+    assert cfg.run_dir == "runs/mecv1-alexnet-mixtrain/iorlo_plus/seed0"
+    # v0, the paper's MDP, is one override away, with its own default network
+    v0 = cfg_factory("env=mec")
+    assert (v0.env.id, v0.network.name) == ("EdgeRL/MECPartition-v0", "5g_trial")
+    assert v0.run_dir == "runs/mec-alexnet/iorlo_plus/seed0"
+    d2d = cfg_factory("env=d2d_v1", "network=mixture_test")
+    assert (d2d.env.id, d2d.network.split) == ("EdgeRL/D2DPartition-v1", "test")
     assert spec.action_mode == "continuous"
     assert OmegaConf.is_struct(cfg)
 
@@ -67,7 +74,8 @@ def _partition_overrides(env, agent, dnn, net, csv):
 
 def _check_partition(cfg_factory, env, agent, dnn, net, csv):
     cfg = cfg_factory(*_partition_overrides(env, agent, dnn, net, csv))
-    suffix = "" if net == "5g_trial" else f"-{net}"
+    suffix = {"5g_trial": "", "mixture": "-mixtrain", "mixture_train": "-mixtrain",
+              "mixture_test": "-mixtest"}.get(net, f"-{net}")  # fmt: skip
     assert cfg.run_dir == f"runs/{env}-{dnn}{suffix}/{agent}/seed0"
     # the env itself is built in test_every_dnn_builds / test_trace_networks_build
     spec = validate(cfg, build_env_check=False)
@@ -151,7 +159,9 @@ def test_experiments_validate(cfg_factory, experiment):
     validate(cfg)
     assert cfg.train.final_eval_episodes == 100
     expected = {"paper_mec": ("mec", "iorlo"), "paper_d2d": ("d2d", "iorlo"),
-                "paper_drlos": ("scheduling", "drlos")}[experiment]  # fmt: skip
+                "paper_drlos": ("scheduling", "drlos"),
+                "paper_mec_calibrated": ("mec", "iorlo"),
+                "paper_d2d_calibrated": ("d2d", "iorlo")}[experiment]  # fmt: skip
     assert (cfg.env.name, cfg.agent.name) == expected
     # a command-line group choice beats the preset's
     if experiment != "paper_drlos":
@@ -181,10 +191,10 @@ BAD_VALUES = [
     (["env=scheduling", "agent=qlearning", "agent.alpha=0"], r"agent\.alpha=0 is invalid: must be a number in \(0, 1\]"),
     (["env.epsilon=0.9", "env.phi=0.5"], r"need epsilon < phi"),
     (["env.phi=1.5"], r"phi must be in \(0, 1\)"),
-    (["env.eta1=-3"], r"eta1 must be finite and >= 0"),
+    (["env.eta1=-3"], r"eta1 must be a finite number in \[0, 1e\+09\]"),
     (["env=d2d", "env.zeta=0"], r"zeta must be in \(0, 1\)"),
     (["env=d2d", "env.churn.join=2"], r"churn\['join'\] must be a probability"),
-    (["env=scheduling", "env.load=-1"], r"load must be a finite number > 0"),
+    (["env=scheduling", "env.load=-1"], r"load must be a finite number in \(0(\.0)?, 1000(\.0)?\]"),
     (["env=scheduling", "env.eta=0.2"], r"eta must be a number in the open interval \(0, 0\.1\)"),
     (["env=scheduling", "dnn=vgg16"], r"dnn='vgg16' does not apply to env=scheduling"),
     (["env=scheduling", "network=lumos5g"], r"network='lumos5g' does not apply to env=scheduling"),
@@ -194,8 +204,12 @@ BAD_VALUES = [
     (["seed=-1"], r"config\.seed=-1 is invalid"),
     (["network=csv"], r"missing mandatory value\(s\) \['network\.path'\]"),
     (["network=csv", "network.path=/nonexistent/link.csv"], r"No such file"),
-    (["network=lumos5g", "data_dir=/nonexistent"], r"No such file or directory: '/nonexistent/traces"),
-    (["+env.foo=1"], r"env: \['foo'\] not argument\(s\) of MECPartitionEnv; allowed: \["),
+    (["network=lumos5g", "data_dir=/nonexistent"], r"/nonexistent/traces/lumos5g/.*No such file or directory"),
+    (["data_dir=/nonexistent"], r"needs the data root /nonexistent .*EDGERL_DATA"),
+    (["network.split=val"], r"split must be one of \['train', 'test', 'all'\]"),
+    (["env.observe=future"], r"observe must be one of \['measured', 'current'\]"),
+    (["+env.foo=1"], r"env: \['foo'\] not argument\(s\) of MECPartitionEnvV1; allowed: \["),
+    (["env=mec", "+env.observe=measured"], r"\['observe'\] not argument\(s\) of MECPartitionEnv; allowed"),
     (["+agent.foo=1"], r"agent: unknown key\(s\) \['foo'\]; allowed:"),
     (["agent=sb3_ppo", "+agent.policy_delay=2"], r"\['policy_delay'\] not argument\(s\) of stable_baselines3\.PPO"),
 ]  # fmt: skip

@@ -108,6 +108,94 @@ def test_bad_inputs_name_the_field():
         DNNProfile.from_dict(bad)
 
 
+def _tiny_dict() -> dict:
+    return {
+        "name": "t",
+        "input_shape": [3, 4],
+        "input_kb": 0.012,
+        "blocks": [
+            {
+                "name": "b0",
+                "in_kb": 0.012,
+                "out_kb": 0.04,
+                "layers": [{"kind": "fc", "in_elems": 12, "out_elems": 10}],
+            }
+        ],
+    }
+
+
+def _set(d: dict, path: tuple, value) -> dict:
+    node = d
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return d
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("blocks", 0, "layers", 0, "in_elems"), -5, r"blocks\[0\]\.layers\[0\]\.in_elems"),
+        (
+            ("blocks", 0, "layers", 0, "out_elems"),
+            1.5,
+            r"layers\[0\]\.out_elems must be an integer",
+        ),
+        (("blocks", 0, "layers", 0, "in_elems"), "12", r"in_elems must be an integer"),
+        (("blocks", 0, "layers", 0, "in_elems"), float("inf"), r"in_elems must be an integer"),
+        (("blocks", 0, "layers", 0, "in_elems"), 10**13, r"in_elems must be an integer in \[0, "),
+        (("blocks", 0, "layers", 0, "in_elems"), True, r"in_elems must be an integer"),
+        (("blocks", 0, "layers", 0, "kind"), "attention", r"layers\[0\]\.kind: layer kind"),
+        (("blocks", 0, "layers", 0, "kind"), ["fc"], r"layers\[0\]\.kind: layer kind"),
+        (("blocks", 0, "in_kb"), float("nan"), r"blocks\[0\]\.in_kb must be a finite number"),
+        (("blocks", 0, "out_kb"), -1.0, r"blocks\[0\]\.out_kb"),
+        (("blocks", 0, "out_kb"), 1e308, r"blocks\[0\]\.out_kb"),
+        (("blocks", 0, "out_kb"), "0.04", r"blocks\[0\]\.out_kb"),
+        (("blocks", 0, "name"), 7, r"blocks\[0\]\.name must be a string"),
+        (("blocks", 0, "layers"), 3, r"blocks\[0\]\.layers must be a list"),
+        (("blocks", 0, "extra"), 1, r"blocks\[0\] has unknown keys"),
+        (("blocks",), {"a": 1}, r"blocks must be a list"),
+        (("blocks",), [5], r"blocks\[0\] must be a mapping"),
+        (("input_kb",), float("-inf"), r"input_kb must be a finite number"),
+        (("input_shape",), [3, 0], r"input_shape\[1\] must be an integer in \[1, "),
+        (("input_shape",), "34", r"input_shape must be a list"),
+        (("name",), None, r"name must be a string"),
+    ],
+)
+def test_profile_dict_bad_fields_are_named(path, value, field):
+    with pytest.raises(ValueError, match=field):
+        DNNProfile.from_dict(_set(_tiny_dict(), path, value))
+
+
+def test_profile_dict_accepts_integral_floats_and_rejects_non_mappings():
+    d = _set(_tiny_dict(), ("blocks", 0, "layers", 0, "in_elems"), 12.0)
+    assert DNNProfile.from_dict(d).blocks[0].layers[0].in_elems == 12
+    with pytest.raises(ValueError, match="profile must be a mapping"):
+        DNNProfile.from_dict([1, 2])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="dnn must be a name"):
+        resolve_profile(3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="layer kind"):
+        Layer("softmax", 1, 1)
+    with pytest.raises(ValueError, match="in_elems"):
+        Layer("fc", -1, 1)
+
+
+@pytest.mark.parametrize(
+    ("shape", "what"),
+    [
+        ((3, 32), "3 positive integers"),
+        (("3", 32, 32), r"input_shape\[0\] must be an integer"),
+        ((3, 1.5, 32), r"input_shape\[1\] must be an integer"),
+        ((3, 10**5, 10**5), "MAX_ALLOC_BYTES"),
+        ((3, 1, 1), "does not fit the model"),
+        ("abc", "input_shape must be"),
+    ],
+)
+def test_builtin_input_shape_errors(shape, what):
+    with pytest.raises(ValueError, match=what):
+        get_profile("alexnet", shape)
+
+
 class _Tiny(nn.Module):
     def __init__(self) -> None:
         super().__init__()

@@ -73,9 +73,10 @@ def test_sb3_check_env(env_id):
             sb3_check_env(env)
     # The default continuous mode is IoRLO's sigmoid range Box(0, 1): SB3 only recommends
     # [-1, 1] (an advice its algorithms handle by rescaling); nothing else is reported.
+    env = gym.make(env_id)  # (made outside: v0 ids get Gymnasium's "v1 exists" notice)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sb3_check_env(gym.make(env_id))
+        sb3_check_env(env)
     messages = [str(w.message) for w in caught]
     assert len(messages) == 1 and "symmetric and normalized Box action space" in messages[0]
 
@@ -92,16 +93,24 @@ def test_registration_and_spaces(env_id):
     assert d.action_space == gym.spaces.MultiDiscrete([u.num_platforms] * n)
     assert env.observation_space.dtype == np.float32
     assert np.all(env.observation_space.low == 0) and np.all(env.observation_space.high == 1)
+    v1 = {"observe", "latency_reading"} if u.version == 1 else set()
     if u.scenario == "mec":
         assert set(u.params) == {
             "d_t", "d_e", "d_c", "d_energy", "eta1", "eta2", "overhead_weights", "epsilon", "phi"
-        }  # fmt: skip
-        assert u.params["eta1"] == 10.0 and u.params["eta2"] == 10.0
+        } | v1  # fmt: skip
+        assert u.params["eta1"] == 10.0 and u.params["eta2"] == (50.0 if v1 else 10.0)
         assert (u.params["epsilon"], u.params["phi"]) == (1 / 3, 2 / 3)
         assert u.num_platforms == 3
     else:
-        assert set(u.params) == {"d_u", "d_energy", "eta", "zeta"}
+        v1 |= {"collaborator_speedup"} if v1 else set()
+        assert set(u.params) == {"d_u", "d_energy", "eta", "zeta"} | v1
         assert u.params["zeta"] == 0.5 and u.num_platforms == 2
+    if v1:
+        assert (u.observe, u.latency_reading, u.latency_scale) == ("measured", "one_way", 0.5)
+        assert u.load.enabled and env.spec.id.endswith("-v1")
+    else:
+        assert (u.observe, u.latency_reading, u.latency_scale) == ("current", "round_trip", 1.0)
+        assert not u.load.enabled
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -157,8 +166,9 @@ def _recompute(env, info, **kw):
     """The cost model evaluated on the info's network values and decision."""
     u = env.unwrapped
     net = info["network"]
+    scale = u.latency_scale  # v1 charges RTT / 2 per transfer
     if u.scenario == "mec":
-        links = mec_links(*(net[f] for f in MEC_AVG))
+        links = mec_links(*(net[f] * (scale if f[0] == "l" else 1.0) for f in MEC_AVG))
         speed = [
             net.get("d_t", u.params["d_t"]),
             net.get("d_e", u.params["d_e"]),
@@ -171,7 +181,7 @@ def _recompute(env, info, **kw):
     if info["no_collaborator"]:
         links, speed = d2d_links(1.0, 1.0), [net.get("d_u", u.params["d_u"]), 1.0]
     else:
-        links = d2d_links(net["b"], net["l"])
+        links = d2d_links(net["b"], net["l"] * scale)
         speed = [net.get("d_u", u.params["d_u"]), net["d_h"]]
     return u.cost_model.evaluate(
         info["decision"],

@@ -27,7 +27,7 @@ NAMES = {
 def test_registry_names():
     assert set(PARTITION_POLICIES) == {
         "self", "edge_only", "cloud_only", "neuro_l", "neuro_e", "deepar", "jalad",
-        "co_h", "co_l", "random", "oracle",
+        "co_h", "co_l", "random", "paper_random", "oracle", "dp_measured", "constant",
     }  # fmt: skip
     env = gym.make(MEC)
     with pytest.raises(ValueError, match="known: self, edge_only"):
@@ -50,7 +50,7 @@ def test_policies_act_in_space_and_apply_their_rule(env_id, mode):
     for name in NAMES[env_id]:
         kwargs = {"seed": 1} if name == "random" else {}
         policy = make_policy(name, env, **kwargs)
-        ref = make_rule(name, **kwargs)
+        ref = make_rule("oracle" if name == "dp_measured" else name, **kwargs)
         assert isinstance(policy, RulePolicy)
         for _ in range(3):
             expected = ref.decide(env.unwrapped.problem)
@@ -105,3 +105,17 @@ def test_act_batch_with_vector_env(env_id):
 def test_make_policy_rejects_non_partition_envs():
     with pytest.raises(ValueError, match="partitioning env"):
         RulePolicy(gym.make("CartPole-v1"), make_rule("self"), "self")
+
+
+def test_constant_policy_plays_its_decision():
+    env = gym.make(MEC, dnn="alexnet")
+    obs, _ = env.reset(seed=0)
+    dec = [0, 0, 1, 1, 1, 2, 2, 2, 2, 2]
+    policy = make_policy("constant", env, decision=dec)
+    for _ in range(3):
+        obs, *_, info = env.step(policy.act(obs))
+        np.testing.assert_array_equal(info["decision"], dec)
+    with pytest.raises(ValueError, match="decision must be"):
+        make_policy("constant", env)
+    with pytest.raises(ValueError, match="n=10"):
+        make_policy("constant", env, decision=[0, 1]).act(obs)

@@ -27,13 +27,13 @@ ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "HYDRA_FULL_ERROR": "1",
 COMMON = ["train.progress=false", "train.eval_episodes=1", "train.final_eval_episodes=2",
           "train.log_every=50"]  # fmt: skip
 TINY: dict[str, list[str]] = {
-    "iorlo": ["agent=iorlo", "train.total_steps=400", "agent.learning_starts=100",
+    "iorlo": ["env=mec", "agent=iorlo", "train.total_steps=400", "agent.learning_starts=100",
               "train.eval_every=200", "train.checkpoint_every=200"],
     "drlos": ["env=scheduling", "agent=drlos", "agent.n_rollouts=2", "train.total_steps=200",
               "train.eval_every=100", "train.checkpoint_every=100"],
-    "sb3_ppo": ["agent=sb3_ppo", "agent.n_steps=100", "agent.batch_size=50", "agent.n_epochs=2",
+    "sb3_ppo": ["env=mec", "agent=sb3_ppo", "agent.n_steps=100", "agent.batch_size=50", "agent.n_epochs=2",
                 "train.total_steps=200", "train.eval_every=100", "train.checkpoint_every=100"],
-    "rllib_ppo": ["agent=rllib_ppo", "agent.train_batch_size_per_learner=200",
+    "rllib_ppo": ["env=mec", "agent=rllib_ppo", "agent.train_batch_size_per_learner=200",
                   "agent.minibatch_size=100", "agent.num_epochs=1", "train.total_steps=200",
                   "train.eval_every=200", "train.checkpoint_every=200"],
 }  # fmt: skip
@@ -231,7 +231,7 @@ def test_evaluate_writes_tables_and_plots(runs, rllib_run):
 
 
 def test_bad_override_fails_before_training(tmp_path):
-    proc = train(tmp_path, "agent=sb3_td3", "agent.lr=-1")
+    proc = train(tmp_path, "env=mec", "agent=sb3_td3", "agent.lr=-1")
     assert proc.returncode == 2
     assert "agent.lr=-1 is invalid: must be a number > 0" in proc.stderr
     assert not (tmp_path / "mec-alexnet").exists()  # nothing left behind
@@ -243,7 +243,7 @@ def test_bad_override_fails_before_training(tmp_path):
 
 
 def test_interrupt_saves_and_resume_continues(tmp_path):
-    args = [f"runs_root={tmp_path}", *COMMON, "train.total_steps=1000000",
+    args = [f"runs_root={tmp_path}", *COMMON, "env=mec", "train.total_steps=1000000",
             "train.checkpoint_every=200", "train.eval_every=0", "agent.learning_starts=100"]  # fmt: skip
     run_dir = tmp_path / "mec-alexnet" / "iorlo_plus" / "seed0"  # the default agent
     p = subprocess.Popen([sys.executable, "train.py", *args], cwd=REPO, env=ENV,
@@ -266,12 +266,13 @@ def test_interrupt_saves_and_resume_continues(tmp_path):
     stopped = state["steps"]
 
     # a new run in the same dir is refused, and so is a resume with another config
-    proc = train(tmp_path, "train.total_steps=1000000")
+    proc = train(tmp_path, "env=mec", "train.total_steps=1000000")
     assert proc.returncode == 2 and "already holds a run" in proc.stderr
-    proc = train(tmp_path, "train.resume=true", "agent.learning_starts=100", "env.eta1=5.0")
+    proc = train(tmp_path, "env=mec", "train.resume=true", "agent.learning_starts=100",
+                 "env.eta1=5.0")  # fmt: skip
     assert proc.returncode == 2 and "env.eta1: run has 10.0, now 5.0" in proc.stderr
 
-    proc = train(tmp_path, "train.resume=true", "agent.learning_starts=100",
+    proc = train(tmp_path, "env=mec", "train.resume=true", "agent.learning_starts=100",
                  f"train.total_steps={stopped + 300}", "train.eval_every=0",
                  "train.checkpoint_every=200")  # fmt: skip
     _ok(proc)
@@ -282,7 +283,7 @@ def test_interrupt_saves_and_resume_continues(tmp_path):
 
 
 def test_multirun_lands_in_the_run_tree(tmp_path):
-    proc = run_script("train.py", "-m", f"runs_root={tmp_path}", *COMMON, "agent=iorlo",
+    proc = run_script("train.py", "-m", f"runs_root={tmp_path}", *COMMON, "env=mec", "agent=iorlo",
                       "seed=0,1", "train.total_steps=200", "agent.learning_starts=100",
                       "train.eval_every=0", "train.final_eval_episodes=0")  # fmt: skip
     _ok(proc)

@@ -423,3 +423,135 @@ def test_render_ansi():
     env.step(7)
     text = env.render()
     assert text.startswith("slot     1") and "waiting" in text
+
+
+# ---------------------------------------------------------------- input validation and bounds
+
+
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"num_servers": "3"}, "num_servers"),
+        ({"num_servers": True}, "num_servers"),
+        ({"capacities": "500"}, "capacities"),
+        ({"capacities": [[1, 2], [3]]}, "capacities"),
+        ({"capacities": 10**13}, "capacities"),
+        ({"capacities": 10**8}, r"capacities: would allocate .*MAX_ALLOC_BYTES"),
+        ({"load": "0.8"}, "load"),
+        ({"load": 1e308}, r"load must be a finite number in \(0.0, 1000.0\]"),
+        ({"home_skew": [1e308] * 3}, r"home_skew .*finite sum"),
+        ({"home_skew": "abc"}, "home_skew"),
+        ({"home_skew": [1j, 1, 1]}, "home_skew"),
+        ({"home_skew": None}, "home_skew"),
+        ({"num_users": 2.5}, "num_users"),
+        ({"window_slots": 0}, "window_slots"),
+        ({"window_slots": 10**9}, r"window_slots: would allocate"),
+        ({"slot_ms": 0.0}, "slot_ms"),
+        ({"slot_ms": 1e308}, "slot_ms"),
+        ({"buffer_size": 10**9}, r"buffer_size: would allocate"),
+        ({"queue_limit": 10**400}, "queue_limit"),
+        ({"eta": 1j}, "eta"),
+        ({"action_mode": ["shares"]}, "action_mode"),
+        ({"service_time": None}, "service_time"),
+        ({"mean_service_slots": "10"}, "mean_service_slots"),
+        ({"mean_service_slots": 1e6}, r"mean_service_slots must be .* \[1.0, 100000.0\]"),
+        ({"mean_service_slots": 9e4, "window_slots": 10**8}, r"window_slots: would allocate"),
+        ({"mean_service_slots": float("inf")}, "mean_service_slots"),
+        ({"rpc_latency_ms": 1e308}, "rpc_latency_ms"),
+        ({"lambda_wait": 1e308}, "lambda_wait"),
+        ({"lambda_drop": float("nan")}, "lambda_drop"),
+        ({"render_mode": ["ansi"]}, "render_mode"),
+        ({"arrivals": 5}, "arrivals"),
+        ({"arrivals": {"kind": ["trace"]}}, "kind"),
+        ({"arrivals": {"kind": "trace", "path": 3}}, "path"),
+        ({"arrivals": {"kind": "trace", "path": "a\0b"}}, "arrivals"),
+        ({"arrivals": {"kind": "bernoulli", 1: 2}}, "unknown keys"),
+    ],
+)
+def test_bad_arguments_name_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        EdgeSchedulingEnv(**kwargs)
+
+
+def test_huge_load_with_many_users_hits_the_task_set_bound():
+    with pytest.raises(ValueError, match=r"window_slots: would allocate .*λ·window_slots"):
+        EdgeSchedulingEnv(load=1000.0, num_users=10**9, capacities=10**4, window_slots=10**4)
+
+
+def test_bad_actions_options_and_seeds_name_the_space():
+    env = EdgeSchedulingEnv(**SMALL)
+    env.reset(seed=0)
+    for bad in (np.array([3]), 3.0, 1j, "3", np.nan, None, [[1], [2, 3]], True, np.int64(8)):
+        with pytest.raises(ValueError, match=r"action must be one integer in \[0, 8\) \(Discrete"):
+            env.step(bad)
+    env.step(np.int64(3))  # numpy integers and 0-d arrays are fine
+    env.step(np.array(5, dtype=np.uint8))
+    with pytest.raises(ValueError, match="options must be a dict"):
+        env.reset(options=5)
+    with pytest.raises(ValueError, match="options must be a dict"):
+        env.reset(options=[("task_set_seed", 1)])
+    with pytest.raises(ValueError, match="unknown keys"):
+        env.reset(options={1: 2, "x": 3})
+    with pytest.raises(ValueError, match="task_set_seed"):
+        env.reset(options={"task_set_seed": 1.5})
+    with pytest.raises(ValueError, match="seed must be"):
+        env.reset(seed="1")
+    with pytest.raises(ValueError, match="seed must be"):
+        env.reset(seed=-1)
+    _, info = env.reset(seed=np.int64(5))
+    assert info["task_set_seed"] == env.reset(seed=5)[1]["task_set_seed"]
+    env_a = EdgeSchedulingEnv(action_mode="assign", **SMALL)
+    env_a.reset(seed=0)
+    for bad in (np.zeros(32), np.zeros(32, dtype=complex), ["0"] * 32, np.zeros((1, 32), int), 3):
+        with pytest.raises(ValueError, match=r"MultiDiscrete\(\[4\] \* 32\)"):
+            env_a.step(bad)
+
+
+def test_arrival_csv_with_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbftime_s,home,service\r\n0.0,0,2\r\n0.01,1,1\r\n")
+    env = EdgeSchedulingEnv(arrivals=path)
+    env.reset(seed=0)
+    np.testing.assert_array_equal(env.tasks.arrival, [0, 1])
+
+
+@pytest.mark.parametrize(
+    "text,line,what",
+    [
+        ("time_s,home,service\n0.0,0,1\n1e12,0,1\n", 3, "MAX_TRACE_TIME_S"),
+        ("time_s,home,service\n0.0,0,1\n0.1,0,10000000000000\n", 3, r"service must be in \[1, "),
+        ("time_s,home,service\n0.0,0,1\n0.1,99999999999999999999,1\n", 3, "home must be in"),
+        ("time_s,home,service\n0.0,0,1\n0.1," + "1" * 200_000 + ",1\n", 3, "not a CSV file"),
+    ],
+)
+def test_arrival_file_bounds_name_file_and_line(tmp_path, text, line, what):
+    path = write_csv(tmp_path / "big.csv", text)
+    with pytest.raises(ValueError, match=rf"big\.csv, line {line}: .*{what}"):
+        EdgeSchedulingEnv(arrivals=path)
+
+
+def test_arrival_file_not_utf8_names_line(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"time_s,home,service\n0.0,0,1\n0.1,\xe9,1\n")
+    with pytest.raises(ValueError, match=r"latin\.csv, line 3: not a UTF-8"):
+        EdgeSchedulingEnv(arrivals=path)
+
+
+def test_plain_trace_calendar_bound(tmp_path):
+    path = write_csv(tmp_path / "long.csv", "time_s,home,service\n0.0,0,1\n9000000,1,1\n")
+    with pytest.raises(ValueError, match=r"arrivals \(trace .*long\.csv\) with slot_ms=1e-06"):
+        EdgeSchedulingEnv(arrivals=path, slot_ms=1e-6)
+    EdgeSchedulingEnv(arrivals=path, slot_ms=10_000.0)  # 900 slots: fine
+    svc = write_csv(tmp_path / "svc.csv", "time_s,home,service\n0.0,0,1\n0.1,1,900000000\n")
+    with pytest.raises(ValueError, match="departure calendar"):
+        EdgeSchedulingEnv(arrivals=svc)
+
+
+@pytest.mark.skipif(not AZURE_CODE.exists(), reason="shared Azure arrival trace not present")
+def test_azure_token_cost_overflow_is_refused():
+    spec = {"kind": "trace", "path": str(AZURE_CODE), "decode_ms_per_token": 1e308}
+    with pytest.raises(ValueError, match="decode_ms_per_token"):
+        EdgeSchedulingEnv(arrivals=spec)
+    spec["decode_ms_per_token"] = 1e9
+    spec["prefill_ms_per_token"] = 1e9
+    EdgeSchedulingEnv(arrivals=spec, window_slots=10)  # large but finite: rescaled

@@ -80,10 +80,13 @@ def test_all_mmwave_lists_parse():
     for f in files:
         runs = list_runs(f)
         assert runs and len(set(runs)) == len(runs)
-        whole = read_mmwave_list(f)
-        assert whole.unit == ("ms" if "ping" in f.parts else "Mbps")
+        unit = (
+            "ms" if "ping" in f.parts else "Mbps"
+        )  # the test knows the layout; the reader never guesses
+        whole = read_mmwave_list(f, unit=unit)
+        assert whole.unit == unit
         assert np.all(np.diff(whole.times_s) > 0)
-        parts = [read_mmwave_list(f, r) for r in runs]
+        parts = [read_mmwave_list(f, r, unit=unit) for r in runs]
         assert len(whole) == sum(len(p) for p in parts)
         np.testing.assert_array_equal(whole.values, np.concatenate([p.values for p in parts]))
 
@@ -94,7 +97,7 @@ def test_mmwave_single_line_run_values_and_period():
     lines = f.read_text().splitlines()
     first = next(i for i, s in enumerate(lines) if s.strip() == "Run 2")
     expected = [float(x) for x in lines[first + 1].split(",") if x.strip()]
-    tr = read_mmwave_list(f, run=2)
+    tr = read_mmwave_list(f, run=2, unit="ms")
     assert tr.unit == "ms" and tr.source.endswith("#run=2")
     np.testing.assert_array_equal(tr.values, expected)
     np.testing.assert_allclose(np.diff(tr.times_s), 0.1)
@@ -107,16 +110,16 @@ def test_mmwave_two_line_runs_use_file_times():
     lines = f.read_text().splitlines()
     i = next(i for i, s in enumerate(lines) if s.strip() == "Run 1")
     times = [float(x) for x in lines[i + 1].split(",") if x.strip()]
-    tr = read_mmwave_list(f, run=1)
+    tr = read_mmwave_list(f, run=1, unit="Mbps")
     np.testing.assert_array_equal(tr.times_s, times)
     assert tr.unit == "Mbps" and len(tr) == len(times)
     # The second (times, values) pair's clock jumps backwards in the shipped file.
     with pytest.raises(TraceFormatError, match="backwards"):
-        read_mmwave_list(f, run=1, series=1)
+        read_mmwave_list(f, run=1, series=1, unit="Mbps")
     with pytest.raises(ValueError, match="series must be in 0..1"):
-        read_mmwave_list(f, run=1, series=2)
+        read_mmwave_list(f, run=1, series=2, unit="Mbps")
     with pytest.raises(ValueError, match="run must be one of"):
-        read_mmwave_list(f, run=99)
+        read_mmwave_list(f, run=99, unit="Mbps")
 
 
 # ------------------------------------------------------------------------------------------
@@ -203,23 +206,26 @@ Run 3
 def test_mmwave_good_file(tmp_path):
     f = _write(tmp_path, "thr.list", LIST_GOOD)
     assert list_runs(f) == [1, 2, 3]
-    r1 = read_mmwave_list(f, 1)
+    r1 = read_mmwave_list(f, 1, unit="Mbps")
     np.testing.assert_array_equal(r1.values, [1.5, 2.5, 3.5])  # trailing comma ignored
     np.testing.assert_allclose(r1.times_s, [0.0, 0.1, 0.2])
     assert r1.unit == "Mbps" and r1.period_s == pytest.approx(0.1)
-    r2 = read_mmwave_list(f, 2)
+    r2 = read_mmwave_list(f, 2, unit="Mbps")
     np.testing.assert_array_equal(r2.times_s, [0.0, 0.1, 0.3])
     np.testing.assert_array_equal(r2.values, [4, 5, 6])
-    whole = read_mmwave_list(f)
+    whole = read_mmwave_list(f, unit="Mbps")
     np.testing.assert_array_equal(whole.values, [1.5, 2.5, 3.5, 4, 5, 6, 7, 8])
     assert np.all(np.diff(whole.times_s) > 0)
     # each run starts one sample period after the previous run's last sample
     np.testing.assert_allclose(whole.times_s[3], 0.2 + 0.1)
     assert read_mmwave_list(f, 3, unit="ms").unit == "ms"
+    # The unit is never guessed from the path: it is a required keyword.
     ping = tmp_path / "ping"
     ping.mkdir()
     g = _write(ping, "x.list", LIST_GOOD)
-    assert read_mmwave_list(g, 1).unit == "ms"
+    assert read_mmwave_list(g, 1, unit="Mbps").unit == "Mbps"
+    with pytest.raises(TypeError, match="unit"):
+        read_mmwave_list(g, 1)  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
@@ -243,7 +249,7 @@ def test_mmwave_good_file(tmp_path):
 def test_mmwave_malformed(tmp_path, text, line, what):
     f = _write(tmp_path, "bad.list", text)
     with _raises_at(f, line) as err:
-        read_mmwave_list(f)
+        read_mmwave_list(f, unit="Mbps")
     assert what in str(err.value)
 
 
@@ -252,9 +258,13 @@ def test_mmwave_bad_args(tmp_path):
     with pytest.raises(ValueError, match="unit must be one of"):
         read_mmwave_list(f, 1, unit="kbps")
     with pytest.raises(ValueError, match="series must be 0"):
-        read_mmwave_list(f, 1, series=1)
+        read_mmwave_list(f, 1, series=1, unit="Mbps")
     with pytest.raises(ValueError, match="period_s"):
-        read_mmwave_list(f, 1, period_s=0.0)
+        read_mmwave_list(f, 1, period_s=0.0, unit="Mbps")
+    with pytest.raises(ValueError, match="period_s"):
+        read_mmwave_list(f, 1, period_s="0.1", unit="Mbps")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unit must be one of"):
+        read_mmwave_list(f, 1, unit=None)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------
@@ -336,3 +346,84 @@ def test_trace_validation_and_immutability():
     with pytest.raises(ValueError, match="equal"):
         Trace([0.0, 1.0], [1.0], source="x", unit="ms")
     assert Trace([3.0], [1.0], source="x", unit="ms", period_s=0.5).duration_s == 0.5
+
+
+# ------------------------------------------------------------------------------------------
+# bounds, byte-order marks, missing files (envs.limits)
+
+
+def test_byte_order_mark_accepted_by_every_reader(tmp_path):
+    bom = b"\xef\xbb\xbf"
+    lum = tmp_path / "bom_lumos"
+    lum.write_bytes(bom + b"0 1.5\n1 2.5\n")
+    np.testing.assert_array_equal(read_lumos5g(lum).values, [1.5, 2.5])
+    lst = tmp_path / "bom.list"
+    lst.write_bytes(bom + b"#####\nRun 1\n1,2,3\n")
+    np.testing.assert_array_equal(read_mmwave_list(lst, 1, unit="ms").values, [1, 2, 3])
+    assert list_runs(lst) == [1]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "what"),
+    [
+        ("huge_time", "0 10\n1e12 60\n", 2, "MAX_TRACE_TIME_S"),
+        ("neg_time", "-2e7 10\n0 60\n", 1, "MAX_TRACE_TIME_S"),
+        ("huge_value", "0 10\n1 1e308\n", 2, "MAX_BANDWIDTH_MBPS"),
+    ],
+)
+def test_lumos5g_bounds(tmp_path, name, text, line, what):
+    f = _write(tmp_path, name, text)
+    with _raises_at(f, line) as err:
+        read_lumos5g(f)
+    assert what in str(err.value)
+
+
+def test_mmwave_and_csv_bounds(tmp_path):
+    f = _write(tmp_path, "big.list", "###\nRun 1\n1,2\n###\nRun 2\n0,1e12\n5,6\n")
+    with _raises_at(f, 6) as err:
+        read_mmwave_list(f, unit="Mbps")
+    assert "MAX_TRACE_TIME_S" in str(err.value)
+    g = _write(tmp_path, "ping.list", "###\nRun 1\n1,2e8\n")
+    with _raises_at(g, 3) as err:
+        read_mmwave_list(g, unit="ms")
+    assert "MAX_LATENCY_MS" in str(err.value)
+    # the runs laid end to end exceed the bound although each run is fine
+    h = _write(tmp_path, "long.list", "###\nRun 1\n0,9e6\n1,1\n###\nRun 2\n0,9e6\n1,1\n")
+    with _raises_at(h, 6):
+        read_mmwave_list(h, unit="Mbps")
+    assert len(read_mmwave_list(h, 2, unit="Mbps")) == 2
+    c = _write(tmp_path, "c.csv", HEADER + "0,1,1,1\n1e9,1,1,1\n")
+    with _raises_at(c, 3) as err:
+        read_csv_trace(c)
+    assert "MAX_TRACE_TIME_S" in str(err.value)
+    c2 = _write(tmp_path, "c2.csv", HEADER + "0,1,1,1\n1,1,1e300,1\n")
+    with _raises_at(c2, 3) as err:
+        read_csv_trace(c2)
+    assert "downlink_mbps" in str(err.value)
+
+
+def test_missing_file_and_bad_arguments_name_the_field(tmp_path):
+    missing = tmp_path / "nope"
+    with _raises_at(missing, None):
+        read_lumos5g(missing)
+    with _raises_at(tmp_path, None):  # a directory
+        read_csv_trace(tmp_path)
+    f = _write(tmp_path, "t", "0 1\n1 2\n")
+    with pytest.raises(ValueError, match="unit must be one of"):
+        read_lumos5g(f, unit="kbps")
+    with pytest.raises(ValueError, match="duplicate_times"):
+        read_lumos5g(f, duplicate_times=["mean"])  # type: ignore[arg-type]
+    g = _write(tmp_path, "thr.list", LIST_GOOD)
+    with pytest.raises(ValueError, match="series must be a non-negative integer"):
+        read_mmwave_list(g, 1, series="0", unit="Mbps")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="run must be None or an integer"):
+        read_mmwave_list(g, 1.5, unit="Mbps")  # type: ignore[arg-type]
+
+
+def test_trace_bounds():
+    with pytest.raises(ValueError, match="MAX_TRACE_TIME_S"):
+        Trace([0.0, 1e12], [1.0, 1.0], source="x", unit="Mbps")
+    with pytest.raises(ValueError, match=r"non-negative and at most 1e\+07 ms"):
+        Trace([0.0, 1.0], [1.0, 1e308], source="x", unit="ms")
+    with pytest.raises(ValueError, match="period_s"):
+        Trace([0.0], [1.0], source="x", unit="ms", period_s=1e300)

@@ -140,14 +140,17 @@ def test_batched_costs_match_cost_model(env_id):
         _, rew, _, _, info = v.step(a)
         net = info["network"]
         if u.scenario == "mec":
+            s = u.env.latency_scale  # v1 charges RTT / 2 per transfer
             links = mec_links(
-                *(net[f] for f in ("b_te_up", "b_te_down", "b_ec_up", "b_ec_down", "l_te", "l_ec"))
-            )
+                net["b_te_up"], net["b_te_down"], net["b_ec_up"], net["b_ec_down"],
+                s * net["l_te"], s * net["l_ec"],
+            )  # fmt: skip
             speed = np.stack([net["d_t"], net["d_e"], net["d_c"]], 1)
             kw = {"eta_energy": u.params["eta1"], "eta_overhead": u.params["eta2"]}
         else:
             has = ~info["no_collaborator"]
-            links = d2d_links(np.where(has, net["b"], 1.0), np.where(has, net["l"], 1.0))
+            lat = np.where(has, net["l"], 1.0) * u.env.latency_scale
+            links = d2d_links(np.where(has, net["b"], 1.0), lat)
             speed = np.stack([net["d_u"], np.where(has, net["d_h"], 1.0)], 1)
             kw = {"eta_energy": u.params["eta"]}
         ref = u.cost_model.evaluate(info["decision"], links, speed, **kw)

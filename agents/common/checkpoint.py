@@ -1,8 +1,18 @@
-"""Checkpoints of EdgeRL agents: atomic writes, safe loads and env signatures.
+"""Checkpoints of EdgeRL agents: atomic writes, safe loads, checksums and env signatures.
 
 A checkpoint is a ``torch.save`` of a dict that holds only tensors and plain Python values
 (dict, list, tuple, str, int, float, bool, None), so :func:`load_checkpoint` reads it with
 ``torch.load(weights_only=True)``: loading never runs arbitrary pickled code.
+
+The file is written in one piece (serialised in memory, temp file, fsync, ``os.replace``,
+directory fsync: :func:`pipeline.utils.atomic_write`) and carries its own manifest: the
+SHA-256 of its content (:func:`content_digest`: every key, value and tensor byte, in a
+canonical order), verified on load, so a flipped or truncated byte is an error rather than
+a silently different policy. Floating-point tensors must be finite (replay buffers
+excepted).
+
+Every problem with a checkpoint file (missing, unreadable, foreign, corrupted, non-finite,
+not fitting the env) raises :class:`CheckpointError`, a ValueError naming the file.
 
 Every checkpoint records the :func:`env_signature` of the env it was trained on; loading
 it against an env with a different interface (env id, DNN profile, spaces, intent
@@ -12,7 +22,8 @@ thresholds, action mode) raises a ValueError naming each mismatching field
 Common top-level keys (agents add their own)::
 
     format      "edgerl-checkpoint"
-    version     CHECKPOINT_VERSION
+    version     CHECKPOINT_VERSION (1: no manifest, still loadable with a warning)
+    manifest    {"sha256": content_digest(everything else), "digest": "edgerl-content-v1"}
     algo        agent name, e.g. "iorlo"
     signature   env_signature(env)
     actor       fast-actor spec (agents.common.fast_actor.mlp_actor_spec), read by
@@ -21,11 +32,13 @@ Common top-level keys (agents add their own)::
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import math
 import os
-import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +47,12 @@ import torch
 from gymnasium import spaces
 
 CHECKPOINT_FORMAT = "edgerl-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+#: versions :func:`load_checkpoint` reads (1: written before checksums, loads with a warning)
+READABLE_VERSIONS: tuple[int, ...] = (1, 2)
+DIGEST_KIND = "edgerl-content-v1"
+#: top-level keys whose float tensors may be non-finite (stored data, not weights)
+NON_WEIGHT_KEYS: tuple[str, ...] = ("buffer", "rng")
 
 # Fields of env_signature() that must match for a policy to be usable on an env.
 STRICT_FIELDS: tuple[str, ...] = (
@@ -54,56 +72,260 @@ STRICT_FIELDS: tuple[str, ...] = (
 INFO_FIELDS: tuple[str, ...] = ("env_params",)
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used: ``"<file>: <problem>"``."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class MissingCheckpointError(CheckpointError, FileNotFoundError):
+    """No checkpoint where one was expected (also a FileNotFoundError)."""
+
+    def __str__(self) -> str:  # FileNotFoundError's own str() wants (errno, strerror)
+        return f"{self.path}: {self.problem}"
+
+
+# --------------------------------------------------------------------------- checksums
+def _feed(h: Any, x: Any) -> None:
+    """Hash ``x`` with its type, so 1, 1.0, "1" and [1] all differ; dict keys sorted."""
+    if isinstance(x, torch.Tensor):
+        t = x.detach().cpu().contiguous().reshape(-1)
+        h.update(f"T{t.dtype}{tuple(x.shape)}:".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(x, Mapping):
+        h.update(f"D{len(x)}:".encode())
+        for k in sorted(x, key=lambda k: (type(k).__name__, repr(k))):
+            _feed(h, k)
+            _feed(h, x[k])
+    elif isinstance(x, list | tuple):
+        h.update(f"L{len(x)}:".encode())
+        for v in x:
+            _feed(h, v)
+    elif isinstance(x, bool) or x is None:
+        h.update(f"B{x!r};".encode())
+    elif isinstance(x, int):
+        h.update(f"I{x};".encode())
+    elif isinstance(x, float):
+        h.update(f"F{x.hex()};".encode())
+    elif isinstance(x, str):
+        b = x.encode("utf-8", "surrogatepass")
+        h.update(f"S{len(b)}:".encode() + b)
+    else:
+        h.update(f"O{type(x).__name__}:{x!r};".encode())
+
+
+def content_digest(payload: Mapping[str, Any]) -> str:
+    """SHA-256 over the content of a checkpoint dict, without its ``manifest``."""
+    h = hashlib.sha256()
+    _feed(h, {k: v for k, v in payload.items() if k != "manifest"})
+    return h.hexdigest()
+
+
+def _float_tensors(x: Any, where: str) -> Iterable[tuple[str, torch.Tensor]]:
+    if isinstance(x, torch.Tensor):
+        if x.is_floating_point() or x.is_complex():
+            yield where, x
+    elif isinstance(x, Mapping):
+        for k, v in x.items():
+            yield from _float_tensors(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(x, list | tuple):
+        for i, v in enumerate(x):
+            yield from _float_tensors(v, f"{where}[{i}]")
+
+
+def non_finite(payload: Mapping[str, Any], skip: Iterable[str] = NON_WEIGHT_KEYS) -> list[str]:
+    """Names of the float tensors holding NaN or inf (top-level keys in ``skip`` excepted)."""
+    skip = set(skip)
+    bad = []
+    for k, v in payload.items():
+        if k in skip:
+            continue
+        for name, t in _float_tensors(v, str(k)):
+            if not bool(torch.isfinite(t).all()):
+                bad.append(name)
+    return bad
+
+
+def check_finite(path: str | os.PathLike[str], payload: Mapping[str, Any]) -> None:
+    """CheckpointError if a weight tensor of ``payload`` holds NaN or inf."""
+    if bad := non_finite(payload):
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise CheckpointError(path, f"non-finite (NaN/inf) weights in {', '.join(bad[:3])}{more}")
+
+
 # --------------------------------------------------------------------------- files
 def save_checkpoint(path: str | os.PathLike[str], payload: Mapping[str, Any]) -> Path:
-    """Write ``payload`` to ``path`` atomically (temp file in the same directory + os.replace).
+    """Write ``payload`` to ``path`` atomically, with its checksum in ``manifest``.
 
     ``format`` and ``version`` are added when missing. Returns the path. A crash mid-write
-    leaves the previous file (if any) intact.
+    leaves the previous file (if any) intact; a full disk raises an OSError naming the path.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from pipeline.utils import atomic_write_bytes
+
     data = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **payload}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(data, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    data.pop("manifest", None)
+    data["manifest"] = {"sha256": content_digest(data), "digest": DIGEST_KIND}
+    buf = io.BytesIO()  # serialise first: a pickling error never touches the disk
+    torch.save(data, buf)
+    return atomic_write_bytes(path, buf.getvalue())
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    formats: tuple[str, ...] = (CHECKPOINT_FORMAT,),
+    versions: tuple[int, ...] = READABLE_VERSIONS,
+    kind: str = "an EdgeRL",
+) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``.
 
-    Raises FileNotFoundError for a missing file and ValueError for a file that is not an
-    EdgeRL checkpoint (or holds objects other than tensors and plain values).
+    Verifies the format, version, checksum (``manifest.sha256``) and that the weights are
+    finite. Raises :class:`MissingCheckpointError` for a missing file and
+    :class:`CheckpointError` for anything else wrong with it.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        raise MissingCheckpointError(path, "no checkpoint file here")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError for arbitrary objects, RuntimeError for junk
-        raise ValueError(
-            f"{path} is not a loadable EdgeRL checkpoint (torch.load(weights_only=True) "
-            f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        raise CheckpointError(
+            path,
+            "not a loadable EdgeRL checkpoint (torch.load(weights_only=True) failed: "
+            f"{_first_line(exc)}); truncated, corrupted or not written by EdgeRL",
         ) from exc
-    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in formats:
         fmt = data.get("format") if isinstance(data, dict) else type(data).__name__
-        raise ValueError(f"{path}: format must be {CHECKPOINT_FORMAT!r}, got {fmt!r}")
-    if data.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(
-            f"{path}: checkpoint version must be {CHECKPOINT_VERSION}, got {data.get('version')!r}"
+        want = formats[0] if len(formats) == 1 else list(formats)
+        raise CheckpointError(path, f"not {kind} checkpoint: format must be {want!r}, got {fmt!r}")
+    version = data.get("version")
+    if version not in versions:
+        raise CheckpointError(
+            path, f"checkpoint version must be one of {list(versions)}, got {version!r}"
         )
+    manifest = data.get("manifest")
+    if isinstance(manifest, Mapping) and "sha256" in manifest:
+        actual = content_digest(data)
+        if actual != manifest["sha256"]:
+            raise CheckpointError(
+                path,
+                f"checksum mismatch (manifest sha256 {str(manifest['sha256'])[:12]}..., content "
+                f"{actual[:12]}...): the file was modified or corrupted",
+            )
+    elif version == min(versions):
+        warnings.warn(f"{path}: version {version} checkpoint has no checksum", stacklevel=2)
+    else:
+        raise CheckpointError(path, "no checksum (manifest.sha256) in a checkpoint that needs one")
+    check_finite(path, data)
     return data
+
+
+# ------------------------------------------------------------- directory checkpoints
+MANIFEST = "manifest.json"
+
+
+def save_checkpoint_dir(
+    path: str | os.PathLike[str], fill: Callable[[Path], None], meta: Mapping[str, Any]
+) -> Path:
+    """A checkpoint directory as one atomic unit: ``fill(tmp)`` writes the files, then
+    ``manifest.json`` gets ``meta`` plus the SHA-256 of every file, and the directory
+    replaces ``path`` (:func:`pipeline.utils.atomic_write_dir`: fsync, rename)."""
+    from pipeline.utils import atomic_write_dir, sha256_file
+
+    def fill_all(tmp: Path) -> None:
+        fill(tmp)
+        files = {
+            p.relative_to(tmp).as_posix(): sha256_file(p)
+            for p in sorted(tmp.rglob("*"))
+            if p.is_file()
+        }
+        manifest = {**meta, "files": files}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+
+    return atomic_write_dir(path, fill_all)
+
+
+def read_manifest(
+    path: str | os.PathLike[str], fmt: str, required: Iterable[str] = ()
+) -> dict[str, Any]:
+    """``manifest.json`` of checkpoint directory ``path``, after checking its format, that it
+    lists the ``required`` files, and the SHA-256 of every file it lists (before any of them
+    is deserialised)."""
+    from pipeline.utils import sha256_file
+
+    path = Path(path)
+    if not path.is_dir():
+        raise MissingCheckpointError(path, "no checkpoint directory here")
+    mf = path / MANIFEST
+    try:
+        meta = json.loads(mf.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(path, f"no {MANIFEST}: incomplete checkpoint") from None
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(mf, f"unreadable manifest ({_first_line(exc)})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(mf, f"format must be {fmt!r}, got {got!r}")
+    files = meta.get("files")
+    if not isinstance(files, dict) or not files:
+        raise CheckpointError(mf, "lists no files")
+    if missing := [name for name in required if name not in files]:
+        raise CheckpointError(mf, f"does not list {missing}: incomplete checkpoint")
+    for name, digest in files.items():
+        f = (path / name).resolve()
+        if path.resolve() not in f.parents:
+            raise CheckpointError(mf, f"lists a file outside the checkpoint: {name!r}")
+        if not f.is_file():
+            raise CheckpointError(f, "missing (listed in the manifest)")
+        if sha256_file(f) != digest:
+            raise CheckpointError(f, "checksum mismatch with the manifest: modified or corrupted")
+    return meta
+
+
+def save_tensors(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """``torch.save`` into a file of a checkpoint directory, serialised in memory first: a
+    failed write (full disk) is then a plain OSError with its errno, not torch's
+    RuntimeError from deep inside its zip writer."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    path = Path(path)
+    with open(path, "wb") as f:
+        f.write(buf.getbuffer())
+    return path
+
+
+def load_tensors(path: str | os.PathLike[str]) -> Any:
+    """``torch.load(weights_only=True)`` of one file of a checkpoint directory."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingCheckpointError(path, "missing")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            path, f"not loadable with torch.load(weights_only=True): {_first_line(exc)}"
+        ) from exc
+
+
+def payload_error(path: str | os.PathLike[str], exc: BaseException, what: str) -> CheckpointError:
+    """A :class:`CheckpointError` for a payload that loaded but does not fit (missing key,
+    wrong tensor size, bad value) while doing ``what``."""
+    if isinstance(exc, CheckpointError):
+        return exc
+    if isinstance(exc, KeyError):
+        return CheckpointError(
+            path, f"{what}: missing entry {exc.args[0]!r} (incomplete checkpoint)"
+        )
+    if isinstance(exc, ValueError | TypeError):  # ours: already readable, maybe multi-line
+        return CheckpointError(path, f"{what}: {exc}")
+    return CheckpointError(path, f"{what}: {_first_line(exc)}")
 
 
 # ----------------------------------------------------------------------- signatures

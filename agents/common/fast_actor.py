@@ -150,6 +150,8 @@ class NumpyActor:
                 raise ValueError(
                     f"layer {i} takes {w.shape[1]} inputs, layer {i - 1} gives {Ws[i - 1].shape[0]}"
                 )
+        if not all(np.isfinite(x).all() for x in (*Ws, *bs)):
+            raise ValueError("actor weights hold NaN or inf")
         self.obs_dim = int(Ws[0].shape[1])
         self.out_dim = int(Ws[-1].shape[0])
         mean, std = _np(spec.get("obs_mean")), _np(spec.get("obs_std"))
@@ -351,6 +353,42 @@ class NumpyActor:
                 f"{sorted(payload)}"
             )
         return cls(payload["actor"], signature=payload.get("signature"))
+
+    def check_fits(self, env: Any) -> None:
+        """ValueError unless the actor's input and output sizes fit ``env``'s (single)
+        observation and action spaces (a signature can be forged or stale; the weights are
+        what act)."""
+        from gymnasium import spaces
+
+        obs_space = getattr(env, "single_observation_space", None) or env.observation_space
+        act_space = getattr(env, "single_action_space", None) or env.action_space
+        n_obs = int(np.prod(obs_space.shape)) if obs_space.shape is not None else None
+        if n_obs is not None and n_obs != self.obs_dim:
+            raise ValueError(
+                f"actor takes {self.obs_dim} observation values, the env gives {n_obs}"
+            )
+        if self.output == "argmax":
+            if isinstance(act_space, spaces.Discrete):
+                want, groups = int(act_space.n), 1
+            elif isinstance(act_space, spaces.MultiDiscrete):
+                nvec = np.asarray(act_space.nvec).ravel()
+                want, groups = int(nvec.sum()), len(nvec)
+            else:
+                raise ValueError(f"an argmax actor needs a discrete action space, got {act_space}")
+            if self.out_dim != want or self.groups != groups:
+                raise ValueError(
+                    f"actor gives {self.out_dim} logits in {self.groups} group(s), the env's "
+                    f"action space {act_space} needs {want} in {groups}"
+                )
+        elif isinstance(act_space, spaces.Box):
+            want = int(np.prod(act_space.shape))
+            if self.out_dim != want:
+                raise ValueError(
+                    f"actor gives {self.out_dim} action values, the env's action space "
+                    f"{act_space} needs {want}"
+                )
+        else:
+            raise ValueError(f"a {self.output} actor needs a Box action space, got {act_space}")
 
     def __repr__(self) -> str:
         sizes = [self.obs_dim, *(w.shape[0] for w in self._W)]

@@ -67,7 +67,8 @@ Training loop (CleanRL style, :meth:`IoRLO.learn`)::
     every train_freq steps: gradient_steps x update(buffer.sample(batch_size))
 
 Episode ``k`` of a run starts with ``env.reset(seed=episode_seed(seed, k))``, so a run saved
-at an episode boundary with its replay buffer resumes exactly (:meth:`IoRLO.load`).
+with its replay buffer resumes exactly (:meth:`IoRLO.load`); mid-episode, the episode is
+replayed from its seed and the buffer's last actions.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ import copy
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -87,10 +89,12 @@ import torch.nn.functional as F
 from gymnasium import spaces
 
 from agents.common.checkpoint import (
+    CheckpointError,
     check_signature,
     env_signature,
     load_checkpoint,
     numpy_rng_state,
+    payload_error,
     save_checkpoint,
     set_numpy_rng_state,
 )
@@ -787,6 +791,8 @@ class IoRLO:
             rng={"numpy": numpy_rng_state(self.rng), "torch": self.torch_gen.get_state()},
             noise=self.noise.state_dict(),
             buffer=self.buffer.state_dict() if include_buffer else None,
+            # mid-episode: the episode's length, so load replays it from the buffer
+            ep_stats=[float(x) for x in self._ep_stats] if self._obs is not None else None,
         )
         return state
 
@@ -810,7 +816,32 @@ class IoRLO:
         self.noise.load_state_dict(state["noise"])
         if state.get("buffer") is not None:
             self.buffer.load_state_dict(state["buffer"])
-        self._obs = None  # the env's internal state is not saved: resume at an episode start
+        self._obs = None  # resume at the next episode start, unless the replay below works
+        if state.get("ep_stats") is not None and state.get("buffer") is not None:
+            self._replay_episode([float(x) for x in state["ep_stats"]])
+
+    def _replay_episode(self, ep_stats: list[float]) -> None:
+        """Put the env back where a mid-episode save left it: episode ``self.episode - 1``
+        starts from its seed and its actions are the last ``length`` of the buffer (stored
+        as taken, float32). The observations reached are checked against the buffer's; if
+        they differ, the resume falls back to the next episode start."""
+        length = int(ep_stats[1])
+        buf = self.buffer
+        if not 0 < length <= len(buf):
+            return
+        idx = [(buf.pos - length + i) % buf.capacity for i in range(length)]
+        obs, _ = self.env.reset(seed=episode_seed(self.config.seed, self.episode - 1))
+        for i in idx:
+            if not np.array_equal(np.asarray(obs, np.float32), buf.observations[i]):
+                warnings.warn(
+                    "IoRLO resume: replaying the saved episode did not reproduce its "
+                    "observations; continuing from the next episode start",
+                    stacklevel=3,
+                )
+                return
+            obs, *_ = self.env.step(buf.actions[i].copy())
+        self._obs = obs
+        self._ep_stats = [ep_stats[0], length, *ep_stats[2:4], int(ep_stats[4])]
 
     def save(self, path: str | os.PathLike[str], include_buffer: bool = False) -> Path:
         """Write a resumable checkpoint atomically (replay buffer only if ``include_buffer``).
@@ -818,7 +849,8 @@ class IoRLO:
         Keys: ``format``, ``version``, ``algo`` ("iorlo"), ``variant``, ``signature``
         (:func:`env_signature`), ``config`` (:class:`IoRLOConfig` as a dict), ``actor``
         (fast-actor spec for :func:`agents.loading.load_actor`), ``state``
-        (:meth:`state_dict`). A save mid-episode resumes at the next episode start.
+        (:meth:`state_dict`). A save mid-episode with ``include_buffer`` resumes mid-episode (the
+        episode is replayed from the buffer); without the buffer, at the next episode start.
         """
         return save_checkpoint(
             path,
@@ -844,14 +876,18 @@ class IoRLO:
         """Rebuild an agent from :meth:`save` on ``env`` (which must match the checkpoint's
         signature: ValueError naming the mismatching fields otherwise). ``overrides``
         replace config fields (e.g. ``device``, ``torch_threads``)."""
-        payload = load_checkpoint(path)
+        payload = load_checkpoint(path)  # CheckpointError for a bad/corrupted file
         if payload.get("algo") != ALGO:
-            raise ValueError(f"{path} holds a {payload.get('algo')!r} checkpoint, not {ALGO!r}")
-        check_signature(payload["signature"], env)
-        config = dict(payload["config"])
-        config.update(overrides)
-        agent = cls(env, logger=logger, **config)
-        agent.load_state_dict(payload["state"])
+            raise CheckpointError(path, f"holds a {payload.get('algo')!r} checkpoint, not {ALGO!r}")
+        try:
+            check_signature(payload["signature"], env)
+            config = dict(payload["config"])
+            config.update(overrides)
+            agent = cls(env, logger=logger, **config)
+            agent.load_state_dict(payload["state"])
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+            # a payload that does not fit: missing entries, wrong sizes (load_state_dict)
+            raise payload_error(path, exc, f"restoring the {ALGO} agent") from exc
         return agent
 
 

@@ -7,7 +7,14 @@ from functools import lru_cache
 from typing import Any
 
 from envs.dnn.models import MODELS
-from envs.dnn.profile import LAYER_KINDS, Block, DNNProfile, Layer, profile_module
+from envs.dnn.profile import (
+    LAYER_KINDS,
+    Block,
+    DNNProfile,
+    Layer,
+    check_input_shape,
+    profile_module,
+)
 
 DEFAULT_INPUT_SHAPE: tuple[int, int, int] = (3, 32, 32)
 BUILTIN_PROFILES: tuple[str, ...] = tuple(MODELS)
@@ -36,11 +43,11 @@ def get_profile(name: str, input_shape: Sequence[int] | None = None) -> DNNProfi
 
     Profiles are immutable and cached, so repeated calls are cheap.
     """
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise ValueError(f"unknown dnn {name!r}; known: {', '.join(BUILTIN_PROFILES)}")
-    shape = tuple(int(s) for s in (input_shape or DEFAULT_INPUT_SHAPE))
-    if len(shape) != 3 or any(s <= 0 for s in shape):
-        raise ValueError(f"input_shape must be (channels, height, width) > 0, got {input_shape}")
+    if input_shape is None or (isinstance(input_shape, Sequence) and len(input_shape) == 0):
+        input_shape = DEFAULT_INPUT_SHAPE  # () meant the default before validation existed
+    shape = check_input_shape(input_shape, 3)
     return _builtin(name, shape)
 
 
@@ -51,7 +58,10 @@ def resolve_profile(
     if isinstance(dnn, DNNProfile):
         return dnn
     if isinstance(dnn, Mapping):
-        return DNNProfile.from_dict(dnn)
+        try:
+            return DNNProfile.from_dict(dnn)
+        except ValueError as exc:  # name the argument the caller knows
+            raise ValueError(f"dnn (a profile dict): {exc}") from None
     if isinstance(dnn, str):
         return get_profile(dnn, input_shape)
     raise ValueError(f"dnn must be a name, a DNNProfile or a dict, got {type(dnn).__name__}")

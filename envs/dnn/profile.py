@@ -20,8 +20,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
+
+from envs.limits import MAX_COUNT, MAX_TENSOR_KB, check_alloc
 
 LAYER_KINDS: tuple[str, ...] = ("conv", "relu", "pool", "norm", "fc", "free")
 FLOAT_BYTES = 4.0
@@ -65,6 +68,64 @@ DEFAULT_KIND_MAP: tuple[tuple[type[nn.Module], str], ...] = (
 )
 
 
+def _where(ctx: str, field: str) -> str:
+    return f"{ctx}.{field}" if ctx else field
+
+
+def _check_count(ctx: str, field: str, value: Any, minimum: int = 0) -> int:
+    """An integer (or integral float, as JSON writers may emit) in [minimum, MAX_COUNT]."""
+    if isinstance(value, float | np.floating) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{_where(ctx, field)} must be an integer, got {value!r}")
+    if not minimum <= value <= MAX_COUNT:
+        raise ValueError(
+            f"{_where(ctx, field)} must be an integer in [{minimum}, {MAX_COUNT}], got {value!r}"
+        )
+    return int(value)
+
+
+def _check_kb(ctx: str, field: str, value: Any) -> float:
+    """A size in KB: a finite number in [0, MAX_TENSOR_KB] (keeps 8·G/B and sums finite)."""
+    is_num = isinstance(value, int | float | np.integer | np.floating)
+    if isinstance(value, bool) or not is_num or not 0 <= value <= MAX_TENSOR_KB:
+        raise ValueError(
+            f"{_where(ctx, field)} must be a finite number of KB in [0, {MAX_TENSOR_KB:.0e}], "
+            f"got {value!r}"
+        )
+    return float(value)
+
+
+def _check_str(ctx: str, field: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{_where(ctx, field)} must be a string, got {value!r}")
+    return value
+
+
+def _check_keys(ctx: str, data: Any, required: set[str]) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValueError(
+            f"{ctx or 'profile'} must be a mapping with keys {sorted(required)}, "
+            f"got {type(data).__name__}"
+        )
+    missing = required - set(data)
+    if missing:
+        raise ValueError(f"{ctx or 'profile dict'} is missing keys {sorted(missing)}")
+    unknown = set(data) - required
+    if unknown:  # a typo ("in_kbs") would otherwise be silently ignored
+        raise ValueError(
+            f"{ctx or 'profile dict'} has unknown keys {sorted(map(repr, unknown))}; "
+            f"allowed {sorted(required)}"
+        )
+    return data
+
+
+def _check_list(ctx: str, field: str, value: Any) -> list[Any]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
+        raise ValueError(f"{_where(ctx, field)} must be a list, got {type(value).__name__}")
+    return list(value)
+
+
 @dataclass(frozen=True)
 class Layer:
     """One leaf layer: its cost-model row and input/output element counts."""
@@ -74,12 +135,10 @@ class Layer:
     out_elems: int
 
     def __post_init__(self) -> None:
-        if self.kind not in LAYER_KINDS:
+        if not isinstance(self.kind, str) or self.kind not in LAYER_KINDS:
             raise ValueError(f"layer kind must be one of {LAYER_KINDS}, got {self.kind!r}")
-        if self.in_elems < 0 or self.out_elems < 0:
-            raise ValueError(
-                f"layer in_elems/out_elems must be >= 0, got {self.in_elems}/{self.out_elems}"
-            )
+        for field in ("in_elems", "out_elems"):
+            object.__setattr__(self, field, _check_count("layer", field, getattr(self, field)))
 
 
 @dataclass(frozen=True)
@@ -92,15 +151,30 @@ class Block:
     layers: tuple[Layer, ...]
 
     def __post_init__(self) -> None:
+        _check_str("block", "name", self.name)
         for field in ("in_kb", "out_kb"):
             v = getattr(self, field)
-            if not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"block {self.name!r}: {field} must be finite and >= 0, got {v}")
+            is_num = isinstance(v, int | float | np.integer | np.floating)
+            if isinstance(v, bool) or not is_num or not 0 <= v <= MAX_TENSOR_KB:
+                raise ValueError(
+                    f"block {self.name!r}: {field} must be finite and in [0, "
+                    f"{MAX_TENSOR_KB:.0e}] KB, got {v!r}"
+                )
+        if not isinstance(self.layers, tuple) or not all(
+            isinstance(lay, Layer) for lay in self.layers
+        ):
+            raise ValueError(f"block {self.name!r}: layers must be a tuple of Layer")
 
 
 @dataclass(frozen=True)
 class DNNProfile:
-    """An ordered list of blocks G_1..G_n (SPEC §2); ``blocks[i].in_kb`` is G_{i+1}^in."""
+    """An ordered list of blocks G_1..G_n (SPEC §2); ``blocks[i].in_kb`` is G_{i+1}^in.
+
+    Every field is validated on construction (also by :meth:`from_dict`): names are strings,
+    element counts integers in ``[0, MAX_COUNT]``, sizes finite KB in ``[0, MAX_TENSOR_KB]``
+    (:mod:`envs.limits`), layer kinds among ``LAYER_KINDS``; errors name the field, e.g.
+    ``blocks[2].layers[0].in_elems``.
+    """
 
     name: str
     input_shape: tuple[int, ...]
@@ -108,6 +182,20 @@ class DNNProfile:
     blocks: tuple[Block, ...]
 
     def __post_init__(self) -> None:
+        _check_str("profile", "name", self.name)
+        shape = self.input_shape
+        if not isinstance(shape, tuple) or len(shape) == 0:
+            raise ValueError(
+                f"profile {self.name!r}: input_shape must be a non-empty tuple, got {shape!r}"
+            )
+        object.__setattr__(
+            self,
+            "input_shape",
+            tuple(_check_count("profile", f"input_shape[{i}]", d, 1) for i, d in enumerate(shape)),
+        )
+        _check_kb("profile", "input_kb", self.input_kb)
+        if not isinstance(self.blocks, tuple) or not all(isinstance(b, Block) for b in self.blocks):
+            raise ValueError(f"profile {self.name!r}: blocks must be a tuple of Block")
         if len(self.blocks) == 0:
             raise ValueError(f"profile {self.name!r}: blocks must be non-empty (n >= 1), got 0")
 
@@ -141,32 +229,49 @@ class DNNProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DNNProfile:
-        """Read a profile written by :meth:`to_dict` (or by hand, e.g. from JSON)."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"profile must be a mapping, got {type(data).__name__}")
-        missing = {"name", "input_shape", "input_kb", "blocks"} - set(data)
-        if missing:
-            raise ValueError(f"profile dict is missing keys {sorted(missing)}")
+        """Read a profile written by :meth:`to_dict` (or by hand, e.g. from JSON).
+
+        Raises:
+            ValueError: a missing or unknown key, a wrong type (numbers given as strings
+                included), a negative or out-of-range size, a non-finite number, an unknown
+                layer kind; the message names the field (``blocks[1].layers[0].kind``).
+        """
+        _check_keys("", data, {"name", "input_shape", "input_kb", "blocks"})
         blocks = []
-        for bi, b in enumerate(data["blocks"]):
-            bmissing = {"name", "in_kb", "out_kb", "layers"} - set(b)
-            if bmissing:
-                raise ValueError(f"profile block {bi} is missing keys {sorted(bmissing)}")
+        for bi, b in enumerate(_check_list("", "blocks", data["blocks"])):
+            bctx = f"blocks[{bi}]"
+            _check_keys(bctx, b, {"name", "in_kb", "out_kb", "layers"})
             layers = []
-            for li, lay in enumerate(b["layers"]):
-                lmissing = {"kind", "in_elems", "out_elems"} - set(lay)
-                if lmissing:
+            for li, lay in enumerate(_check_list(bctx, "layers", b["layers"])):
+                lctx = f"{bctx}.layers[{li}]"
+                _check_keys(lctx, lay, {"kind", "in_elems", "out_elems"})
+                kind = lay["kind"]
+                if not isinstance(kind, str) or kind not in LAYER_KINDS:
                     raise ValueError(
-                        f"profile block {bi} layer {li} is missing keys {sorted(lmissing)}"
+                        f"{lctx}.kind: layer kind must be one of {LAYER_KINDS}, got {kind!r}"
                     )
-                layers.append(Layer(str(lay["kind"]), int(lay["in_elems"]), int(lay["out_elems"])))
+                layers.append(
+                    Layer(
+                        kind,
+                        _check_count(lctx, "in_elems", lay["in_elems"]),
+                        _check_count(lctx, "out_elems", lay["out_elems"]),
+                    )
+                )
             blocks.append(
-                Block(str(b["name"]), float(b["in_kb"]), float(b["out_kb"]), tuple(layers))
+                Block(
+                    _check_str(bctx, "name", b["name"]),
+                    _check_kb(bctx, "in_kb", b["in_kb"]),
+                    _check_kb(bctx, "out_kb", b["out_kb"]),
+                    tuple(layers),
+                )
             )
+        shape = _check_list("", "input_shape", data["input_shape"])
         return cls(
-            name=str(data["name"]),
-            input_shape=tuple(int(s) for s in data["input_shape"]),
-            input_kb=float(data["input_kb"]),
+            name=_check_str("", "name", data["name"]),
+            input_shape=tuple(
+                _check_count("", f"input_shape[{i}]", d, 1) for i, d in enumerate(shape)
+            ),
+            input_kb=_check_kb("", "input_kb", data["input_kb"]),
             blocks=tuple(blocks),
         )
 
@@ -174,6 +279,35 @@ class DNNProfile:
         """A short stable hash of the profile, stored in checkpoints to detect mismatches."""
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# The forward pass holds a few activations up to ~64/3 times the input (first conv layers);
+# bytes per float32 input element, for the size check below.
+_FORWARD_BYTES_PER_INPUT_ELEM = 4 * 64
+
+
+def check_input_shape(input_shape: Any, ndim: int | None = None) -> tuple[int, ...]:
+    """``input_shape`` as a tuple of positive ints; ValueError naming it otherwise.
+
+    Also refuses shapes whose profiling forward pass would exceed ``MAX_ALLOC_BYTES``.
+    """
+    want = (
+        f"{ndim} positive integers (channels, height, width)"
+        if ndim
+        else ("a non-empty sequence of positive integers")
+    )
+    if isinstance(input_shape, str | bytes | Mapping) or not isinstance(input_shape, Sequence):
+        raise ValueError(f"input_shape must be {want}, got {input_shape!r}")
+    if len(input_shape) == 0 or (ndim is not None and len(input_shape) != ndim):
+        raise ValueError(f"input_shape must be {want}, got {input_shape!r}")
+    shape = tuple(_check_count("", f"input_shape[{i}]", d, 1) for i, d in enumerate(input_shape))
+    check_alloc(
+        "input_shape",
+        float(_FORWARD_BYTES_PER_INPUT_ELEM) * math.prod(shape),
+        f"profiling runs one forward pass on a {shape} input, whose activations take up to "
+        f"~{_FORWARD_BYTES_PER_INPUT_ELEM} bytes per input element",
+    )
+    return shape
 
 
 def _numel(x: Any) -> int:
@@ -232,13 +366,10 @@ def profile_module(
             input_bytes=input_bytes,
             kind_map=kind_map,
         )
-    shape = tuple(int(s) for s in input_shape)
-    if len(shape) == 0 or any(s <= 0 for s in shape):
-        raise ValueError(
-            f"input_shape must be a non-empty tuple of positive ints, got {input_shape}"
-        )
-    if not (math.isfinite(input_bytes) and input_bytes > 0):
-        raise ValueError(f"input_bytes must be > 0, got {input_bytes}")
+    shape = check_input_shape(input_shape)
+    is_num = isinstance(input_bytes, int | float | np.integer | np.floating)
+    if isinstance(input_bytes, bool) or not is_num or not 0 < input_bytes <= 1e3:
+        raise ValueError(f"input_bytes must be a number in (0, 1000], got {input_bytes!r}")
     extra = tuple((kind_map or {}).items())
     for typ, kind in extra:
         if kind not in LAYER_KINDS:
@@ -285,7 +416,13 @@ def profile_module(
     module.eval()
     try:
         with torch.no_grad():
-            out = module(torch.zeros((1, *shape)))
+            try:
+                out = module(torch.zeros((1, *shape)))
+            except RuntimeError as exc:  # e.g. an input too small for the pooling layers
+                raise ValueError(
+                    f"input_shape {shape} does not fit the model {name or type(module).__name__}: "
+                    f"its forward pass failed ({str(exc).splitlines()[0]})"
+                ) from None
     finally:
         for h in hooks:
             h.remove()

@@ -4,6 +4,8 @@
 |---|---|---|
 | ``EdgeRL/MECPartition-v0`` | :class:`MECPartitionEnv` | :class:`MECPartitionVectorEnv` |
 | ``EdgeRL/D2DPartition-v0`` | :class:`D2DPartitionEnv` | :class:`D2DPartitionVectorEnv` |
+| ``EdgeRL/MECPartition-v1`` | :class:`MECPartitionEnvV1` | :class:`MECPartitionVectorEnvV1` |
+| ``EdgeRL/D2DPartition-v1`` | :class:`D2DPartitionEnvV1` | :class:`D2DPartitionVectorEnvV1` |
 
 Parts: :mod:`~envs.partition.common` (argument checks, intent thresholds),
 :mod:`~envs.partition.collaborators` (D2D candidates: churn and selection),
@@ -13,10 +15,18 @@ Parts: :mod:`~envs.partition.common` (argument checks, intent thresholds),
 
 from envs.partition.collaborators import CollaboratorPool
 from envs.partition.common import discretise, midpoints
-from envs.partition.env import D2DPartitionEnv, MECPartitionEnv, PartitionEnv
+from envs.partition.env import (
+    D2DPartitionEnv,
+    D2DPartitionEnvV1,
+    MECPartitionEnv,
+    MECPartitionEnvV1,
+    PartitionEnv,
+)
 from envs.partition.vector import (
     D2DPartitionVectorEnv,
+    D2DPartitionVectorEnvV1,
     MECPartitionVectorEnv,
+    MECPartitionVectorEnvV1,
     PartitionVectorEnv,
     tune_malloc,
 )
@@ -24,9 +34,13 @@ from envs.partition.vector import (
 __all__ = [
     "CollaboratorPool",
     "D2DPartitionEnv",
+    "D2DPartitionEnvV1",
     "D2DPartitionVectorEnv",
+    "D2DPartitionVectorEnvV1",
     "MECPartitionEnv",
+    "MECPartitionEnvV1",
     "MECPartitionVectorEnv",
+    "MECPartitionVectorEnvV1",
     "PartitionEnv",
     "PartitionVectorEnv",
     "discretise",

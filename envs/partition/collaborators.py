@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,7 @@ DEFAULT_CHURN: dict[str, float] = {
 # With a fixed trace offset, candidate j replays its trace from offset + j * stride so that
 # candidates do not share one link history.
 CANDIDATE_OFFSET_STRIDE = 60
+MAX_CANDIDATES = 1024  # nearby phones a controller tracks (the paper's figures show a handful)
 
 
 def transition_matrix(churn: Mapping[str, float]) -> np.ndarray:
@@ -84,8 +86,13 @@ def check_churn(churn: Mapping[str, Any] | None) -> dict[str, float]:
             raise ValueError(f"churn must be a dict of per-frame probabilities, got {churn!r}")
         bad = set(churn) - set(DEFAULT_CHURN)
         if bad:
-            raise ValueError(f"unknown churn keys {sorted(bad)}; allowed: {list(DEFAULT_CHURN)}")
-        merged.update({k: float(v) for k, v in churn.items()})
+            raise ValueError(
+                f"unknown churn keys {sorted(map(repr, bad))}; allowed: {list(DEFAULT_CHURN)}"
+            )
+        for k, v in churn.items():
+            if isinstance(v, bool | str | bytes) or not isinstance(v, Real):
+                raise ValueError(f"churn[{k!r}] must be a probability in [0, 1], got {v!r}")
+            merged[k] = float(v)
     for k, v in merged.items():
         if not (np.isfinite(v) and 0.0 <= v <= 1.0):
             raise ValueError(f"churn[{k!r}] must be a probability in [0, 1], got {v}")
@@ -118,6 +125,10 @@ class CollaboratorPool:
             candidate's availability.
         base_factor: ``d_base`` of a fully available collaborator (SPEC §3: ``d_T``).
         sticky: Keep the selected collaborator while it stays AVAILABLE.
+        speedup: ``None`` (v0: every candidate's own factor is ``base_factor``) or a range
+            ``(low, high)``: each candidate draws its own speed-up ``s ~ U(low, high)`` over
+            ``base_factor`` when it joins, so ``d_H = base_factor / (s * availability)``
+            (v1, SPEC §10: collaborators are phones of their own speed).
     """
 
     def __init__(
@@ -128,17 +139,43 @@ class CollaboratorPool:
         availability: Sequence[float] = (0.6, 1.0),
         base_factor: float = 4.0,
         sticky: bool = False,
+        speedup: Sequence[float] | None = None,
     ) -> None:
         if isinstance(num_candidates, bool) or not isinstance(num_candidates, int | np.integer):
             raise ValueError(f"num_candidates must be an integer >= 1, got {num_candidates!r}")
-        if num_candidates < 1:
-            raise ValueError(f"num_candidates must be >= 1, got {num_candidates}")
-        av = np.asarray(availability, dtype=np.float64)
+        if not 1 <= num_candidates <= MAX_CANDIDATES:
+            raise ValueError(
+                f"num_candidates must be an integer in [1, {MAX_CANDIDATES}], got {num_candidates}"
+            )
+        ok = (
+            isinstance(availability, Sequence | np.ndarray)
+            and not isinstance(availability, str | bytes)
+            and all(isinstance(a, Real) and not isinstance(a, bool) for a in availability)
+        )
+        av = np.asarray(availability, dtype=np.float64) if ok else np.zeros(0)
         if av.shape != (2,) or not (np.all(np.isfinite(av)) and 0 < av[0] <= av[1] <= 1):
             raise ValueError(
                 f"availability must be a range (low, high) with 0 < low <= high <= 1, "
                 f"got {availability!r}"
             )
+        self.speedup_range: tuple[float, float] | None = None
+        if speedup is not None:
+            try:
+                if isinstance(speedup, str | bytes) or any(
+                    isinstance(x, bool) or not isinstance(x, Real) for x in speedup
+                ):
+                    raise TypeError
+                lo, hi = (float(x) for x in speedup)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"collaborator_speedup must be a range (low, high) of numbers, got {speedup!r}"
+                ) from None
+            if not (math.isfinite(lo) and math.isfinite(hi) and 0.05 <= lo <= hi <= 20.0):
+                raise ValueError(
+                    "collaborator_speedup must be a range (low, high) with "
+                    f"0.05 <= low <= high <= 20, got {speedup!r}"
+                )
+            self.speedup_range = (lo, hi)
         self.m = int(num_candidates)
         self.link = link
         self.churn = check_churn(churn)
@@ -161,6 +198,9 @@ class CollaboratorPool:
         self._il = link.index("l")
         self.status = np.zeros((0, self.m), dtype=np.int64)
         self.avail = np.zeros((0, self.m))
+        # v1: each candidate's own factor d_own = base_factor / speed-up (None in v0)
+        self.own: np.ndarray | None = None
+        self.joined: np.ndarray | None = None  # flat (num * m,) rows that joined last step
         self.selected = np.zeros(0, dtype=np.int64)
         self._rows = np.zeros(0, dtype=np.int64)
         self._buf_num = 0  # scratch arrays of the batched step/selection are sized for this
@@ -174,6 +214,10 @@ class CollaboratorPool:
         lo, hi = self.availability_range
         return rng.uniform(lo, hi, size)
 
+    def _draw_own(self, rng: np.random.Generator, size) -> np.ndarray:
+        lo, hi = self.speedup_range
+        return self.base_factor / rng.uniform(lo, hi, size)
+
     def _link_offsets(self, offset, k: int) -> np.ndarray | None:
         if offset is None:
             return None
@@ -184,7 +228,10 @@ class CollaboratorPool:
         u = rng.random((num, self.m))
         self.status = np.searchsorted(self._init_cum, u, side="right").astype(np.int64)
         self.avail = self._draw_avail(rng, (num, self.m))
+        if self.speedup_range is not None:
+            self.own = self._draw_own(rng, (num, self.m))
         self.link.reset(rng, num * self.m, offset=self._link_offsets(offset, num))
+        self.joined = None
         self.selected = np.full(num, -1, dtype=np.int64)
         self._rows = np.arange(num)
         if self._buf_num != num:
@@ -210,6 +257,8 @@ class CollaboratorPool:
         u = rng.random((k, self.m))
         self.status[mask] = np.searchsorted(self._init_cum, u, side="right")
         self.avail[mask] = self._draw_avail(rng, (k, self.m))
+        if self.own is not None:
+            self.own[mask] = self._draw_own(rng, (k, self.m))
         self.link.reset_where(rng, np.repeat(mask, self.m), offset=self._link_offsets(offset, k))
         self.selected[mask] = -1
         self._select()
@@ -235,9 +284,13 @@ class CollaboratorPool:
         joined &= np.equal(new, AVAILABLE, out=ge)
         self.status = new
         idx = np.flatnonzero(joined)
+        self.joined = None
         if idx.size:
             np.put(self.avail, idx, self._draw_avail(rng, idx.size))
-            self.link.reset_where(rng, joined.reshape(-1))
+            if self.own is not None:
+                np.put(self.own, idx, self._draw_own(rng, idx.size))
+            self.joined = joined.reshape(-1).copy()
+            self.link.reset_where(rng, self.joined)
         self._select()
 
     def _step_one(self, rng: np.random.Generator) -> None:
@@ -248,10 +301,14 @@ class CollaboratorPool:
         new = [(x >= b0[s]) + (x >= b1[s]) + (x >= b2[s]) for x, s in zip(u, old, strict=True)]
         joined = [s == ABSENT and t == AVAILABLE for s, t in zip(old, new, strict=True)]
         self.status = np.array([new], dtype=np.int64)
+        self.joined = None
         if any(joined):
             mask = np.array([joined])
             self.avail[mask] = self._draw_avail(rng, sum(joined))
-            self.link.reset_where(rng, mask.ravel())
+            if self.own is not None:
+                self.own[mask] = self._draw_own(rng, sum(joined))
+            self.joined = mask.ravel()
+            self.link.reset_where(rng, self.joined)
         self._select()
 
     # ---------------------------------------------------------------- selection
@@ -267,7 +324,8 @@ class CollaboratorPool:
         f, m = self._f, self.m
         usable = np.equal(self.status, AVAILABLE, out=self._b[1])
         v = self.link.values.reshape(-1, m, 2)
-        au = np.multiply(self.avail, usable, out=f[0])  # unusable count as 0 in the maxima
+        speed = self.avail if self.own is None else self.avail / self.own  # ∝ s_i = 1 / d_Hi
+        au = np.multiply(speed, usable, out=f[0])  # unusable count as 0 in the maxima
         bu = np.multiply(v[:, :, self._ib], usable, out=f[1])
         # s_i / max(s) with s_i = 1 / d_Hi = availability_i / d_base; the floor only matters
         # when no candidate is usable, and then the pick is discarded
@@ -299,7 +357,8 @@ class CollaboratorPool:
         """:meth:`_select` for one copy in plain Python (same arithmetic, same pick)."""
         usable = [s == AVAILABLE for s in self.status[0].tolist()]
         links = self.link.values.tolist()
-        au = [a if u else 0.0 for a, u in zip(self.avail[0].tolist(), usable, strict=True)]
+        speed = self.avail[0] if self.own is None else self.avail[0] / self.own[0]
+        au = [a if u else 0.0 for a, u in zip(speed.tolist(), usable, strict=True)]
         bu = [row[self._ib] if u else 0.0 for row, u in zip(links, usable, strict=True)]
         s_max, b_max = max(max(au), 1e-300), max(max(bu), 1e-300)
         pick, best = -1, -math.inf
@@ -314,5 +373,6 @@ class CollaboratorPool:
         self.selected = np.array([pick], dtype=np.int64)
 
     def factors(self) -> np.ndarray:
-        """``d_H = d_base / availability`` of every candidate, ``(num, m)``."""
-        return self.base_factor / self.avail
+        """``d_H = d_own / availability`` of every candidate, ``(num, m)`` (``d_own`` is
+        ``d_base`` in v0)."""
+        return (self.base_factor if self.own is None else self.own) / self.avail

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
 from envs.costs import EarlyExits
+from envs.limits import MAX_WEIGHT
 
 ACTION_MODES: tuple[str, ...] = ("continuous", "discrete")
+#: v1: what the agent observes ("measured": the previous frame's links and load; SPEC §10)
+OBSERVE_MODES: tuple[str, ...] = ("measured", "current")
+#: v1: how a link's latency value is charged per transfer (one way = RTT / 2; SPEC §10)
+LATENCY_READINGS: tuple[str, ...] = ("one_way", "round_trip")
 RESET_OPTIONS: tuple[str, ...] = ("offset",)
 DEFAULT_DNN = "resnet32"
 DEFAULT_MAX_EPISODE_STEPS = 100
@@ -33,27 +39,68 @@ DEFAULT_PHI = 2.0 / 3.0
 DEFAULT_ZETA = 0.5
 
 
-def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
-    """``value`` as a finite float > 0 (>= 0 with ``allow_zero``), else a ValueError naming it."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
-    ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
+#: Upper bounds of the numeric arguments: far beyond any real platform, and small enough that
+#: every cost and observation stays finite (a factor of 1e308 would give an infinite latency).
+MAX_FACTOR = 1e6  # capability / energy factors (the benchmark edge server is 1)
+MIN_FACTOR = 1e-6  # a platform a million times faster than the benchmark server
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    lo: float = 0.0,
+    hi: float = MAX_WEIGHT,
+    allow_lo: bool = False,
+) -> float:
+    """``value`` as a float in ``(lo, hi]`` (``[lo, hi]`` with ``allow_lo``), else a
+    ValueError naming ``name`` and the range. Bools, strings and complex numbers are
+    refused: a config typo must not turn into a number."""
+    bound = f"{'[' if allow_lo else '('}{lo:g}, {hi:g}]"
+    if isinstance(value, bool | str | bytes) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be a number in {bound}, got {value!r}")
+    v = float(value)
+    if not (math.isfinite(v) and (v >= lo if allow_lo else v > lo) and v <= hi):
+        raise ValueError(f"{name} must be a finite number in {bound}, got {value!r}")
     return v
+
+
+def check_positive(
+    name: str, value: Any, *, allow_zero: bool = False, hi: float = MAX_WEIGHT
+) -> float:
+    """``value`` as a finite float > 0 (>= 0 with ``allow_zero``) and <= ``hi``, else a
+    ValueError naming it."""
+    return check_number(name, value, lo=0.0, hi=hi, allow_lo=allow_zero)
+
+
+def check_factor(name: str, value: Any) -> float:
+    """A capability or energy factor in ``[MIN_FACTOR, MAX_FACTOR]`` (SPEC §3)."""
+    return check_number(name, value, lo=MIN_FACTOR, hi=MAX_FACTOR, allow_lo=True)
+
+
+def check_seed(seed: Any) -> int | None:
+    """``reset(seed=...)``: ``None`` or an integer >= 0 (Gymnasium's own error is not a
+    ValueError)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
 
 
 def check_thresholds(names: Sequence[str], values: Sequence[Any]) -> np.ndarray:
     """Intent thresholds must satisfy ``0 < t_1 < t_2 < ... < 1`` (IoRLO Sec. 4.2.2)."""
     out = []
     for name, value in zip(names, values, strict=True):
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number in (0, 1), got {value!r}") from None
+        if isinstance(value, bool | str | bytes) or not isinstance(value, Real):
+            raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+        v = float(value)
         if not (math.isfinite(v) and 0.0 < v < 1.0):
             raise ValueError(f"{name} must be in (0, 1), got {value!r}")
         out.append(v)
@@ -83,6 +130,18 @@ def midpoints(thresholds: np.ndarray) -> np.ndarray:
     return 0.5 * (edges[:-1] + edges[1:])
 
 
+MAX_CLASSES = 100_000  # classes of an exit branch (its FC layer's outputs)
+
+
+def _exit_probs(spec: Any) -> tuple[float, ...]:
+    if isinstance(spec, str | bytes | Mapping) or not isinstance(spec, Sequence | np.ndarray):
+        raise ValueError(f"early_exit probs must be a list of probabilities, got {spec!r}")
+    return tuple(
+        check_number(f"early_exit probs[{i}]", p, lo=0.0, hi=1.0, allow_lo=True)
+        for i, p in enumerate(spec)
+    )
+
+
 def parse_early_exit(spec: Any) -> EarlyExits | None:
     """``None`` | per-block probabilities | ``{"probs": [...], "num_classes": 10}`` | EarlyExits."""
     if spec is None or isinstance(spec, EarlyExits):
@@ -93,9 +152,18 @@ def parse_early_exit(spec: Any) -> EarlyExits | None:
             raise ValueError(
                 f"early_exit dict needs 'probs' and optionally 'num_classes', got keys {sorted(spec)}"
             )
-        return EarlyExits(tuple(float(p) for p in spec["probs"]), int(spec.get("num_classes", 10)))
-    if isinstance(spec, Sequence | np.ndarray) and not isinstance(spec, str):
-        return EarlyExits(tuple(float(p) for p in spec))
+        nc = spec.get("num_classes", 10)
+        if (
+            isinstance(nc, bool)
+            or not isinstance(nc, int | np.integer)
+            or not 1 <= nc <= MAX_CLASSES
+        ):
+            raise ValueError(
+                f"early_exit num_classes must be an integer in [1, {MAX_CLASSES}], got {nc!r}"
+            )
+        return EarlyExits(_exit_probs(spec["probs"]), int(nc))
+    if isinstance(spec, Sequence | np.ndarray) and not isinstance(spec, str | bytes):
+        return EarlyExits(_exit_probs(spec))
     raise ValueError(
         f"early_exit must be None, a list of per-block probabilities or a dict, got {spec!r}"
     )
@@ -109,13 +177,19 @@ def parse_platform_load(spec: Any) -> dict[str, Any]:
         return {"enabled": True}
     if isinstance(spec, Mapping):
         kw = dict(spec)
-        bad = set(kw) - {"enabled", "mean_util", "max_util", "rho", "std_util"}
+        bad = {k for k in kw if not isinstance(k, str)} | (
+            set(kw) - {"enabled", "mean_util", "max_util", "rho", "std_util"}
+        )
         if bad:
             raise ValueError(
                 "platform_load dict keys must be among enabled, mean_util, max_util, rho, "
-                f"std_util; got {sorted(bad)}"
+                f"std_util; got {sorted(map(repr, bad))}"
             )
         kw.setdefault("enabled", True)
+        if not isinstance(kw["enabled"], bool | np.bool_):  # 'false' is a truthy string
+            raise ValueError(
+                f"platform_load['enabled'] must be true or false, got {kw['enabled']!r}"
+            )
         return kw
     raise ValueError(
         f"platform_load must be a bool or a dict of PlatformLoad options, got {spec!r}"

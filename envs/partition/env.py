@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -18,6 +19,7 @@ from envs.costs import (
     CostBreakdown,
 )
 from envs.dnn import DNNProfile, resolve_profile
+from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS
 from envs.network import (
     D2D_LINK_FIELDS,
     MEC_LINK_FIELDS,
@@ -37,8 +39,13 @@ from envs.partition.common import (
     DEFAULT_ETA_D2D,
     DEFAULT_PHI,
     DEFAULT_ZETA,
+    LATENCY_READINGS,
+    OBSERVE_MODES,
+    check_bool,
+    check_factor,
     check_options,
     check_positive,
+    check_seed,
     check_thresholds,
     discretise,
     midpoints,
@@ -47,6 +54,33 @@ from envs.partition.common import (
 )
 from envs.partition.sim import D2DSim, MECSim
 from envs.problem import PartitionProblem
+
+
+def _check_weights(weights: Any, num_platforms: int) -> tuple[float, ...]:
+    """``overhead_weights``: one finite weight >= 0 per platform (SPEC §4: w = (0, 2, 3))."""
+    if isinstance(weights, str | bytes | Mapping) or not isinstance(weights, Sequence | np.ndarray):
+        raise ValueError(f"overhead_weights must be {num_platforms} numbers >= 0, got {weights!r}")
+    if len(weights) != num_platforms:
+        raise ValueError(
+            f"overhead_weights must be {num_platforms} numbers >= 0 (one per platform), "
+            f"got {len(weights)}"
+        )
+    return tuple(
+        check_positive(f"overhead_weights[{i}]", w, allow_zero=True) for i, w in enumerate(weights)
+    )
+
+
+def _make_network(spec: Any, fields: Sequence[str], scenario: str, trace_dir: Any) -> LinkProcess:
+    """The env's link process; every error names the ``network`` argument."""
+    if trace_dir is not None and not isinstance(trace_dir, str | os.PathLike):
+        raise ValueError(f"trace_dir must be a directory path or None, got {trace_dir!r}")
+    try:
+        return make_link_process(_check_network_spec(spec, fields), scenario, base_dir=trace_dir)
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        if msg.startswith("network") or type(exc) not in (ValueError, TypeError):
+            raise  # e.g. a TraceFormatError already names its file and line
+        raise type(exc)(f"network: {msg}") from exc
 
 
 def _check_network_spec(spec: Any, fields: Sequence[str]) -> Any:
@@ -68,7 +102,10 @@ def _check_network_spec(spec: Any, fields: Sequence[str]) -> Any:
             for f in fields:
                 if f in spec:
                     unit = field_unit(f)
-                    check_positive(f"network[{f!r}] ({unit})", spec[f], allow_zero=unit == "ms")
+                    top = MAX_BANDWIDTH_MBPS if unit == "Mbps" else MAX_LATENCY_MS
+                    check_positive(
+                        f"network[{f!r}] ({unit})", spec[f], allow_zero=unit == "ms", hi=top
+                    )
     return spec
 
 
@@ -83,6 +120,26 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
     scenario: str = ""
     platforms: tuple[str, ...] = ()
     threshold_names: tuple[str, ...] = ()
+    # v0 readings; the v1 classes set theirs in _set_v1 before building the simulator
+    version: int = 0
+    observe: str = "current"
+    latency_reading: str = "round_trip"
+
+    def _set_v1(self, observe: str, latency_reading: str) -> None:
+        if observe not in OBSERVE_MODES:
+            raise ValueError(f"observe must be one of {list(OBSERVE_MODES)}, got {observe!r}")
+        if latency_reading not in LATENCY_READINGS:
+            raise ValueError(
+                f"latency_reading must be one of {list(LATENCY_READINGS)}, got {latency_reading!r}"
+            )
+        self.version = 1
+        self.observe = observe
+        self.latency_reading = latency_reading
+
+    @property
+    def latency_scale(self) -> float:
+        """Multiplier of a link's latency value per transfer: 1 (RTT, v0) or 1/2 (one way)."""
+        return 0.5 if self.latency_reading == "one_way" else 1.0
 
     # ------------------------------------------------------------------ set-up
     def _setup_common(
@@ -101,20 +158,28 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         reward_scale: float,
         eta_names: tuple[str, str],
     ) -> None:
-        self.profile: DNNProfile = resolve_profile(dnn, input_shape)
+        try:
+            self.profile: DNNProfile = resolve_profile(dnn, input_shape)
+        except (ValueError, TypeError) as exc:
+            if "dnn" in str(exc) or "input_shape" in str(exc):
+                raise
+            raise ValueError(f"dnn / input_shape: {exc}") from None
+        weights = (
+            None if overhead_weights is None else _check_weights(overhead_weights, num_platforms)
+        )
         self.cost_model = ChainCostModel(
-            self.profile, num_platforms, overhead_weights, parse_early_exit(early_exit)
+            self.profile, num_platforms, weights, parse_early_exit(early_exit)
         )
         self.oracle = Oracle(self.cost_model)
         self.n_blocks = self.cost_model.n
         self.num_platforms = num_platforms
-        self.d_energy = check_positive("d_energy", d_energy)
+        self.d_energy = check_factor("d_energy", d_energy)
         self.eta_energy = check_positive(eta_names[0], eta_energy, allow_zero=True)
         self.eta_overhead = check_positive(eta_names[1], eta_overhead, allow_zero=True)
         self.thresholds = check_thresholds(self.threshold_names, thresholds)
         self._th_list = self.thresholds.tolist()
         self._mid = midpoints(self.thresholds)
-        if action_mode not in ACTION_MODES:
+        if not isinstance(action_mode, str) or action_mode not in ACTION_MODES:
             raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
         self.action_mode = action_mode
         if not isinstance(oracle, bool | np.bool_):
@@ -134,9 +199,14 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         }
 
     def _make_load(self, platform_load: Any) -> PlatformLoad:
-        return PlatformLoad(
-            self.num_platforms, names=self.platforms, **parse_platform_load(platform_load)
-        )
+        try:
+            return PlatformLoad(
+                self.num_platforms, names=self.platforms, **parse_platform_load(platform_load)
+            )
+        except (ValueError, TypeError) as exc:
+            if str(exc).startswith("platform_load"):
+                raise
+            raise ValueError(f"platform_load: {exc}") from None
 
     def _setup_spaces(self) -> None:
         self.observation_space = spaces.Box(0.0, 1.0, (self.sim.obs_dim,), np.float32)
@@ -151,12 +221,17 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         """
         n, P = self.n_blocks, self.num_platforms
         if self.action_mode == "continuous":
-            a = np.asarray(action)
+            try:
+                a = np.asarray(action)
+            except (TypeError, ValueError):  # ragged nested sequences
+                raise ValueError(f"action must be a numeric array, got {action!r}") from None
+            if a.dtype.kind not in "fiu":  # complex, strings, bools, objects: not an action
+                raise ValueError(
+                    f"action must be a real numeric array (Box(0, 1, ({n},))), got dtype "
+                    f"{a.dtype}: {action!r}"
+                )
             if a.dtype.kind != "f":  # float32/64 are compared as they are (no batch copy)
-                try:
-                    a = a.astype(np.float64)
-                except (TypeError, ValueError):
-                    raise ValueError(f"action must be numeric, got {action!r}") from None
+                a = a.astype(np.float64)
             if a.ndim not in (1, 2) or a.shape[-1] != n:
                 raise ValueError(f"action must have shape ({n},) (or (batch, {n})), got {a.shape}")
             if not (a.min() >= 0.0 and a.max() <= 1.0):  # NaN fails both comparisons
@@ -165,7 +240,10 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
                     f"min {a.min()} max {a.max()}"
                 )
             return discretise(a, self.thresholds)
-        a = np.asarray(action)
+        try:
+            a = np.asarray(action)
+        except (TypeError, ValueError):
+            raise ValueError(f"action must be an integer array, got {action!r}") from None
         if a.ndim not in (1, 2) or a.shape[-1] != n:
             raise ValueError(f"action must have shape ({n},) (or (batch, {n})), got {a.shape}")
         if a.dtype.kind not in "iu":
@@ -224,12 +302,25 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             self.cost_model, self.sim.links_one(), self.sim.speed[0].copy(), **self._cost_kw
         )
 
+    @property
+    def measured_problem(self) -> PartitionProblem:
+        """The frame as the agent observes it: with ``observe="measured"`` the links and
+        load measured for the previous frame (what ``dp_measured`` optimises), else
+        :attr:`problem`."""
+        self._require_reset()
+        return PartitionProblem(
+            self.cost_model,
+            self.sim.links_one(measured=True),
+            self.sim.obs_speed[0].copy(),
+            **self._cost_kw,
+        )
+
     # -------------------------------------------------------------------- gym API
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start an episode; ``options={"offset": k}`` starts trace replay at frame ``k``."""
-        super().reset(seed=seed)
+        super().reset(seed=check_seed(seed))
         offset = check_options(options)
         if offset is not None and np.ndim(offset) != 0:
             raise ValueError(f"options['offset'] must be one integer frame, got {offset!r}")
@@ -396,7 +487,9 @@ class MECPartitionEnv(PartitionEnv):
 
     ## Version History
 
-    * v0: initial version.
+    * v1 (:class:`MECPartitionEnvV1`): measured state, one-way latency, platform load,
+      network mixtures with a train/test split (SPEC §10).
+    * v0: initial version; the paper's MDP, kept bit-identical for a seed.
     """
 
     scenario = "mec"
@@ -429,7 +522,7 @@ class MECPartitionEnv(PartitionEnv):
             dnn,
             input_shape,
             3,
-            overhead_weights,
+            _check_weights(overhead_weights, 3),
             early_exit,
             d_energy,
             eta1,
@@ -441,13 +534,19 @@ class MECPartitionEnv(PartitionEnv):
             ("eta1", "eta2"),
         )
         factors = np.array(
-            [check_positive(k, v) for k, v in (("d_t", d_t), ("d_e", d_e), ("d_c", d_c))]
+            [check_factor(k, v) for k, v in (("d_t", d_t), ("d_e", d_e), ("d_c", d_c))]
         )
-        self.link_process = make_link_process(
-            _check_network_spec(network, MEC_LINK_FIELDS), "mec", base_dir=trace_dir
-        )
+        self.link_process = _make_network(network, MEC_LINK_FIELDS, "mec", trace_dir)
         self.load = self._make_load(platform_load)
-        self.sim = MECSim(self.cost_model, self.link_process, self.load, factors, self.d_energy)
+        self.sim = MECSim(
+            self.cost_model,
+            self.link_process,
+            self.load,
+            factors,
+            self.d_energy,
+            measured=self.observe == "measured",
+            latency_scale=self.latency_scale,
+        )
         self._setup_spaces()
         self.params: dict[str, Any] = {
             "d_t": float(factors[0]),
@@ -561,12 +660,15 @@ class D2DPartitionEnv(PartitionEnv):
 
     ## Version History
 
-    * v0: initial version.
+    * v1 (:class:`D2DPartitionEnvV1`): collaborators of their own speed, platform load,
+      measured state, one-way latency, network mixtures (SPEC §10).
+    * v0: initial version; the paper's MDP, kept bit-identical for a seed.
     """
 
     scenario = "d2d"
     platforms = D2D_PLATFORMS
     threshold_names = ("zeta",)
+    collaborator_speedup: tuple[float, float] | None = None  # v1: per-candidate speed-up range
 
     def __init__(
         self,
@@ -605,20 +707,33 @@ class D2DPartitionEnv(PartitionEnv):
             reward_scale,
             ("eta", "eta2"),
         )
-        d_u = check_positive("d_u", d_u)
+        d_u = check_factor("d_u", d_u)
         base = (
             d_u
             if collaborator_factor is None
-            else check_positive("collaborator_factor", collaborator_factor)
+            else check_factor("collaborator_factor", collaborator_factor)
         )
-        self.link_process = make_link_process(
-            _check_network_spec(network, D2D_LINK_FIELDS), "d2d", base_dir=trace_dir
-        )
+        sticky_selection = check_bool("sticky_selection", sticky_selection)
+        self.link_process = _make_network(network, D2D_LINK_FIELDS, "d2d", trace_dir)
         self.collaborators = CollaboratorPool(
-            num_candidates, self.link_process, churn, availability, base, sticky_selection
+            num_candidates,
+            self.link_process,
+            churn,
+            availability,
+            base,
+            sticky_selection,
+            speedup=self.collaborator_speedup,
         )
         self.load = self._make_load(platform_load)
-        self.sim = D2DSim(self.cost_model, self.collaborators, self.load, d_u, self.d_energy)
+        self.sim = D2DSim(
+            self.cost_model,
+            self.collaborators,
+            self.load,
+            d_u,
+            self.d_energy,
+            measured=self.observe == "measured",
+            latency_scale=self.latency_scale,
+        )
         self._setup_spaces()
         self.params: dict[str, Any] = {
             "d_u": d_u,
@@ -626,3 +741,270 @@ class D2DPartitionEnv(PartitionEnv):
             "eta": self.eta_energy,
             "zeta": float(self.thresholds[0]),
         }
+
+
+# ------------------------------------------------------------------------------------ v1
+#: v1 background load of (terminal, edge, cloud): a busy shared edge, a lightly loaded device.
+V1_MEC_LOAD: dict[str, Any] = {
+    "enabled": True,
+    "mean_util": (0.2, 0.6, 0.4),
+    "std_util": (0.1, 0.25, 0.15),
+    "rho": 0.9,
+    "max_util": 0.95,
+}
+#: v1 background load of (user device, collaborator).
+V1_D2D_LOAD: dict[str, Any] = {
+    "enabled": True,
+    "mean_util": (0.2, 0.4),
+    "std_util": (0.1, 0.2),
+    "rho": 0.9,
+    "max_util": 0.95,
+}
+V1_ETA2 = 50.0
+V1_SPEEDUP = (0.5, 2.5)
+V1_NETWORK = "mixture_train"
+
+
+class MECPartitionEnvV1(MECPartitionEnv):
+    """MEC partitioning, version 1: the right placement depends on the state (SPEC §10).
+
+    Same scenario, cost model, action space and observation layout as
+    :class:`MECPartitionEnv` (v0, the paper's MDP, unchanged); v1 reads four things
+    differently so that no fixed placement is near-optimal and agents can be compared on
+    networks they never saw (``benchmarks/hardness.py`` measures it: the best constant
+    decision is 6–13% above the oracle on the four DNNs, v0's 0–2.3%).
+
+    ## Description
+
+    One step is one inference request (a frame): place every block on the terminal device
+    (0), the edge (1) or the cloud (2). Unlike v0:
+
+    * **Measured state** (``observe="measured"``): the agent decides on the links and load
+      *measured for the previous frame*; it is charged on the current frame's true values,
+      revealed afterwards in ``info["network"]``. The first frame of an episode is measured
+      on itself. The oracle stays clairvoyant (``info["gap"]`` is a true lower-bound gap);
+      :attr:`measured_problem` is what the agent sees, and ``make_policy("dp_measured",
+      env)`` applies the exact DP to it.
+    * **One-way latency** (``latency_reading="one_way"``): Table 2's "end-to-end latency"
+      and a trace's ping are round trips; a transfer pays ``8G/B + RTT/2``.
+    * **Platform load**: terminal, edge and cloud carry a background utilisation ``u`` (a
+      mean-reverting AR(1), means 0.2 / 0.6 / 0.4, std 0.1 / 0.25 / 0.15, ρ = 0.9, at most
+      0.95); the effective factor is ``d / (1 - u)``.
+    * **A network per episode** (``network="mixture_train"``): each episode draws a
+      randomised generator (terminal–edge uplink 0.5–150 Mbps, downlink 1–900 Mbps, RTT
+      5–300 ms, own volatility and spikes) or a real trace (mmWave uplink + ping, Lumos5G
+      downlink) of the training split; ``network="mixture_test"`` holds out other trace files
+      (:mod:`envs.mixture`).
+
+    ## Action Space
+
+    As v0: ``Box(0, 1, (n,), float32)`` with intent thresholds ``ε, φ``, or
+    ``MultiDiscrete([3] * n)`` with ``action_mode="discrete"``.
+
+    ## Observation Space
+
+    ``Box(0, 1, (9 + 6n,), float32)``, the layout of v0; entries 0–8 (links and effective
+    factors) and the per-platform compute times are those of the **previous** frame with
+    ``observe="measured"``:
+
+    | index | entry | transform |
+    |---|---|---|
+    | 0-3 | measured ``B_TE^U, B_TE^D, B_EC^U, B_EC^D`` (Mbps) | ``B / (B + avg)``, avg = Table 2 average |
+    | 4-5 | measured ``L_TE, L_EC`` (ms, round trip) | ``L / (L + avg)`` |
+    | 6-8 | measured effective ``d_T, d_E, d_C`` (nominal / (1 - load)) | ``d / (d + 1)`` |
+    | 9 .. 9+3n | ``T_cp`` of block i on T, E, C at the measured factors | ``c / (c + max_i T_cp_i(d=1))`` |
+    | 9+3n .. 9+6n | device energy, block input and output sizes | as v0 |
+
+    ## Rewards
+
+    ``reward = -reward_scale * cost``, ``cost = T + η1 E + η2 D`` as v0 with
+    ``x(G, B, RTT) = 8G/B + RTT/2`` and default ``η2 = 50`` ms per overhead unit (v0: 10):
+    full offloading carries a deployment charge of 100–150 ms, so it must pay for itself in
+    latency and energy.
+
+    Worked example (ResNet-32, Table 2 average links, loads at their means 0.2 / 0.6 / 0.4,
+    so ``d = (5, 2.5, 0.4167)``, every block on the edge): compute ``2.5 · 67.085 =
+    167.712`` ms, image up ``8·3.072/76.1 + 8.76/2 = 4.703`` ms, result down
+    ``8·0.04/382.4 + 4.38 = 4.381`` ms, ``T = 176.796`` ms; ``E = 4.703·16422.47e-6 +
+    4.381·13961.57e-6 = 0.1384`` J; ``D = 2``; cost ``= 176.796 + 10·0.1384 + 50·2 =
+    278.18`` (the oracle keeps the last block on the edge and the rest in the cloud:
+    217.83, gap 27.7%).
+
+    ## Starting State
+
+    A network component per episode (its own stationary law or a random trace offset), load
+    in its stationary law; the first observation is of the first frame.
+
+    ## Episode End
+
+    No terminal state; truncated by ``max_episode_steps`` (registered: 100 frames).
+
+    ## Info
+
+    As v0; ``network`` holds the **true** values the frame was charged on (``l_*`` as round
+    trips; the charge uses half of them).
+
+    ## Arguments
+
+    Those of :class:`MECPartitionEnv` with these v1 defaults, plus two:
+
+    | argument | default | meaning |
+    |---|---|---|
+    | ``network`` | ``"mixture_train"`` | also ``"mixture_test"``, ``"mixture_synthetic"`` (no traces), ``{"type": "mixture", ...}`` or any v0 spec |
+    | ``eta2`` | 50.0 | overhead weight (ms per unit) |
+    | ``platform_load`` | :data:`V1_MEC_LOAD` | see above; ``False`` disables |
+    | ``observe`` | ``"measured"`` | or ``"current"`` (the v0 reading) |
+    | ``latency_reading`` | ``"one_way"`` | or ``"round_trip"`` (the v0 reading) |
+    | ``trace_dir`` | ``None`` | the data root of the mixture's traces (default ``$EDGERL_DATA`` or ``../shared/data``) |
+
+    ## Version History
+
+    * v1: measured state, one-way latency, platform load on, η2 = 50, network mixtures with
+      a train/test split (SPEC §10).
+    * v0: the paper's MDP (:class:`MECPartitionEnv`).
+    """
+
+    def __init__(
+        self,
+        dnn: str | DNNProfile | Mapping[str, Any] = DEFAULT_DNN,
+        input_shape: Sequence[int] | None = None,
+        network: str | Mapping[str, Any] | LinkProcess = V1_NETWORK,
+        d_t: float = 4.0,
+        d_e: float = 1.0,
+        d_c: float = 0.25,
+        d_energy: float = 1.0,
+        eta1: float = DEFAULT_ETA1,
+        eta2: float = V1_ETA2,
+        overhead_weights: Sequence[float] = MEC_OVERHEAD_WEIGHTS,
+        epsilon: float = DEFAULT_EPSILON,
+        phi: float = DEFAULT_PHI,
+        early_exit: Any = None,
+        platform_load: bool | Mapping[str, Any] = V1_MEC_LOAD,
+        action_mode: str = "continuous",
+        oracle: bool = True,
+        reward_scale: float = 1.0,
+        trace_dir: str | None = None,
+        observe: str = "measured",
+        latency_reading: str = "one_way",
+    ) -> None:
+        self._set_v1(observe, latency_reading)
+        super().__init__(
+            dnn, input_shape, network, d_t, d_e, d_c, d_energy, eta1, eta2, overhead_weights,
+            epsilon, phi, early_exit, platform_load, action_mode, oracle, reward_scale, trace_dir,
+        )  # fmt: skip
+        self.params.update(observe=observe, latency_reading=latency_reading)
+
+
+class D2DPartitionEnvV1(D2DPartitionEnv):
+    """D2D partitioning, version 1: collaborators of their own speed (SPEC §10).
+
+    Same scenario, cost model, action space and observation layout as
+    :class:`D2DPartitionEnv` (v0, unchanged); v1 makes the right split depend on the state
+    (``benchmarks/hardness.py``: the best constant decision is 9–19% above the oracle on the
+    four DNNs, v0's 0.2–2.8%).
+
+    ## Description
+
+    One step is one inference request: split the blocks between the user's phone (0) and
+    the collaborator ``H_x`` the controller selects among up to ``num_candidates`` nearby
+    phones (churn and selection as v0). Unlike v0:
+
+    * **Collaborators have their own speed**: a candidate draws a speed-up ``s ~
+      U(collaborator_speedup)`` over the user's phone when it joins, so ``d_H = (d_u / s) /
+      availability`` (the paper's Co-H, a faster phone, has ``s ≈ 1.9``); the selection
+      score uses ``s_i = 1/d_Hi`` as v0.
+    * **Platform load** on the user's phone and on the collaborator (AR(1) utilisation,
+      means 0.2 / 0.4, std 0.1 / 0.2, ρ = 0.9, at most 0.95; factor ``1 / (1 - u)``).
+    * **Measured state**, **one-way latency** and **a network per candidate and episode**
+      (``network="mixture_train"``) as in :class:`MECPartitionEnvV1`. Candidate status,
+      availability and the selection are current; every candidate's link and the load are
+      observed as measured in the previous frame (a candidate that just joined is measured
+      when it joins).
+
+    ## Action Space
+
+    As v0: ``Box(0, 1, (n,), float32)`` with threshold ``ζ``, or ``MultiDiscrete([2] * n)``.
+
+    ## Observation Space
+
+    ``Box(0, 1, (5 + 5n + 6m,), float32)``, the layout of v0 (see :class:`D2DPartitionEnv`);
+    the selected link (0-1), the effective factors (2-3), the per-platform compute times and
+    every candidate's ``B``, ``L`` are the previous frame's measurements.
+
+    ## Rewards
+
+    ``reward = -reward_scale * cost``, ``cost = T + η E`` as v0 with a transfer paying
+    ``8G/B + RTT/2``. Worked example (ResNet-32, Table 2 average D2D link, a fully available
+    collaborator with speed-up 2, so ``d_H = 2``, no load, every block on it): compute
+    ``2·67.085 = 134.17`` ms, image over ``8·3.072/87.6 + 23.14/2 = 11.851`` ms, result back
+    ``8·0.04/87.6 + 11.57 = 11.574`` ms, ``T = 157.594`` ms; ``E = 23.425·24938.55e-6 =
+    0.5842`` J; cost ``= 157.594 + 10·0.5842 = 163.44`` (all local: 612.45).
+
+    ## Starting State
+
+    As v0, with a speed-up per candidate and a network component per candidate link.
+
+    ## Episode End
+
+    No terminal state; truncated by ``max_episode_steps`` (registered: 100 frames).
+
+    ## Info
+
+    As v0; ``network`` holds the true values the frame was charged on.
+
+    ## Arguments
+
+    Those of :class:`D2DPartitionEnv` with these v1 defaults, plus three:
+
+    | argument | default | meaning |
+    |---|---|---|
+    | ``network`` | ``"mixture_train"`` | as in :class:`MECPartitionEnvV1` |
+    | ``platform_load`` | :data:`V1_D2D_LOAD` | ``False`` disables |
+    | ``collaborator_speedup`` | (0.5, 2.5) | range of a candidate's speed-up over the user's phone; ``None``: v0 (every candidate ``collaborator_factor``) |
+    | ``observe`` | ``"measured"`` | or ``"current"`` |
+    | ``latency_reading`` | ``"one_way"`` | or ``"round_trip"`` |
+
+    ## Version History
+
+    * v1: collaborators of their own speed, platform load on, measured state, one-way
+      latency, network mixtures with a train/test split (SPEC §10).
+    * v0: the paper's MDP (:class:`D2DPartitionEnv`).
+    """
+
+    def __init__(
+        self,
+        dnn: str | DNNProfile | Mapping[str, Any] = DEFAULT_DNN,
+        input_shape: Sequence[int] | None = None,
+        network: str | Mapping[str, Any] | LinkProcess = V1_NETWORK,
+        d_u: float = 4.0,
+        d_energy: float = 1.0,
+        eta: float = DEFAULT_ETA_D2D,
+        zeta: float = DEFAULT_ZETA,
+        num_candidates: int = 4,
+        churn: Mapping[str, float] | None = None,
+        availability: Sequence[float] = (0.6, 1.0),
+        collaborator_factor: float | None = None,
+        sticky_selection: bool = False,
+        early_exit: Any = None,
+        platform_load: bool | Mapping[str, Any] = V1_D2D_LOAD,
+        action_mode: str = "continuous",
+        oracle: bool = True,
+        reward_scale: float = 1.0,
+        trace_dir: str | None = None,
+        observe: str = "measured",
+        latency_reading: str = "one_way",
+        collaborator_speedup: Sequence[float] | None = V1_SPEEDUP,
+    ) -> None:
+        self._set_v1(observe, latency_reading)
+        self.collaborator_speedup = collaborator_speedup  # validated by the pool
+        super().__init__(
+            dnn, input_shape, network, d_u, d_energy, eta, zeta, num_candidates, churn,
+            availability, collaborator_factor, sticky_selection, early_exit, platform_load,
+            action_mode, oracle, reward_scale, trace_dir,
+        )  # fmt: skip
+        self.collaborator_speedup = self.collaborators.speedup_range
+        self.params.update(
+            observe=observe,
+            latency_reading=latency_reading,
+            collaborator_speedup=self.collaborator_speedup,
+        )

@@ -68,9 +68,24 @@ class StaticFeatures:
         self.out_kb = b.out_kb / size_scale
 
     def compute(self, factors: np.ndarray) -> np.ndarray:
-        """Squashed compute latency ``(num, n, P)`` -> flattened block-major ``(num, n*P)``."""
-        c = self.latency[None, :, None] * factors[:, None, :]
-        return squash(c, self.compute_scale).reshape(factors.shape[0], -1)
+        """Squashed compute latency ``(num, n, P)`` -> flattened block-major ``(num, n*P)``.
+
+        Batches reuse two scratch arrays: fresh multi-MB temporaries every frame cost more
+        than the arithmetic (page faults after glibc trims its heap). Same operations as
+        :func:`squash`, so the same values. The result is valid until the next call."""
+        num, P = factors.shape
+        if num == 1:
+            c = self.latency[None, :, None] * factors[:, None, :]
+            return squash(c, self.compute_scale).reshape(1, -1)
+        shape = (num, self.latency.size, P)
+        if getattr(self, "_buf", np.empty(0)).shape != (2, *shape):
+            self._buf = np.empty((2, *shape))
+            self._lat = np.ascontiguousarray(np.broadcast_to(self.latency[None, :, None], shape))
+        c, d = self._buf
+        np.multiply(self._lat, factors[:, None, :], out=c)
+        np.add(c, self.compute_scale, out=d)
+        np.divide(c, d, out=c)
+        return c.reshape(num, -1)
 
 
 class MECSim:
@@ -99,10 +114,14 @@ class MECSim:
         load: PlatformLoad,
         factors: np.ndarray,
         d_energy: float,
+        measured: bool = False,
+        latency_scale: float = 1.0,
     ) -> None:
         self.model = model
         self.link = link
         self.load = load
+        self.measured = bool(measured)
+        self.latency_scale = float(latency_scale)
         self.nominal = np.asarray(factors, dtype=np.float64)
         self.static = StaticFeatures(model, d_energy)
         n, P = model.n, model.P
@@ -117,6 +136,9 @@ class MECSim:
         self._template = t
         self.values = np.zeros((0, 6))
         self.speed = np.zeros((0, P))
+        # What the agent observes: the current frame, or (measured) the previous frame's
+        # values; the cost is always charged on ``values``/``speed`` (the current frame).
+        self.obs_values, self.obs_speed = self.values, self.speed
 
     @property
     def num(self) -> int:
@@ -133,43 +155,65 @@ class MECSim:
         self.link.reset(rng, num, offset=offset)
         self.load.reset(rng, num)
         self._refresh()
+        # the first frame's measurement is the frame itself (the device probes on connecting)
+        self.obs_values, self.obs_speed = self.values, self.speed
 
     def reset_where(self, rng: np.random.Generator, mask: np.ndarray, offset=None) -> None:
         self.link.reset_where(rng, mask, offset=offset)
         self.load.reset_where(rng, mask)
         self._refresh()
+        if not self.measured:
+            self.obs_values, self.obs_speed = self.values, self.speed
+        elif mask.any():
+            self.obs_values = self.obs_values.copy()
+            self.obs_values[mask] = self.values[mask]
+            if self.load.enabled:
+                self.obs_speed = self.obs_speed.copy()
+                self.obs_speed[mask] = self.speed[mask]
 
     def step(self, rng: np.random.Generator) -> None:
+        # processes store a new values array per call, so keeping references is safe
+        prev = self.values, self.speed
         self.link.step(rng)
         self.load.step(rng)
         self._refresh()
+        self.obs_values, self.obs_speed = prev if self.measured else (self.values, self.speed)
 
     @property
     def available(self) -> None:
         return None  # every MEC frame has all three platforms
 
     def observe(self) -> np.ndarray:
+        values, speed = self.obs_values, self.obs_speed
         if self.num == 1:  # the single env: the same ops on 1-D rows, fewer numpy calls
             obs = self._template.copy()
-            obs[:6] = squash(self.values[0], MEC_LINK_SCALES)
+            obs[:6] = squash(values[0], MEC_LINK_SCALES)
             if self.load.enabled:
-                obs[6:9] = squash(self.speed[0], FACTOR_SCALE)
-                obs[self._cs] = self.static.compute(self.speed)[0]
+                obs[6:9] = squash(speed[0], FACTOR_SCALE)
+                obs[self._cs] = self.static.compute(speed)[0]
             return obs[None]
         obs = np.empty((self.num, self.obs_dim), dtype=np.float32)
         obs[:] = self._template
-        obs[:, :6] = squash(self.values, MEC_LINK_SCALES)
+        obs[:, :6] = squash(values, MEC_LINK_SCALES)
         if self.load.enabled:
-            obs[:, 6:9] = squash(self.speed, FACTOR_SCALE)
-            obs[:, self._cs] = self.static.compute(self.speed)
+            obs[:, 6:9] = squash(speed, FACTOR_SCALE)
+            obs[:, self._cs] = self.static.compute(speed)
         return obs
 
-    def links_one(self) -> LinkMatrices:
-        return mec_links(*self.values[0].tolist(), validate=False)
+    def links_one(self, measured: bool = False) -> LinkMatrices:
+        """Link matrices of the frame (``measured``: of the last measurement), RTT scaled."""
+        bu, bd, cu, cd, lt, lc = (self.obs_values if measured else self.values)[0].tolist()
+        s = self.latency_scale
+        if s != 1.0:  # v1 one-way reading: a transfer pays RTT / 2 (SPEC §10)
+            lt, lc = lt * s, lc * s
+        return mec_links(bu, bd, cu, cd, lt, lc, validate=False)
 
-    def links_batch(self) -> LinkMatrices:
-        v = self.values
-        return mec_links(v[:, 0], v[:, 1], v[:, 2], v[:, 3], v[:, 4], v[:, 5], validate=False)
+    def links_batch(self, measured: bool = False) -> LinkMatrices:
+        v = self.obs_values if measured else self.values
+        lt, lc = v[:, 4], v[:, 5]
+        if self.latency_scale != 1.0:
+            lt, lc = lt * self.latency_scale, lc * self.latency_scale
+        return mec_links(v[:, 0], v[:, 1], v[:, 2], v[:, 3], lt, lc, validate=False)
 
     def network_one(self) -> dict[str, float]:
         out = dict(zip(self.fields, self.values[0].tolist(), strict=True))
@@ -211,10 +255,14 @@ class D2DSim:
         load: PlatformLoad,
         d_u: float,
         d_energy: float,
+        measured: bool = False,
+        latency_scale: float = 1.0,
     ) -> None:
         self.model = model
         self.pool = pool
         self.load = load
+        self.measured = bool(measured)
+        self.latency_scale = float(latency_scale)
         self.d_u = float(d_u)
         self.static = StaticFeatures(model, d_energy)
         n, m = model.n, pool.m
@@ -233,6 +281,12 @@ class D2DSim:
         self.values = np.zeros((0, 2))
         self.speed = np.zeros((0, 2))
         self.has = np.zeros(0, dtype=bool)
+        # Observed state: the current frame's, or (measured) every candidate's link and the
+        # load as measured in the previous frame; a candidate that just joined is measured
+        # when it joins. Availability, status and the selection are current.
+        self.obs_values, self.obs_speed = self.values, self.speed
+        self._meas_link = np.zeros((0, 2))
+        self._meas_load = np.zeros((0, 2))
         self._buf_num = 0
 
     @property
@@ -249,52 +303,80 @@ class D2DSim:
 
     def _refresh(self) -> None:
         pool = self.pool
-        if pool.scalar and pool.num == 1:
-            self._refresh_one()
-            return
+        one = pool.scalar and pool.num == 1
+        pick = self._selected_one if one else self._selected
+        self.values, self.speed, self.has = pick(pool.link.values, self.load.values)
+        if self.measured:
+            self.obs_values, self.obs_speed, _ = pick(self._meas_link, self._meas_load)
+        else:
+            self.obs_values, self.obs_speed = self.values, self.speed
+
+    def _selected(self, link_values: np.ndarray, load_values: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The selected collaborator's link and the factors ``(d_u, d_h)`` per copy."""
+        pool = self.pool
         sel = pool.selected
         has = sel >= 0
         flat = np.maximum(sel, 0)
         flat += pool._flat_rows  # row e * m + selected of the candidate arrays
-        values = pool.link.values.take(flat, axis=0)
+        values = link_values.take(flat, axis=0)
         speed = np.empty((sel.size, 2))
         speed[:, 0] = self.d_u
-        np.divide(pool.base_factor, pool.avail.reshape(-1).take(flat), out=speed[:, 1])
+        own = pool.base_factor if pool.own is None else pool.own.reshape(-1).take(flat)
+        np.divide(own, pool.avail.reshape(-1).take(flat), out=speed[:, 1])
         if not has.all():  # sentinel frame: no collaborator
             none = np.flatnonzero(~has)
             values[none] = (NO_LINK_MBPS, NO_LINK_MS)
             speed[none, 1] = NO_COLLAB_FACTOR
         if self.load.enabled:
-            speed *= self.load.values
-        self.values, self.speed, self.has = values, speed, has
+            speed *= load_values
+        return values, speed, has
 
-    def _refresh_one(self) -> None:
-        """:meth:`_refresh` for one copy in plain Python (same arithmetic)."""
+    def _selected_one(
+        self, link_values: np.ndarray, load_values: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """:meth:`_selected` for one copy in plain Python (same arithmetic)."""
         pool = self.pool
         sel = int(pool.selected[0])
         if sel >= 0:
-            b, lat = pool.link.values[sel].tolist()
-            d_h = pool.base_factor / float(pool.avail[0, sel])
+            b, lat = link_values[sel].tolist()
+            own = pool.base_factor if pool.own is None else float(pool.own[0, sel])
+            d_h = own / float(pool.avail[0, sel])
         else:
             b, lat, d_h = NO_LINK_MBPS, NO_LINK_MS, NO_COLLAB_FACTOR
         speed = np.array([[self.d_u, d_h]])
         if self.load.enabled:
-            speed *= self.load.values
-        self.values, self.speed, self.has = np.array([[b, lat]]), speed, np.array([sel >= 0])
+            speed *= load_values
+        return np.array([[b, lat]]), speed, np.array([sel >= 0])
 
     def reset(self, rng: np.random.Generator, num: int, offset=None) -> None:
         self.load.reset(rng, num)
         self.pool.reset(rng, num, offset=offset)
+        # the first frame's measurement is the frame itself
+        self._meas_link, self._meas_load = self.pool.link.values, self.load.values
         self._refresh()
 
     def reset_where(self, rng: np.random.Generator, mask: np.ndarray, offset=None) -> None:
         self.load.reset_where(rng, mask)
         self.pool.reset_where(rng, mask, offset=offset)
+        if self.measured and mask.any():
+            rows = np.repeat(mask, self.m)
+            self._meas_link = self._meas_link.copy()
+            self._meas_link[rows] = self.pool.link.values[rows]
+            self._meas_load = self._meas_load.copy()
+            self._meas_load[mask] = self.load.values[mask]
         self._refresh()
 
     def step(self, rng: np.random.Generator) -> None:
+        # processes store a new values array per call, so keeping references is safe
+        meas_link, meas_load = self.pool.link.values, self.load.values
         self.load.step(rng)
         self.pool.step(rng)
+        if self.measured:
+            joined = self.pool.joined
+            if joined is not None:  # measured when it joins
+                meas_link = meas_link.copy()
+                meas_link[joined] = self.pool.link.values[joined]
+            self._meas_link, self._meas_load = meas_link, meas_load
         self._refresh()
 
     @property
@@ -312,15 +394,15 @@ class D2DSim:
         obs[:] = self._template
         col = self._col  # squash column by column: a (num, 2) / (2,) broadcast is slower
         for j, scale in enumerate(self._link_scales):
-            x = self.values[:, j]
+            x = self.obs_values[:, j]
             np.divide(x, np.add(x, scale, out=col), out=obs[:, j])
-        obs[:, 2:4] = squash(self.speed, FACTOR_SCALE)
+        obs[:, 2:4] = squash(self.obs_speed, FACTOR_SCALE)
         obs[:, 4] = self.has
         if self.load.enabled:
-            obs[:, self._cs] = self.static.compute(self.speed)
+            obs[:, self._cs] = self.static.compute(self.obs_speed)
         else:  # the user's column is constant (in the template): only the collaborator's
             c, c2 = self._c
-            np.multiply(self.static.latency, self.speed[:, 1:2], out=c)
+            np.multiply(self.static.latency, self.obs_speed[:, 1:2], out=c)
             np.add(c, self.static.compute_scale, out=c2)
             np.divide(c, c2, out=obs[:, self._cs.start + 1 : self._cs.stop : 2])
         # Per candidate (a strided float32 view): flags from the state, then masked values.
@@ -334,7 +416,7 @@ class D2DSim:
         np.not_equal(status, ABSENT, out=present)
         np.multiply(pool.avail, present, out=cand[:, :, 2])
         np.take(_CONNECTED, status, out=conn, mode="clip")  # status is always in 0..3
-        sq, lv = self._sq, pool.link.values  # lv: (num * m, 2)
+        sq, lv = self._sq, self._obs_links  # lv: (num * m, 2)
         np.add(lv, self._scales_tile, out=sq)
         np.divide(lv, sq, out=sq)
         sq = sq.reshape(num, m, 2)
@@ -365,13 +447,13 @@ class D2DSim:
         so the float32 observation is bit-identical to the batched path)."""
         pool = self.pool
         obs = self._template.copy()
-        (b, lat), (d_u, d_h) = self.values[0].tolist(), self.speed[0].tolist()
+        (b, lat), (d_u, d_h) = self.obs_values[0].tolist(), self.obs_speed[0].tolist()
         sb, sl = self._link_scales
         obs[:5] = [b / (b + sb), lat / (lat + sl), d_u / (d_u + FACTOR_SCALE),
                    d_h / (d_h + FACTOR_SCALE), float(self.has[0])]  # fmt: skip
         cs = self.static.compute_scale
         if self.load.enabled:
-            obs[self._cs] = self.static.compute(self.speed)[0]
+            obs[self._cs] = self.static.compute(self.obs_speed)[0]
         else:
             c = [x * d_h for x in self._latency]
             obs[self._cs.start + 1 : self._cs.stop : 2] = [x / (x + cs) for x in c]
@@ -382,7 +464,7 @@ class D2DSim:
             zip(
                 pool.status[0].tolist(),
                 pool.avail[0].tolist(),
-                pool.link.values.tolist(),
+                self._obs_links.tolist(),
                 strict=True,
             )
         ):
@@ -393,12 +475,22 @@ class D2DSim:
         obs[self._cand :] = cand
         return obs[None]
 
-    def links_one(self) -> LinkMatrices:
-        b, lat = self.values[0].tolist()
+    @property
+    def _obs_links(self) -> np.ndarray:
+        """Every candidate's observed link, ``(num * m, 2)``."""
+        return self._meas_link if self.measured else self.pool.link.values
+
+    def links_one(self, measured: bool = False) -> LinkMatrices:
+        """Link matrices of the frame (``measured``: of the last measurement), RTT scaled."""
+        b, lat = (self.obs_values if measured else self.values)[0].tolist()
+        if self.latency_scale != 1.0:  # v1 one-way reading (SPEC §10)
+            lat *= self.latency_scale
         return d2d_links(b, lat, validate=False)
 
-    def links_batch(self) -> LinkMatrices:
-        return d2d_links(self.values[:, 0], self.values[:, 1], validate=False)
+    def links_batch(self, measured: bool = False) -> LinkMatrices:
+        v = self.obs_values if measured else self.values
+        lat = v[:, 1] if self.latency_scale == 1.0 else v[:, 1] * self.latency_scale
+        return d2d_links(v[:, 0], lat, validate=False)
 
     def network_one(self) -> dict[str, float]:
         has = bool(self.has[0])

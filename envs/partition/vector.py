@@ -38,8 +38,14 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.partition.common import DEFAULT_MAX_EPISODE_STEPS, check_options
-from envs.partition.env import D2DPartitionEnv, MECPartitionEnv, PartitionEnv
+from envs.partition.common import DEFAULT_MAX_EPISODE_STEPS, check_options, check_seed
+from envs.partition.env import (
+    D2DPartitionEnv,
+    D2DPartitionEnvV1,
+    MECPartitionEnv,
+    MECPartitionEnvV1,
+    PartitionEnv,
+)
 from envs.problem import PartitionProblem
 
 
@@ -144,6 +150,17 @@ class PartitionVectorEnv(VectorEnv):
             self.cost_model, self.sim.links_batch(), self.sim.speed.copy(), **self.env._cost_kw
         )
 
+    @property
+    def measured_problem(self) -> PartitionProblem:
+        """The batched frame as the agents observe it (see :attr:`PartitionEnv.measured_problem`)."""
+        self._require_reset()
+        return PartitionProblem(
+            self.cost_model,
+            self.sim.links_batch(measured=True),
+            np.array(self.sim.obs_speed),
+            **self.env._cost_kw,
+        )
+
     def _require_reset(self) -> None:
         if self.sim.num != self.num_envs:
             raise RuntimeError(f"{type(self).__name__}: call reset() before step()/problem")
@@ -158,11 +175,11 @@ class PartitionVectorEnv(VectorEnv):
         """Reset every copy; ``options={"offset": k}`` (int or one per copy) fixes trace offsets."""
         if seed is not None:
             if isinstance(seed, Sequence | np.ndarray):
-                seq = np.random.SeedSequence([int(s) for s in seed])
+                seq = np.random.SeedSequence([check_seed(s) for s in seed])
                 self._np_random = np.random.Generator(np.random.PCG64(seq))
                 self._np_random_seed = -1
             else:
-                self._np_random, self._np_random_seed = seeding.np_random(seed)
+                self._np_random, self._np_random_seed = seeding.np_random(check_seed(seed))
         offset = check_options(options)
         if offset is not None and np.ndim(offset) not in (0, 1):
             raise ValueError(f"options['offset'] must be an int or one int per env, got {offset!r}")
@@ -299,3 +316,15 @@ class D2DPartitionVectorEnv(PartitionVectorEnv):
     and ``max_episode_steps`` (see the module docstring)."""
 
     env_class = D2DPartitionEnv
+
+
+class MECPartitionVectorEnvV1(MECPartitionVectorEnv):
+    """Batched :class:`~envs.partition.env.MECPartitionEnvV1` (``EdgeRL/MECPartition-v1``)."""
+
+    env_class = MECPartitionEnvV1
+
+
+class D2DPartitionVectorEnvV1(D2DPartitionVectorEnv):
+    """Batched :class:`~envs.partition.env.D2DPartitionEnvV1` (``EdgeRL/D2DPartition-v1``)."""
+
+    env_class = D2DPartitionEnvV1

@@ -22,14 +22,23 @@ Sources:
 - ``PlainTraceArrivals``: exact replay of a ``time_s,home,service`` CSV (seconds, server index,
   service slots); the whole file is the task set, slot = floor((time_s - first time_s) /
   slot_ms), and ``load`` / ``window_slots`` do not apply.
+
+Trace files are UTF-8 (a byte-order mark is accepted). Every error in one names the file and
+the 1-based line. Values are bounded (:mod:`envs.limits`): ``time_s`` within ±1e7 s (an Azure
+trace spans at most 2e7 s, its TIMESTAMPs are dates in the years 1678-2261), counts (home,
+service slots, tokens) within [0, 1e12]; files whose parsing would take more than
+``MAX_ALLOC_BYTES`` are refused. Parsed traces are cached per file content.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import hashlib
+import io
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +46,10 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from envs.limits import MAX_COUNT, MAX_DURATION_MS, MAX_TRACE_TIME_S, check_alloc
 from envs.scheduling.tasks import TaskSet, expected_service, sample_service, validate_service
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 AZURE_HEADER: tuple[str, ...] = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 PLAIN_HEADER: tuple[str, ...] = ("time_s", "home", "service")
 TRACE_FORMATS: tuple[str, ...] = ("auto", "azure", "plain")
@@ -80,11 +91,22 @@ def home_probabilities(home_skew: float | Sequence[float], num_servers: int) -> 
             raise ValueError(f"home_skew must be a finite number >= 0, got {home_skew}")
         w = (np.arange(num_servers, dtype=np.float64) + 1.0) ** -s
     else:
-        w = np.asarray(home_skew, dtype=np.float64)
-        if w.shape != (num_servers,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        try:
+            w = np.asarray(home_skew, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):  # strings, complex, ragged, None
+            w = np.full(1, np.nan)
+        # The sum must stay finite: [1e308] * 3 would otherwise normalise to all zeros.
+        with np.errstate(over="ignore"):
+            total = w.sum()
+        if (
+            w.shape != (num_servers,)
+            or not np.all(np.isfinite(w))
+            or np.any(w < 0)
+            or not (0 < total < math.inf)
+        ):
             raise ValueError(
                 f"home_skew as weights must be {num_servers} finite non-negative numbers "
-                f"with a positive sum, got {list(np.atleast_1d(w))}"
+                f"with a positive, finite sum, got {home_skew!r}"
             )
     return w / w.sum()
 
@@ -182,9 +204,32 @@ def _bad(path: str, line: int, msg: str) -> ValueError:
     return ValueError(f"malformed arrival trace {path}, line {line}: {msg}")
 
 
+# Parsed rows (Python lists of str) take roughly this many times the file's size in memory.
+_ROWS_PER_FILE_BYTE = 40
+
+
+def _read_text(path: str) -> str:
+    """The file as text; a UTF-8 byte-order mark (spreadsheet exports) is dropped.
+
+    ``path`` has passed :func:`_file_key` (exists, size within bounds)."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise _bad(path, line, f"not a UTF-8 text file ({exc.reason})") from None
+
+
+def _csv_rows(path: str, text: str) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as exc:  # e.g. a NUL byte or an over-long field
+        raise _bad(path, reader.line_num, f"not a CSV file ({exc})") from None
+
+
 def _read_rows(path: str, header: tuple[str, ...]) -> list[list[str]]:
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    rows = _csv_rows(path, _read_text(path))
     if not rows or tuple(c.strip() for c in rows[0]) != header:
         got = ",".join(rows[0]) if rows else "<empty file>"
         raise _bad(path, 1, f"expected header {','.join(header)!r}, got {got!r}")
@@ -200,31 +245,62 @@ def _read_rows(path: str, header: tuple[str, ...]) -> list[list[str]]:
     return body
 
 
-def _int_column(path: str, body: list[list[str]], col: int, name: str, minimum: int) -> np.ndarray:
+def _int_column(
+    path: str, body: list[list[str]], col: int, name: str, minimum: int, maximum: int = MAX_COUNT
+) -> np.ndarray:
     out = np.empty(len(body), dtype=np.int64)
     for i, row in enumerate(body):
         try:
             v = int(row[col].strip())
         except ValueError:
             raise _bad(path, i + 2, f"{name} must be an integer, got {row[col]!r}") from None
-        if v < minimum:
-            raise _bad(path, i + 2, f"{name} must be >= {minimum}, got {v}")
+        if not minimum <= v <= maximum:
+            raise _bad(path, i + 2, f"{name} must be in [{minimum}, {maximum}], got {v}")
         out[i] = v
     return out
 
 
-def _file_key(path: str | os.PathLike[str]) -> tuple[str, int, int]:
-    p = Path(path).expanduser().resolve()
-    if not p.is_file():
-        raise ValueError(f"arrivals: trace file {p} does not exist")
-    st = p.stat()
-    return str(p), st.st_mtime_ns, st.st_size
+def _file_key(path: str | os.PathLike[str]) -> tuple[str, int, str]:
+    """(resolved path, size, content digest): the cache key of a parsed trace.
+
+    The digest, not the mtime, tells versions apart: a file rewritten within the filesystem's
+    timestamp granularity (milliseconds) with the same size would otherwise hit a stale entry.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"arrivals: a trace path must be a str or os.PathLike, got {path!r}")
+    try:
+        p = Path(path).expanduser().resolve()
+        if not p.is_file():
+            raise ValueError(f"arrivals: trace file {p} does not exist (or is not a file)")
+        size = p.stat().st_size
+    except (OSError, RuntimeError, TypeError, ValueError) as exc:  # NUL bytes, loops, perms
+        raise ValueError(f"arrivals: cannot read trace file {path!r}: {exc}") from None
+    check_alloc(
+        f"arrival trace {p}",
+        _ROWS_PER_FILE_BYTE * size,
+        f"parsing keeps ~{_ROWS_PER_FILE_BYTE}x the file size in memory; split the file",
+    )
+    try:
+        digest = hashlib.blake2b(p.read_bytes(), digest_size=16).hexdigest()
+    except OSError as exc:
+        raise ValueError(f"arrivals: cannot read trace file {p}: {exc}") from None
+    return str(p), size, digest
 
 
 @functools.lru_cache(maxsize=8)
-def _read_azure_cached(path: str, mtime_ns: int, size: int) -> AzureTrace:
+def _read_azure_cached(path: str, size: int, digest: str) -> AzureTrace:
     body = _read_rows(path, AZURE_HEADER)
     stamps = [r[0].strip().replace(" ", "T") for r in body]
+    for i, st in enumerate(stamps):
+        # numpy parses "293" as the year 293 and wraps it around in datetime64[ns]; only
+        # dates inside the ns range (years 1678-2261) are taken.
+        if not (_DATE.match(st) and 1678 <= int(st[:4]) <= 2261):
+            raise _bad(
+                path,
+                i + 2,
+                f"TIMESTAMP must be a date-time YYYY-MM-DD[ HH:MM:SS[.fraction]] in the years "
+                f"1678-2261, got {body[i][0]!r}",
+            )
     try:
         t_ns = np.array(stamps, dtype="datetime64[ns]").astype(np.int64)
     except ValueError:
@@ -238,11 +314,19 @@ def _read_azure_cached(path: str, mtime_ns: int, size: int) -> AzureTrace:
     gen = _int_column(path, body, 2, "GeneratedTokens", 0)
     order = np.argsort(t_ns, kind="stable")
     time_s = (t_ns[order] - t_ns[order[0]]) / 1e9
+    if time_s[-1] > 2 * MAX_TRACE_TIME_S:  # the span, as for the plain format's ±bound
+        last = int(order[-1])
+        raise _bad(
+            path,
+            last + 2,
+            f"TIMESTAMP is {time_s[-1]:.3g} s after the first request; the span must be at "
+            f"most {2 * MAX_TRACE_TIME_S:.3g} s (envs.limits.MAX_TRACE_TIME_S)",
+        )
     return _frozen(AzureTrace(path, time_s, ctx[order], gen[order]))
 
 
 @functools.lru_cache(maxsize=8)
-def _read_plain_cached(path: str, mtime_ns: int, size: int) -> PlainTrace:
+def _read_plain_cached(path: str, size: int, digest: str) -> PlainTrace:
     body = _read_rows(path, PLAIN_HEADER)
     t = np.empty(len(body), dtype=np.float64)
     for i, row in enumerate(body):
@@ -250,8 +334,13 @@ def _read_plain_cached(path: str, mtime_ns: int, size: int) -> PlainTrace:
             t[i] = float(row[0].strip())
         except ValueError:
             raise _bad(path, i + 2, f"time_s must be a number, got {row[0]!r}") from None
-        if not math.isfinite(t[i]):
-            raise _bad(path, i + 2, f"time_s must be finite, got {row[0]!r}")
+        if not abs(t[i]) <= MAX_TRACE_TIME_S:  # also rejects inf and NaN
+            raise _bad(
+                path,
+                i + 2,
+                f"time_s must be a finite number in [-{MAX_TRACE_TIME_S:.0e}, "
+                f"{MAX_TRACE_TIME_S:.0e}] (envs.limits.MAX_TRACE_TIME_S), got {row[0]!r}",
+            )
     home = _int_column(path, body, 1, "home", 0)
     service = _int_column(path, body, 2, "service", 1)
     order = np.argsort(t, kind="stable")
@@ -261,9 +350,10 @@ def _read_plain_cached(path: str, mtime_ns: int, size: int) -> PlainTrace:
 def detect_trace_format(path: str | os.PathLike[str]) -> str:
     """``"azure"`` or ``"plain"`` from the header line; ValueError otherwise."""
     key = _file_key(path)
-    with open(key[0], newline="") as f:
-        first = next(csv.reader(f), [])
-    header = tuple(c.strip() for c in first)
+    text = _read_text(key[0])
+    first_line = text.split("\n", 1)[0]
+    first = _csv_rows(key[0], first_line)[:1] or [[]]
+    header = tuple(c.strip() for c in first[0])
     if header == AZURE_HEADER:
         return "azure"
     if header == PLAIN_HEADER:
@@ -308,14 +398,25 @@ class AzureTraceArrivals:
             is_num = isinstance(v, int | float | np.integer | np.floating) and not isinstance(
                 v, bool
             )
-            if not is_num or not math.isfinite(v) or v < 0:
-                raise ValueError(f"arrivals.{name} must be a finite number >= 0, got {v}")
+            if not is_num or not 0 <= v <= MAX_DURATION_MS:  # also rejects NaN
+                raise ValueError(
+                    f"arrivals[{name!r}] must be a finite number in [0, {MAX_DURATION_MS:.0e}], "
+                    f"got {v!r}"
+                )
         if self.trace.time_s.size < 2 or self.trace.time_s[-1] <= 0:
             raise ValueError(f"arrival trace {self.trace.path} needs two distinct timestamps")
-        cost = (
-            self.prefill_ms_per_token * self.trace.context_tokens
-            + self.decode_ms_per_token * self.trace.generated_tokens
-        )
+        with np.errstate(over="ignore"):  # overflow is reported below, by name
+            cost = (
+                self.prefill_ms_per_token * self.trace.context_tokens
+                + self.decode_ms_per_token * self.trace.generated_tokens
+            )
+            total = cost.sum()
+        if not math.isfinite(total):
+            raise ValueError(
+                f"arrival trace {self.trace.path}: the summed request cost overflows with "
+                f"prefill_ms_per_token={self.prefill_ms_per_token}, "
+                f"decode_ms_per_token={self.decode_ms_per_token}; use smaller per-token costs"
+            )
         if cost.sum() <= 0:
             raise ValueError(
                 f"arrival trace {self.trace.path}: every request costs 0 with "
@@ -364,7 +465,19 @@ class PlainTraceArrivals:
 
     def __post_init__(self) -> None:
         # The epsilon keeps e.g. 0.05 s / 10 ms on slot 5 despite float rounding.
-        arrival = np.floor(self.trace.time_s * 1000.0 / self.slot_ms + 1e-9).astype(np.int64)
+        slots = np.floor(self.trace.time_s * 1000.0 / self.slot_ms + 1e-9)
+        # Checked before the int64 cast (a tiny slot_ms would wrap around): the departure
+        # calendar spans the last arrival slot plus the longest service (see the env's reset).
+        service = self.trace.service
+        horizon = float(slots[-1]) + max(32.0 * float(service.mean()), float(service.max())) + 1
+        check_alloc(
+            f"arrivals (trace {self.trace.path}) with slot_ms={self.slot_ms}",
+            2 * 8.0 * (self.num_servers + 1) * horizon,
+            f"the trace spans {self.trace.time_s[-1]:.6g} s = {slots[-1]:.3g} slots of "
+            f"slot_ms, and the departure calendar holds m + 1 8-byte entries per slot up to "
+            f"the last departure (about {horizon:.3g} slots); use a larger slot_ms",
+        )
+        arrival = slots.astype(np.int64)
         if self.trace.home.max() >= self.num_servers:
             raise ValueError(
                 f"arrival trace {self.trace.path}: home must be in [0, {self.num_servers}) for "
@@ -406,6 +519,8 @@ def make_arrivals(
     if isinstance(arrivals, Mapping):
         spec = dict(arrivals)
         kind = spec.pop("kind", "trace" if "path" in spec else None)
+        if not isinstance(kind, str):
+            raise ValueError(f"arrivals['kind'] must be 'bernoulli' or 'trace', got {kind!r}")
     elif isinstance(arrivals, str) and arrivals == "bernoulli":
         kind, spec = "bernoulli", {}
     elif isinstance(arrivals, str | os.PathLike):
@@ -416,7 +531,9 @@ def make_arrivals(
         )
     if kind == "bernoulli":
         if spec:
-            raise ValueError(f"arrivals: unknown keys for kind 'bernoulli': {sorted(spec)}")
+            raise ValueError(
+                f"arrivals: unknown keys for kind 'bernoulli': {sorted(spec, key=repr)}"
+            )
         return BernoulliArrivals(
             num_servers, load, total_capacity, home_probs, num_users, window_slots,
             service_time, mean_service_slots,
@@ -425,11 +542,13 @@ def make_arrivals(
         raise ValueError(f"arrivals['kind'] must be 'bernoulli' or 'trace', got {kind!r}")
     allowed = {"path", "format", "prefill_ms_per_token", "decode_ms_per_token"}
     if unknown := set(spec) - allowed:
-        raise ValueError(f"arrivals: unknown keys {sorted(unknown)}; allowed {sorted(allowed)}")
+        raise ValueError(
+            f"arrivals: unknown keys {sorted(unknown, key=repr)}; allowed {sorted(allowed)}"
+        )
     if "path" not in spec:
         raise ValueError("arrivals: a trace needs a 'path'")
     fmt = spec.get("format", "auto")
-    if fmt not in TRACE_FORMATS:
+    if not isinstance(fmt, str) or fmt not in TRACE_FORMATS:
         raise ValueError(f"arrivals['format'] must be one of {TRACE_FORMATS}, got {fmt!r}")
     if fmt == "auto":
         fmt = detect_trace_format(spec["path"])

@@ -13,7 +13,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.scheduling.arrivals import ArrivalProcess, home_probabilities, make_arrivals
+from envs.limits import MAX_COUNT, MAX_DURATION_MS, MAX_WEIGHT, check_alloc
+from envs.scheduling.arrivals import (
+    ArrivalProcess,
+    AzureTraceArrivals,
+    PlainTraceArrivals,
+    home_probabilities,
+    make_arrivals,
+)
 from envs.scheduling.servers import (
     ServerPool,
     cap_assignments,
@@ -21,7 +28,7 @@ from envs.scheduling.servers import (
     share_fractions,
     share_offers,
 )
-from envs.scheduling.tasks import TaskSet
+from envs.scheduling.tasks import MAX_MEAN_SERVICE_SLOTS, TaskSet
 from envs.scheduling.timeline import Timeline
 
 ENV_ID = "EdgeRL/EdgeScheduling-v0"
@@ -32,6 +39,10 @@ RECOMMENDED_MAX_EPISODE_STEPS = 1000
 ACTION_MODES: tuple[str, ...] = ("shares", "assign")
 MAX_SERVERS = 5  # the paper keeps the share action space within 2^5 (Sec. 3.3.1)
 _RESET_OPTIONS = frozenset({"task_set_seed"})
+MAX_LOAD = 1000.0  # ρ; the paper sweeps 0.1-1.3
+# Rough bytes per task of a task set: its three int64 arrays, the sampling temporaries and the
+# episode's per-task state (latency, queue copies).
+_BYTES_PER_TASK = 128
 
 
 class ObsParts(NamedTuple):
@@ -84,7 +95,7 @@ class ObsLayout:
         )  # fmt: skip
 
 
-def _int_arg(name: str, value: Any, low: int, high: int | None = None) -> int:
+def _int_arg(name: str, value: Any, low: int, high: int | None = MAX_COUNT) -> int:
     ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
     if not ok or value < low or (high is not None and value > high):
         allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
@@ -92,13 +103,80 @@ def _int_arg(name: str, value: Any, low: int, high: int | None = None) -> int:
     return int(value)
 
 
-def _float_arg(name: str, value: Any, low: float = 0.0, *, open_low: bool = False) -> float:
+def _float_arg(
+    name: str, value: Any, low: float = 0.0, high: float = MAX_WEIGHT, *, open_low: bool = False
+) -> float:
     ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value < low or (open_low and value == low):
+    # NaN fails every comparison; the bound keeps sums and products of it finite.
+    if not ok or not (value >= low and value <= high) or (open_low and value == low):
         raise ValueError(
-            f"{name} must be a finite number {'>' if open_low else '>='} {low}, got {value!r}"
+            f"{name} must be a finite number in {'(' if open_low else '['}{low}, {high}], "
+            f"got {value!r}"
         )
     return float(value)
+
+
+def _choice_arg(name: str, value: Any, allowed: Sequence[str | None]) -> Any:
+    # isinstance first: ``in`` on an array or a mapping raises or answers the wrong question.
+    if not (value is None or isinstance(value, str)) or value not in allowed:
+        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
+    return value
+
+
+def _check_sizes_before(
+    m: int, capacities: np.ndarray, buffer_size: int, window_slots: int, action_mode: str
+) -> None:
+    """Refuse arguments whose spaces or matching tables exceed ``MAX_ALLOC_BYTES``."""
+    size = 2 * m + 2 + buffer_size * (m + 3)
+    check_alloc(
+        "buffer_size",
+        32.0 * size,
+        f"the observation has 2m + 2 + buffer_size·(m + 3) = {size} float32 entries, and the "
+        "Box space and every step hold several arrays of that size",
+    )
+    if action_mode == "shares":
+        total = float(capacities.sum())
+        check_alloc(
+            "capacities",
+            64.0 * total,
+            f"a 'shares' action lists each of up to sum(capacities) = {total:.0f} offered slots "
+            "(about 8 int64 arrays) when it matches waiting tasks to servers",
+        )
+    check_alloc(
+        "window_slots",
+        32.0 * window_slots * m,
+        f"Bernoulli arrivals draw a (window_slots, m) = ({window_slots}, {m}) table per task set",
+    )
+
+
+def _check_sizes_after(
+    m: int, proc: ArrivalProcess, window_slots: int, service_norm: float
+) -> None:
+    """Refuse task sets and departure calendars larger than ``MAX_ALLOC_BYTES`` (estimates)."""
+    if isinstance(proc, PlainTraceArrivals):
+        return  # exact sizes, checked when the trace was turned into slots
+    lam = proc.rate_per_slot
+    tasks = lam * window_slots + 10.0 * math.sqrt(lam * window_slots)
+    check_alloc(
+        "window_slots",
+        _BYTES_PER_TASK * tasks,
+        f"a task set holds about λ·window_slots = {lam * window_slots:.3g} tasks (λ = "
+        f"load·sum(capacities)/E[service slots] = {lam:.3g} per slot), ~{_BYTES_PER_TASK} "
+        "bytes each; lower load, capacities or window_slots",
+    )
+    longest = 8.0 * service_norm
+    field = "mean_service_slots" if longest > window_slots else "window_slots"
+    if isinstance(proc, AzureTraceArrivals):  # one request may cost many times the mean
+        longest = max(longest, float(proc.service_slots.max()))
+        field = "arrivals (Azure trace rescaled to mean_service_slots)"
+    horizon = window_slots + longest + 1
+    check_alloc(
+        field,
+        2 * 8.0 * (m + 1) * horizon,
+        f"the departure calendar has window_slots + max(32·E[service slots], longest "
+        f"service) = {horizon:.3g} rows of m + 1 = {m + 1} 8-byte entries, and may double "
+        "while it grows",
+    )
 
 
 def _sample_variance(x: list[float]) -> float:
@@ -212,25 +290,46 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
 
     ## Arguments
 
+    Every argument is checked up front; a bad one raises ValueError naming it and its allowed
+    range (integers must be ints, numbers real and finite; bools are not numbers). Counts are
+    at most ``envs.limits.MAX_COUNT`` (1e12), durations ``MAX_DURATION_MS`` (1e9 ms), reward
+    weights ``MAX_WEIGHT`` (1e9), which keeps every observation in the Box and every reward
+    finite. Sizes that would make one structure larger than ``MAX_ALLOC_BYTES`` (2 GiB) are
+    refused, naming the argument and the structure: the observation (``buffer_size``), the
+    share-matching table (sum of ``capacities``, "shares" mode), a task set
+    (λ·``window_slots`` tasks) and the departure calendar (``window_slots`` + 32·mean service,
+    or a plain trace's span in slots of ``slot_ms`` plus its longest service).
+
     - ``num_servers`` (3): m, 2 to 5.
-    - ``capacities`` (None → 500 each): an int for all, or m positive ints (heterogeneous).
-    - ``load`` (0.8): ρ > 0 (Bernoulli and Azure arrivals; a plain CSV is replayed as is).
-    - ``home_skew`` (1.0): Zipf exponent s >= 0 of the home shares (0 = uniform) or m weights.
-    - ``num_users`` (1000): Bernoulli users; must be >= λ.
-    - ``window_slots`` (100): arrival window of a task set, in slots.
-    - ``slot_ms`` (10.0): slot length in ms.
-    - ``buffer_size`` (500): M, visible tasks.
-    - ``queue_limit`` (5000): max waiting tasks, None for no limit.
+    - ``capacities`` (None → 500 each): an int for all, or m ints, in [1, 1e12].
+    - ``load`` (0.8): ρ in (0, 1000] (Bernoulli and Azure arrivals; a plain CSV is replayed
+      as is).
+    - ``home_skew`` (1.0): Zipf exponent s >= 0 of the home shares (0 = uniform) or m finite
+      weights >= 0 with a positive sum. Weights whose sum overflows (``[1e308] * 3``) are
+      rejected, not rescaled, so accepted weights normalise exactly as before.
+    - ``num_users`` (1000): Bernoulli users, in [1, 1e12]; must be >= λ.
+    - ``window_slots`` (100): arrival window of a task set, in slots, in [1, 1e12].
+    - ``slot_ms`` (10.0): slot length in ms, in (0, 1e9].
+    - ``buffer_size`` (500): M, visible tasks, in [1, 1e12].
+    - ``queue_limit`` (5000): max waiting tasks in [1, 1e12], None for no limit.
     - ``eta`` (0.05): η in the open interval (0, 0.1).
     - ``action_mode`` ("shares"): "shares" or "assign".
     - ``arrivals`` ("bernoulli"): "bernoulli", a CSV path, or a mapping (see ``make_arrivals``:
-      ``{"kind": "trace", "path", "format", "prefill_ms_per_token", "decode_ms_per_token"}``).
+      ``{"kind": "trace", "path", "format", "prefill_ms_per_token", "decode_ms_per_token"}``,
+      per-token costs in [0, 1e9] ms). Files may start with a UTF-8 byte-order mark; errors
+      in them name the file and line.
     - ``service_time`` ("geometric"): "geometric", "constant" or "uniform" (Bernoulli arrivals).
-    - ``mean_service_slots`` (10.0): mean service time in slots (>= 1); Azure traces rescale
-      token costs to it.
-    - ``rpc_latency_ms`` (20.0): forwarding latency to a non-home server.
-    - ``lambda_wait``, ``lambda_drop`` (0.0): reward weights, >= 0.
+    - ``mean_service_slots`` (10.0): mean service time in slots, in [1, 1e5]; Azure traces
+      rescale token costs to it.
+    - ``rpc_latency_ms`` (20.0): forwarding latency to a non-home server, in [0, 1e9].
+    - ``lambda_wait``, ``lambda_drop`` (0.0): reward weights in [0, 1e9].
     - ``render_mode`` (None): None or "ansi".
+
+    ``step`` takes an action of the action space only: one integer (Python or numpy, 0-d) in
+    "shares" mode, an integer array of shape (M,) in "assign" mode; anything else (floats,
+    bools, complex, strings, other shapes) raises ValueError naming the space. ``reset``
+    takes ``seed`` None or an int >= 0 and ``options`` None or a dict with keys among
+    ``{"task_set_seed"}``.
 
     ## Version History
 
@@ -264,17 +363,25 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         m = _int_arg("num_servers", num_servers, 2, MAX_SERVERS)
         if capacities is None:
             capacities = 500
-        caps = np.atleast_1d(np.asarray(capacities))
+        try:
+            caps = np.atleast_1d(np.asarray(capacities))
+        except (TypeError, ValueError):  # ragged or exotic sequences
+            caps = np.zeros(0)
         if caps.size == 1:
             caps = np.repeat(caps, m)
-        if caps.shape != (m,) or not np.issubdtype(caps.dtype, np.integer) or np.any(caps < 1):
+        if (
+            caps.shape != (m,)
+            or not np.issubdtype(caps.dtype, np.integer)
+            or np.any(caps < 1)
+            or np.any(caps > MAX_COUNT)
+        ):
             raise ValueError(
-                f"capacities must be a positive integer or {m} positive integers "
+                f"capacities must be an integer in [1, {MAX_COUNT}] or {m} such integers "
                 f"(num_servers={m}), got {capacities!r}"
             )
         self.num_servers = m
         self.capacities = caps.astype(np.int64)
-        self.load = _float_arg("load", load, 0.0, open_low=True)
+        self.load = _float_arg("load", load, 0.0, MAX_LOAD, open_low=True)
         self.buffer_size = _int_arg("buffer_size", buffer_size, 1)
         if queue_limit is not None:
             queue_limit = _int_arg("queue_limit", queue_limit, 1)
@@ -285,16 +392,14 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         if not (is_num and 0.0 < eta < 0.1):  # also rejects NaN
             raise ValueError(f"eta must be a number in the open interval (0, 0.1), got {eta!r}")
         self.eta = float(eta)
-        if action_mode not in ACTION_MODES:
-            raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
-        self.action_mode = action_mode
-        self.slot_ms = _float_arg("slot_ms", slot_ms, 0.0, open_low=True)
-        self.rpc_latency_ms = _float_arg("rpc_latency_ms", rpc_latency_ms)
+        self.action_mode = _choice_arg("action_mode", action_mode, ACTION_MODES)
+        self.slot_ms = _float_arg("slot_ms", slot_ms, 0.0, MAX_DURATION_MS, open_low=True)
+        self.rpc_latency_ms = _float_arg("rpc_latency_ms", rpc_latency_ms, 0.0, MAX_DURATION_MS)
         self.lambda_wait = _float_arg("lambda_wait", lambda_wait)
         self.lambda_drop = _float_arg("lambda_drop", lambda_drop)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        self.render_mode = render_mode
+        self.render_mode = _choice_arg("render_mode", render_mode, (None, "ansi"))
+        window = _int_arg("window_slots", window_slots, 1)
+        _check_sizes_before(m, self.capacities, self.buffer_size, window, action_mode)
 
         self.arrival_process: ArrivalProcess = make_arrivals(
             arrivals,
@@ -303,14 +408,17 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
             total_capacity=int(self.capacities.sum()),
             home_probs=home_probabilities(home_skew, m),
             num_users=_int_arg("num_users", num_users, 1),
-            window_slots=_int_arg("window_slots", window_slots, 1),
+            window_slots=window,
             service_time=service_time,
-            mean_service_slots=_float_arg("mean_service_slots", mean_service_slots, 1.0),
+            mean_service_slots=_float_arg(
+                "mean_service_slots", mean_service_slots, 1.0, MAX_MEAN_SERVICE_SLOTS
+            ),
             slot_ms=self.slot_ms,
         )
         mu = self.arrival_process.mean_service_slots
         self._wait_norm = 10.0 * mu
         self._service_norm = 4.0 * mu
+        _check_sizes_after(m, self.arrival_process, window, self._service_norm)
         self.queue_norm = float(queue_limit if queue_limit is not None else 10 * self.buffer_size)
 
         self.obs_layout = ObsLayout(m, self.buffer_size)
@@ -330,6 +438,7 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
 
     def task_set(self, task_set_seed: int) -> TaskSet:
         """Task set number ``task_set_seed`` of this configuration (cached: the last one)."""
+        _int_arg("task_set_seed", task_set_seed, 0, None)
         if self._task_set_cache is None or self._task_set_cache[0] != task_set_seed:
             tasks = self.arrival_process.sample(np.random.default_rng(task_set_seed))
             tasks.check_servers(self.num_servers)
@@ -357,16 +466,24 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
+        if options is not None and not isinstance(options, Mapping):
+            raise ValueError(
+                f"options must be a dict (or None) with keys among {sorted(_RESET_OPTIONS)}, "
+                f"got {type(options).__name__}"
+            )
+        if seed is not None:  # gymnasium's own check raises a non-ValueError
+            seed = _int_arg("seed", seed, 0, None)
         options = dict(options or {})
         if unknown := set(options) - _RESET_OPTIONS:
             raise ValueError(
-                f"reset options: unknown keys {sorted(unknown)}; allowed {sorted(_RESET_OPTIONS)}"
+                f"reset options: unknown keys {sorted(unknown, key=repr)}; allowed "
+                f"{sorted(_RESET_OPTIONS)}"
             )
+        super().reset(seed=seed)
         k = options.get("task_set_seed")
         if k is None:
             k = int(self.np_random.integers(2**63 - 1))
-        k = _int_arg("options['task_set_seed']", k, 0)
+        k = _int_arg("options['task_set_seed']", k, 0, None)
         tasks = self.task_set(k)
         self._timeline = Timeline(tasks, self.queue_limit)
         last = int(tasks.arrival[-1]) if tasks.size else 0
@@ -438,28 +555,36 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         return self._timeline
 
     def _share_action(self, action: Any) -> int:
-        a = np.asarray(action)
-        if (
-            a.size != 1
-            or not np.issubdtype(a.dtype, np.integer)
-            or not 0 <= int(a) < 2**self.num_servers
-        ):
+        n = 2**self.num_servers
+        if type(action) is int and 0 <= action < n:  # fast path for plain ints
+            return action
+        try:
+            a = np.asarray(action)
+        except (TypeError, ValueError):  # ragged sequences and other non-arrays
+            a = np.zeros((0,), dtype=object)
+        if a.shape != () or a.dtype.kind not in "iu" or not 0 <= a < n:
             raise ValueError(
-                f"action must be an integer in [0, {2**self.num_servers}) in 'shares' mode, got {action!r}"
+                f"action must be one integer in [0, {n}) (Discrete({n}), 'shares' mode), got "
+                f"{action!r}"
             )
         return int(a)
 
     def _assign_action(self, action: Any) -> np.ndarray:
-        a = np.asarray(action)
-        if a.shape != (self.buffer_size,) or not np.issubdtype(a.dtype, np.integer):
+        m, big_m = self.num_servers, self.buffer_size
+        space = f"MultiDiscrete([{m + 1}] * {big_m}), 'assign' mode"
+        try:
+            a = np.asarray(action)
+        except (TypeError, ValueError):  # ragged sequences and other non-arrays
+            a = np.zeros((0,), dtype=object)
+        if a.shape != (big_m,) or a.dtype.kind not in "iu":
             raise ValueError(
-                f"action must be {self.buffer_size} integers in [0, {self.num_servers}] in "
-                f"'assign' mode, got shape {a.shape} dtype {a.dtype}"
+                f"action must be {big_m} integers in [0, {m}] ({space}), got shape {a.shape} "
+                f"dtype {a.dtype}"
             )
-        if a.size and (a.min() < 0 or a.max() > self.num_servers):
+        if a.size and (a.min() < 0 or a.max() > m):
             raise ValueError(
-                f"action entries must be in [0, {self.num_servers}] (a server, or "
-                f"{self.num_servers} = keep waiting), got min {a.min()} max {a.max()}"
+                f"action entries must be in [0, {m}] (a server, or {m} = keep waiting; "
+                f"{space}), got min {a.min()} max {a.max()}"
             )
         return a.astype(np.int64, copy=False)
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 SERVICE_DISTRIBUTIONS: tuple[str, ...] = ("geometric", "constant", "uniform")
+# 1e5 slots is 1000 s at the default 10 ms slot, far beyond the paper's ~10 slots; the
+# departure calendar spans ~32 mean service times (about 100 MB at this bound, m = 3).
+MAX_MEAN_SERVICE_SLOTS = 1e5
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,19 @@ class TaskSet:
 
 def validate_service(service_time: str, mean_service_slots: float) -> None:
     """Raise ValueError on an unknown distribution or a mean below one slot."""
-    if service_time not in SERVICE_DISTRIBUTIONS:
+    if not isinstance(service_time, str) or service_time not in SERVICE_DISTRIBUTIONS:
         raise ValueError(
             f"service_time must be one of {SERVICE_DISTRIBUTIONS}, got {service_time!r}"
         )
-    if not np.isfinite(mean_service_slots) or mean_service_slots < 1.0:
+    is_num = isinstance(mean_service_slots, int | float | np.integer | np.floating)
+    if (
+        not is_num
+        or isinstance(mean_service_slots, bool)
+        or not 1.0 <= mean_service_slots <= MAX_MEAN_SERVICE_SLOTS  # also rejects NaN
+    ):
         raise ValueError(
-            f"mean_service_slots must be a finite number >= 1, got {mean_service_slots}"
+            f"mean_service_slots must be a finite number in [1, {MAX_MEAN_SERVICE_SLOTS:.0e}], "
+            f"got {mean_service_slots!r}"
         )
 
 

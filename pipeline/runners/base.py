@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -72,8 +72,16 @@ class EpisodeTracker:
     ``charts/SPS``, evaluation and checkpoint schedule shared by the SB3 and Q-learning loops.
     """
 
-    def __init__(self, runner: Runner, ctx: TrainContext, start_step: int) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        ctx: TrainContext,
+        start_step: int,
+        on_checkpoint: Callable[[], Any] | None = None,
+    ) -> None:
         self.runner, self.ctx, self.log = runner, ctx, ctx.logger
+        #: called when a checkpoint is due (default: save now; SB3 defers to a safe point)
+        self.on_checkpoint = on_checkpoint or runner.save
         self.partition = is_partition(runner.env_name)
         self._reset_episode()
         self._t0, self._s0 = time.perf_counter(), start_step
@@ -129,7 +137,7 @@ class EpisodeTracker:
             self.runner.log_eval(self.ctx, step)
         if step >= self.next_ckpt:
             self.next_ckpt = (step // self.ctx.checkpoint_every + 1) * self.ctx.checkpoint_every
-            self.runner.save()
+            self.on_checkpoint()
 
 
 class Runner(ABC):
@@ -232,6 +240,12 @@ class Runner(ABC):
     @abstractmethod
     def checkpoint_path(cls, run_dir: Path) -> Path:
         """Where the resumable checkpoint lives in ``run_dir``."""
+
+    @classmethod
+    def saved_steps(cls, run_dir: Path) -> int | None:
+        """Env steps of the checkpoint in ``run_dir`` (what a resume restores), or None if
+        there is none; raises CheckpointError for an unreadable one."""
+        return None
 
     @abstractmethod
     def setup(self, resume: bool) -> None:

@@ -86,6 +86,15 @@ class TorchAgentRunner(ConfigAgentRunner):
     def steps(self) -> int:
         return 0 if self.agent is None else int(getattr(self.agent, self.step_attr))
 
+    @classmethod
+    def saved_steps(cls, run_dir: Path) -> int | None:
+        from agents.common.checkpoint import load_checkpoint
+
+        path = cls.checkpoint_path(run_dir)
+        if not path.is_file():
+            return None
+        return int(load_checkpoint(path)["state"][cls.step_attr])
+
     def _threads(self) -> int | None:
         t = self.cfg.torch_threads
         return None if t is None else int(t)

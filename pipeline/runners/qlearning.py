@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from pipeline.config import Rule, positive, unit_interval
 from pipeline.runners.base import EpisodeTracker, TrainContext, TrainingStopped
 from pipeline.runners.native import ConfigAgentRunner
-from pipeline.utils import atomic_write_json, read_json
+from pipeline.utils import read_json
 
 
 def _episode_seed(seed: int, episode: int) -> int:
@@ -59,7 +59,7 @@ class QLearningRunner(ConfigAgentRunner):
         "epsilon_end": unit_interval(),
         "epsilon_decay": unit_interval(),
     }
-    state_file = "runner_state.json"  # env steps of the run (the exploration schedule's clock)
+    state_file = "runner_state.json"  # legacy: env steps of runs saved before checkpoint "extra"
     config_error_prefix = ""
 
     @classmethod
@@ -81,6 +81,17 @@ class QLearningRunner(ConfigAgentRunner):
     def steps(self) -> int:
         return self._steps
 
+    @classmethod
+    def saved_steps(cls, run_dir: Path) -> int | None:
+        from agents.common.checkpoint import load_checkpoint
+        from agents.qlearning import CHECKPOINT_FORMAT
+
+        path = cls.checkpoint_path(run_dir)
+        if not path.is_file():
+            return None
+        steps = load_checkpoint(path, formats=(CHECKPOINT_FORMAT,)).get("extra", {}).get("steps")
+        return None if steps is None else int(steps)
+
     def _agent_class(self, total_steps: int) -> type:
         from agents.qlearning import QLearningAgent
 
@@ -101,7 +112,11 @@ class QLearningRunner(ConfigAgentRunner):
         hp = self.hyperparameters(self.agent_cfg)
         if resume:
             self.agent = cls.load(self.checkpoint_path(self.run_dir), self.env)
-            self._steps = int(read_json(self.run_dir / self.state_file)["steps"])
+            extra = getattr(self.agent, "extra", {})
+            if "steps" in extra:
+                self._steps = int(extra["steps"])
+            else:  # a run saved before the step counter moved into checkpoint.pt
+                self._steps = int(read_json(self.run_dir / self.state_file)["steps"])
         else:
             self.agent = cls(self.env, **{**hp, "queue_edges": tuple(hp["queue_edges"])})
             self._steps = 0
@@ -126,9 +141,8 @@ class QLearningRunner(ConfigAgentRunner):
                 raise TrainingStopped
 
     def save(self) -> Path:
-        path = self.agent.save(self.checkpoint_path(self.run_dir))  # atomic (agent's writer)
-        atomic_write_json(self.run_dir / self.state_file, {"steps": self._steps})
-        return path
+        # the step counter goes into the same file: one atomic write, never torn
+        return self.agent.save(self.checkpoint_path(self.run_dir), extra={"steps": self._steps})
 
     def policy(self) -> Any:
         return self.agent

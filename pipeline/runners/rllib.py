@@ -16,17 +16,18 @@
   collected by :class:`EdgeRLCallbacks` -> ``charts/cost`` ..., learner losses ->
   ``losses/*``, env steps per second -> ``charts/SPS``). Per-episode charts are RLlib's
   smoothed means (last 100 episodes), logged once per training iteration.
-* Checkpoints: ``algo.save_to_path`` into ``rllib_checkpoint/`` (written to a temp
-  directory, then swapped in), plus ``checkpoint.json``; resume with
-  ``algo.restore_from_path``. Evaluation loads only the RLModule
-  (``RLModule.from_checkpoint``) and runs its forward pass in torch: no Ray session needed.
+* Checkpoints: ``rllib_checkpoint/`` written as one unit (temp directory, fsync, rename):
+  ``algorithm/`` (``algo.save_to_path``), ``module.pt`` (the RLModule's state dict) and
+  ``manifest.json`` (steps, env signature, SHA-256 of every file). Resume verifies the
+  checksums, then ``algo.restore_from_path``. Evaluation rebuilds the RLModule from the run's
+  config and loads ``module.pt`` with ``torch.load(weights_only=True)`` (nothing unpickled,
+  no Ray session needed).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,7 +38,6 @@ from omegaconf import DictConfig
 from pipeline.config import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.envs import UnitToSymmetric
 from pipeline.runners.base import Runner, TrainContext, TrainingStopped
-from pipeline.utils import atomic_write_json, read_json
 
 CHECKPOINT_FORMAT = "edgerl-rllib"
 ALGOS: dict[str, tuple[str, ...]] = {
@@ -51,6 +51,9 @@ RAY_KEYS: tuple[str, ...] = ("algo", "ray_address", "num_cpus", "ray_auth_mode",
                              "rollout_fragment_length")  # fmt: skip
 MODEL_KEYS: tuple[str, ...] = ("fcnet_hiddens", "fcnet_activation", "vf_share_layers")
 CHECKPOINT_DIR = "rllib_checkpoint"
+CHECKPOINT_VERSION = 2
+ALGORITHM_DIR = "algorithm"  # algo.save_to_path, inside CHECKPOINT_DIR
+MODULE_FILE = "module.pt"  # the RLModule's state dict, inside CHECKPOINT_DIR
 #: info keys averaged per episode -> charts/<name> (scheduling: the usage variance is
 #: charts/cost, as DRLoS logs it)
 INFO_METRICS: dict[str, str] = {"cost": "cost", "gap": "gap", "variance": "cost"}
@@ -305,13 +308,21 @@ class RLlibRunner(Runner):
     def setup(self, resume: bool) -> None:
         import gymnasium as gym
 
+        meta = None
+        if resume:  # checked before Ray starts: a bad checkpoint fails in a second
+            from agents.common.checkpoint import read_manifest
+
+            # RLlib's own checkpoint holds cloudpickle files: restore only what the manifest's
+            # SHA-256s vouch for (what this pipeline wrote), never an edited or corrupted one
+            ckpt = self.checkpoint_path(self.run_dir)
+            meta = read_manifest(ckpt, CHECKPOINT_FORMAT, required=[MODULE_FILE])
         self._init_ray()
         self.algo = self._build_config().build_algo()
         self.raw_env = self.make_env()
         self._discrete_scalar = isinstance(self.raw_env.action_space, gym.spaces.Discrete)
-        if resume:
-            self.algo.restore_from_path(str(self.checkpoint_path(self.run_dir).resolve()))
-            self._steps = int(read_json(self.run_dir / self.meta_file)["steps"])
+        if meta is not None:
+            self.algo.restore_from_path(str((ckpt / ALGORITHM_DIR).resolve()))
+            self._steps = int(meta["steps"])
 
     # ------------------------------------------------------------------ training
     def log_result(self, result: dict[str, Any], step: int, sps: float) -> dict[str, float]:
@@ -372,56 +383,84 @@ class RLlibRunner(Runner):
                 raise TrainingStopped
 
     # ------------------------------------------------------------------ checkpoints
-    def save(self) -> Path:
-        from agents.common.checkpoint import env_signature
+    @classmethod
+    def saved_steps(cls, run_dir: Path) -> int | None:
+        from agents.common.checkpoint import read_manifest
 
-        final = self.checkpoint_path(self.run_dir)
-        tmp = self.run_dir / f".{CHECKPOINT_DIR}.tmp"
-        old = self.run_dir / f".{CHECKPOINT_DIR}.old"
-        for p in (tmp, old):
-            shutil.rmtree(p, ignore_errors=True)
-        self.algo.save_to_path(str(tmp.resolve()))
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-        atomic_write_json(
-            self.run_dir / self.meta_file,
-            {
-                "format": CHECKPOINT_FORMAT,
-                "algo": self.algo_name,
-                "steps": self._steps,
-                "action_kind": self.spec.action_kind,
-                "action_mode": self.spec.action_mode,
-                "rescaled_actions": self.rescaled,
-                "signature": env_signature(self.raw_env),
-            },
-        )
-        return final
+        path = cls.checkpoint_path(run_dir)
+        return int(read_manifest(path, CHECKPOINT_FORMAT)["steps"]) if path.is_dir() else None
+
+    def save(self) -> Path:
+        """``rllib_checkpoint/`` as one atomic unit: RLlib's own checkpoint (``algorithm/``,
+        for resuming), the RLModule's state dict (``module.pt``, for evaluation without
+        unpickling) and ``manifest.json`` (steps, env signature, SHA-256 of every file)."""
+
+        from agents.common.checkpoint import env_signature, save_checkpoint_dir, save_tensors
+
+        module = self.algo.get_module()
+
+        def fill(tmp: Path) -> None:
+            self.algo.save_to_path(str((tmp / ALGORITHM_DIR).resolve()))
+            save_tensors(
+                {"state_dict": module.state_dict(),
+                 "inference_only": bool(getattr(module, "inference_only", False))},
+                tmp / MODULE_FILE,
+            )  # fmt: skip
+
+        meta = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "algo": self.algo_name,
+            "steps": self._steps,
+            "action_kind": self.spec.action_kind,
+            "action_mode": self.spec.action_mode,
+            "rescaled_actions": self.rescaled,
+            "signature": env_signature(self.raw_env),
+        }
+        path = save_checkpoint_dir(self.checkpoint_path(self.run_dir), fill, meta)
+        (self.run_dir / self.meta_file).unlink(missing_ok=True)  # pre-manifest runs' metadata
+        return path
 
     def policy(self) -> RLModulePolicy:
         return RLModulePolicy(self.algo.get_module(), self.rescaled, self._discrete_scalar)
 
     @classmethod
     def load_policy(cls, run_dir: Path, cfg: DictConfig, env: Any) -> RLModulePolicy:
+        """The RLModule rebuilt from the run's config with the weights of ``module.pt``
+        (``torch.load(weights_only=True)``, checksums verified first): nothing is unpickled
+        and no Ray session is needed."""
         import gymnasium as gym
-        from ray.rllib.core import (
-            COMPONENT_LEARNER,
-            COMPONENT_LEARNER_GROUP,
-            COMPONENT_RL_MODULE,
-            DEFAULT_MODULE_ID,
+
+        from agents.common.checkpoint import (
+            check_finite,
+            check_signature,
+            load_tensors,
+            payload_error,
+            read_manifest,
         )
-        from ray.rllib.core.rl_module.rl_module import RLModule
+        from pipeline.config import validate
 
-        from agents.common.checkpoint import check_signature
-
-        meta = read_json(Path(run_dir) / cls.meta_file)
-        if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{run_dir}/{cls.meta_file} is not an RLlib pipeline checkpoint")
-        check_signature(meta["signature"], env)
-        path = (cls.checkpoint_path(run_dir) / COMPONENT_LEARNER_GROUP / COMPONENT_LEARNER
-                / COMPONENT_RL_MODULE / DEFAULT_MODULE_ID)  # fmt: skip
-        module = RLModule.from_checkpoint(str(path.resolve()))
+        ckpt = cls.checkpoint_path(run_dir)
+        meta = read_manifest(ckpt, CHECKPOINT_FORMAT, required=[MODULE_FILE])
+        file = ckpt / MODULE_FILE
+        data = load_tensors(file)
+        try:
+            check_signature(meta["signature"], env)
+            check_finite(file, data)
+            runner = cls(cfg, validate(cfg, build_env_check=False), Path(run_dir), None)
+            config = runner._build_config()
+            rl_env = make_rllib_env(runner._env_config())
+            try:
+                spec = config.get_rl_module_spec(
+                    env=rl_env, inference_only=bool(data["inference_only"])
+                )
+            finally:
+                rl_env.close()
+            module = spec.build()
+            module.load_state_dict(data["state_dict"])  # strict: every name and shape
+            module.eval()
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise payload_error(file, exc, "rebuilding the RLModule") from exc
         space = getattr(env, "single_action_space", env.action_space)
         return RLModulePolicy(
             module, bool(meta["rescaled_actions"]), isinstance(space, gym.spaces.Discrete)

@@ -9,19 +9,29 @@ continuous) and DQN (Discrete: scheduling shares only).
 * Logging: :class:`PipelineCallback` logs the shared ``charts/*`` and ``eval/*`` tags, and
   SB3's own ``train/*`` values are routed to ``losses/*`` (names with "loss") or
   ``charts/*`` through a custom SB3 logger output (:class:`RunLoggerOutput`).
-* Checkpoint (``run_dir``): ``model.zip`` (SB3 format, written to a temp file and
-  ``os.replace``d), ``replay_buffer.npz`` for off-policy agents (the filled part only, no
-  pickle), and ``checkpoint.json`` (algorithm, steps, env signature, action mapping).
+* Checkpoint: the directory ``sb3_checkpoint/`` written as one unit
+  (:func:`agents.common.checkpoint.save_checkpoint_dir`: temp directory, fsync, rename) with
+  ``params.pt`` (the policy's and optimisers' state dicts, ``torch.load(weights_only=True)``),
+  ``state.pt`` (counters, last observation, RNG states of torch / numpy / random / the
+  action space, the action noise, and the current episode's reset RNG state and actions so
+  the env is replayed to the same state), ``replay_buffer.npz`` (off-policy: the filled part,
+  ``allow_pickle=False``) and ``manifest.json`` (algorithm, steps, env signature, SHA-256 of
+  every file, verified before anything is read). SB3's own ``model.zip`` (cloudpickle) is
+  never written or read: the model is rebuilt from the run's config and given the weights.
+  Checkpoints are taken between rollouts (after the transition is stored and the gradient
+  step done), so a resume continues bit-identically on CPU; a Ctrl-C stops off-policy agents
+  at the next rollout boundary (``train_freq`` steps, 1 by default) and on-policy agents at
+  once (their partial rollout is dropped; periodic checkpoints are at rollout boundaries).
 """
 
 from __future__ import annotations
 
 import inspect
-import os
-import tempfile
+import random
 from pathlib import Path
 from typing import Any, ClassVar
 
+import gymnasium as gym
 import numpy as np
 from omegaconf import DictConfig
 from stable_baselines3.common.logger import KVWriter
@@ -29,9 +39,13 @@ from stable_baselines3.common.logger import KVWriter
 from pipeline.config import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.envs import UnitToSymmetric
 from pipeline.runners.base import EpisodeTracker, Runner, TrainContext, TrainingStopped
-from pipeline.utils import atomic_write_json, read_json
 
 CHECKPOINT_FORMAT = "edgerl-sb3"
+CHECKPOINT_VERSION = 2
+CHECKPOINT_DIR = "sb3_checkpoint"
+#: SB3 attributes restored on resume (those an uninterrupted run carries on)
+COUNTERS: tuple[str, ...] = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls",
+                             "_current_progress_remaining", "exploration_rate")  # fmt: skip
 #: algorithm -> action kinds it supports
 ALGOS: dict[str, tuple[str, ...]] = {
     "TD3": ("continuous",),
@@ -123,11 +137,30 @@ class RunLoggerOutput(KVWriter):
 def _make_callback(runner: SB3Runner, ctx: TrainContext) -> Any:
     from stable_baselines3.common.callbacks import BaseCallback
 
+    off_policy = runner.algo in OFF_POLICY
+
     class PipelineCallback(BaseCallback):
-        """Shared tags, evaluation, checkpoints, progress and the stop flag for SB3."""
+        """Shared tags, evaluation, checkpoints, progress and the stop flag for SB3.
+
+        Checkpoints (and, off-policy, stops) happen at the start of a rollout: SB3 calls
+        ``on_step`` before it stores the step's transition and before the gradient steps,
+        so a checkpoint taken there would miss them."""
 
         def _on_training_start(self) -> None:
-            self.tracker = EpisodeTracker(runner, ctx, self.num_timesteps)
+            self.save_due = False
+            self.tracker = EpisodeTracker(runner, ctx, self.num_timesteps, on_checkpoint=self._due)
+            runner._restore_noise()  # learn() has just reset the action noise
+
+        def _due(self) -> None:
+            self.save_due = True
+
+        def _on_rollout_start(self) -> None:
+            if self.save_due:
+                self.save_due = False
+                runner.save()
+            if off_policy and ctx.stop_requested():
+                runner.save()
+                raise TrainingStopped
 
         def _on_step(self) -> bool:
             step = self.num_timesteps
@@ -138,9 +171,84 @@ def _make_callback(runner: SB3Runner, ctx: TrainContext) -> Any:
                 bool(self.locals["dones"][0]),
             )
             self.tracker.periodic(step)
-            return not ctx.stop_requested()
+            if off_policy or not ctx.stop_requested():
+                return True
+            # on-policy stop: the partial rollout is dropped, but the env has stepped; keep
+            # the observation it returned so the checkpoint matches the env's state
+            self.model._last_obs = self.locals["new_obs"]
+            self.model._last_episode_starts = self.locals["dones"]
+            return False
 
     return PipelineCallback()
+
+
+class EpisodeRecorder(gym.Wrapper):
+    """Records what a replay of the current episode needs: the env's RNG state before its
+    reset (or the reset seed) and every action since. Restoring that RNG state, resetting and
+    stepping the same actions puts a deterministic env back into the same internal state
+    without pickling it."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self._seed: int | None = None
+        self._rng: dict[str, Any] | None = None
+        self._actions: list[np.ndarray] = []
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        from agents.common.checkpoint import numpy_rng_state
+
+        if options:
+            raise ValueError("EpisodeRecorder replays resets without options only")
+        self._seed = None if seed is None else int(seed)
+        self._rng = None if seed is not None else numpy_rng_state(self.env.unwrapped.np_random)
+        self._actions = []
+        return self.env.reset(seed=seed)
+
+    def step(self, action: Any) -> Any:
+        self._actions.append(np.array(action, copy=True))
+        return self.env.step(action)
+
+    def state(self) -> dict[str, Any]:
+        import torch
+
+        acts = torch.from_numpy(np.stack(self._actions)) if self._actions else None
+        return {"seed": self._seed, "rng": self._rng, "actions": acts}
+
+    def replay(self, state: dict[str, Any]) -> Any:
+        """Back to the recorded point; returns the observation there."""
+        from agents.common.checkpoint import set_numpy_rng_state
+
+        if state["rng"] is not None:
+            set_numpy_rng_state(self.env.unwrapped.np_random, state["rng"])
+        obs, _ = self.reset(seed=state["seed"])
+        actions = state["actions"]
+        for a in [] if actions is None else actions.numpy():
+            obs, *_ = self.step(a)
+        return obs
+
+
+def _global_rng_state() -> dict[str, Any]:
+    import torch
+
+    kind, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002 (SB3 uses it)
+    version, internal, gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": {"kind": str(kind), "keys": torch.from_numpy(keys.astype(np.int64)),
+                  "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)},
+        "python": {"version": int(version), "state": [int(x) for x in internal], "gauss": gauss},
+    }  # fmt: skip
+
+
+def _set_global_rng_state(state: dict[str, Any]) -> None:
+    import torch
+
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    keys = n["keys"].numpy().astype(np.uint32)
+    np.random.set_state((n["kind"], keys, n["pos"], n["has_gauss"], n["cached"]))  # noqa: NPY002
+    p = state["python"]
+    random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
 
 
 class SB3Policy:
@@ -178,26 +286,40 @@ def _save_buffer(buffer: Any, path: Path) -> None:
     }
     if not buffer.optimize_memory_usage:
         arrays["next_observations"] = buffer.next_observations[:n]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open(path, "wb") as f:  # inside the checkpoint's temp directory
+        np.savez(f, **arrays)
 
 
 def _load_buffer(buffer: Any, path: Path) -> None:
-    with np.load(path, allow_pickle=False) as data:
-        pos, full, size = (int(x) for x in data["meta"])
-        if size != buffer.buffer_size:
-            raise ValueError(f"{path}: buffer_size {size} != the agent's {buffer.buffer_size}")
-        n = size if full else pos
-        for key in ("observations", "actions", "rewards", "dones", "timeouts", "next_observations"):
-            if key in data.files:
-                getattr(buffer, key)[:n] = data[key]
-        buffer.pos, buffer.full = pos, bool(full)
+    from agents.common.checkpoint import CheckpointError
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            pos, full, size = (int(x) for x in data["meta"])
+            if size != buffer.buffer_size:
+                raise CheckpointError(
+                    path, f"buffer_size {size} != the agent's {buffer.buffer_size}"
+                )
+            if not 0 <= pos <= size:
+                raise CheckpointError(path, f"buffer position {pos} outside [0, {size}]")
+            n = size if full else pos
+            for key in ("observations", "actions", "rewards", "dones", "timeouts",
+                        "next_observations"):  # fmt: skip
+                if key in data.files:
+                    arr = data[key]
+                    dest = getattr(buffer, key)
+                    if arr.shape != (n, *dest.shape[1:]):
+                        raise CheckpointError(
+                            path, f"{key} has shape {arr.shape}, expected {(n, *dest.shape[1:])}"
+                        )
+                    dest[:n] = arr
+            buffer.pos, buffer.full = pos, bool(full)
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError) as exc:  # truncated/corrupted npz
+        raise CheckpointError(
+            path, f"unreadable replay buffer: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 class SB3Runner(Runner):
@@ -206,9 +328,11 @@ class SB3Runner(Runner):
     meta_keys: ClassVar[tuple[str, ...]] = ("_target_", "name", "action_space")
     rules: ClassVar[dict[str, Rule]] = RULES
     description = "Stable-Baselines3"
-    model_file = "model.zip"
     buffer_file = "replay_buffer.npz"
-    meta_file = "checkpoint.json"
+    params_file = "params.pt"
+    state_file = "state.pt"
+    #: SB3's pickle archive of runs saved before sb3_checkpoint/ (refused, never unpickled)
+    legacy_file = "model.zip"
 
     @classmethod
     def validate_agent(cls, agent: dict[str, Any], env_name: str) -> None:
@@ -248,28 +372,45 @@ class SB3Runner(Runner):
         self.continuous = self.spec.action_kind == "continuous"
         self.model = None
         self.raw_env = None
+        self.recorder: EpisodeRecorder | None = None
+        self._noise_state: Any = None
+        self._saved_at: int | None = None
 
     @classmethod
     def checkpoint_path(cls, run_dir: Path) -> Path:
-        return Path(run_dir) / cls.model_file
+        return Path(run_dir) / CHECKPOINT_DIR
+
+    @classmethod
+    def saved_steps(cls, run_dir: Path) -> int | None:
+        from agents.common.checkpoint import read_manifest
+
+        path = cls.checkpoint_path(run_dir)
+        return int(read_manifest(path, CHECKPOINT_FORMAT)["steps"]) if path.is_dir() else None
 
     @property
     def steps(self) -> int:
         return 0 if self.model is None else int(self.model.num_timesteps)
 
     def _train_env(self) -> Any:
+        """DummyVecEnv(EpisodeRecorder(Monitor(raw env, rescaled if continuous)))."""
+        from stable_baselines3.common.monitor import Monitor
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
         self.raw_env = self.make_env()
-        return UnitToSymmetric.wrap(self.raw_env) if self.continuous else self.raw_env
+        env = UnitToSymmetric.wrap(self.raw_env) if self.continuous else self.raw_env
+        self.recorder = EpisodeRecorder(Monitor(env))
+        recorder = self.recorder
+        return DummyVecEnv([lambda: recorder])
 
     def _set_logger(self) -> None:
         from stable_baselines3.common.logger import Logger
 
         self.model.set_logger(Logger(folder=None, output_formats=[RunLoggerOutput(self.logger)]))
 
-    def _build(self, env: Any) -> Any:
+    def _build(self, env: Any, **override: Any) -> Any:
         import torch
 
-        hp = self.hyperparameters(self.agent_cfg)
+        hp = {**self.hyperparameters(self.agent_cfg), **override}
         kw = {k: v for k, v in hp.items() if k not in EXTRA_KEYS}
         kw["learning_rate"] = float(hp["lr"])
         act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[hp.get("activation", "relu")]
@@ -295,18 +436,93 @@ class SB3Runner(Runner):
 
     def setup(self, resume: bool) -> None:
         env = self._train_env()
+        self.model = self._build(env)  # seeds torch, numpy, random, the action space, the env
         if resume:
-            device = self.agent_cfg.get("device", "auto")
-            self.model = _sb3_class(self.algo).load(
-                self.checkpoint_path(self.run_dir), env=env, device=device
-            )
-            buf = self.run_dir / self.buffer_file
-            if self.algo in OFF_POLICY and buf.is_file():
-                _load_buffer(self.model.replay_buffer, buf)
-        else:
-            self.model = self._build(env)
+            self._restore(self.checkpoint_path(self.run_dir))
+            self._saved_at = self.steps
         self._set_logger()
         self._resumed = resume
+
+    # ------------------------------------------------------------------ restore
+    @classmethod
+    def _load_params(cls, model: Any, ckpt: Path, names: list[str] | None = None) -> None:
+        """State dicts of ``params.pt`` into ``model`` (policy and, unless ``names``, the
+        optimisers and SAC's entropy coefficient): weights_only, finite, exact shapes."""
+        from agents.common.checkpoint import (
+            CheckpointError,
+            check_finite,
+            load_tensors,
+            payload_error,
+        )
+
+        path = ckpt / cls.params_file
+        data = load_tensors(path)
+        if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
+            raise CheckpointError(path, "no 'params' dict of state dicts")
+        check_finite(path, data)
+        want, variables = model._get_torch_save_params()
+        try:
+            for name in names or want:  # only the names SB3 declares: nothing else is looked up
+                _attr(model, name).load_state_dict(data["params"][name])
+            for name in [] if names else variables:
+                _attr(model, name).data.copy_(data["variables"][name])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise payload_error(path, exc, "restoring the SB3 model") from exc
+
+    def _restore(self, ckpt: Path) -> None:
+        from agents.common.checkpoint import (
+            CheckpointError,
+            check_signature,
+            load_tensors,
+            payload_error,
+            read_manifest,
+            set_numpy_rng_state,
+        )
+
+        if not ckpt.is_dir() and (self.run_dir / self.legacy_file).is_file():
+            raise _legacy_error(self.run_dir / self.legacy_file)
+        need = [self.params_file, self.state_file]
+        need += [self.buffer_file] if self.algo in OFF_POLICY else []
+        meta = read_manifest(ckpt, CHECKPOINT_FORMAT, required=need)
+        if meta.get("algo") != self.algo:
+            raise CheckpointError(ckpt, f"holds an SB3 {meta.get('algo')} model, not {self.algo}")
+        try:
+            check_signature(meta["signature"], self.raw_env)
+        except (KeyError, ValueError) as exc:
+            raise payload_error(ckpt, exc, "env") from exc
+        model = self.model
+        self._load_params(model, ckpt)
+        if self.algo in OFF_POLICY:
+            _load_buffer(model.replay_buffer, ckpt / self.buffer_file)
+        path = ckpt / self.state_file
+        st = load_tensors(path)
+        try:
+            for key, value in st["counters"].items():
+                if key in COUNTERS and hasattr(model, key):
+                    setattr(model, key, type(getattr(model, key))(value))
+            model._last_obs = st["last_obs"].numpy().copy()
+            model._last_episode_starts = st["last_episode_starts"].numpy().copy()
+            venv = model.get_env()
+            venv._reset_seeds()  # set_random_seed queued a seed for a reset that won't come
+            venv._reset_options()
+            obs = self.recorder.replay(st["episode"])
+            if not np.array_equal(np.asarray(obs, model._last_obs.dtype), model._last_obs[0]):
+                raise CheckpointError(
+                    path, "replaying the current episode did not reproduce the saved observation "
+                    "(the env is not deterministic given its RNG state and the actions)"
+                )  # fmt: skip
+            _set_global_rng_state(st["rng"])
+            set_numpy_rng_state(model.action_space.np_random, st["rng"]["action_space"])
+            self._noise_state = st["noise"]
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+            raise payload_error(path, exc, "restoring the SB3 training state") from exc
+
+    def _restore_noise(self) -> None:
+        """The action noise as saved (learn() resets it; an OU process has a state)."""
+        noise = self.model.action_noise
+        if self._noise_state is not None and noise is not None and hasattr(noise, "noise_prev"):
+            noise.noise_prev = self._noise_state.numpy().copy()
+        self._noise_state = None
 
     def train(self, ctx: TrainContext) -> None:
         remaining = ctx.total_steps - self.steps
@@ -324,32 +540,59 @@ class SB3Runner(Runner):
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> Path:
-        from agents.common.checkpoint import env_signature
+        """The checkpoint directory as one atomic unit (see the module docstring)."""
+        import torch
 
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        path = self.checkpoint_path(self.run_dir)
-        fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".zip", dir=self.run_dir)
-        os.close(fd)
-        try:
-            self.model.save(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        if self.algo in OFF_POLICY:
-            _save_buffer(self.model.replay_buffer, self.run_dir / self.buffer_file)
-        atomic_write_json(
-            self.run_dir / self.meta_file,
-            {
-                "format": CHECKPOINT_FORMAT,
-                "algo": self.algo,
-                "steps": self.steps,
-                "action_kind": self.spec.action_kind,
-                "action_mode": self.spec.action_mode,
-                "rescaled_actions": self.continuous,
-                "signature": env_signature(self.raw_env),
-            },
+        from agents.common.checkpoint import (
+            env_signature,
+            numpy_rng_state,
+            save_checkpoint_dir,
+            save_tensors,
         )
+
+        path = self.checkpoint_path(self.run_dir)
+        if self._saved_at == self.steps and path.is_dir():
+            return path  # nothing happened since (a stop right after a checkpoint)
+        model = self.model
+        names, variables = model._get_torch_save_params()
+        params = {
+            "params": {n: _attr(model, n).state_dict() for n in names},
+            "variables": {n: _attr(model, n).detach().clone() for n in variables},
+        }
+        noise = model.action_noise
+        state = {
+            "counters": {k: getattr(model, k) for k in COUNTERS if hasattr(model, k)},
+            "last_obs": torch.from_numpy(np.array(model._last_obs)),
+            "last_episode_starts": torch.from_numpy(np.array(model._last_episode_starts)),
+            "rng": {
+                **_global_rng_state(),
+                "action_space": numpy_rng_state(model.action_space.np_random),
+            },
+            "noise": torch.from_numpy(np.array(noise.noise_prev))
+            if noise is not None and hasattr(noise, "noise_prev")
+            else None,
+            "episode": self.recorder.state(),
+        }
+
+        def fill(tmp: Path) -> None:
+            save_tensors(params, tmp / self.params_file)
+            save_tensors(state, tmp / self.state_file)
+            if self.algo in OFF_POLICY:
+                _save_buffer(model.replay_buffer, tmp / self.buffer_file)
+
+        meta = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "algo": self.algo,
+            "steps": self.steps,
+            "action_kind": self.spec.action_kind,
+            "action_mode": self.spec.action_mode,
+            "rescaled_actions": self.continuous,
+            "signature": env_signature(self.raw_env),
+        }
+        save_checkpoint_dir(path, fill, meta)
+        (self.run_dir / self.legacy_file).unlink(missing_ok=True)  # a pre-v2 run's pickle
+        self._saved_at = self.steps
         return path
 
     def policy(self) -> SB3Policy:
@@ -361,15 +604,30 @@ class SB3Runner(Runner):
 
     @classmethod
     def load_policy(cls, run_dir: Path, cfg: DictConfig, env: Any) -> SB3Policy:
+        """The policy's weights (``params.pt``, weights_only) in a model rebuilt from the
+        run's config; checksums and the env signature are verified first."""
         from gymnasium import spaces
 
-        from agents.common.checkpoint import check_signature
+        from agents.common.checkpoint import check_signature, payload_error, read_manifest
+        from pipeline.config import validate
 
-        meta = read_json(Path(run_dir) / cls.meta_file)
-        if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{run_dir}/{cls.meta_file} is not an SB3 pipeline checkpoint")
-        check_signature(meta["signature"], env)
-        model = _sb3_class(meta["algo"]).load(cls.checkpoint_path(run_dir), device="cpu")
+        run_dir = Path(run_dir)
+        ckpt = cls.checkpoint_path(run_dir)
+        if not ckpt.is_dir() and (run_dir / cls.legacy_file).is_file():
+            raise _legacy_error(run_dir / cls.legacy_file)
+        meta = read_manifest(ckpt, CHECKPOINT_FORMAT, required=[cls.params_file])
+        try:
+            check_signature(meta["signature"], env)
+        except (KeyError, ValueError) as exc:
+            raise payload_error(ckpt, exc, "env") from exc
+        runner = cls(cfg, validate(cfg, build_env_check=False), run_dir, None)
+        venv = runner._train_env()
+        try:
+            override = {"buffer_size": 1} if runner.algo in OFF_POLICY else {}
+            model = runner._build(venv, **override)
+            cls._load_params(model, ckpt, names=["policy"])
+        finally:
+            venv.close()
         space = getattr(env, "single_action_space", env.action_space)
         return SB3Policy(model, bool(meta["rescaled_actions"]), isinstance(space, spaces.Discrete))
 
@@ -377,3 +635,19 @@ class SB3Runner(Runner):
         super().close()
         if self.model is not None and self.model.get_env() is not None:
             self.model.get_env().close()
+
+
+def _attr(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _legacy_error(path: Path) -> Exception:
+    from agents.common.checkpoint import CheckpointError
+
+    return CheckpointError(
+        path,
+        "an SB3 model.zip (pickled with cloudpickle) from before sb3_checkpoint/; EdgeRL no "
+        "longer unpickles it, since loading a pickle can run any code. Re-train the run",
+    )

@@ -1,0 +1,705 @@
+"""Network mixtures of the v1 partitioning envs: a different network every episode.
+
+A v1 env draws, for every copy at every reset, one *component* and runs the episode on it:
+
+* ``generator`` — :class:`RandomisedLink`: a log-AR(1) process around a mean that is itself
+  drawn per episode from wide realistic ranges (:data:`MEC_RANGES`, :data:`D2D_RANGES`:
+  terminal–edge uplink 0.5–150 Mbps, downlink 1–900 Mbps, RTT 5–300 ms), with an
+  episode-specific volatility, correlation and spike behaviour;
+* ``traces`` — :class:`TraceBank`: real traces of ``../shared/data/traces`` replayed from a
+  random offset: the terminal–edge uplink and RTT from one mmWave uplink/ping measurement
+  (5G-MeMU, throughput and ping of the same scenario), the downlink from one Lumos5G file;
+  fields without a trace (the edge–cloud link) come from the generator;
+* ``5g_trial`` — the Table 2 generator of v0 (:class:`envs.network.FiveGTrialMEC`); not in
+  the default weights (:data:`DEFAULT_WEIGHTS`), add it with ``components``.
+
+Traces are split **by file** into a ``train`` and a ``test`` set (:func:`trace_split`), so
+``network="mixture_train"`` trains on some real links and ``network="mixture_test"``
+evaluates on links never trained on. The rule is fixed and documented in ``docs/model.md``:
+
+* mmWave uplink/ping scenarios: ``test`` = every position ``p3`` (static), the ``lateral``
+  walks and the LTE drive; ``train`` = the other 13 scenarios (7 test);
+* Lumos5G downlink files (5G and 4G): ``test`` = trace id divisible by 4
+  (``5g_trace_100_walking``: id 100 -> test; ``4g_trace_driving_50032_dr``: id 50032 ->
+  test), ``train`` = the rest.
+
+A mixture episode pairs the uplink and ping of one mmWave scenario (the same place and
+technology, measured in separate runs: they start at independent offsets, not time-aligned)
+with one downlink file.
+
+Every process here follows :class:`envs.network.LinkProcess` (batched, all randomness from
+the generator passed in). Randomness consumed per call, ``k`` copies:
+
+* :class:`RandomisedLink` reset: ``random((5, k, F))`` (mean, sigma, rho, spike probability,
+  spike size), ``standard_normal((k, F))``, ``random((k, F))`` (spike state); step:
+  ``standard_normal((num, F))``, ``random((num, F))``.
+* :class:`TraceBank` reset: ``random((k, G))`` (a file per group) and ``random((k, F))``
+  (offsets); step: none.
+* :class:`NetworkMixture` reset: ``random(k)`` (the component), then each component's reset
+  in the order generator, traces, 5g_trial; step: the generator's step, then the step of each
+  other component that at least one copy uses.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS
+from envs.network import (
+    D2D_LINK_FIELDS,
+    MEC_LINK_FIELDS,
+    FiveGTrialD2D,
+    FiveGTrialMEC,
+    LinkProcess,
+    _check_mask,
+    _check_num,
+    _resample,
+    field_unit,
+)
+from envs.traces import read_lumos5g, read_mmwave_list
+
+SPLITS: tuple[str, ...] = ("train", "test", "all")
+MAX_LINK_VALUE = min(MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS)  # Mbps or ms of a generated link
+COMPONENTS: tuple[str, ...] = ("generator", "traces", "5g_trial")
+#: Default component weights of a mixture (normalised to probabilities). The Table 2
+#: generator is narrow (a constant placement is near-optimal on it, see the v0 hardness):
+#: it is available as a component but not drawn by default.
+DEFAULT_WEIGHTS: dict[str, float] = {"generator": 0.5, "traces": 0.5}
+#: Environment variable naming the data root (``<root>/traces/lumos5g``, ``.../mmwave_uplink``).
+DATA_ENV_VAR = "EDGERL_DATA"
+
+
+def default_data_dir() -> Path:
+    """``$EDGERL_DATA``, else ``../shared/data`` beside the repository checkout."""
+    env = os.environ.get(DATA_ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+# --------------------------------------------------------------------------------------------
+# randomised generator
+
+
+@dataclass(frozen=True)
+class FieldRange:
+    """Per-episode range of one field of :class:`RandomisedLink`.
+
+    Attributes:
+        lo, hi: The episode mean is log-uniform on ``[lo, hi]``.
+        floor, cap: Every value is clipped to ``[floor, cap]``.
+    """
+
+    lo: float
+    hi: float
+    floor: float
+    cap: float
+
+    def __post_init__(self) -> None:
+        vals = (self.lo, self.hi, self.floor, self.cap)
+        if not all(isinstance(v, Real) and math.isfinite(v) for v in vals):
+            raise ValueError(f"range values must be finite numbers, got {vals}")
+        if not 0 < self.floor <= self.lo <= self.hi <= self.cap <= MAX_LINK_VALUE:
+            raise ValueError(
+                f"need 0 < floor <= lo <= hi <= cap <= {MAX_LINK_VALUE:g}, got floor={self.floor} "
+                f"lo={self.lo} hi={self.hi} cap={self.cap}"
+            )
+
+
+#: MEC: terminal–edge per the v1 issue's realistic ranges (a cell edge to mmWave line of
+#: sight), edge–cloud a wired backhaul of tens to thousands of Mbps.
+MEC_RANGES: dict[str, FieldRange] = {
+    "b_te_up": FieldRange(0.5, 150.0, 0.1, 300.0),
+    "b_te_down": FieldRange(1.0, 900.0, 0.1, 2000.0),
+    "b_ec_up": FieldRange(30.0, 1000.0, 1.0, 2000.0),
+    "b_ec_down": FieldRange(50.0, 2000.0, 1.0, 4000.0),
+    "l_te": FieldRange(5.0, 300.0, 1.0, 2000.0),
+    "l_ec": FieldRange(10.0, 150.0, 1.0, 2000.0),
+}
+#: D2D: Wi-Fi Direct / sidelink between phones.
+D2D_RANGES: dict[str, FieldRange] = {
+    "b": FieldRange(1.0, 150.0, 0.1, 300.0),
+    "l": FieldRange(2.0, 150.0, 0.5, 2000.0),
+}
+SIGMA_RANGE = (0.05, 0.6)  # per-episode stationary std of the log value
+RHO_RANGE = (0.6, 0.98)  # per-episode frame-to-frame correlation
+SPIKE_PROB_MAX = 0.05  # per-episode P(spike starts), uniform on [0, max]
+SPIKE_LEN = 3.0  # mean spike length, frames
+SPIKE_LATENCY = (2.0, 8.0)  # latency x this during a spike (log-uniform per episode)
+SPIKE_BANDWIDTH = (0.05, 0.5)  # bandwidth x this during a dip
+SCALAR_MAX_ROWS = 8  # up to this many copies step in plain Python (see RandomisedLink)
+
+
+def _ranges_for(fields: Sequence[str], overrides: Mapping[str, Any] | None) -> list[FieldRange]:
+    base = MEC_RANGES if tuple(fields) == MEC_LINK_FIELDS else D2D_RANGES
+    out = dict(base)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ValueError(f"ranges must be a mapping {{field: [lo, hi]}}, got {overrides!r}")
+    for name, val in (overrides or {}).items():
+        if name not in base:
+            raise ValueError(f"ranges: unknown field {name!r}; allowed: {list(base)}")
+        if isinstance(val, FieldRange):
+            out[name] = val
+            continue
+        ok = isinstance(val, Sequence) and not isinstance(val, str | bytes) and len(val) == 2
+        if not ok or any(isinstance(v, bool) or not isinstance(v, Real) for v in val):
+            raise ValueError(f"ranges[{name!r}] must be [lo, hi] (numbers), got {val!r}")
+        lo, hi = float(val[0]), float(val[1])
+        d = base[name]
+        try:
+            out[name] = FieldRange(lo, hi, min(d.floor, lo), max(d.cap, hi))
+        except ValueError as exc:
+            raise ValueError(f"ranges[{name!r}]: {exc}") from None
+    return [out[f] for f in fields]
+
+
+class RandomisedLink(LinkProcess):
+    """Links whose statistics are drawn per episode (see the module docstring).
+
+    Per copy and field: mean ``m ~ logU(lo, hi)``, ``sigma ~ U(SIGMA_RANGE)``,
+    ``rho ~ U(RHO_RANGE)``, spike probability ``~ U(0, SPIKE_PROB_MAX)`` and spike factor
+    (latency up ``logU(SPIKE_LATENCY)``, bandwidth down ``logU(SPIKE_BANDWIDTH)``). Then::
+
+        z_t = rho z_{t-1} + sqrt(1 - rho^2) eps_t          (stationary N(0, 1))
+        value_t = clip(m exp(sigma z_t - sigma^2 / 2) * (factor if spike_t else 1), floor, cap)
+
+    so the lognormal baseline has mean ``m``; spikes are a two-state Markov chain entered
+    with the episode's probability and left with probability ``1 / SPIKE_LEN``.
+
+    Args:
+        fields: :data:`MEC_LINK_FIELDS` or :data:`D2D_LINK_FIELDS`.
+        ranges: Optional ``{field: [lo, hi]}`` overrides of the per-episode mean range.
+    """
+
+    def __init__(self, fields: Sequence[str], ranges: Mapping[str, Any] | None = None) -> None:
+        super().__init__(fields)
+        if self.fields not in (MEC_LINK_FIELDS, D2D_LINK_FIELDS):
+            raise ValueError(f"fields must be {MEC_LINK_FIELDS} or {D2D_LINK_FIELDS}")
+        r = _ranges_for(self.fields, ranges)
+        self.ranges = dict(zip(self.fields, r, strict=True))
+        self._llo = np.log([x.lo for x in r])
+        self._lspan = np.log([x.hi for x in r]) - self._llo
+        self._floor = np.array([x.floor for x in r])
+        self._cap = np.array([x.cap for x in r])
+        self._floor_l, self._cap_l = self._floor.tolist(), self._cap.tolist()
+        self.scalar = True  # one copy steps on Python floats (same draws, same values)
+        is_lat = np.array([field_unit(f) == "ms" for f in self.fields])
+        lo = np.where(is_lat, SPIKE_LATENCY[0], SPIKE_BANDWIDTH[0])
+        hi = np.where(is_lat, SPIKE_LATENCY[1], SPIKE_BANDWIDTH[1])
+        self._sp_llo, self._sp_lspan = np.log(lo), np.log(hi) - np.log(lo)
+        F = len(self.fields)
+        # per copy (6, num, F): log mean - sigma^2/2, sigma, rho, sqrt(1 - rho^2), p_on,
+        # log spike factor
+        self._p = np.zeros((6, 0, F))
+        self._z = np.zeros((0, F))
+        self._spike = np.zeros((0, F), dtype=bool)
+
+    def _fresh(self, rng: np.random.Generator, k: int) -> tuple[np.ndarray, ...]:
+        F = len(self.fields)
+        u = rng.random((5, k, F))
+        sigma = SIGMA_RANGE[0] + (SIGMA_RANGE[1] - SIGMA_RANGE[0]) * u[1]
+        rho = RHO_RANGE[0] + (RHO_RANGE[1] - RHO_RANGE[0]) * u[2]
+        p = np.empty((6, k, F))  # contiguous (k, F) rows: numpy is slow on strided views
+        p[0] = self._llo + self._lspan * u[0] - 0.5 * sigma**2
+        p[1] = sigma
+        p[2] = rho
+        p[3] = np.sqrt(1.0 - rho**2)
+        p[4] = SPIKE_PROB_MAX * u[3]
+        p[5] = self._sp_llo + self._sp_lspan * u[4]
+        z = rng.standard_normal((k, F))
+        # stationary spike share p_on / (p_on + 1/len)
+        share = p[4] / (p[4] + 1.0 / SPIKE_LEN)
+        spike = rng.random((k, F)) < share
+        return p, z, spike
+
+    def _emit(self, p: np.ndarray, z: np.ndarray, spike: np.ndarray) -> np.ndarray:
+        x = p[1] * z
+        x += p[0]
+        x += p[5] * spike
+        np.exp(x, out=x)
+        np.maximum(x, self._floor, out=x)
+        return np.minimum(x, self._cap, out=x)
+
+    def _sync_scalar(self) -> None:
+        # A few copies (a single env: 1 MEC link or m D2D candidates) step on Python floats:
+        # numpy's per-call overhead dominates at (k <= 8, F)
+        self._pl = [row.ravel().tolist() for row in self._p]
+        self._zl = self._z.ravel().tolist()
+        self._sl = self._spike.ravel().tolist()
+
+    def _small(self) -> bool:
+        return self.scalar and self._z.shape[0] <= SCALAR_MAX_ROWS
+
+    def reset(
+        self, rng: np.random.Generator, num: int = 1, offset: int | np.ndarray | None = None
+    ) -> np.ndarray:
+        num = _check_num(num)
+        self._p, self._z, self._spike = self._fresh(rng, num)
+        self.values = self._emit(self._p, self._z, self._spike)
+        if self._small():
+            self._sync_scalar()
+        return self.values
+
+    def reset_where(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
+    ) -> np.ndarray:
+        self._require_reset()
+        mask = _check_mask(mask, self.num)
+        k = int(mask.sum())
+        if k == 0:
+            return self.values
+        idx = np.flatnonzero(mask)  # few rows per frame: integer indexing beats a mask
+        p, z, spike = self._fresh(rng, k)
+        self._p[:, idx], self._z[idx], self._spike[idx] = p, z, spike
+        values = self.values.copy()
+        values[idx] = self._emit(p, z, spike)
+        self.values = values
+        if self._small():
+            self._sync_scalar()
+        return values
+
+    def step(self, rng: np.random.Generator) -> np.ndarray:
+        self._require_reset()
+        if self._small():
+            return self._step_scalar(rng)
+        p, z = self._p, self._z
+        eps = rng.standard_normal(z.shape)
+        u = rng.random(z.shape)
+        z *= p[2]
+        eps *= p[3]
+        z += eps
+        # in a spike: stay with 1 - 1/len; otherwise start with the episode's probability
+        thr = np.where(self._spike, 1.0 - 1.0 / SPIKE_LEN, p[4])
+        self._spike = u < thr
+        self.values = self._emit(p, z, self._spike)
+        return self.values
+
+    def _step_scalar(self, rng: np.random.Generator) -> np.ndarray:
+        """A few copies: the same draws and the same operations, in Python floats."""
+        shape = self._z.shape
+        eps = rng.standard_normal(shape).ravel().tolist()
+        u = rng.random(shape).ravel().tolist()
+        m, sig, rho, inn, pon, lfac = self._pl
+        zl, sl = self._zl, self._sl
+        F = shape[1]
+        floor, cap = self._floor_l * shape[0], self._cap_l * shape[0]
+        stay = 1.0 - 1.0 / SPIKE_LEN
+        out = [0.0] * len(zl)
+        exp = math.exp
+        for j in range(len(zl)):
+            z = zl[j] * rho[j] + eps[j] * inn[j]
+            zl[j] = z
+            s = u[j] < (stay if sl[j] else pon[j])
+            sl[j] = s
+            x = exp(sig[j] * z + m[j] + (lfac[j] if s else 0.0))
+            out[j] = cap[j] if x > cap[j] else (floor[j] if x < floor[j] else x)
+        self._z = np.array(zl).reshape(shape)
+        self._spike = np.array(sl).reshape(shape)
+        self.values = np.array(out).reshape(-1, F)
+        return self.values
+
+
+# --------------------------------------------------------------------------------------------
+# trace bank
+
+
+# 5G files are <5g>_trace_<id>_<mode>, 4G files <4g>_trace_<mode>_<id>_<suffix>
+_LUMOS_ID = re.compile(r"_trace_(?:[a-z]+_)?(\d+)")
+#: mmWave scenarios held out for testing (relative to throughput/ and ping/, without .list).
+MMWAVE_TEST: frozenset[str] = frozenset(
+    {
+        "static/5g/away_p3",
+        "static/5g/toward_p3",
+        "static/lte/away_p3",
+        "static/lte/toward_p3",
+        "walking/5g/lateral",
+        "walking/lte/lateral",
+        "driving/lte",
+    }
+)
+LUMOS_TEST_MODULUS = 4  # Lumos5G files with id % 4 == 0 are test files
+
+
+@dataclass(frozen=True)
+class TraceFiles:
+    """The files of one split: mmWave (throughput, ping) pairs and Lumos5G downlink files."""
+
+    uplink_ping: tuple[tuple[Path, Path], ...]
+    downlink: tuple[Path, ...]
+
+
+def _mmwave_key(rel: Path) -> str:
+    # driving/5g/throughput.list and driving/5g/ping.list are one scenario: "driving/5g"
+    parts = rel.with_suffix("").parts
+    return "/".join(parts[:-1]) if parts[0] == "driving" else "/".join(parts)
+
+
+def trace_split(data_dir: str | Path, split: str) -> TraceFiles:
+    """The trace files of ``split`` (``"train"``, ``"test"`` or ``"all"``) under ``data_dir``.
+
+    ``data_dir`` is the data root holding ``traces/mmwave_uplink`` and ``traces/lumos5g``.
+    Raises a ValueError naming the directory when it (or a split's files) is missing.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+    root = Path(data_dir)
+    mm, lum = root / "traces" / "mmwave_uplink", root / "traces" / "lumos5g"
+    if not mm.is_dir() or not lum.is_dir():
+        raise ValueError(
+            f"network mixture with traces needs the data root {root} (with traces/mmwave_uplink "
+            f"and traces/lumos5g); it is missing. Set {DATA_ENV_VAR} or trace_dir to the data "
+            "root, or use components without 'traces' (e.g. network='mixture_synthetic')"
+        )
+
+    def keep(is_test: bool) -> bool:
+        return split == "all" or (split == "test") == is_test
+
+    pairs = []
+    for tp in sorted((mm / "throughput").rglob("*.list")):
+        rel = tp.relative_to(mm / "throughput")
+        key = _mmwave_key(rel)
+        pp = mm / "ping" / (rel.parent / "ping.list" if rel.parts[0] == "driving" else rel)
+        if pp.is_file() and keep(key in MMWAVE_TEST):
+            pairs.append((tp, pp))
+    down = []
+    for f in sorted(p for p in lum.rglob("*") if p.is_file()):
+        m = _LUMOS_ID.search(f.name)
+        if m is not None and keep(int(m.group(1)) % LUMOS_TEST_MODULUS == 0):
+            down.append(f)
+    if not pairs or not down:
+        raise ValueError(f"no trace files of split {split!r} under {root}")
+    return TraceFiles(tuple(pairs), tuple(down))
+
+
+@lru_cache(maxsize=4096)
+def _table(path: str, mtime_ns: int, kind: str, unit: str, frame_s: float) -> np.ndarray:
+    tr = read_mmwave_list(path, None, unit=unit) if kind == "mmwave" else read_lumos5g(path)
+    tab = _resample(tr, frame_s, "hold")
+    tab.setflags(write=False)
+    return tab
+
+
+def _cached_table(path: Path, kind: str, unit: str, frame_s: float) -> np.ndarray:
+    # Keyed by modification time so that an edited file is read again.
+    return _table(str(path), path.stat().st_mtime_ns, kind, unit, float(frame_s))
+
+
+class TraceBank(LinkProcess):
+    """Each copy replays its own randomly chosen trace per field group, from a random offset.
+
+    ``groups`` maps a tuple of fields to a list of candidate tables (one array per field, on
+    the frame grid); a copy picks one candidate per group at reset (uniformly) and an
+    independent random start per field, then replays in a loop. Fields in no group are NaN
+    here: :class:`NetworkMixture` fills them from its generator.
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[str],
+        groups: Mapping[tuple[str, ...], Sequence[Sequence[np.ndarray]]],
+        min_bandwidth_mbps: float = 0.1,
+    ) -> None:
+        super().__init__(fields)
+        if not groups:
+            raise ValueError("a trace bank needs at least one group of traces")
+        tables, base, length, cols, gidx = [], [], [], [], []
+        offset = 0
+        self.trace_fields: tuple[str, ...] = ()
+        for g, (gfields, cands) in enumerate(groups.items()):
+            if not cands:
+                raise ValueError(f"trace group {gfields} has no traces")
+            for j, f in enumerate(gfields):
+                b, n_ = [], []
+                for cand in cands:
+                    tab = np.asarray(cand[j], dtype=np.float64)
+                    if field_unit(f) == "Mbps":
+                        tab = np.maximum(tab, min_bandwidth_mbps)
+                    tables.append(tab)
+                    b.append(offset)
+                    n_.append(tab.size)
+                    offset += tab.size
+                base.append(b)
+                length.append(n_)
+                cols.append(self.fields.index(f))
+                gidx.append(g)
+            self.trace_fields += tuple(gfields)
+        self._flat = np.concatenate(tables)
+        self._base = [np.asarray(b, dtype=np.intp) for b in base]  # per trace field
+        self._len = [np.asarray(n_, dtype=np.intp) for n_ in length]
+        self._cols = np.asarray(cols, dtype=np.intp)
+        self._gidx = np.asarray(gidx, dtype=np.intp)
+        self._ncand = np.array([len(c) for c in groups.values()], dtype=np.intp)
+        nxt = np.arange(1, self._flat.size + 1, dtype=np.intp)
+        for b, n_ in zip(self._base, self._len, strict=True):
+            nxt[b + n_ - 1] = b
+        self._next = nxt
+        self._idx = np.zeros((0, len(self._cols)), dtype=np.intp)
+        self.pick = np.zeros((0, len(groups)), dtype=np.intp)
+
+    def _start(self, rng: np.random.Generator, k: int) -> tuple[np.ndarray, np.ndarray]:
+        pick = (rng.random((k, self._ncand.size)) * self._ncand).astype(np.intp)
+        u = rng.random((k, self._cols.size))
+        idx = np.empty((k, self._cols.size), dtype=np.intp)
+        for j in range(self._cols.size):
+            c = pick[:, self._gidx[j]]
+            n_ = self._len[j][c]
+            idx[:, j] = self._base[j][c] + (u[:, j] * n_).astype(np.intp)
+        return pick, idx
+
+    def _assemble(self) -> np.ndarray:
+        out = np.full((self._idx.shape[0], len(self.fields)), np.nan)
+        out[:, self._cols] = self._flat[self._idx]
+        return out
+
+    def reset(
+        self, rng: np.random.Generator, num: int = 1, offset: int | np.ndarray | None = None
+    ) -> np.ndarray:
+        self.pick, self._idx = self._start(rng, _check_num(num))
+        self.values = self._assemble()
+        return self.values
+
+    def reset_where(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
+    ) -> np.ndarray:
+        self._require_reset()
+        mask = _check_mask(mask, self.num)
+        idx = np.flatnonzero(mask)
+        if idx.size:
+            self.pick[idx], self._idx[idx] = self._start(rng, idx.size)
+            values = self.values.copy()
+            values[np.ix_(idx, self._cols)] = self._flat[self._idx[idx]]
+            self.values = values
+        return self.values
+
+    def step(self, rng: np.random.Generator) -> np.ndarray:
+        self._require_reset()
+        self._idx = self._next[self._idx]
+        self.values = self._assemble()
+        return self.values
+
+
+def make_trace_bank(
+    scenario: str, data_dir: str | Path, split: str, frame_s: float = 1.0
+) -> TraceBank:
+    """The real-trace component of a mixture: MEC ``(b_te_up, l_te)`` from one mmWave
+    throughput/ping pair and ``b_te_down`` from one Lumos5G file; D2D ``(b, l)`` from one
+    mmWave pair (a cellular uplink read as the phone-to-phone link)."""
+    if not (isinstance(frame_s, int | float) and math.isfinite(frame_s) and frame_s >= 0.01):
+        raise ValueError(f"frame_s must be a number of seconds >= 0.01, got {frame_s!r}")
+    files = trace_split(data_dir, split)
+    pairs = [
+        (_cached_table(t, "mmwave", "Mbps", frame_s), _cached_table(p, "mmwave", "ms", frame_s))
+        for t, p in files.uplink_ping
+    ]
+    if scenario == "mec":
+        down = [(_cached_table(f, "lumos5g", "Mbps", frame_s),) for f in files.downlink]
+        return TraceBank(MEC_LINK_FIELDS, {("b_te_up", "l_te"): pairs, ("b_te_down",): down})
+    return TraceBank(D2D_LINK_FIELDS, {("b", "l"): pairs})
+
+
+# --------------------------------------------------------------------------------------------
+# mixture
+
+
+class NetworkMixture(LinkProcess):
+    """A network component drawn per copy at every (re)set (see the module docstring).
+
+    Args:
+        scenario: ``"mec"`` or ``"d2d"``.
+        weights: Component -> weight (>= 0, at least one > 0), among :data:`COMPONENTS`.
+        split: Trace split (:data:`SPLITS`); needed when ``traces`` has weight > 0.
+        data_dir: Data root of the traces (default :func:`default_data_dir`).
+        frame_s: Trace seconds per frame.
+        ranges: ``{field: [lo, hi]}`` overrides of the generator's per-episode mean range.
+    """
+
+    def __init__(
+        self,
+        scenario: str,
+        weights: Mapping[str, Any] | None = None,
+        split: str | None = "train",
+        data_dir: str | Path | None = None,
+        frame_s: float = 1.0,
+        ranges: Mapping[str, Any] | None = None,
+    ) -> None:
+        if scenario not in ("mec", "d2d"):
+            raise ValueError(f"scenario must be 'mec' or 'd2d', got {scenario!r}")
+        if isinstance(frame_s, bool) or not (
+            isinstance(frame_s, Real) and math.isfinite(frame_s) and 0.01 <= frame_s <= 3600
+        ):
+            raise ValueError(
+                f"frame_s must be a number of seconds in [0.01, 3600], got {frame_s!r}"
+            )
+        fields = MEC_LINK_FIELDS if scenario == "mec" else D2D_LINK_FIELDS
+        super().__init__(fields)
+        if weights is not None and not isinstance(weights, Mapping):
+            raise ValueError(
+                f"components must be a mapping {{component: weight}} among {list(COMPONENTS)}, "
+                f"got {weights!r}"
+            )
+        w = dict(DEFAULT_WEIGHTS if weights is None else weights)
+        bad = sorted(map(repr, set(w) - set(COMPONENTS)))
+        if bad:
+            raise ValueError(f"components: unknown {bad}; allowed: {list(COMPONENTS)}")
+        for k, v in w.items():
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, int | float)
+                or not (math.isfinite(v) and v >= 0)
+            ):
+                raise ValueError(
+                    f"components[{k!r}] (a weight) must be a finite number >= 0, got {v!r}"
+                )
+        w = {k: float(v) for k, v in w.items() if v > 0}
+        if not w:
+            raise ValueError(
+                f"components: a mixture needs at least one component with weight > 0 "
+                f"(among {list(COMPONENTS)})"
+            )
+        self.scenario = scenario
+        self.names = tuple(c for c in COMPONENTS if c in w)
+        probs = np.array([w[c] for c in self.names])
+        self.probs = probs / probs.sum()
+        self._cum = np.cumsum(self.probs)[:-1]
+        self.split = split
+        # The generator always runs: it is a component and it fills the fields no trace has.
+        self.generator = RandomisedLink(fields, ranges)
+        self.traces: TraceBank | None = None
+        if "traces" in w:
+            if split is None:
+                raise ValueError(
+                    f"split must be one of {list(SPLITS)} when 'traces' is a component"
+                )
+            root = default_data_dir() if data_dir is None else Path(data_dir)
+            self.traces = make_trace_bank(scenario, root, split, frame_s)
+        self.trial: LinkProcess | None = None
+        if "5g_trial" in w:
+            self.trial = FiveGTrialMEC() if scenario == "mec" else FiveGTrialD2D()
+        self._code = {c: i for i, c in enumerate(self.names)}
+        traced = () if self.traces is None else self.traces.trace_fields
+        self._is_trace = np.array([f in traced for f in fields])
+        self._set_component(np.zeros(0, dtype=np.intp))
+
+    def _draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
+        return np.searchsorted(self._cum, rng.random(k), side="right").astype(np.intp)
+
+    def _set_component(self, comp: np.ndarray, idx: np.ndarray | None = None) -> None:
+        """Record the component of every copy (``idx``: only those rows changed) and the
+        masks a step assembles with, so that a step only gathers."""
+        self.component = comp
+        self._count = np.bincount(comp, minlength=len(self.names))
+        F = len(self.fields)
+        if idx is None:
+            self._trace_mask = np.zeros((comp.size, F), dtype=bool)
+            self._trial_rows = np.zeros(comp.size, dtype=bool)
+            idx = np.arange(comp.size)
+        new = comp[idx]
+        if "traces" in self._code:
+            self._trace_mask[idx] = (new == self._code["traces"])[:, None] & self._is_trace
+        if "5g_trial" in self._code:
+            self._trial_rows[idx] = new == self._code["5g_trial"]
+
+    def _used(self, name: str) -> bool:
+        code = self._code.get(name)
+        return code is not None and bool(self._count[code])
+
+    def _assemble(self) -> np.ndarray:
+        out = self.generator.values.copy()
+        if self._used("traces"):
+            np.copyto(out, self.traces.values, where=self._trace_mask)
+        if self._used("5g_trial"):
+            np.copyto(out, self.trial.values, where=self._trial_rows[:, None])
+        return out
+
+    def reset(
+        self, rng: np.random.Generator, num: int = 1, offset: int | np.ndarray | None = None
+    ) -> np.ndarray:
+        num = _check_num(num)
+        self._set_component(self._draw(rng, num))
+        self.generator.reset(rng, num)
+        for proc in (self.traces, self.trial):
+            if proc is not None:
+                proc.reset(rng, num)
+        self.values = self._assemble()
+        return self.values
+
+    def reset_where(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
+    ) -> np.ndarray:
+        self._require_reset()
+        mask = _check_mask(mask, self.num)
+        k = int(mask.sum())
+        if k == 0:
+            return self.values
+        idx = np.flatnonzero(mask)
+        comp = self.component.copy()
+        comp[idx] = self._draw(rng, k)
+        self._set_component(comp, idx)
+        self.generator.reset_where(rng, mask)
+        for proc in (self.traces, self.trial):
+            if proc is not None:
+                proc.reset_where(rng, mask)
+        self.values = self._assemble()
+        return self.values
+
+    def step(self, rng: np.random.Generator) -> np.ndarray:
+        self._require_reset()
+        self.generator.step(rng)
+        for name, proc in (("traces", self.traces), ("5g_trial", self.trial)):
+            if proc is not None and self._used(name):
+                proc.step(rng)
+        self.values = self._assemble()
+        return self.values
+
+
+#: Named mixtures accepted as network specs (``network="mixture_train"``).
+NAMED_MIXTURES: dict[str, dict[str, Any]] = {
+    "mixture_train": {"split": "train"},
+    "mixture_test": {"split": "test"},
+    "mixture_synthetic": {"split": None, "components": {"generator": 0.7, "5g_trial": 0.3}},
+}
+MIXTURE_KEYS = frozenset({"type", "split", "components", "data_dir", "frame_s", "ranges"})
+
+
+def make_mixture(
+    spec: Mapping[str, Any], scenario: str, base_dir: str | Path | None = None
+) -> NetworkMixture:
+    """:class:`NetworkMixture` from ``{"type": "mixture", "split", "components", "data_dir",
+    "frame_s", "ranges"}``. A relative ``data_dir`` is resolved against ``base_dir``; without
+    ``data_dir``, ``base_dir`` (the env's ``trace_dir``) is the data root if given, else
+    :func:`default_data_dir`."""
+    bad = sorted(set(spec) - MIXTURE_KEYS)
+    if bad:
+        raise ValueError(f"'mixture' link spec: unknown keys {bad}; allowed {sorted(MIXTURE_KEYS)}")
+    split = spec.get("split", "train")
+    if split is not None and (not isinstance(split, str) or split not in SPLITS):
+        raise ValueError(
+            f"'mixture' link spec: split must be one of {list(SPLITS)} or null, got {split!r}"
+        )
+    data_dir = spec.get("data_dir")
+    if data_dir is not None:
+        p = Path(data_dir).expanduser()
+        data_dir = p if p.is_absolute() or base_dir is None else Path(base_dir) / p
+    elif base_dir is not None:
+        data_dir = Path(base_dir)
+    frame_s = spec.get("frame_s", 1.0)
+    if isinstance(frame_s, bool) or not isinstance(frame_s, Real | None):
+        raise ValueError(f"'mixture' link spec: frame_s must be a number >= 0.01, got {frame_s!r}")
+    return NetworkMixture(
+        scenario,
+        spec.get("components"),
+        split,
+        data_dir,
+        frame_s if frame_s is not None else 1.0,
+        spec.get("ranges"),
+    )
