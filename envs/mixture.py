@@ -203,6 +203,7 @@ class RandomisedLink(LinkProcess):
         self._p = np.zeros((6, 0, F))
         self._z = np.zeros((0, F))
         self._spike = np.zeros((0, F), dtype=bool)
+        self._arrays_stale = False
 
     def _fresh(self, rng: np.random.Generator, k: int) -> tuple[np.ndarray, ...]:
         F = len(self.fields)
@@ -245,6 +246,7 @@ class RandomisedLink(LinkProcess):
     ) -> np.ndarray:
         num = _check_num(num)
         self._p, self._z, self._spike = self._fresh(rng, num)
+        self._arrays_stale = False
         self.values = self._emit(self._p, self._z, self._spike)
         if self._small():
             self._sync_scalar()
@@ -258,6 +260,7 @@ class RandomisedLink(LinkProcess):
         k = int(mask.sum())
         if k == 0:
             return self.values
+        self._sync_arrays()
         idx = np.flatnonzero(mask)  # few rows per frame: integer indexing beats a mask
         p, z, spike = self._fresh(rng, k)
         self._p[:, idx], self._z[idx], self._spike[idx] = p, z, spike
@@ -272,6 +275,7 @@ class RandomisedLink(LinkProcess):
         self._require_reset()
         if self._small():
             return self._step_scalar(rng)
+        self._sync_arrays()
         p, z = self._p, self._z
         eps = rng.standard_normal(z.shape)
         u = rng.random(z.shape)
@@ -303,10 +307,16 @@ class RandomisedLink(LinkProcess):
             sl[j] = s
             x = exp(sig[j] * z + m[j] + (lfac[j] if s else 0.0))
             out[j] = cap[j] if x > cap[j] else (floor[j] if x < floor[j] else x)
-        self._z = np.array(zl).reshape(shape)
-        self._spike = np.array(sl).reshape(shape)
+        self._arrays_stale = True  # the lists hold the state; arrays are rebuilt on demand
         self.values = np.array(out).reshape(-1, F)
         return self.values
+
+    def _sync_arrays(self) -> None:
+        if self._arrays_stale:
+            shape = self._z.shape
+            self._z = np.array(self._zl).reshape(shape)
+            self._spike = np.array(self._sl).reshape(shape)
+            self._arrays_stale = False
 
 
 # --------------------------------------------------------------------------------------------

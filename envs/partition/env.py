@@ -772,7 +772,7 @@ class MECPartitionEnvV1(MECPartitionEnv):
     :class:`MECPartitionEnv` (v0, the paper's MDP, unchanged); v1 reads four things
     differently so that no fixed placement is near-optimal and agents can be compared on
     networks they never saw (``benchmarks/hardness.py`` measures it: the best constant
-    decision is 6–13% above the oracle on the four DNNs, v0's 0–2.3%).
+    decision is 7.0–14.0% above the oracle on the four DNNs, v0's 0–2.3%).
 
     ## Description
 
@@ -900,8 +900,8 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
 
     Same scenario, cost model, action space and observation layout as
     :class:`D2DPartitionEnv` (v0, unchanged); v1 makes the right split depend on the state
-    (``benchmarks/hardness.py``: the best constant decision is 9–19% above the oracle on the
-    four DNNs, v0's 0.2–2.8%).
+    (``benchmarks/hardness.py``: the best constant decision is 12.7–21.1% above the oracle on
+    the four DNNs, v0's 0.1–3.1%).
 
     ## Description
 
