@@ -70,6 +70,15 @@ def targets(fz: ModuleType, tmp: Path) -> dict[str, tuple[st.SearchStrategy[Any]
             fz.some_of(fz.SCHED_FIELDS),
             lambda kw: fz.probe_constructor(fz.SCHED_ID, fz.SMALL_SCHED, kw),
         ),
+        # v1: its own arguments and the network mixture spec (synthetic: no trace files)
+        "MECPartition-v1 constructor": (
+            fz.some_of({**fz.MEC_FIELDS, **fz.V1_FIELDS}),
+            lambda kw: fz.probe_constructor("EdgeRL/MECPartition-v1", fz.V1_BASE, kw),
+        ),
+        "D2DPartition-v1 constructor": (
+            fz.some_of({**fz.D2D_FIELDS, **fz.V1_D2D_FIELDS}),
+            lambda kw: fz.probe_constructor("EdgeRL/D2DPartition-v1", fz.V1_BASE, kw),
+        ),
     }
     for name in fz.ENVS:
         strategy = fz.actions(fz.action_shape(fz.get_env(name)))

@@ -204,6 +204,7 @@ class RandomisedLink(LinkProcess):
         self._z = np.zeros((0, F))
         self._spike = np.zeros((0, F), dtype=bool)
         self._arrays_stale = False
+        self._buf = np.zeros((4, 0, F))
 
     def _fresh(self, rng: np.random.Generator, k: int) -> tuple[np.ndarray, ...]:
         F = len(self.fields)
@@ -276,16 +277,28 @@ class RandomisedLink(LinkProcess):
         if self._small():
             return self._step_scalar(rng)
         self._sync_arrays()
-        p, z = self._p, self._z
-        eps = rng.standard_normal(z.shape)
-        u = rng.random(z.shape)
+        p, z, spike = self._p, self._z, self._spike
+        if self._buf.shape[1:] != z.shape:  # scratch kept while num is unchanged
+            self._buf = np.empty((4, *z.shape))
+            self._bounds = np.stack([np.broadcast_to(self._floor, z.shape),
+                                     np.broadcast_to(self._cap, z.shape)])  # fmt: skip
+        eps, u, thr, tmp = self._buf
+        rng.standard_normal(out=eps)
+        rng.random(out=u)
         z *= p[2]
         eps *= p[3]
         z += eps
         # in a spike: stay with 1 - 1/len; otherwise start with the episode's probability
-        thr = np.where(self._spike, 1.0 - 1.0 / SPIKE_LEN, p[4])
-        self._spike = u < thr
-        self.values = self._emit(p, z, self._spike)
+        np.copyto(thr, p[4])
+        np.copyto(thr, 1.0 - 1.0 / SPIKE_LEN, where=spike)
+        np.less(u, thr, out=spike)
+        # _emit's operations, with full-shape operands and in-place
+        x = np.multiply(p[1], z)
+        x += p[0]
+        x += np.multiply(p[5], spike, out=tmp)
+        np.exp(x, out=x)
+        np.maximum(x, self._bounds[0], out=x)
+        self.values = np.minimum(x, self._bounds[1], out=x)
         return self.values
 
     def _step_scalar(self, rng: np.random.Generator) -> np.ndarray:

@@ -5,7 +5,8 @@ rewards and costs, for a few steps; a parsed trace with finite, bounded, increas
 or raise ``ValueError``/``TypeError`` whose message names the argument (for files: the file,
 and the line where there is one). Covered: the constructor arguments, actions and reset
 options of ``EdgeRL/MECPartition-v0``, ``EdgeRL/D2DPartition-v0`` and
-``EdgeRL/EdgeScheduling-v0``, the network trace readers (:mod:`envs.traces`) and the arrival
+``EdgeRL/EdgeScheduling-v0``, the constructors of the v1 partition envs (their own arguments
+and the network mixture spec), the network trace readers (:mod:`envs.traces`) and the arrival
 trace readers (:mod:`envs.scheduling.arrivals`). Inputs mix plausible values with hostile
 ones (NaN, ±inf, 1e308, huge ints, complex, strings, wrong containers).
 
@@ -460,22 +461,19 @@ V1_BASE = {"dnn": "lenet", "network": "mixture_synthetic"}
 
 
 @_few(300)
-@given(kwargs=some_of(V1_FIELDS))
+@given(kwargs=some_of({**MEC_FIELDS, **V1_FIELDS}))
 def test_mec_v1_constructor(kwargs: dict[str, Any]) -> None:
     assert_passes(probe_constructor("EdgeRL/MECPartition-v1", V1_BASE, kwargs), kwargs)
 
 
+V1_D2D_FIELDS = {
+    **V1_FIELDS,
+    "collaborator_speedup": st.one_of(st.none(), st.lists(real(-1, 30), max_size=3), hostile),
+}
+
+
 @_few(300)
-@given(
-    kwargs=some_of(
-        {
-            **V1_FIELDS,
-            "collaborator_speedup": st.one_of(
-                st.none(), st.lists(real(-1, 30), max_size=3), hostile
-            ),
-        }
-    )
-)
+@given(kwargs=some_of({**D2D_FIELDS, **V1_D2D_FIELDS}))
 def test_d2d_v1_constructor(kwargs: dict[str, Any]) -> None:
     assert_passes(probe_constructor("EdgeRL/D2DPartition-v1", V1_BASE, kwargs), kwargs)
 

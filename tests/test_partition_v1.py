@@ -294,3 +294,25 @@ def test_v1_ids_registered():
     assert set(V1) <= set(envs.PARTITION_ENV_IDS)
     for env_id in V1:
         assert gym.spec(env_id).vector_entry_point.endswith("V1")
+
+
+def test_v1_worked_reward_examples():
+    """The v1 docstrings' worked examples (Table 2 averages, ResNet-32, RTT / 2)."""
+    mec = gym.make("EdgeRL/MECPartition-v1", network="constant", observe="current",
+                   platform_load={"mean_util": [0.2, 0.6, 0.4], "std_util": 0.0, "rho": 0.0},
+                   action_mode="discrete")  # fmt: skip
+    mec.reset(seed=0)
+    _, reward, _, _, info = mec.step(np.ones(17, dtype=np.int64))
+    assert info["latency_ms"] == pytest.approx(176.796, abs=1e-3)
+    assert info["energy_j"] == pytest.approx(0.1384, abs=1e-4)
+    assert reward == pytest.approx(-278.18, abs=5e-3)
+    assert info["optimal_cost"] == pytest.approx(217.83, abs=5e-3)
+    d2d = gym.make("EdgeRL/D2DPartition-v1", network="constant", observe="current",
+                   platform_load=False, availability=(1.0, 1.0), collaborator_speedup=(2.0, 2.0),
+                   churn={"join": 1.0, "leave": 0.0, "overload": 0.0, "disconnect": 0.0},
+                   action_mode="discrete")  # fmt: skip
+    d2d.reset(seed=0)
+    _, reward, _, _, info = d2d.step(np.ones(17, dtype=np.int64))
+    assert info["latency_ms"] == pytest.approx(157.594, abs=1e-3)
+    assert reward == pytest.approx(-163.44, abs=5e-3)
+    assert d2d.step(np.zeros(17, dtype=np.int64))[1] == pytest.approx(-612.45, abs=5e-3)
