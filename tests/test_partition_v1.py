@@ -316,3 +316,10 @@ def test_v1_worked_reward_examples():
     assert info["latency_ms"] == pytest.approx(157.594, abs=1e-3)
     assert reward == pytest.approx(-163.44, abs=5e-3)
     assert d2d.step(np.zeros(17, dtype=np.int64))[1] == pytest.approx(-612.45, abs=5e-3)
+
+
+def test_vector_env_size_is_bounded():
+    with pytest.raises(ValueError, match="num_envs: would allocate about .* bound"):
+        gym.make_vec(
+            "EdgeRL/MECPartition-v1", num_envs=10**8, vectorization_mode="vector_entry_point", **SYN
+        )

@@ -38,6 +38,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from envs.limits import check_alloc
 from envs.partition.common import DEFAULT_MAX_EPISODE_STEPS, check_options, check_seed
 from envs.partition.env import (
     D2DPartitionEnv,
@@ -83,6 +84,16 @@ class PartitionVectorEnv(VectorEnv):
         # The single env holds the configuration, cost model, oracle and the simulator.
         self.env = self.env_class(**kwargs)
         self.sim = self.env.sim
+        # per copy: the observation, the decision and cost temporaries, the (P, P) link
+        # matrices and the oracle's (n, P, P) tables, D2D candidates; an estimate, in bytes
+        n, P = self.env.n_blocks, self.env.num_platforms
+        m = getattr(self.sim, "m", 0)
+        per_copy = 8 * (self.sim.obs_dim + 8 * n * P * P + 16 * n + 32 * m)
+        check_alloc(
+            "num_envs",
+            float(num_envs) * per_copy,
+            f"{num_envs} copies of about {per_copy} bytes of state and step temporaries each",
+        )
         self.num_envs = int(num_envs)
         self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
         self.single_observation_space = self.env.observation_space
