@@ -61,7 +61,6 @@ from envs.network import (
     FiveGTrialD2D,
     FiveGTrialMEC,
     LinkProcess,
-    _check_mask,
     _check_num,
     _resample,
     field_unit,
@@ -256,14 +255,11 @@ class RandomisedLink(LinkProcess):
     def reset_where(
         self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
     ) -> np.ndarray:
-        self._require_reset()
-        mask = _check_mask(mask, self.num)
-        k = int(mask.sum())
-        if k == 0:
+        idx = self._masked_rows(mask)  # few rows per frame: integer indexing beats a mask
+        if idx is None:
             return self.values
         self._sync_arrays()
-        idx = np.flatnonzero(mask)  # few rows per frame: integer indexing beats a mask
-        p, z, spike = self._fresh(rng, k)
+        p, z, spike = self._fresh(rng, idx.size)
         self._p[:, idx], self._z[idx], self._spike[idx] = p, z, spike
         values = self.values.copy()
         values[idx] = self._emit(p, z, spike)
@@ -494,10 +490,8 @@ class TraceBank(LinkProcess):
     def reset_where(
         self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
     ) -> np.ndarray:
-        self._require_reset()
-        mask = _check_mask(mask, self.num)
-        idx = np.flatnonzero(mask)
-        if idx.size:
+        idx = self._masked_rows(mask)
+        if idx is not None:
             self.pick[idx], self._idx[idx] = self._start(rng, idx.size)
             values = self.values.copy()
             values[np.ix_(idx, self._cols)] = self._flat[self._idx[idx]]
@@ -659,14 +653,11 @@ class NetworkMixture(LinkProcess):
     def reset_where(
         self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
     ) -> np.ndarray:
-        self._require_reset()
-        mask = _check_mask(mask, self.num)
-        k = int(mask.sum())
-        if k == 0:
+        idx = self._masked_rows(mask)
+        if idx is None:
             return self.values
-        idx = np.flatnonzero(mask)
         comp = self.component.copy()
-        comp[idx] = self._draw(rng, k)
+        comp[idx] = self._draw(rng, idx.size)
         self._set_component(comp, idx)
         self.generator.reset_where(rng, mask)
         for proc in (self.traces, self.trial):

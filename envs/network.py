@@ -78,7 +78,13 @@ from typing import Any, Literal
 import numpy as np
 
 from envs.limits import check_alloc
-from envs.traces import Trace, read_csv_trace, read_lumos5g, read_mmwave_list
+from envs.traces import (
+    Trace,
+    TraceFormatError,
+    read_csv_trace,
+    read_lumos5g,
+    read_mmwave_list,
+)
 
 MEC_LINK_FIELDS: tuple[str, ...] = ("b_te_up", "b_te_down", "b_ec_up", "b_ec_down", "l_te", "l_ec")
 D2D_LINK_FIELDS: tuple[str, ...] = ("b", "l")
@@ -219,6 +225,12 @@ class LinkProcess(ABC):
     def _require_reset(self) -> None:
         if self.values.shape[0] == 0:
             raise RuntimeError(f"{type(self).__name__}: call reset() before step()/reset_where()")
+
+    def _masked_rows(self, mask: np.ndarray) -> np.ndarray | None:
+        """The rows :meth:`reset_where` re-initialises (checked), or ``None`` for none."""
+        self._require_reset()
+        idx = np.flatnonzero(_check_mask(mask, self.num))
+        return idx if idx.size else None
 
 
 def _check_num(num: int) -> int:
@@ -1054,7 +1066,17 @@ class PlatformLoad(LinkProcess):
 
 _TRACE_FORMATS: tuple[str, ...] = ("lumos5g", "mmwave", "csv")
 _TRACE_KEYS = {"type", "frame_s", "interp", "run", "min_bandwidth_mbps", "fallback", "scales"}
-_CSV_KEYS = {"type", "path", "frame_s", "interp", "min_bandwidth_mbps", "fallback", "link"}
+_CSV_KEYS = {
+    "type",
+    "path",
+    "frame_s",
+    "interp",
+    "min_bandwidth_mbps",
+    "fallback",
+    "link",
+    "scales",
+    "columns",
+}
 _FIELD_SPEC_KEYS = {"path", "format", "run", "series", "unit"}
 _TYPES: tuple[str, ...] = ("5g_trial", "constant", "trace", "csv", "mixture")
 
@@ -1152,7 +1174,10 @@ def make_link_process(
       uplink, ``b_<link>_down`` = downlink, ``l_<link>`` = ``rtt_ms`` (``link`` is ``"te"``
       or ``"ec"``, default ``"te"``); D2D ``b`` = (uplink + downlink) / 2 (the link is
       symmetric and carries traffic both ways) and ``l`` = ``rtt_ms``. Other fields from
-      ``fallback`` (default ``"5g_trial"``). Same ``frame_s``/``interp``/``min_bandwidth_mbps``.
+      ``fallback`` (default ``"5g_trial"``). Same ``frame_s``/``interp``/``min_bandwidth_mbps``
+      and ``scales`` as ``trace`` (keyed by the env fields, e.g. ``{"b_te_up": 0.5}``), plus
+      ``columns``: which header names hold ``time_s``/``uplink_mbps``/``downlink_mbps``/
+      ``rtt_ms`` (e.g. ``{"uplink_mbps": "ul", "rtt_ms": "ping"}``; other columns ignored).
 
     Args:
         spec: The spec.
@@ -1225,7 +1250,19 @@ def make_link_process(
         if "path" not in spec:
             raise ValueError("'csv' link spec needs 'path'")
         path = _resolve(spec["path"], base_dir)
-        traces = read_csv_trace(path)
+        columns = spec.get("columns")
+        if columns is not None and not isinstance(columns, Mapping):
+            raise ValueError(
+                f"'csv' link spec: columns must be a mapping like {{'uplink_mbps': 'ul'}}, "
+                f"got {columns!r}"
+            )
+        try:
+            traces = read_csv_trace(path, columns=columns)
+        except ValueError as exc:
+            if isinstance(exc, TraceFormatError):
+                raise
+            raise ValueError(f"'csv' link spec: {exc}") from None
+        common["scales"] = spec.get("scales")
         if scenario == "mec":
             link = spec.get("link", "te")
             if link not in ("te", "ec"):
