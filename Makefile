@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# CPU torch first: on these machines torch==2.13.0 is a local CPU wheel; anything else pulls CUDA.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[rllib,export,dev]'
+	$(BIN)/python -m pip install -q -e '.[rllib,export,sweep,dev]'
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -37,4 +37,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) runs outputs multirun .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs outputs multirun .pytest_cache .ruff_cache build dist

@@ -1,22 +1,11 @@
-"""Evaluate trained runs against every baseline: ``python evaluate.py runs=<dir or 'glob'>``.
+"""Evaluate trained runs against every baseline: ``python evaluate.py runs=<dir, 'glob' or [a,b]>``.
 
-Configs: ``configs/evaluate.yaml``; the work is done by :mod:`pipeline.evaluate`.
+Configs: ``configs/evaluate.yaml``; the work is done by :mod:`pipeline.evaluate`. The same
+command is ``edgerl-evaluate`` after ``pip install .`` and ``python -m pipeline.evaluate``
+(:mod:`pipeline.cli`).
 """
 
-import sys
-
-import hydra
-from omegaconf import DictConfig
-
-
-@hydra.main(version_base="1.3", config_path="configs", config_name="evaluate")
-def main(cfg: DictConfig) -> None:
-    from pipeline.evaluate import run
-
-    status = run(cfg)
-    if status:
-        sys.exit(status)
-
+from pipeline.cli import evaluate_main
 
 if __name__ == "__main__":
-    main()
+    evaluate_main()

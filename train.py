@@ -1,23 +1,11 @@
 """Train an EdgeRL agent: ``python train.py [group=option ...] [key=value ...]``.
 
 Configs live in ``configs/`` (see ``docs/pipeline.md``); the work is done by
-:mod:`pipeline.train`.
+:mod:`pipeline.train`. The same command is ``edgerl-train`` after ``pip install .`` and
+``python -m pipeline.train`` (:mod:`pipeline.cli`).
 """
 
-import sys
-
-import hydra
-from omegaconf import DictConfig
-
-
-@hydra.main(version_base="1.3", config_path="configs", config_name="train")
-def main(cfg: DictConfig) -> None:
-    from pipeline.train import run
-
-    status = run(cfg)
-    if status:
-        sys.exit(status)
-
+from pipeline.cli import train_main
 
 if __name__ == "__main__":
-    main()
+    train_main()

@@ -5,7 +5,8 @@ partitioning policies of :mod:`agents.partition_policies` for the MEC/D2D envs a
 scheduling heuristics of :mod:`agents.scheduling_baselines` for the scheduling env.
 Learned agents: :class:`IoRLO` / :class:`IoRLOPlus` (partitioning, DDPG with intent
 thresholds), :class:`DRLoS` (scheduling, REINFORCE), :class:`QLearningAgent`; a trained
-actor loads for fast numpy decisions with :func:`load_actor`. Imports are lazy so
+actor loads for fast numpy decisions with :func:`load_actor` (SB3 and RLlib runs too, as a
+:class:`TrainedPolicy` with the same ``act``/``act_batch``). Imports are lazy so
 ``import agents`` stays light (no torch until an agent is used).
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "IoRLOPlus",
     "NumpyActor",
     "QLearningAgent",
+    "TrainedPolicy",
     "load_actor",
     "make_policy",
 ]
@@ -32,7 +34,31 @@ _LAZY = {
     "QLearningAgent": "agents.qlearning",
     "NumpyActor": "agents.common.fast_actor",
     "load_actor": "agents.loading",
+    "TrainedPolicy": "agents.loading",
 }
+
+
+def _check_envs() -> None:
+    """ImportError when ``envs`` is not EdgeRL's (a local ``envs/`` folder shadowing it);
+    :func:`pipeline.check_packages` explains. Locating it runs none of its code."""
+    import importlib.util
+    from pathlib import Path
+
+    home = Path(__file__).resolve().parent.parent
+    try:
+        spec = importlib.util.find_spec("envs")
+    except (ImportError, ValueError):
+        spec = None
+    origin = None if spec is None else spec.origin
+    if origin is None or Path(origin).resolve().parent.parent != home:
+        raise ImportError(
+            f"the package 'envs' imported here is not EdgeRL's: found {origin}, expected "
+            f"{home / 'envs'}. A folder named 'envs' in the working directory or on "
+            "PYTHONPATH shadows it: rename that folder or run from another directory"
+        )
+
+
+_check_envs()
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ actions) and reports, against the clairvoyant oracle of every frame:
 * the **best constant decision** (the same placement in every frame) and its mean gap. It is
   exact: the mean ratio ``cost_f(S) / opt_f`` over frames is, for a fixed ``S``, the chain
   cost under the per-block and per-pair terms summed over the frames with weights
-  ``1 / opt_f``, so the DP of SPEC §7 over the summed terms finds the best ``S``;
+  ``1 / opt_f``, so the DP of docs/model.md §7 over the summed terms finds the best ``S``;
 * every heuristic's mean gap and the share of frames where it is optimal (non-oracle rules
   decide on what the agent observes: with ``observe="measured"`` the previous frame's
   measurement), including ``dp_measured``, the exact DP applied to the last measurement;

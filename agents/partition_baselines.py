@@ -14,7 +14,7 @@ that search a candidate set evaluate all candidates in one vectorised call.
 | ``jalad`` | best single split device -> cloud with the cut's features quantised to ``c`` bits, under an accuracy-loss bound | JALAD (Li et al. 2018) |
 | ``random`` | uniform random platform per block (seeded) | - |
 | ``paper_random`` | random platform per block with given ``shares`` (default: Ren et al. Table 3 "Ours" for the DNN and scenario), i.e. IoRLO's thresholds on a uniform action | Ren et al. Sec. 5.2 |
-| ``oracle`` | exact optimum by DP | SPEC §7 |
+| ``oracle`` | exact optimum by DP | docs/model.md §7 |
 | ``constant`` | a given placement in every frame (``decision=``) | - |
 """
 
@@ -271,7 +271,7 @@ def check_shares(shares: Any, num_platforms: int | None = None) -> np.ndarray:
 
 def share_thresholds(shares: np.ndarray) -> np.ndarray:
     """Thresholds ``t_k = p_0 + ... + p_{k-1}`` (k = 1..P-1) on a uniform ``u``:
-    ``platform = #{k: u >= t_k}``, i.e. IoRLO's ``ε = p_0``, ``φ = p_0 + p_1`` (SPEC §4).
+    ``platform = #{k: u >= t_k}``, i.e. IoRLO's ``ε = p_0``, ``φ = p_0 + p_1`` (docs/model.md §4).
 
     A threshold whose remaining platforms all have share 0 is set to 1, so rounding in the
     cumulative sum cannot reach a platform of share 0."""
@@ -347,7 +347,7 @@ class ConstantRule(DecisionRule):
 
 @dataclass
 class OracleRule(DecisionRule):
-    """The exact optimum by dynamic programming (SPEC §7)."""
+    """The exact optimum by dynamic programming (docs/model.md §7)."""
 
     name: str = "oracle"
 

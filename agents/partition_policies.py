@@ -20,7 +20,7 @@ wrapper in the chain is honoured (its thresholds convert).
 | ``jalad`` | JALAD: single split with quantised features (the env charges full precision) | MEC, D2D |
 | ``random`` | uniform random platform per block (``seed``) | MEC, D2D |
 | ``paper_random`` | random platform per block with ``shares`` (default: Ren et al. Table 3 "Ours" of the DNN; ``seed``) | MEC, D2D |
-| ``oracle`` | exact optimum (DP, SPEC §7) on the true frame (clairvoyant) | MEC, D2D |
+| ``oracle`` | exact optimum (DP, docs/model.md §7) on the true frame (clairvoyant) | MEC, D2D |
 | ``dp_measured`` | the same DP on the observed frame (the last measurement in v1) | MEC, D2D |
 | ``constant`` | one given placement in every frame (``decision=[...]``) | MEC, D2D |
 

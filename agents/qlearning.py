@@ -1,7 +1,7 @@
 """Tabular Q-learning over the DRLoS share actions (the paper's Q-learning baseline).
 
 Huang et al. Sec. 4.5 compare DRLoS with "the value-based RL solution which uses the same
-definition": the same 2^m share actions and reward (SPEC §8), with a table instead of a
+definition": the same 2^m share actions and reward (docs/model.md §8), with a table instead of a
 network. The state is discretised: each server's utilisation u_i in ``util_bins`` equal bins
 on [0, 1], and the queue length (in units of M) in the bins cut by ``queue_edges``
 (default: empty, <= M/2, <= M, <= 2M, more). One-step Q-learning, ε-greedy with ε decaying

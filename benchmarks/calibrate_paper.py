@@ -7,7 +7,7 @@ Ren et al. (IEEE TSC 2022, Sec. 5.2) say their decision "is selected randomly fr
 potential partitioning decisions", with the computation distribution of Table 3. This script
 reads that as ``paper_random`` (agents/partition_baselines.py): every block on platform ``s``
 with probability ``shares[s]`` (Table 3 "Ours" of the DNN), i.i.d. over blocks. The expected
-cost of that placement is exact and cheap: the chain cost (SPEC §4, §5) is a sum of per-block
+cost of that placement is exact and cheap: the chain cost (docs/model.md §4, §5) is a sum of per-block
 terms in ``S_i`` and pair terms in ``(S_{i-1}, S_i)``, so its expectation is the per-block
 terms times ``p_s`` plus the pair terms times ``p_a p_b`` (``S_0`` is the device with
 probability 1), see :func:`expected_chain_cost`. Fixed decisions (Self, Edge-only,
@@ -19,7 +19,7 @@ Fitted: the slowdown factors ``d_T`` (user device, also the D2D user ``d_u``), `
 (``scipy.optimize.least_squares``, soft-L1 loss at 10% scale) on the relative errors of the
 21 numbers in :data:`PAPER`, from several starts. Links are the Table 2 averages; both latency
 readings are fitted: ``round_trip`` (a transfer pays the Table 2 latency, v0) and ``one_way``
-(half of it, SPEC §10). Input 3x32x32 (CIFAR), 10 classes. The table printed compares every
+(half of it, docs/model.md §10). Input 3x32x32 (CIFAR), 10 classes. The table printed compares every
 number and marks those within 10%; ``--json`` writes the fit (atomically);
 ``--check-presets FRAMES`` also measures the numbers in the envs of
 ``experiment=paper_mec_calibrated`` / ``paper_d2d_calibrated`` (stochastic 5G trial links).
@@ -75,7 +75,7 @@ PAPER: dict[str, tuple[float, str, str]] = {
     "d2d.latency_gain.resnet32": (33.92, "%", "Sec. 5.2.1, Fig. 11"),
     "d2d.latency_gain.mobilenet_v1": (24.21, "%", "Sec. 5.2.1, Fig. 11"),
 }
-# Start points of the fit (d_t, d_e, d_c, d_energy, d_h): the SPEC §3 defaults and a spread
+# Start points of the fit (d_t, d_e, d_c, d_energy, d_h): the docs/model.md §3 defaults and a spread
 # around the scale the edge/cloud-only latencies imply (d_E ~ 17, d_C ~ 1-3).
 STARTS: tuple[tuple[float, ...], ...] = (
     (4.0, 1.0, 0.25, 1.0, 4.0),
@@ -97,7 +97,7 @@ def expected_chain_cost(
 
     ``E[T] = Σ_i Σ_s p_s d_s T_i + Σ_i Σ_{a,b} q_{i-1}(a) p_b X_i(a, b) + Σ_s p_s X_out(s, 0)``
     with ``q_0 = δ_device`` and ``q_i = p``; the energy likewise, with the device's compute
-    energy weighted by ``p_0`` and each transfer by the radio power (SPEC §4, §5).
+    energy weighted by ``p_0`` and each transfer by the radio power (docs/model.md §4, §5).
     """
     p = np.asarray(shares, dtype=np.float64)
     sp = np.asarray(speed, dtype=np.float64)
@@ -264,7 +264,7 @@ def explain(f: Fit) -> str:
     for key in ("mec.edge_only_j", "mec.cloud_only_j"):
         lines.append(
             f"  {key}: {f.predicted[key]:.3f} J depends on no fitted factor (Table 2 links x 5G "
-            f"power, SPEC §4): {f.predicted[key] / PAPER[key][0]:.2f}x the paper's {PAPER[key][0]} J"
+            f"power, docs/model.md §4): {f.predicted[key] / PAPER[key][0]:.2f}x the paper's {PAPER[key][0]} J"
         )
     return "\n".join(lines)
 

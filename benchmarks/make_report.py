@@ -470,7 +470,7 @@ def improvements(rows: list[dict[str, Any]], setting: str | None = None) -> list
 
 
 def io_kb(dnn: str) -> tuple[float, float, float]:
-    """(input KB, output KB, compute ms at d = 1) of a built-in DNN (SPEC §1-§3)."""
+    """(input KB, output KB, compute ms at d = 1) of a built-in DNN (docs/model.md §1-§3)."""
     from envs.costs import BlockCosts
     from envs.dnn import get_profile
 
@@ -665,7 +665,7 @@ def render(R: dict[str, Any], fig_dir: Path, command: str) -> str:
         add("")
         add(
             "The papers' DNN block definitions and device capability factors are not published; "
-            "ours are documented in `../shared/SPEC.md` (§2-§5) and `envs/dnn/models.py`, so "
+            "ours are documented in `docs/model.md` (§2-§5) and `envs/dnn/models.py`, so "
             "absolute numbers differ. Section 6 says by how much and why."
         )
         add("")
@@ -1046,7 +1046,7 @@ def render(R: dict[str, Any], fig_dir: Path, command: str) -> str:
             "`EdgeRL/D2DPartition-v0` with 4 candidate phones that join, leave, overload and "
             "disconnect (default churn). **Co-H**: every candidate has availability 1.0, **Co-L**: "
             "0.6 (`availability=(a, a)`); a candidate's slowdown factor is d_H = d_T / availability "
-            "(SPEC §3), so Co-H is exactly as fast as the user's phone. **Co-H 2x**: sensitivity "
+            "(docs/model.md §3), so Co-H is exactly as fast as the user's phone. **Co-H 2x**: sensitivity "
             "setting, Co-H with `collaborator_factor=2.0` (a collaborator twice as fast as the "
             "user's phone). IoRLO/IoRLO+ are trained on Co-H; the IoRLO+ row under Co-L is the "
             "Co-H actor evaluated there. Frames without any collaborator run locally whatever "
@@ -1925,7 +1925,7 @@ def differences_markdown(
                     rows,
                 )
                 + f"\n\nWhy the latency gains differ: (1) device factors. We use d_T = {ep['d_t']:g}, "
-                f"d_E = {ep['d_e']:g}, d_C = {ep['d_c']:g} (SPEC §3); the paper does not say how "
+                f"d_E = {ep['d_e']:g}, d_C = {ep['d_c']:g} (docs/model.md §3); the paper does not say how "
                 "its browser, edge and cloud capabilities enter its cost model. With the work on "
                 f"the edge the gain over Self is at most 1 − d_E/d_T = "
                 f"{100 * (1 - ep['d_e'] / ep['d_t']):.0f}% before transfers (the cloud is "
@@ -1964,7 +1964,7 @@ def differences_markdown(
             "**D2D latency vs Self** (ours vs paper, improvement %): "
             + "; ".join(parts)
             + ". The paper's collaborator must be much faster than the user's device (a 47% "
-            "gain needs ≥ 1.9× even with free transfers); SPEC §3 models a collaborator as the "
+            "gain needs ≥ 1.9× even with free transfers); docs/model.md §3 models a collaborator as the "
             "user's phone divided by its availability, so Co-H has the same speed and offloading "
             "can only add transfer time: in our model Co-H saves the phone's energy, not "
             "latency (section 2.2 shows the 2× faster sensitivity setting)."

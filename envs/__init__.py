@@ -40,7 +40,7 @@ _register(
     vector_entry_point="envs.partition:D2DPartitionVectorEnv",
     max_episode_steps=PARTITION_MAX_EPISODE_STEPS,
 )
-# v1 (SPEC §10): measured state, one-way latency, platform load, network mixtures,
+# v1 (docs/model.md §10): measured state, one-way latency, platform load, network mixtures,
 # collaborators of their own speed; v0 stays the paper's MDP, unchanged.
 _register(
     "EdgeRL/MECPartition-v1",

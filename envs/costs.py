@@ -1,4 +1,4 @@
-"""Per-layer cost models and the partitioning cost of a decision (SPEC §1, §3-§6).
+"""Per-layer cost models and the partitioning cost of a decision (docs/model.md §1, §3-§6).
 
 Both partitioning scenarios are *chains*: block ``i`` runs on platform ``S_i`` (``S_0`` is the
 user's device, platform 0), each block adds a compute term that depends on ``S_i`` alone and
@@ -8,7 +8,7 @@ device. :class:`ChainCostModel` evaluates such chains for one decision or a batc
 the scenario-specific part is only the link matrices built by :func:`mec_links` and
 :func:`d2d_links`.
 
-Units (SPEC §1): ms, J, mW, Mbps, KB (1000 bytes). ``x(G, B, L) = 8*G/B + L`` ms.
+Units (docs/model.md §1): ms, J, mW, Mbps, KB (1000 bytes). ``x(G, B, L) = 8*G/B + L`` ms.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from envs.dnn import DNNProfile
 
-# Ren et al. Table 1 (SPEC §3): kind -> (alpha, beta, gamma). ReLU and norm have no beta.
+# Ren et al. Table 1 (docs/model.md §3): kind -> (alpha, beta, gamma). ReLU and norm have no beta.
 LATENCY_COEFS: dict[str, tuple[float, float, float]] = {
     "conv": (6.240e-5, 1.074e-4, -1.938),
     "relu": (1.534e-5, 0.0, 4.844e-1),
@@ -42,35 +42,35 @@ ENERGY_COEFS: dict[str, tuple[float, float, float]] = {
 
 MEC_PLATFORMS: tuple[str, ...] = ("device", "edge", "cloud")
 D2D_PLATFORMS: tuple[str, ...] = ("user", "collaborator")
-# SPEC §4: deployment overhead weights w[S_i] (the paper's D_cp = sum_{S_i != 1} S_i / n).
+# docs/model.md §4: deployment overhead weights w[S_i] (the paper's D_cp = sum_{S_i != 1} S_i / n).
 MEC_OVERHEAD_WEIGHTS: tuple[float, ...] = (0.0, 2.0, 3.0)
-# SPEC §4: 5G power P = alpha * B_TE + beta (mW), uplink / downlink (Narayanan et al.).
+# docs/model.md §4: 5G power P = alpha * B_TE + beta (mW), uplink / downlink (Narayanan et al.).
 P5G_UP: tuple[float, float] = (65.0, 11475.97)
 P5G_DOWN: tuple[float, float] = (6.5, 11475.97)
-# SPEC §5: Wi-Fi Direct power P_D2D = 283.17 * B + 132.86 (mW).
+# docs/model.md §5: Wi-Fi Direct power P_D2D = 283.17 * B + 132.86 (mW).
 P_D2D: tuple[float, float] = (283.17, 132.86)
 
 
 def layer_latency_ms(kind: str, in_elems: float, out_elems: float, d: float = 1.0) -> float:
-    """``d * max(0, α_l*in + β_l*out + γ_l)`` (SPEC §3); ``free`` layers cost 0."""
+    """``d * max(0, α_l*in + β_l*out + γ_l)`` (docs/model.md §3); ``free`` layers cost 0."""
     a, b, g = LATENCY_COEFS[kind]
     return d * max(0.0, a * in_elems + b * out_elems + g)
 
 
 def layer_energy_j(kind: str, in_elems: float, out_elems: float, d_energy: float = 1.0) -> float:
-    """``d_e * max(0, α_e*in + β_e*out + γ_e)`` (SPEC §3); ``free`` layers cost 0."""
+    """``d_e * max(0, α_e*in + β_e*out + γ_e)`` (docs/model.md §3); ``free`` layers cost 0."""
     a, b, g = ENERGY_COEFS[kind]
     return d_energy * max(0.0, a * in_elems + b * out_elems + g)
 
 
 def transfer_ms(kb: float | np.ndarray, mbps: float | np.ndarray, latency_ms: float | np.ndarray):
-    """``x(G, B, L) = 8*G/B + L``: time in ms to send ``kb`` KB (SPEC §1)."""
+    """``x(G, B, L) = 8*G/B + L``: time in ms to send ``kb`` KB (docs/model.md §1)."""
     return 8.0 * kb / mbps + latency_ms
 
 
 @dataclass(frozen=True)
 class BlockCosts:
-    """Per-block base costs of a profile at capability factor 1 (SPEC §3).
+    """Per-block base costs of a profile at capability factor 1 (docs/model.md §3).
 
     ``latency_ms[i]`` is ``T_cp_i`` at ``d = 1`` (scale by ``d_X`` per platform; valid because
     every layer's clamp is applied before the positive factor), ``energy_j[i]`` is ``E_cp_i``
@@ -153,11 +153,11 @@ def mec_links(
     p_down: tuple[float, float] = P5G_DOWN,
     validate: bool = True,
 ) -> LinkMatrices:
-    """MEC link matrices on the path T-E-C (SPEC §4); inputs scalars or arrays of shape (B,).
+    """MEC link matrices on the path T-E-C (docs/model.md §4); inputs scalars or arrays of shape (B,).
 
     Toward the cloud uses uplinks, toward the device downlinks; T<->C crosses both links.
     The device pays ``P^U`` for the whole path time when it sends and ``P^D`` when it
-    receives (Ren et al. eq. 6, with ``L_EC`` in place of ``L_EC/2``, SPEC §4).
+    receives (Ren et al. eq. 6, with ``L_EC`` in place of ``L_EC/2``, docs/model.md §4).
     """
     vals = (b_te_up, b_te_down, b_ec_up, b_ec_down, l_te, l_ec)
     if validate:
@@ -199,7 +199,7 @@ def mec_links(
 
 
 def d2d_links(b, l, *, p_d2d: tuple[float, float] = P_D2D, validate: bool = True) -> LinkMatrices:  # noqa: E741
-    """D2D link matrices (SPEC §5): one symmetric link; the user pays ``P_D2D`` for every transfer."""
+    """D2D link matrices (docs/model.md §5): one symmetric link; the user pays ``P_D2D`` for every transfer."""
     if validate:
         _check_links(b=b, l=l)
     if _is_scalar(b, l):
@@ -221,7 +221,7 @@ def d2d_links(b, l, *, p_d2d: tuple[float, float] = P_D2D, validate: bool = True
 
 @dataclass(frozen=True)
 class EarlyExits:
-    """Exit branches (SPEC §6): ``probs[i]`` = conditional exit probability after block i.
+    """Exit branches (docs/model.md §6): ``probs[i]`` = conditional exit probability after block i.
 
     Each branch is one FC layer from block i's output to ``num_classes`` logits. A branch is
     evaluated only where the result crosses platforms (``S_i != S_{i+1}``); on exit the
@@ -252,7 +252,7 @@ class CostBreakdown(NamedTuple):
 
 
 class ChainTerms(NamedTuple):
-    """Weighted cost terms of a chain under one state, for the oracle (SPEC §7).
+    """Weighted cost terms of a chain under one state, for the oracle (docs/model.md §7).
 
     ``node[..., i, s]``: block i on s (compute, device energy, overhead);
     ``edge_kb[..., p, s]`` and ``edge_0[..., p, s]``: the cost of moving ``G`` KB from p to s
@@ -269,7 +269,7 @@ class ChainTerms(NamedTuple):
 
 
 class ChainCostModel:
-    """Cost of partitioning decisions for one profile (SPEC §4-§6).
+    """Cost of partitioning decisions for one profile (docs/model.md §4-§6).
 
     One decision under one state is evaluated in plain Python (a loop over ~20 blocks is
     several times faster than numpy's per-call overhead, and the single env does this every
@@ -278,7 +278,7 @@ class ChainCostModel:
     Args:
         profile: the DNN profile.
         num_platforms: 3 for MEC (device, edge, cloud), 2 for D2D (user, collaborator).
-        overhead_weights: ``w[s]`` per platform; ``D = mean_i w[S_i]`` (SPEC §4). Zeros for D2D.
+        overhead_weights: ``w[s]`` per platform; ``D = mean_i w[S_i]`` (docs/model.md §4). Zeros for D2D.
         early_exits: optional :class:`EarlyExits`.
     """
 
@@ -376,11 +376,11 @@ class ChainCostModel:
             decisions: ints of shape ``(n,)`` or ``(B, n)`` (platform per block).
             links: from :func:`mec_links`/:func:`d2d_links`, unbatched or batched with ``B``.
             speed: capability factors ``(P,)`` or ``(B, P)``, e.g. ``(d_T, d_E, d_C)``.
-            d_energy: the energy factor ``d_e`` (SPEC §3).
+            d_energy: the energy factor ``d_e`` (docs/model.md §3).
             eta_energy, eta_overhead: the weights η1, η2 (MEC) or η (D2D, overhead 0).
             exit_draws: with early exits, uniforms shaped like ``decisions``: the sample exits
                 at the first crossing block ``i`` with ``draw[i] < p_i``. ``None`` gives the
-                expected cost (SPEC §6).
+                expected cost (docs/model.md §6).
             in_kb_scale: optional multiplier of each block's input size (e.g. JALAD's
                 quantised features), shape ``(n,)`` or like ``decisions``.
         Returns:
@@ -590,7 +590,7 @@ class ChainCostModel:
         eta_energy: float = 0.0,
         eta_overhead: float = 0.0,
     ) -> ChainTerms:
-        """The weighted per-block / per-pair cost terms used by the DP oracle (SPEC §7)."""
+        """The weighted per-block / per-pair cost terms used by the DP oracle (docs/model.md §7)."""
         k, lat, pw = (np.asarray(m) for m in links)
         sp = np.asarray(speed, dtype=np.float64)
         on_dev = np.zeros(self.P)

@@ -1,4 +1,4 @@
-"""Exact optimum of the partitioning cost by dynamic programming (SPEC §7).
+"""Exact optimum of the partitioning cost by dynamic programming (docs/model.md §7).
 
 The MEC and D2D costs are chains (see :mod:`envs.costs`): per-block terms, terms on
 consecutive pairs ``(S_{i-1}, S_i)`` and a terminal term. A backward DP over the expected
@@ -164,7 +164,7 @@ def _solve_rows(rows: list[list[float]], P: int, last: list[float]) -> tuple[np.
 
 
 class Oracle:
-    """Exact minimum-cost decision of a :class:`ChainCostModel` under given states (SPEC §7)."""
+    """Exact minimum-cost decision of a :class:`ChainCostModel` under given states (docs/model.md §7)."""
 
     def __init__(self, model: ChainCostModel) -> None:
         self.model = model

@@ -70,7 +70,7 @@ class PartitionProblem:
         return CostBreakdown(*(np.asarray(v).reshape(B, C) for v in res))
 
     def optimum(self) -> tuple[np.ndarray, float | np.ndarray]:
-        """Exact optimum (SPEC §7): ``(n,)`` and a float, or ``(B, n)`` and ``(B,)``."""
+        """Exact optimum (docs/model.md §7): ``(n,)`` and a float, or ``(B, n)`` and ``(B,)``."""
         oracle = Oracle(self.model)
         if self.batch_size is None:
             return oracle.solve(self.links, self.speed, **self._kw())

@@ -36,7 +36,7 @@ Known quirks of the real data, and how they are handled:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -504,7 +504,10 @@ def read_mmwave_list(
 
 
 def read_csv_trace(
-    path: str | Path, *, duplicate_times: DuplicatePolicy = "mean"
+    path: str | Path,
+    *,
+    duplicate_times: DuplicatePolicy = "mean",
+    columns: Mapping[str, str] | None = None,
 ) -> dict[str, Trace]:
     """Read a plain CSV trace with header ``time_s,uplink_mbps,downlink_mbps,rtt_ms``.
 
@@ -515,6 +518,9 @@ def read_csv_trace(
         path: The CSV file.
         duplicate_times: ``"mean"`` merges rows with a repeated ``time_s``, ``"error"``
             rejects them. Decreasing time always raises.
+        columns: Which header names hold the four columns, e.g. ``{"uplink_mbps": "ul",
+            "rtt_ms": "ping"}`` (unnamed ones keep their standard name). With a mapping the
+            file may have other columns too, which are ignored (not parsed).
 
     Returns:
         ``{"uplink_mbps": Trace, "downlink_mbps": Trace, "rtt_ms": Trace}`` on the same clock.
@@ -525,6 +531,15 @@ def read_csv_trace(
     """
     path = Path(path)
     _check_duplicates(duplicate_times)
+    mapping: dict[str, str] | None = None
+    if columns is not None:
+        bad = sorted(set(columns) - set(CSV_COLUMNS))
+        if bad or not all(isinstance(v, str) and v.strip() for v in columns.values()):
+            raise ValueError(
+                f"columns: keys must be among {list(CSV_COLUMNS)} and values column names, "
+                f"got {dict(columns)!r}"
+            )
+        mapping = {name: str(columns.get(name, name)).strip().lower() for name in CSV_COLUMNS}
     header: list[str] | None = None
     rows: list[list[str]] = []
     line_nos: list[int] = []
@@ -535,10 +550,20 @@ def read_csv_trace(
         toks = [t.strip() for t in s.split(",")]
         if header is None:
             names = [t.lower() for t in toks]
-            if sorted(names) != sorted(CSV_COLUMNS):
+            if mapping is None and sorted(names) != sorted(CSV_COLUMNS):
                 raise TraceFormatError(
                     path, no, f"missing or bad header: expected columns {list(CSV_COLUMNS)}"
                 )
+            if mapping is not None:
+                missing = [v if k == v else f"{v} ({k})" for k, v in mapping.items()
+                           if v not in names]  # fmt: skip
+                if missing or len(set(names)) != len(names):
+                    raise TraceFormatError(
+                        path, no, f"header {toks} has no column(s) {', '.join(missing)} "
+                        "(columns=, or network.columns.<name>=<header> in train.py, maps other names)"
+                        if missing else
+                        f"header {toks} repeats a column name",
+                    )  # fmt: skip
             header = names
             continue
         if len(toks) != len(header):
@@ -549,9 +574,11 @@ def read_csv_trace(
         raise TraceFormatError(path, 1, "file is empty")
     if not rows:
         raise TraceFormatError(path, no, "no data rows after the header")
-    table = _parse_table(rows, line_nos, path)
+    names = mapping or {name: name for name in CSV_COLUMNS}
+    index = [header.index(names[name]) for name in CSV_COLUMNS]
+    table = _parse_table([[r[i] for i in index] for r in rows], line_nos, path)
     lines = np.asarray(line_nos)
-    col = {name: table[:, header.index(name)] for name in CSV_COLUMNS}
+    col = {name: table[:, k] for k, name in enumerate(CSV_COLUMNS)}
     _check_times(col["time_s"], lines, path)
     for name in CSV_COLUMNS[1:]:
         _check_values(col[name], lines, path, name, "ms" if name == "rtt_ms" else "Mbps")

@@ -17,7 +17,7 @@ class IntentThresholds(gym.ActionWrapper):
 
     Wraps an env whose action space is ``MultiDiscrete([k] * n)`` and exposes
     ``Box(0, 1, (n,), float32)``; entry ``a_i`` becomes the number of thresholds ``<= a_i``,
-    e.g. with ``(ε, φ)``: ``a < ε -> 0``, ``ε <= a < φ -> 1``, ``a >= φ -> 2`` (SPEC §4/§5).
+    e.g. with ``(ε, φ)``: ``a < ε -> 0``, ``ε <= a < φ -> 1``, ``a >= φ -> 2`` (docs/model.md §4/§5).
     A DDPG-style actor with a sigmoid output then drives any MultiDiscrete env.
 
     Args:

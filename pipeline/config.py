@@ -15,8 +15,10 @@ group options (``dnn=nope``). :func:`validate` checks the rest and raises a
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +26,73 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from pipeline.envs import ACTION_MODES, ENV_NAMES, PARTITION_ENVS, build_env, env_kwargs
+from pipeline.envs import (
+    ACTION_MODES,
+    ENV_NAMES,
+    PARTITION_ENVS,
+    build_env,
+    custom_profile,
+    env_kwargs,
+    is_custom_dnn,
+)
 
 
 class ConfigError(ValueError):
     """A config value (or combination) that cannot run; the message names the field."""
+
+
+# ----------------------------------------------------------------------------- resolvers
+#: characters kept in a run directory's name; anything else becomes "_"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._,=+-]")
+#: a path component the pipeline puts in a run directory (env tag, agent, DNN label)
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._,=+-]*$")
+MAX_DIRNAME = 120
+
+
+def safe_dirname(text: str, limit: int = MAX_DIRNAME) -> str:
+    """``text`` as one filesystem-safe path component: characters outside
+    ``[A-Za-z0-9._,=+-]`` become ``_`` (``network.path=/data/a b.csv`` ->
+    ``network.path=_data_a_b.csv``), no leading ``.``; a longer name is cut to ``limit``
+    characters ending in a hash of the whole text, so distinct overrides stay distinct."""
+    safe = _UNSAFE.sub("_", text).lstrip(".") or "_"
+    if len(safe) > limit:
+        digest = hashlib.sha1(text.encode()).hexdigest()[:10]
+        safe = f"{safe[: limit - 11]}-{digest}"
+    return safe
+
+
+def overrides_dir() -> str:
+    """``/<override_dirname>`` of the current Hydra job (sanitised), or ``""`` without
+    overrides (or outside Hydra): the resolver ``${edgerl.overrides_dir:}`` of ``run_dir``."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        name = str(HydraConfig.get().job.override_dirname or "")
+    except Exception:  # no Hydra job (compose API, tests): no overrides level
+        return ""
+    return f"/{safe_dirname(name)}" if name else ""
+
+
+def dnn_label(path: Any = None, factory: Any = None) -> str:
+    """Default ``dnn.name`` of ``dnn=custom``: the profile file's stem or the factory's
+    function name, filesystem-safe (``${edgerl.dnn_label:${dnn.path},${dnn.factory}}``)."""
+    if path:
+        stem = str(path).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        return safe_dirname(stem.removesuffix(".json"), 60)
+    if factory:
+        return safe_dirname(str(factory).rsplit(":", 1)[-1].rsplit(".", 1)[-1], 60)
+    return "custom"
+
+
+def register_resolvers() -> None:
+    """Register the ``${edgerl.*}`` resolvers of ``configs/train.yaml`` (idempotent; done on
+    import of this module)."""
+    for name, fn in (("edgerl.overrides_dir", overrides_dir), ("edgerl.dnn_label", dnn_label)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
+
+
+register_resolvers()
 
 
 # ----------------------------------------------------------------------------- rules
@@ -237,10 +301,28 @@ def check_env_combination(plain: Mapping[str, Any]) -> None:
     if name in PARTITION_ENVS:
         from envs.dnn import BUILTIN_PROFILES
 
-        if dnn.get("name") not in BUILTIN_PROFILES:
+        if is_custom_dnn(dnn):
+            label = dnn.get("name")
+            if not isinstance(label, str) or not SAFE_NAME.match(label):
+                raise ConfigError(
+                    f"dnn.name={label!r} is invalid: the label of a custom DNN is part of the "
+                    "run directory, so use letters, digits, . _ + - (e.g. dnn.name=mynet)"
+                )
+            try:
+                custom_profile(dnn)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        elif dnn.get("name") not in BUILTIN_PROFILES:
+            label = str(dnn.get("name"))
+            hint = ""
+            if label.endswith(".json") or "/" in label or ":" in label:
+                hint = (
+                    "; for your own DNN use dnn=custom dnn.path=<profile.json> (a "
+                    "DNNProfile.to_dict file) or dnn=custom dnn.factory=<module:function>"
+                )
             raise ConfigError(
                 f"dnn={dnn.get('name')!r} does not apply to env={name}: choose one of "
-                f"{list(BUILTIN_PROFILES)}"
+                f"{list(BUILTIN_PROFILES)} or custom{hint}"
             )
         if net.get("name") == "none" or net.get(name) is None:
             raise ConfigError(
@@ -248,7 +330,7 @@ def check_env_combination(plain: Mapping[str, Any]) -> None:
                 "5g_trial, lumos5g, mmwave, csv"
             )
     else:
-        if dnn.get("name") != "none":
+        if dnn.get("name") != "none" or is_custom_dnn(dnn):
             raise ConfigError(
                 f"dnn={dnn.get('name')!r} does not apply to env={name}: the scheduling env has "
                 "no DNN (leave dnn unset; it is 'none' with env=scheduling)"
@@ -258,6 +340,12 @@ def check_env_combination(plain: Mapping[str, Any]) -> None:
                 f"network={net.get('name')!r} does not apply to env={name}: the scheduling env "
                 "has no network model (leave network unset; it is 'none' with env=scheduling)"
             )
+    tag = env.get("tag")
+    if not SAFE_NAME.match(str(tag)) or ".." in str(tag):
+        raise ConfigError(
+            f"env.tag={tag!r} is invalid: it names the run directory, so it must be one "
+            "filesystem-safe name (letters, digits, . _ , = + -); check dnn.name / network.tag"
+        )
 
 
 def agents_for(env_name: str) -> list[str]:

@@ -7,11 +7,21 @@ user can point ``env._target_`` at their own factory with the same signature.
 The partitioning envs take their DNN from the ``dnn`` group and their link process from the
 ``network`` group (``network.mec`` for MEC, ``network.d2d`` for D2D). The scheduling env has
 neither (``dnn=none``, ``network=none``).
+
+Your own DNN (``dnn=custom``, :func:`custom_profile`): ``dnn.path=<profile.json>`` (the JSON
+of :meth:`envs.dnn.DNNProfile.to_dict`) or ``dnn.factory=<module:function>`` (a callable
+returning an ``nn.Module`` and its input shape, profiled by :func:`envs.dnn.profile_module`).
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
+import sys
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -41,6 +51,174 @@ def is_partition(env_name: str) -> bool:
     return env_name in PARTITION_ENVS
 
 
+# ----------------------------------------------------------------------------- custom DNNs
+#: keys of ``configs/dnn/custom.yaml`` that make a dnn config a custom one
+CUSTOM_DNN_KEYS: tuple[str, ...] = ("path", "factory")
+
+
+def is_custom_dnn(dnn: Mapping[str, Any] | None) -> bool:
+    """Whether ``dnn`` is a ``dnn=custom`` config (it has ``path`` / ``factory`` keys)."""
+    return dnn is not None and any(k in dnn for k in CUSTOM_DNN_KEYS)
+
+
+@lru_cache(maxsize=16)
+def _profile_from_json(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    from envs.dnn import DNNProfile
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"dnn.path={path!r} is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"dnn.path={path!r} cannot be read: {exc.strerror or exc}") from None
+    if not isinstance(data, Mapping):
+        raise ValueError(
+            f"dnn.path={path!r} must hold one JSON object (DNNProfile.to_dict()), got "
+            f"{type(data).__name__}"
+        )
+    try:
+        return DNNProfile.from_dict(data).to_dict()
+    except ValueError as exc:
+        raise ValueError(f"dnn.path={path!r} is not a DNN profile: {exc}") from None
+
+
+def _import_factory(factory: str) -> Any:
+    mod_name, sep, attr = factory.partition(":")
+    if not sep or not mod_name or not attr:
+        raise ValueError(
+            f"dnn.factory={factory!r} is invalid: must be 'module:function' (e.g. "
+            "mypkg.models:build, a callable returning (nn.Module, input_shape))"
+        )
+    # ``python train.py`` puts the repository on sys.path, not the working directory: a
+    # module next to where the user runs the command should import as well
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.append(cwd)
+    try:
+        module = importlib.import_module(mod_name)
+    except Exception as exc:
+        raise ValueError(
+            f"dnn.factory={factory!r}: module {mod_name!r} cannot be imported "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+    fn = module
+    for part in attr.split("."):
+        if not hasattr(fn, part):
+            raise ValueError(f"dnn.factory={factory!r}: {mod_name!r} has no attribute {attr!r}")
+        fn = getattr(fn, part)
+    if not callable(fn):
+        raise ValueError(f"dnn.factory={factory!r}: {attr!r} is not callable")
+    return fn
+
+
+@lru_cache(maxsize=16)
+def _profile_from_factory(
+    factory: str, label: str, input_shape: tuple[int, ...] | None, boundaries: tuple | None
+) -> dict[str, Any]:
+    from torch import nn
+
+    from envs.dnn import DNNProfile, profile_module
+
+    fn = _import_factory(factory)
+    try:
+        out = fn()
+    except Exception as exc:
+        raise ValueError(
+            f"dnn.factory={factory!r} failed when called: {type(exc).__name__}: {exc}"
+        ) from None
+    if isinstance(out, DNNProfile):
+        return out.to_dict()
+    shape = input_shape
+    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], nn.Module):
+        out, returned = out
+        if shape is None:
+            shape = tuple(returned)
+    if not isinstance(out, nn.Module):
+        raise ValueError(
+            f"dnn.factory={factory!r} must return an nn.Module, (nn.Module, input_shape) or a "
+            f"DNNProfile, got {type(out).__name__}"
+        )
+    if shape is None:
+        raise ValueError(
+            f"dnn.factory={factory!r} returned a module without its input shape: return "
+            "(module, (C, H, W)) or set dnn.input_shape='[3,32,32]'"
+        )
+    try:
+        profile = profile_module(
+            out, shape, None if boundaries is None else list(boundaries), name=label
+        )
+    except ValueError as exc:
+        raise ValueError(f"dnn.factory={factory!r}: profiling failed: {exc}") from None
+    return profile.to_dict()
+
+
+def custom_profile(dnn: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile (``DNNProfile.to_dict()`` form) of a ``dnn=custom`` config.
+
+    Exactly one of ``dnn.path`` (a JSON file written from ``DNNProfile.to_dict()``; a relative
+    path is resolved against the working directory) and ``dnn.factory`` (``module:function``;
+    the function takes no argument and returns ``(nn.Module, input_shape)``, an ``nn.Module``
+    with ``dnn.input_shape`` set, or a ``DNNProfile``; ``dnn.block_boundaries`` groups its
+    layers as in :func:`envs.dnn.profile_module`, default one block per direct child).
+    Results are cached (a JSON file by path, size and mtime).
+
+    Raises:
+        ValueError: naming the field (``dnn.path``, ``dnn.factory``, ``dnn.input_shape``, ...).
+    """
+    dnn = to_plain(dnn)
+    path, factory = dnn.get("path"), dnn.get("factory")
+    if (path is None) == (factory is None):
+        raise ValueError(
+            "dnn=custom needs exactly one of dnn.path=<profile.json> (written by "
+            "DNNProfile.to_dict()) and dnn.factory=<module:function>, got "
+            f"dnn.path={path!r}, dnn.factory={factory!r}"
+        )
+    shape, bounds = dnn.get("input_shape"), dnn.get("block_boundaries")
+    if path is not None:
+        for key, value in (("input_shape", shape), ("block_boundaries", bounds)):
+            if value is not None:
+                raise ValueError(
+                    f"dnn.{key}={value!r} applies to dnn.factory only: a profile JSON "
+                    "(dnn.path) has its own blocks and input shape"
+                )
+        if not isinstance(path, str):
+            raise ValueError(f"dnn.path={path!r} is invalid: must be a file path")
+        file = Path(path).expanduser().resolve()
+        if not file.is_file():
+            raise ValueError(f"dnn.path={path!r}: no such file ({file})")
+        st = file.stat()
+        return _profile_from_json(str(file), st.st_mtime_ns, st.st_size)
+    if not isinstance(factory, str):
+        raise ValueError(f"dnn.factory={factory!r} is invalid: must be 'module:function'")
+    if shape is not None:
+        from envs.dnn import check_input_shape
+
+        try:
+            shape = check_input_shape(shape)
+        except ValueError as exc:
+            raise ValueError(f"dnn.{exc}") from None
+    if bounds is not None:
+        ok = isinstance(bounds, list | tuple) and (
+            all(isinstance(b, str) for b in bounds)
+            or all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
+        )
+        if not ok:
+            raise ValueError(
+                f"dnn.block_boundaries={bounds!r} is invalid: must be null, a list of "
+                "submodule names or a list of increasing leaf-layer indices"
+            )
+        bounds = tuple(bounds)
+    return _profile_from_factory(factory, str(dnn.get("name") or "custom"), shape, bounds)
+
+
+def dnn_argument(dnn: Mapping[str, Any]) -> tuple[Any, tuple[int, ...] | None]:
+    """The env's ``dnn`` and ``input_shape`` arguments from the ``dnn`` config group."""
+    if is_custom_dnn(dnn):
+        return custom_profile(dnn), None
+    shape = dnn.get("input_shape")
+    return dnn["name"], None if shape is None else tuple(shape)
+
+
 def env_kwargs(
     env: Mapping[str, Any],
     dnn: Mapping[str, Any] | None,
@@ -58,8 +236,7 @@ def env_kwargs(
         kw["action_mode"] = mode
     name = env["name"]
     if name in PARTITION_ENVS:
-        kw["dnn"] = dnn["name"]
-        kw["input_shape"] = None if dnn.get("input_shape") is None else tuple(dnn["input_shape"])
+        kw["dnn"], kw["input_shape"] = dnn_argument(dnn)
         kw["network"] = network[name]
         trace_dir = network.get("trace_dir")
         kw["trace_dir"] = None if trace_dir is None else str(resolve_repo_path(trace_dir))

@@ -1,29 +1,42 @@
-"""``python evaluate.py runs=<dir or glob>``: trained runs against every baseline.
+"""``python evaluate.py runs=<dir, glob or [list]>``: trained runs against every baseline.
 
 * Discovers run directories (those with ``config.yaml`` and ``state.json``) under ``runs``
-  (a run dir, a tree of runs, or a glob), keeps finished ones (status ``done``/``trained``;
-  interrupted runs are skipped with a note) and groups them by env config (env, dnn and
-  network sections; the action mode may differ).
+  (a run dir, a tree of runs, a glob, or a Hydra list of any of them: ``runs=[a,b]``), keeps
+  finished ones (status ``done``/``trained``; interrupted runs are skipped with a note) and
+  groups them by env config (env, dnn and network sections; the action mode may differ).
+* ``network=<name>`` (a ``configs/network`` option, e.g. ``mixture_test``) evaluates every
+  partitioning run on that network instead of the one it was trained on;
+  ``networks=[mixture_train,mixture_test]`` on each of several, one group of rows per
+  network. The ``train_network`` column says what a run trained on.
 * For each group evaluates, on the same fixed episodes (``seed``, ``episodes``): every
   heuristic that applies (``agents.make_policy`` names) and the oracle (partitioning), and
   every trained run (custom agents through their fast numpy actor, SB3 through the model,
   RLlib through its RLModule).
-* Writes ``results.csv``, ``results.md`` and PNG plots into ``out_dir``: cost per agent per
-  DNN (partitioning) and, for scheduling, variance and latency against the load
-  (``loads``, ``load_episodes`` episodes per point).
+* Aggregates over training seeds with rliable (:mod:`pipeline.aggregate`): IQM and mean of
+  the per-episode scores over runs x episodes with stratified-bootstrap 95% CIs, and
+  performance profiles of the gap; prints those tables to stdout.
+* Writes into a fresh directory ``<root>/eval/<YYYYmmdd-HHMMSS>`` (or ``out_dir``):
+  ``aggregates.csv``, ``results.csv`` (one row per run), ``results.md``, ``evaluation.json``
+  (config, runs, files) and PNG plots with the CIs: cost and gap per agent per DNN, gap
+  performance profiles (partitioning) and, for scheduling, variance and latency against
+  the load (``loads``, ``load_episodes`` episodes per point).
 """
 
 from __future__ import annotations
 
+import copy
 import glob
 import json
 import logging
+import os
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline.config import ConfigError, Rule, check_rules, non_negative, positive
@@ -219,23 +232,88 @@ def discover_runs(pattern: str) -> list[Path]:
     return list(OrderedDict.fromkeys(x.resolve() for x in found))
 
 
-def default_out_dir(pattern: str) -> Path:
-    """``<runs>/eval`` for a directory; for a glob, the directory before the first wildcard."""
-    if glob.has_magic(pattern):
-        parts = Path(pattern).parts
-        fixed = []
-        for part in parts:
-            if glob.has_magic(part):
-                break
-            fixed.append(part)
-        base = Path(*fixed) if fixed else Path(".")
-    else:
-        base = Path(pattern)
-    return base / "eval"
+def eval_root(patterns: list[str]) -> Path:
+    """``<runs>/eval`` for one directory; for a glob, the directory before the first
+    wildcard; for several, their deepest common directory."""
+    bases = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            fixed = []
+            for part in Path(pattern).parts:
+                if glob.has_magic(part):
+                    break
+                fixed.append(part)
+            bases.append(Path(*fixed) if fixed else Path("."))
+        else:
+            bases.append(Path(pattern))
+    if len(bases) == 1:
+        return bases[0] / "eval"
+    try:
+        common = Path(os.path.commonpath([str(b.resolve()) for b in bases]))
+    except ValueError:  # different drives
+        common = Path(".")
+    return common / "eval"
+
+
+def fresh_out_dir(root: Path, now: datetime | None = None) -> Path:
+    """A new ``<root>/<YYYYmmdd-HHMMSS>`` (``-2``, ``-3``, ... when that exists): every call
+    writes into its own directory, so no earlier result or plot is overwritten or mixed in."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 1000):
+        path = root / (stamp if i == 1 else f"{stamp}-{i}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{root}: no free directory name for {stamp}")
+
+
+def default_out_dir(pattern: str | list[str]) -> Path:
+    """A fresh dated directory under :func:`eval_root` (created)."""
+    return fresh_out_dir(eval_root([pattern] if isinstance(pattern, str) else list(pattern)))
+
+
+def network_config(name: str) -> dict[str, Any]:
+    """``configs/network/<name>.yaml`` composed (with its defaults and ``data_dir``) and
+    resolved, as in a training run. ConfigError naming the available options."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+
+    from pipeline.utils import CONFIG_DIR
+
+    overrides = [f"network={name}"]
+    try:
+        if GlobalHydra.instance().is_initialized():  # inside evaluate.py's @hydra.main
+            cfg = compose("train", overrides=overrides)
+        else:
+            with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+                cfg = compose("train", overrides=overrides)
+        return to_plain(cfg.network)
+    except (HydraException, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"network={name!r} is invalid: {first}") from exc
+
+
+def with_network(cfg: DictConfig, name: str | None, networks: dict[str, Any]) -> DictConfig:
+    """The run's config evaluated on network ``name`` (``None``: its own); the env tag gets
+    ``@<name>`` so tables say which network a row is on."""
+    if name is None:
+        return cfg
+    out = copy.deepcopy(cfg)
+    OmegaConf.set_struct(out, False)
+    out.network = OmegaConf.create(networks[name])
+    tag, own = str(cfg.env.tag), str(cfg.network.get("tag") or "")
+    base = tag[: -len(own)] if own and tag.endswith(own) else tag  # drop the training network
+    out.env.tag = f"{base}@{name}"
+    return out
 
 
 def group_key(run_cfg: dict[str, Any]) -> str:
-    env = {k: v for k, v in run_cfg["env"].items() if k != "action_mode"}
+    """Runs evaluated together: same env (action mode and tag aside), DNN and network."""
+    env = {k: v for k, v in run_cfg["env"].items() if k not in ("action_mode", "tag")}
     return json.dumps(
         {"env": env, "dnn": run_cfg["dnn"], "network": run_cfg["network"]}, sort_keys=True
     )
@@ -250,7 +328,10 @@ def load_trained(run_dir: Path) -> TrainedRun:
 
 
 EVAL_RULES: dict[str, Rule] = {
-    "runs": Rule("str"),
+    "runs": Rule("any"),
+    "network": Rule("any"),
+    "networks": Rule("any"),
+    "data_dir": Rule("str", none_ok=True),
     "episodes": positive("int"),
     "seed": non_negative("int"),
     "out_dir": Rule("str", none_ok=True),
@@ -258,17 +339,32 @@ EVAL_RULES: dict[str, Rule] = {
     "decision_steps": non_negative("int"),
     "loads": Rule("any"),
     "load_episodes": positive("int"),
+    "bootstrap_reps": positive("int"),
     "plots": Rule("bool"),
     "torch_threads": positive("int", none_ok=True),
 }
 
 
+def _names(value: Any, key: str, what: str) -> list[str] | None:
+    """``None``, a non-empty string or a non-empty list of them -> a list (``None`` kept)."""
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(x, str) and x for x in items):
+        raise ConfigError(f"{key}={value!r} is invalid: must be {what} or a list of them")
+    return list(items)
+
+
 def check_config(cfg: DictConfig) -> None:
     """ConfigError for a missing ``runs`` or a bad value of ``configs/evaluate.yaml``."""
     if OmegaConf.is_missing(cfg, "runs"):
-        raise ConfigError("runs=<run dir, directory of runs, or a quoted glob> is required")
+        raise ConfigError(
+            "runs=<run dir, directory of runs, quoted glob, or a list [a,b] of them> is required"
+        )
     plain = {k: v for k, v in to_plain(cfg).items() if k != "hydra"}
     check_rules("evaluate", plain, EVAL_RULES)
+    _names(plain["runs"], "runs", "a run dir, a directory of runs or a glob")
+    _names(plain["networks"], "networks", "a configs/network option (e.g. mixture_test)")
     loads = plain["loads"] or []
     if not isinstance(loads, list) or not all(
         isinstance(x, int | float) and not isinstance(x, bool) and x > 0 for x in loads
@@ -286,13 +382,30 @@ def report_bad_run(run_dir: Path, exc: BaseException) -> None:
     print(f"error: skipping run {run_dir}: {first}", file=sys.stderr, flush=True)
 
 
+def agent_label(row: dict[str, Any]) -> str:
+    """The name a run is aggregated under: the agent, plus the network it trained on when
+    that is not the one it is evaluated on."""
+    name = str(row["agent"])
+    train_net = row.get("train_network") or ""
+    if row.get("kind") == "trained" and train_net and train_net != row.get("network"):
+        name += f" (trained on {train_net})"
+    return name
+
+
 def run(cfg: DictConfig) -> int:
     """Evaluate the runs named by ``cfg.runs``; returns the exit status (0 when every run
     was evaluated, 1 when some could not be loaded, 2 when none)."""
-    from pipeline.report import write_outputs
+    from pipeline.report import print_summary, write_outputs
 
     try:
         check_config(cfg)
+        patterns = _names(to_plain(cfg.runs), "runs", "a run dir")
+        net_names = _names(to_plain(cfg.networks), "networks", "a network")
+        networks = {n: network_config(n) for n in net_names or []}
+        if cfg.get("network") is not None:  # the group override network=<option>
+            chosen = to_plain(cfg.network)
+            networks = {str(chosen["name"]): chosen, **networks}
+            net_names = list(networks)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -300,13 +413,14 @@ def run(cfg: DictConfig) -> int:
         import torch
 
         torch.set_num_threads(int(cfg.torch_threads))
-    pattern = str(cfg.runs)
-    runs = discover_runs(pattern)
+    runs = list(OrderedDict.fromkeys(r for p in patterns for r in discover_runs(p)))
     if not runs:
-        print(f"error: no run directories (with config.yaml and state.json) match {pattern!r}",
+        shown = patterns[0] if len(patterns) == 1 else patterns
+        print(f"error: no run directories (with config.yaml and state.json) match {shown!r}",
               file=sys.stderr)  # fmt: skip
         return 2
-    groups: dict[str, list[TrainedRun]] = OrderedDict()
+    # group key -> [(run, its config on the evaluation network)]
+    groups: dict[str, list[tuple[TrainedRun, DictConfig]]] = OrderedDict()
     skipped = []
     n_bad = 0
     for rd in runs:
@@ -320,7 +434,13 @@ def run(cfg: DictConfig) -> int:
             n_bad += 1
             report_bad_run(rd, exc)
             continue
-        groups.setdefault(group_key(to_plain(tr.cfg)), []).append(tr)
+        own_only = net_names is None or not is_partition(str(tr.cfg.env.name))
+        if net_names is not None and own_only:
+            log.warning("network/networks do not apply to %s (env=%s): evaluated as trained",
+                        rd, tr.cfg.env.name)  # fmt: skip
+        for net in [None] if own_only else net_names:
+            ecfg = with_network(tr.cfg, net, networks)
+            groups.setdefault(group_key(to_plain(ecfg)), []).append((tr, ecfg))
     for s in skipped:
         log.warning("skipping unfinished run %s", s)
     if not groups:
@@ -328,17 +448,19 @@ def run(cfg: DictConfig) -> int:
         return 2
     if cfg.baselines is not None:  # each group gets the wanted baselines that apply to it
         wanted = [str(n) for n in cfg.baselines]
-        known = {n for m in groups.values() for n in heuristic_names(str(m[0].cfg.env.name))}
+        known = {n for m in groups.values() for n in heuristic_names(str(m[0][0].cfg.env.name))}
         if bad := sorted(set(wanted) - known):
             print(f"error: baselines {bad} apply to none of the runs' envs; choose from "
                   f"{sorted(known)}", file=sys.stderr)  # fmt: skip
             return 2
     episodes, seed = int(cfg.episodes), int(cfg.seed)
     all_rows: list[dict[str, Any]] = []
+    scores: dict[str, dict[str, dict[str, list[np.ndarray]]]] = OrderedDict()
     sweeps: dict[str, list[dict[str, Any]]] = {}
     labels: dict[str, int] = {}
+    policies: dict[Path, Any] = {}  # one load per run, however many networks it is evaluated on
     for members in groups.values():
-        base_cfg = members[0].cfg
+        base_cfg = members[0][1]
         # two env configs with the same tag (e.g. another env.eta1) get distinct labels
         tag = str(base_cfg.env.tag)
         labels[tag] = labels.get(tag, 0) + 1
@@ -350,42 +472,101 @@ def run(cfg: DictConfig) -> int:
             names = [n for n in names if n in wanted]
         trained = []
         loaded = []
-        for tr in members:
-            probe = _env(tr.cfg, tr.action_mode)
-            try:  # CheckpointError (a ValueError) names the file and the problem
-                policy = tr.runner_cls.load_policy(tr.run_dir, tr.cfg, probe)
-            except Exception as exc:  # CheckpointError; anything else must not stop the rest
-                n_bad += 1
-                report_bad_run(tr.run_dir, exc)
+        for tr, _ in members:
+            if tr.run_dir not in policies:
+                probe = _env(tr.cfg, tr.action_mode)  # the run's own env: its signature
+                try:  # CheckpointError (a ValueError) names the file and the problem
+                    policies[tr.run_dir] = tr.runner_cls.load_policy(tr.run_dir, tr.cfg, probe)
+                except Exception as exc:  # CheckpointError; anything else must not stop the rest
+                    n_bad += 1
+                    policies[tr.run_dir] = None
+                    report_bad_run(tr.run_dir, exc)
+                finally:
+                    probe.close()
+            policy = policies[tr.run_dir]
+            if policy is None:
                 continue
-            finally:
-                probe.close()
             loaded.append(tr)
             trained.append(
                 (str(tr.cfg.agent.name), "trained", policy, tr.action_mode, str(tr.run_dir))
             )
-        members = loaded
         log.info("evaluating %s: %d runs + %d baselines on %d episodes",
                  base_cfg.env.tag, len(trained), len(names), episodes)  # fmt: skip
         results = evaluate_policies(
             base_cfg, names, trained, episodes, seed, int(cfg.decision_steps)
         )
-        for res, tr_seed in zip(
-            results, [None] * len(names) + [t.cfg.seed for t in members], strict=True
-        ):
+        group_scores = scores.setdefault(str(base_cfg.env.tag), OrderedDict())
+        for res, tr in zip(results, [None] * len(names) + loaded, strict=True):
             row = _row(base_cfg, res)
-            row["train_seed"] = "" if tr_seed is None else int(tr_seed)
+            row["train_seed"] = "" if tr is None else int(tr.cfg.seed)
+            row["train_network"] = "" if tr is None else str(tr.cfg.network.name)
             row["episodes"] = episodes
             row["eval_seed"] = seed
             all_rows.append(row)
+            per = group_scores.setdefault(agent_label(row), {"kind": res.kind, "runs": []})
+            per["runs"].append(res.episode_scores)
         if env_name == "scheduling" and cfg.plots and cfg.loads:
             sweeps[str(base_cfg.env.tag)] = load_sweep(
                 base_cfg, names, trained, list(cfg.loads), int(cfg.load_episodes), seed
             )
-    out_dir = Path(cfg.out_dir) if cfg.out_dir is not None else default_out_dir(pattern)
+    aggregates, profiles = aggregate_groups(all_rows, scores, int(cfg.bootstrap_reps), seed)
+    out_dir = Path(cfg.out_dir) if cfg.out_dir is not None else default_out_dir(patterns)
+    print_summary(aggregates, episodes=episodes, seed=seed)
     files = write_outputs(
-        all_rows, sweeps, out_dir, plots=bool(cfg.plots), episodes=episodes, seed=seed
-    )
+        all_rows, sweeps, out_dir, plots=bool(cfg.plots), episodes=episodes, seed=seed,
+        aggregates=aggregates, profiles=profiles,
+        meta={"config": {k: v for k, v in to_plain(cfg).items() if k != "hydra"},
+              "runs": [str(r) for r in runs]},
+    )  # fmt: skip
+    print(f"\nResults in {out_dir}:")
     for f in files:
-        print(f"wrote {f}")
+        print(f"  {f.name}")
     return 1 if n_bad else 0
+
+
+def aggregate_groups(
+    rows: list[dict[str, Any]],
+    scores: dict[str, dict[str, dict[str, Any]]],
+    reps: int,
+    seed: int,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """rliable aggregates per group and agent (IQM, mean, 95% CIs over training seeds) and
+    the gap performance profiles of the partitioning groups."""
+    from pipeline.aggregate import (
+        AGGREGATE_METRICS,
+        performance_profile,
+        score_rows,
+        tau_grid,
+    )
+
+    out: list[dict[str, Any]] = []
+    profiles: dict[str, Any] = {}
+    for tag, per_label in scores.items():
+        first = next(r for r in rows if r["group"] == tag)
+        family = "partition" if is_partition(first["env"]) else "scheduling"
+        metrics = AGGREGATE_METRICS[family]
+        matrices = {
+            m: {lab: np.stack([r[m] for r in d["runs"]]) for lab, d in per_label.items()
+                if all(m in r for r in d["runs"])}
+            for m in metrics
+        }  # fmt: skip
+        head = {k: first[k] for k in ("group", "env", "dnn", "network")}
+        kinds = {lab: d["kind"] for lab, d in per_label.items()}
+        agg = score_rows(head, matrices, kinds, metrics, reps=reps, seed=seed)
+        for a in agg:  # decision time: the median over the runs' medians
+            times = [r["decision_ms"] for r in rows
+                     if r["group"] == tag and agent_label(r) == a["agent"]]  # fmt: skip
+            finite = [t for t in times if np.isfinite(t)]
+            a["decision_ms"] = float(np.median(finite)) if finite else float("nan")
+        out += agg
+        if family == "partition" and matrices.get("gap"):
+            taus = tau_grid(matrices["gap"])
+            prof, ci = performance_profile(matrices["gap"], taus, reps=reps, seed=seed)
+            profiles[tag] = {"taus": taus, "profiles": prof, "cis": ci, "kinds": kinds}
+    return out, profiles
+
+
+if __name__ == "__main__":  # python -m pipeline.evaluate
+    from pipeline.cli import evaluate_main
+
+    evaluate_main()

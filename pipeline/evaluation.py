@@ -6,7 +6,9 @@ is evaluated on (trained SB3/RLlib policies map their ``[-1, 1]`` actions back t
 
 Partitioning envs (MEC, D2D): all episodes run at once in the env's numpy vector env, reset
 with one seed; the frames (links, load, collaborators) do not depend on the actions, so every
-policy sees exactly the same frames. Statistics are over all decision steps (frames).
+policy sees exactly the same frames. ``samples`` are per decision step (frames);
+``episode_scores`` hold each episode's mean (what :mod:`pipeline.aggregate` aggregates over
+training seeds with rliable). Gaps are in percent.
 
 Scheduling env: one episode per task set ``seed + k`` (``reset(options={"task_set_seed": k})``:
 the same tasks in the ``shares`` mode of the RL agents and the ``assign`` mode of the
@@ -45,7 +47,8 @@ def training_eval(policy: Any, env: Any, seeds: Sequence[int]) -> dict[str, floa
 
     The keys match the custom agents' ``eval/*`` tags: ``episodic_return`` and ``cost``
     everywhere; ``gap`` (partitioning: means over all frames, as
-    :func:`agents.common.evaluation.evaluate_policy`); for scheduling ``cost`` is the mean
+    :func:`agents.common.evaluation.evaluate_policy`; the env's fraction, which the
+    RunLogger writes to ``eval/gap`` in %); for scheduling ``cost`` is the mean
     per-step utilisation variance of an episode, and ``latency_ms`` (mean task latency),
     ``dropped`` and ``episodic_length`` are per-episode (all averaged over episodes, as
     :meth:`agents.drlos.DRLoS.evaluate`).
@@ -98,7 +101,9 @@ class EvalResult:
     """Samples of one policy on one env config.
 
     ``samples[k]`` holds per-step values (partitioning) or per-episode values (scheduling);
-    ``distribution`` the mean fraction of blocks per platform (partitioning).
+    ``episode_scores[k]`` one value per evaluation episode (partitioning: the episode's mean
+    of the per-step values; scheduling: ``samples``); ``distribution`` the mean fraction of
+    blocks per platform (partitioning). Gaps are in percent.
     """
 
     name: str
@@ -109,6 +114,7 @@ class EvalResult:
     decision_us: float = float("nan")
     run: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    episode_scores: dict[str, np.ndarray] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """Flat row: ``<metric>_mean``, ``<metric>_std``, ``dist_<platform>_pct``, ..."""
@@ -171,8 +177,10 @@ def evaluate_partition(
                 cols[k].append(np.asarray(info[k], dtype=np.float64))
         dist.append(info["distribution"])
     samples = {k: np.concatenate(v) for k, v in cols.items() if v and k != "reward"}
+    per_episode = {k: np.stack(v).mean(axis=0) for k, v in cols.items() if v and k != "reward"}
     if "gap" in samples:
         samples["gap"] = samples["gap"] * 100.0  # percent
+        per_episode["gap"] = per_episode["gap"] * 100.0
     returns = np.sum(np.stack(cols["reward"]), axis=0)
     platforms = tuple(base.env.platforms)
     return EvalResult(
@@ -182,6 +190,7 @@ def evaluate_partition(
         distribution=np.concatenate(dist).mean(axis=0),
         platforms=platforms,
         run=run,
+        episode_scores={**per_episode, "episodic_return": returns},
     )
 
 
@@ -216,12 +225,8 @@ def evaluate_scheduling(
         rows["forwarded_pct"].append(100.0 * info["forwarded"] / arrived)
         rows["slots"].append(float(steps))
         rows["episodic_return"].append(total)
-    return EvalResult(
-        name=name,
-        kind=kind,
-        samples={k: np.asarray(v) for k, v in rows.items()},
-        run=run,
-    )
+    samples = {k: np.asarray(v, dtype=np.float64) for k, v in rows.items()}
+    return EvalResult(name=name, kind=kind, samples=samples, run=run, episode_scores=samples)
 
 
 PolicyFactory = Callable[[Any], Any]

@@ -1,6 +1,7 @@
 """``python train.py``: validate the config, train one agent, checkpoint, evaluate.
 
-Run directory (``cfg.run_dir``, default ``runs/<env tag>/<agent>/seed<k>``)::
+Run directory (``cfg.run_dir``, default ``runs/<env tag>/<agent>[/<overrides>]/seed<k>``,
+``<overrides>`` being the job's sanitised Hydra ``override_dirname``)::
 
     config.yaml          the resolved config of the run
     overrides.yaml       the command-line overrides (for the resume hint)
@@ -12,6 +13,12 @@ Run directory (``cfg.run_dir``, default ``runs/<env tag>/<agent>/seed<k>``)::
     .lock                the run's lock (pipeline.utils.RunLock): one writer at a time
     metrics.json         final evaluation, steps, wall-clock, SPS (written at the end)
     .hydra/, train.log   Hydra's own copy of the config and the log
+
+Running the command of a finished run again (``make run`` twice, a sweep run again) prints one
+line saying so and the run's evaluation from ``metrics.json``, and exits 0 (a sweep goes on
+with its other jobs); ``train.overwrite=true`` replaces the run, ``train.resume=true`` with a
+larger ``train.total_steps`` continues it. :func:`run_objective` is what ``train.py``'s
+``main`` returns (Hydra's Optuna sweeper minimises it).
 
 Ctrl-C (or SIGTERM) stops at the next safe point, saves the checkpoint and exits with status
 130; ``train.resume=true`` with the same overrides continues from it. Faults (Ctrl-C outside
@@ -151,9 +158,21 @@ class RunDir:
                 path = path.parent
 
 
+def _remove_new_run(rd: RunDir, root: Path) -> None:
+    try:
+        rd.clear()
+        (rd.path / RunLock.name).unlink(missing_ok=True)
+        rd.remove_if_fresh(root)
+    except OSError:
+        pass
+
+
 def _resolved_config(cfg: DictConfig) -> dict[str, Any]:
     plain = to_plain(cfg)
     plain.pop("hydra", None)
+    dnn = plain.get("dnn") or {}
+    if dnn.get("path"):  # dnn=custom: evaluate.py and resume find the profile from anywhere
+        dnn["path"] = str(Path(dnn["path"]).expanduser().resolve())
     return plain
 
 
@@ -169,7 +188,8 @@ def _check_resume(rd: RunDir, cfg_plain: dict[str, Any], runner_cls: type) -> No
         )
         raise ConfigError(
             f"train.resume=true but {rd.path} holds no checkpoint to resume from{why} "
-            "(start a new run without train.resume)"
+            "(start a new run without train.resume; a run's directory includes its "
+            "non-train.* overrides, so resume with the overrides it was started with)"
         )
     saved = rd.config() or {}
     a = {k: v for k, v in saved.items() if k not in RESUMABLE_CHANGES}
@@ -213,6 +233,79 @@ def describe_oserror(exc: OSError) -> str:
     return f"{name} (errno {exc.errno}): {msg}{where}"
 
 
+class RunExists(ConfigError):
+    """``run_dir`` already holds a run that this command would not continue or replace."""
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+#: metric of metrics.json["eval"] that run_objective returns, per env name (lower is better)
+OBJECTIVE: dict[str, str] = {"scheduling": "variance_mean"}
+DEFAULT_OBJECTIVE = "cost_mean"
+
+
+def run_objective(cfg: DictConfig) -> float:
+    """The run's objective for sweeps, to minimise: the final evaluation's mean cost
+    (partitioning) or mean resource-usage variance (scheduling) on ``train.final_eval_episodes``
+    fixed episodes, from ``metrics.json``; NaN when there is none (``final_eval_episodes=0``,
+    or an unfinished run), which Optuna records as a failed trial."""
+    f = Path(str(cfg.run_dir)) / "metrics.json"
+    try:
+        metrics = read_json(f) if f.is_file() else {}
+        value = (metrics.get("eval") or {}).get(OBJECTIVE.get(str(cfg.env.name), DEFAULT_OBJECTIVE))
+        return float("nan") if value is None else float(value)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return float("nan")
+
+
+def _check_existing(rd: RunDir, cfg: DictConfig, plain: dict[str, Any], runner_cls: type) -> bool:
+    """Before a new run: True if ``rd`` holds this very run, finished (nothing to do), after
+    printing so with its evaluation; RunExists if it holds another or an unfinished one."""
+    state = rd.state()
+    if state is None or not runner_cls.checkpoint_path(rd.path).exists():
+        return False  # a run that never saved a checkpoint has nothing to lose: start again
+    if cfg.train.overwrite:
+        return False
+    where = _display(rd.path)
+    status, steps = state.get("status"), state.get("steps")
+    saved = {k: v for k, v in (rd.config() or {}).items() if k not in RESUMABLE_CHANGES}
+    diffs = _diff(saved, {k: v for k, v in plain.items() if k not in RESUMABLE_CHANGES})
+    if diffs:
+        shown = "; ".join(diffs[:3]) + (
+            f"; ... ({len(diffs)} differences)" if len(diffs) > 3 else ""
+        )
+        raise RunExists(
+            f"{where} holds a {status} run of another config ({shown}); train.overwrite=true "
+            "to replace it, or choose another seed/run_dir"
+        )
+    metrics_file = rd.path / "metrics.json"
+    metrics = read_json(metrics_file) if metrics_file.is_file() else {}
+    if status != "done" or metrics.get("status") != "done":
+        raise RunExists(
+            f"{where} holds an unfinished run (status {status!r} at {steps} steps): "
+            "train.resume=true to continue it, train.overwrite=true to replace it, or choose "
+            "another seed/run_dir"
+        )
+    print(
+        f"{where} is finished (status done, {steps} steps); train.overwrite=true to replace it, "
+        "train.resume=true with a larger train.total_steps to continue it",
+        flush=True,
+    )
+    rows = [*metrics.get("baselines", []), *([metrics["eval"]] if metrics.get("eval") else [])]
+    if rows:
+        print(f"\nEvaluation of {cfg.agent.name} {cfg.env.tag} seed{cfg.seed} on "
+              f"{metrics.get('eval_episodes')} episodes (seed {metrics.get('eval_seed')}):")  # fmt: skip
+        _print_table(rows, cfg.env.name == "scheduling")
+    return True
+
+
 def run(cfg: DictConfig) -> int:
     """Train one run; returns the process exit status.
 
@@ -237,24 +330,17 @@ def run(cfg: DictConfig) -> int:
             plain = _resolved_config(cfg)
             if cfg.train.resume:
                 _check_resume(rd, plain, spec.runner_cls)
-            else:
-                state = rd.state()
-                has_ckpt = spec.runner_cls.checkpoint_path(rd.path).exists()
-                # a run that never saved a checkpoint has nothing to lose: start it again
-                if state is not None and has_ckpt and not cfg.train.overwrite:
-                    raise ConfigError(
-                        f"{rd.path} already holds a run (status {state.get('status')!r} at "
-                        f"{state.get('steps')} steps): pass train.resume=true to continue it, "
-                        "train.overwrite=true to replace it, or choose another seed/run_dir"
-                    )
+            elif _check_existing(rd, cfg, plain, spec.runner_cls):
+                return 0
         except ConfigError as exc:
             if not cfg.train.resume:
                 lock.release()
                 rd.remove_if_fresh(Path(str(cfg.runs_root)))
-            if _is_multirun():
-                raise
+            if _is_multirun() and not isinstance(exc, RunExists):
+                raise  # Hydra reports it and stops the sweep: every job would fail the same way
             print(f"error: {exc}", file=sys.stderr, flush=True)
-            return EXIT_CONFIG_ERROR
+            # in a sweep, a job whose run dir is taken is skipped; the other jobs go on
+            return 0 if _is_multirun() else EXIT_CONFIG_ERROR
         return _train(cfg, spec, rd, plain)
     finally:
         lock.release()
@@ -268,9 +354,14 @@ def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) ->
     import torch
 
     from agents.common.checkpoint import CheckpointError
-    from agents.common.logger import RunLogger
     from pipeline.progress import GracefulInterrupt, Progress
-    from pipeline.runners.base import TrainContext, TrainingStopped, finite
+    from pipeline.runners.base import (
+        PipelineLogger,
+        SetupError,
+        TrainContext,
+        TrainingStopped,
+        finite,
+    )
 
     resume = bool(cfg.train.resume)
     rd.path.mkdir(parents=True, exist_ok=True)
@@ -285,10 +376,12 @@ def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) ->
     train_time = float(previous.get("train_time_s", 0.0)) if resume else 0.0
     saved_steps = int(previous.get("steps") or 0) if resume else 0  # the last good checkpoint
 
-    logger = RunLogger(rd.path)
+    logger = PipelineLogger(rd.path)
     runner = spec.runner_cls(cfg, spec, rd.path, logger)
+    logger.hparams_source = runner.hparams  # the same HParams columns for every agent
     label = f"{cfg.agent.name} {cfg.env.tag} seed{cfg.seed}"
     phase = "set-up"
+    new_run_failed = False
     t0 = time.perf_counter()
 
     def fault(status: str, message: str, code: int) -> int:
@@ -408,6 +501,10 @@ def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) ->
         return fault("interrupted", f"interrupted during {phase}; {then}", EXIT_INTERRUPTED)
     except CheckpointError as exc:
         return fault("failed", f"cannot resume: {exc}".splitlines()[0], EXIT_FAILED)
+    except SetupError as exc:  # e.g. Ray cannot start or connect: one line, no traceback
+        code = fault("failed", f"{exc} (during {phase})".splitlines()[0], EXIT_FAILED)
+        new_run_failed = not resume and not spec.runner_cls.checkpoint_path(rd.path).exists()
+        return code
     except Exception as exc:
         os_exc = _oserror(exc)
         if os_exc is None:  # a bug: keep the traceback, but leave a consistent state.json
@@ -417,3 +514,11 @@ def _train(cfg: DictConfig, spec: RunSpec, rd: RunDir, plain: dict[str, Any]) ->
     finally:
         logger.close()
         runner.close()
+        if new_run_failed:  # a new run whose set-up failed: leave no half-made run dir
+            _remove_new_run(rd, Path(str(cfg.runs_root)))
+
+
+if __name__ == "__main__":  # python -m pipeline.train
+    from pipeline.cli import train_main
+
+    train_main()

@@ -15,9 +15,16 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-#: The repository root (the directory holding ``configs/``, ``train.py`` and ``evaluate.py``).
+#: The repository root (the directory holding ``configs/``, ``train.py`` and ``evaluate.py``);
+#: after a non-editable ``pip install .`` the directory that holds the installed packages.
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = REPO_ROOT / "configs"
+#: The Hydra configs: the copy installed as package data (``pipeline/configs``) when there is
+#: one (``pip install .``), else the source checkout's ``configs/`` (also editable installs).
+CONFIG_DIR = (
+    Path(__file__).resolve().parent / "configs"
+    if (Path(__file__).resolve().parent / "configs" / "train.yaml").is_file()
+    else REPO_ROOT / "configs"
+)
 
 
 def to_plain(cfg: Any) -> Any:

@@ -16,7 +16,9 @@ from pipeline.config import ConfigError, agents_for, validate
 from pipeline.envs import ENV_NAMES, PARTITION_ENVS, env_kwargs
 from pipeline.utils import CONFIG_DIR
 
-DNNS = sorted(p.stem for p in (CONFIG_DIR / "dnn").glob("*.yaml") if p.stem != "none")
+DNNS = sorted(
+    p.stem for p in (CONFIG_DIR / "dnn").glob("*.yaml") if p.stem not in ("none", "custom")
+)
 NETWORKS = sorted(p.stem for p in (CONFIG_DIR / "network").glob("*.yaml") if p.stem != "none")
 AGENTS = sorted(p.stem for p in (CONFIG_DIR / "agent").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))

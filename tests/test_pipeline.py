@@ -58,6 +58,14 @@ def train(root: Path, *args: str, timeout: float = 240) -> subprocess.CompletedP
     return run_script("train.py", f"runs_root={root}", *COMMON, *args, timeout=timeout)
 
 
+def the_run(tree: Path) -> Path:
+    """The one run dir under ``tree`` (run dirs include the job's overrides, e.g.
+    ``iorlo/agent.learning_starts=100/seed0``)."""
+    found = [p.parent for p in tree.rglob("state.json")]
+    assert len(found) == 1, found
+    return found[0]
+
+
 @pytest.fixture(scope="session")
 def ray_address():
     """One local Ray instance for the session; RLlib runs connect to it (agent.ray_address)."""
@@ -81,7 +89,7 @@ def runs(tmp_path_factory):
     out = {"_root": root}
     for agent, args in TINY.items():
         if not agent.startswith("rllib"):
-            out[agent] = (train(root, *args), root / TAGS[agent] / agent / "seed0")
+            out[agent] = (train(root, *args), the_run(root / TAGS[agent] / agent))
     return out
 
 
@@ -90,7 +98,7 @@ def rllib_run(runs, ray_address):
     """RLlib PPO in the same run tree, on the session's Ray instance."""
     root = runs["_root"]
     proc = train(root, *TINY["rllib_ppo"], f"agent.ray_address={ray_address}")
-    runs["rllib_ppo"] = (proc, root / TAGS["rllib_ppo"] / "rllib_ppo" / "seed0")
+    runs["rllib_ppo"] = (proc, the_run(root / TAGS["rllib_ppo"] / "rllib_ppo"))
     return runs["rllib_ppo"]
 
 
@@ -160,7 +168,10 @@ def test_tensorboard_shared_tags(run_of, agent):
     assert all(np.isfinite(v) for _, v in scalars["charts/episodic_return"])
     ea = EventAccumulator(str(run_dir))
     ea.Reload()
-    assert "_hparams_/experiment" in ea.PluginTagToContent("hparams")
+    # a session per run and no experiment summary: TensorBoard then shows the union of every
+    # run's columns (test_workflow.py checks the columns)
+    tags = ea.PluginTagToContent("hparams")
+    assert "_hparams_/session_start_info" in tags and "_hparams_/experiment" not in tags
 
 
 @pytest.mark.parametrize("agent", AGENTS)
@@ -191,7 +202,7 @@ def test_evaluate_writes_tables_and_plots(runs, rllib_run):
     proc = run_script("evaluate.py", f"runs={root}/*", "episodes=3", "decision_steps=5",
                       "loads=[0.4,1.0]", "load_episodes=1")  # fmt: skip
     _ok(proc)
-    out = root / "eval"
+    (out,) = (root / "eval").iterdir()  # a fresh dated directory
     with open(out / "results.csv") as f:
         rows = list(csv.DictReader(f))
     mec = [r for r in rows if r["group"] == "mec-alexnet"]
@@ -245,7 +256,8 @@ def test_bad_override_fails_before_training(tmp_path):
 def test_interrupt_saves_and_resume_continues(tmp_path):
     args = [f"runs_root={tmp_path}", *COMMON, "env=mec", "train.total_steps=1000000",
             "train.checkpoint_every=200", "train.eval_every=0", "agent.learning_starts=100"]  # fmt: skip
-    run_dir = tmp_path / "mec-alexnet" / "iorlo_plus" / "seed0"  # the default agent
+    # the default agent; the override is part of the run dir
+    run_dir = tmp_path / "mec-alexnet" / "iorlo_plus" / "agent.learning_starts=100" / "seed0"
     p = subprocess.Popen([sys.executable, "train.py", *args], cwd=REPO, env=ENV,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
@@ -266,10 +278,10 @@ def test_interrupt_saves_and_resume_continues(tmp_path):
     stopped = state["steps"]
 
     # a new run in the same dir is refused, and so is a resume with another config
-    proc = train(tmp_path, "env=mec", "train.total_steps=1000000")
-    assert proc.returncode == 2 and "already holds a run" in proc.stderr
-    proc = train(tmp_path, "env=mec", "train.resume=true", "agent.learning_starts=100",
-                 "env.eta1=5.0")  # fmt: skip
+    proc = train(tmp_path, "env=mec", "train.total_steps=1000000", "agent.learning_starts=100")
+    assert proc.returncode == 2 and "holds an unfinished run (status 'interrupted'" in proc.stderr
+    proc = train(tmp_path, f"run_dir='{run_dir}'", "env=mec", "train.resume=true",
+                 "agent.learning_starts=100", "env.eta1=5.0")  # fmt: skip
     assert proc.returncode == 2 and "env.eta1: run has 10.0, now 5.0" in proc.stderr
 
     proc = train(tmp_path, "env=mec", "train.resume=true", "agent.learning_starts=100",
@@ -288,6 +300,6 @@ def test_multirun_lands_in_the_run_tree(tmp_path):
                       "train.eval_every=0", "train.final_eval_episodes=0")  # fmt: skip
     _ok(proc)
     for seed in (0, 1):
-        run_dir = tmp_path / "mec-alexnet" / "iorlo" / f"seed{seed}"
+        run_dir = tmp_path / "mec-alexnet" / "iorlo" / "agent.learning_starts=100" / f"seed{seed}"
         assert json.loads((run_dir / "state.json").read_text())["status"] == "done"
         assert OmegaConf.load(run_dir / "config.yaml").seed == seed

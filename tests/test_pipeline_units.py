@@ -8,7 +8,13 @@ from omegaconf import OmegaConf
 
 from pipeline.config import ConfigError, Rule, check_rules, missing_keys, positive, unit_interval
 from pipeline.envs import UnitToSymmetric
-from pipeline.evaluate import default_out_dir, discover_runs, group_key, heuristic_names
+from pipeline.evaluate import (
+    default_out_dir,
+    discover_runs,
+    eval_root,
+    group_key,
+    heuristic_names,
+)
 from pipeline.report import markdown_table
 
 
@@ -56,8 +62,15 @@ def test_discovery_and_out_dir(tmp_path):
     assert discover_runs(str(tmp_path / "d2d-vgg16/sb3_td3/seed0")) == [
         (tmp_path / "d2d-vgg16/sb3_td3/seed0").resolve()
     ]
-    assert default_out_dir(str(tmp_path)) == tmp_path / "eval"
-    assert default_out_dir(f"{tmp_path}/mec-*/iorlo") == tmp_path / "eval"
+    assert eval_root([str(tmp_path)]) == tmp_path / "eval"
+    assert eval_root([f"{tmp_path}/mec-*/iorlo"]) == tmp_path / "eval"
+    both = [str(tmp_path / "mec-alexnet/iorlo"), str(tmp_path / "d2d-vgg16")]
+    assert eval_root(both) == tmp_path.resolve() / "eval"
+    # every call gets its own new dated directory: nothing earlier is overwritten
+    first, second = default_out_dir(str(tmp_path)), default_out_dir(str(tmp_path))
+    assert first.parent == second.parent == tmp_path / "eval" and first != second
+    assert first.is_dir() and not any(first.iterdir())
+    assert len(first.name) == len("20260101-120000") and first.name[8] == "-"
 
 
 def test_group_key_ignores_action_mode():

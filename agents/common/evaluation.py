@@ -26,6 +26,8 @@ def evaluate_policy(
     Returns means over all frames of ``info["cost"]`` and ``info["gap"]`` (when the env
     reports them) as ``cost``/``gap``, the mean episode return as ``episodic_return``, and
     ``episodes``/``frames``. ``max_steps`` caps episodes of envs without a time limit.
+    ``gap`` is the env's fraction (0.01 = 1%); logged as ``eval/gap`` it is written in %
+    (:data:`agents.common.logger.PERCENT_TAGS`).
     """
     if len(seeds) == 0:
         raise ValueError("seeds must hold at least one episode seed")

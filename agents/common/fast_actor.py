@@ -4,9 +4,11 @@ Agents describe their deterministic policy as an *actor spec* (:func:`mlp_actor_
 MLP's weights plus how to read its output. The spec is stored in checkpoints under
 ``"actor"`` and :class:`NumpyActor` evaluates it without torch (no autograd graph, no
 dispatcher): about 9 µs per decision for IoRLO's 50-unit actor and about 1.2 ms for 4096
-decisions, see ``benchmarks/bench_decisions.py``. Batches run one BLAS gemm per layer; on a
-machine shared with other jobs set ``OPENBLAS_NUM_THREADS=1`` (multi-threaded OpenBLAS
-then slows a 4096 batch down by an order of magnitude).
+decisions, see ``benchmarks/bench_decisions.py``. Batches run one BLAS gemm per layer with
+numpy's BLAS limited to ``blas_threads`` threads (default 1, through threadpoolctl) for the
+duration of the call: for these small layers a multi-threaded OpenBLAS is an order of
+magnitude slower (38-72 ms instead of 0.7-1.0 ms for 4096 decisions on 2 shared cores), and
+the caller no longer needs ``OPENBLAS_NUM_THREADS=1`` for that speed.
 
 Spec (plain values and tensors, ``torch.load(weights_only=True)``-safe)::
 
@@ -37,11 +39,26 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import ThreadpoolController
 from torch import nn
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh")
 OUTPUTS: tuple[str, ...] = ("sigmoid", "tanh", "identity", "argmax")
 EXPORT_FORMATS: tuple[str, ...] = ("torchscript", "onnx")
+
+
+#: BLAS thread count of :meth:`NumpyActor.act_batch` unless ``blas_threads`` says otherwise
+DEFAULT_BLAS_THREADS = 1
+_BLAS: Any = None  # the BLAS libraries loaded when first needed (numpy's included)
+
+
+def blas_controller() -> Any:
+    """A threadpoolctl controller of the loaded BLAS libraries (built once: scanning the
+    loaded libraries costs ~1 ms, setting a limit through it ~10 µs)."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController().select(user_api="blas")
+    return _BLAS
 
 
 def _tensor(x: Any) -> torch.Tensor:
@@ -115,7 +132,7 @@ class NumpyActor:
     ``act(obs) -> action`` (an element of the env's action space) and
     ``act_batch(obs_batch) -> actions``. Partitioning actors with a sigmoid output also
     offer ``decide``/``decide_batch``: the platform of every block by the intent thresholds
-    (``a < ε -> 0``, ``ε <= a < φ -> 1``, ``a >= φ -> 2``; SPEC §4/§5), computed on the
+    (``a < ε -> 0``, ``ε <= a < φ -> 1``, ``a >= φ -> 2``; docs/model.md §4/§5), computed on the
     pre-activation against ``logit(threshold)`` (no sigmoid needed; equal to discretising
     ``act`` up to float32 rounding exactly at a threshold).
 
@@ -123,6 +140,9 @@ class NumpyActor:
         spec: Actor spec (:func:`mlp_actor_spec`).
         signature: The env signature recorded with the actor (:func:`env_signature`).
         thresholds: Intent thresholds for ``decide``; default: the signature's.
+        blas_threads: BLAS threads of the batched calls (``act_batch``, ``decide_batch``),
+            applied with threadpoolctl for each call and restored after it; ``None`` leaves
+            the process's setting (e.g. ``OPENBLAS_NUM_THREADS``) as it is.
     """
 
     def __init__(
@@ -130,7 +150,11 @@ class NumpyActor:
         spec: Mapping[str, Any],
         signature: Mapping[str, Any] | None = None,
         thresholds: Sequence[float] | None = None,
+        blas_threads: int | None = DEFAULT_BLAS_THREADS,
     ) -> None:
+        if blas_threads is not None and int(blas_threads) < 1:
+            raise ValueError(f"blas_threads must be >= 1 or None, got {blas_threads}")
+        self.blas_threads = None if blas_threads is None else int(blas_threads)
         if spec.get("kind") != "mlp":
             raise ValueError(f"actor spec kind must be 'mlp', got {spec.get('kind')!r}")
         self.spec = dict(spec)
@@ -224,6 +248,13 @@ class NumpyActor:
             return z
         return self._forward(x, self._W)
 
+    def _forward_batch(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`_forward` of a 2-D batch with numpy's BLAS at ``blas_threads`` threads."""
+        if self.blas_threads is None:
+            return self._forward(x, self._WT)
+        with blas_controller().limit(limits=self.blas_threads):
+            return self._forward(x, self._WT)
+
     def _forward(self, x: np.ndarray, mats: list[np.ndarray]) -> np.ndarray:
         """General MLP on a 1-D (``mats = self._W``) or 2-D (``mats = self._WT``) input.
 
@@ -274,11 +305,11 @@ class NumpyActor:
         return self._transform(self.logits(obs))
 
     def act_batch(self, obs_batch: Any) -> np.ndarray:
-        """Actions for a batch ``(B, obs_dim)`` (one gemm per layer)."""
+        """Actions for a batch ``(B, obs_dim)`` (one gemm per layer, ``blas_threads``)."""
         x = np.asarray(obs_batch, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
             self._bad_obs(x, True)
-        return self._transform(self._forward(x, self._WT))
+        return self._transform(self._forward_batch(x))
 
     __call__ = act
 
@@ -306,7 +337,7 @@ class NumpyActor:
         x = np.asarray(obs_batch, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
             self._bad_obs(x, True)
-        z = self._forward(x, self._WT)
+        z = self._forward_batch(x)
         d = (z >= th[0]).astype(np.int64)
         for t in th[1:]:
             d += z >= t
@@ -345,14 +376,14 @@ class NumpyActor:
         return path
 
     @classmethod
-    def from_checkpoint(cls, payload: Mapping[str, Any]) -> NumpyActor:
+    def from_checkpoint(cls, payload: Mapping[str, Any], **kwargs: Any) -> NumpyActor:
         """The actor of a loaded checkpoint dict (``payload["actor"]``, ``["signature"]``)."""
         if "actor" not in payload or not isinstance(payload["actor"], Mapping):
             raise ValueError(
                 f"checkpoint has no actor spec (algo {payload.get('algo')!r}); keys: "
                 f"{sorted(payload)}"
             )
-        return cls(payload["actor"], signature=payload.get("signature"))
+        return cls(payload["actor"], signature=payload.get("signature"), **kwargs)
 
     def check_fits(self, env: Any) -> None:
         """ValueError unless the actor's input and output sizes fit ``env``'s (single)

@@ -5,14 +5,20 @@
 | ``charts/episodic_return`` | per episode | sum of env rewards (``-cost * env reward_scale``) |
 | ``charts/episodic_length`` | per episode | frames in the episode |
 | ``charts/cost`` | per episode | mean ``info["cost"]`` over the episode |
-| ``charts/gap`` | per episode | mean ``info["gap"]`` (optimality gap vs the oracle) |
+| ``charts/gap`` | per episode | mean ``info["gap"]`` (optimality gap vs the oracle), in % |
 | ``charts/SPS`` | every ``log_every`` steps | env steps per second of the current ``learn`` call |
 | ``charts/<name>`` | agent-specific | e.g. ``charts/noise_sigma``, ``charts/learning_rate`` |
 | ``losses/<name>`` | every ``log_every`` steps | e.g. ``losses/critic_loss``, ``losses/actor_loss``, ``losses/q_values`` |
-| ``eval/<name>`` | every evaluation | ``eval/episodic_return``, ``eval/cost``, ``eval/gap`` (deterministic policy) |
+| ``eval/<name>`` | every evaluation | ``eval/episodic_return``, ``eval/cost``, ``eval/gap`` (%) (deterministic policy) |
 
 plus a ``hyperparameters`` text table (CleanRL style) and an HParams entry
 (:meth:`RunLogger.log_hparams`). The x-axis is always the global env step.
+
+Gaps are in percent everywhere the user reads them (TensorBoard, ``evaluate.py`` tables,
+``metrics.json``). Callers pass the env's own unit, the fraction ``info["gap"]``
+(``expected_cost / optimal_cost - 1``); the logger scales the tags of :data:`PERCENT_TAGS`
+by 100, in :attr:`RunLogger.history` too, so no agent or runner converts on its own (and
+none can convert twice).
 
 Without a ``log_dir`` nothing is written, but :attr:`RunLogger.history` still records
 every scalar (tests and callbacks read it).
@@ -27,6 +33,13 @@ from collections.abc import Mapping
 from typing import Any
 
 TAG_PREFIXES: tuple[str, ...] = ("charts", "losses", "eval")
+#: tags logged from a fraction and written in percent (x 100)
+PERCENT_TAGS: frozenset[str] = frozenset({"charts/gap", "eval/gap"})
+
+
+def to_logged_unit(tag: str, value: float) -> float:
+    """``value`` in the unit ``tag`` is written in: percent for :data:`PERCENT_TAGS`."""
+    return 100.0 * value if tag in PERCENT_TAGS else value
 
 
 def flatten_hparams(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -72,9 +85,10 @@ class RunLogger:
             )
 
     def scalar(self, tag: str, value: float, step: int) -> None:
-        """Log one scalar (``tag`` must start with ``charts/``, ``losses/`` or ``eval/``)."""
+        """Log one scalar (``tag`` must start with ``charts/``, ``losses/`` or ``eval/``);
+        gaps are passed as fractions and logged in % (:data:`PERCENT_TAGS`)."""
         self._check_tag(tag)
-        value = float(value)
+        value = to_logged_unit(tag, float(value))
         if self.keep_history:
             self.history[tag].append((int(step), value))
         if self._writer is not None and math.isfinite(value):
@@ -95,8 +109,9 @@ class RunLogger:
     ) -> None:
         """A ``hyperparameters`` markdown table and a TensorBoard HParams entry.
 
-        ``metrics`` are final numbers (e.g. ``{"eval/gap": 0.01}``); they appear in the
-        HParams view next to the (flattened) hyperparameters. TensorBoard also stores them
+        ``metrics`` are final numbers (e.g. ``{"eval/gap": 0.01}``, a fraction: shown as
+        1 (%) like the scalar tag); they appear in the HParams view next to the (flattened)
+        hyperparameters. TensorBoard also stores them
         as scalars at ``step`` (pass the final step so the curves gain no stray point at 0).
         """
         flat = flatten_hparams(hparams)
@@ -105,7 +120,9 @@ class RunLogger:
         table = "\n".join(f"|{k}|{v}|" for k, v in flat.items())
         self._writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
         clean = {
-            k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))
+            k: to_logged_unit(k, float(v))
+            for k, v in metrics.items()
+            if v is not None and math.isfinite(float(v))
         }
         # run_name="." keeps the HParams summary in this run's directory.
         self._writer.add_hparams(flat, clean, run_name=".", global_step=step)

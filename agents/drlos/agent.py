@@ -2,7 +2,7 @@
 
 The policy (:class:`~agents.drlos.networks.PolicyNetwork`, one hidden layer of 20) maps a
 scheduling observation to a softmax over the ``2^m`` share actions of
-``EdgeRL/EdgeScheduling-v0`` (SPEC §8). Training follows DeepRM (Mao et al., 2016), which
+``EdgeRL/EdgeScheduling-v0`` (docs/model.md §8). Training follows DeepRM (Mao et al., 2016), which
 the paper cites for it::
 
     for each iteration:

@@ -55,7 +55,7 @@ is 0.12% on AlexNet against Edge-only's 0.21%.
 Common to both (configurable, :class:`IoRLOConfig`): rewards are rescaled inside the
 agent (``reward_scale="auto"``: one over the mean absolute reward of the warm-up steps, so
 costs are O(1)); ``gamma`` defaults to 0 because the partitioning MDP is a contextual
-bandit (the links evolve independently of the decisions, SPEC §4): the optimal policy is
+bandit (the links evolve independently of the decisions, docs/model.md §4): the optimal policy is
 the same for every γ and bootstrapping only adds variance (γ = 0.9 learned no better).
 Episodes end by truncation only, which is never treated as terminal.
 

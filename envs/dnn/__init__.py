@@ -1,4 +1,4 @@
-"""DNN profiles (SPEC §2): built-in models and the profiler for users' own modules."""
+"""DNN profiles (docs/model.md §2): built-in models and the profiler for users' own modules."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Every model is an ``nn.Sequential`` whose direct children are the partitioning blocks, so
 ``profile_module(model, shape)`` with the default boundaries yields the documented blocks.
 All models accept any input resolution (adaptive pooling before the classifier); the
-default is CIFAR 3×32×32 (SPEC §2). Block counts follow Ren et al. Sec. 4.1.1.
+default is CIFAR 3×32×32 (docs/model.md §2). Block counts follow Ren et al. Sec. 4.1.1.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def vgg16(num_classes: int = 10, in_channels: int = 3) -> nn.Sequential:
 class BasicBlock(nn.Module):
     """ResNet basic residual unit: conv-BN-ReLU-conv-BN, + shortcut, ReLU.
 
-    The residual add is a functional op and costs nothing (SPEC §2); a projection
+    The residual add is a functional op and costs nothing (docs/model.md §2); a projection
     shortcut (1×1 conv + BN) is used when the shape changes.
     """
 

@@ -1,12 +1,12 @@
-"""DNN profiles: blocks of typed layers with their true tensor sizes (SPEC §2).
+"""DNN profiles: blocks of typed layers with their true tensor sizes (docs/model.md §2).
 
 A profile is derived from a real ``torch.nn.Module`` by one forward pass with hooks on
 every leaf module; no weights are needed (random initialisation is fine). Each leaf layer
 is mapped to one of the cost-model rows of Ren et al. Table 1 (``conv``, ``relu``, ``pool``,
 ``norm``, ``fc``) or to ``free`` (zero cost: Flatten, Dropout, Identity, Softmax; residual
-adds and other functional ops are not modules and cost nothing, SPEC §2).
+adds and other functional ops are not modules and cost nothing, docs/model.md §2).
 
-Sizes follow SPEC §1: intermediate tensors are float32 (``KB = elements * 4 / 1000``), the
+Sizes follow docs/model.md §1: intermediate tensors are float32 (``KB = elements * 4 / 1000``), the
 raw input is uint8 (``KB = elements * 1 / 1000``, configurable with ``input_bytes``).
 """
 
@@ -29,7 +29,7 @@ from envs.limits import MAX_COUNT, MAX_TENSOR_KB, check_alloc
 LAYER_KINDS: tuple[str, ...] = ("conv", "relu", "pool", "norm", "fc", "free")
 FLOAT_BYTES = 4.0
 
-# Module type -> cost-model row (SPEC §2). Checked with isinstance, in order.
+# Module type -> cost-model row (docs/model.md §2). Checked with isinstance, in order.
 DEFAULT_KIND_MAP: tuple[tuple[type[nn.Module], str], ...] = (
     (nn.Conv1d, "conv"),
     (nn.Conv2d, "conv"),
@@ -168,7 +168,7 @@ class Block:
 
 @dataclass(frozen=True)
 class DNNProfile:
-    """An ordered list of blocks G_1..G_n (SPEC §2); ``blocks[i].in_kb`` is G_{i+1}^in.
+    """An ordered list of blocks G_1..G_n (docs/model.md §2); ``blocks[i].in_kb`` is G_{i+1}^in.
 
     Every field is validated on construction (also by :meth:`from_dict`): names are strings,
     element counts integers in ``[0, MAX_COUNT]``, sizes finite KB in ``[0, MAX_TENSOR_KB]``
@@ -348,7 +348,7 @@ def profile_module(
             * a list of increasing ints: leaf-layer indices (in execution order) at which a new
               block starts after the first, e.g. ``[3, 7]`` splits 10 leaves as 0-2, 3-6, 7-9.
         name: profile name (default: the module's class name, lower-cased).
-        input_bytes: bytes per raw input element (1 for uint8 images, SPEC §1).
+        input_bytes: bytes per raw input element (1 for uint8 images, docs/model.md §1).
         kind_map: extra ``{module type: kind}`` entries, checked before the defaults, for
             custom layers; kinds must be among ``LAYER_KINDS``.
 

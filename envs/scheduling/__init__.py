@@ -1,4 +1,4 @@
-"""Multi-edge request scheduling (DRLoS MDP; SPEC §8, Huang et al. Sec. 3.3).
+"""Multi-edge request scheduling (DRLoS MDP; docs/model.md §8, Huang et al. Sec. 3.3).
 
 Parts: ``tasks`` (task sets), ``arrivals`` (Bernoulli and trace arrival processes),
 ``servers`` (server pool and matching rules), ``timeline`` (slot clock and FIFO buffer queue),

@@ -1,4 +1,4 @@
-"""Arrival processes: where task sets come from (SPEC §8; Huang et al. Sec. 3.3.1 and 4.5).
+"""Arrival processes: where task sets come from (docs/model.md §8; Huang et al. Sec. 3.3.1 and 4.5).
 
 Load level ρ (the paper's "request frequency from 10 to 130 percent") is defined as
 

@@ -1,4 +1,4 @@
-"""Multi-edge request scheduling environment (DRLoS MDP; SPEC §8, Huang et al. Sec. 3.3, 4.5)."""
+"""Multi-edge request scheduling environment (DRLoS MDP; docs/model.md §8, Huang et al. Sec. 3.3, 4.5)."""
 
 from __future__ import annotations
 
@@ -191,7 +191,7 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
     ## Description
 
     The DRLoS scheduling MDP of Huang et al. (IEEE TMC), Sec. 3.3, with the readings fixed in
-    SPEC §8. ``m`` edge servers have capacities ``c_i`` (concurrent tasks) and load ``g_i``
+    docs/model.md §8. ``m`` edge servers have capacities ``c_i`` (concurrent tasks) and load ``g_i``
     (tasks in service). Requests arrive in discrete slots at their home (nearest) server and
     join one FIFO buffer queue; each step (= one slot of ``slot_ms`` ms) the agent schedules
     some of the first ``M`` waiting tasks, each task then holds one unit of its server's
@@ -251,7 +251,7 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
 
     ## Rewards
 
-    Per step, on the state after the step (SPEC §8, the paper's eq. 10 on utilisations):
+    Per step, on the state after the step (docs/model.md §8, the paper's eq. 10 on utilisations):
 
         r_t = -Σ_i (u_i - ū)² / (m - 1) - λ_wait · (tasks left waiting by the action) / M
               - λ_drop · (tasks dropped this step)

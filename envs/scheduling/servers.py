@@ -1,4 +1,4 @@
-"""Edge servers and the rules that match waiting tasks to their free slots (SPEC §8).
+"""Edge servers and the rules that match waiting tasks to their free slots (docs/model.md §8).
 
 ``ServerPool`` tracks the load g_i (tasks in service) of each server with a departure
 calendar indexed by absolute slot, so a step costs O(m) whatever the number of tasks in
@@ -79,7 +79,7 @@ def share_fractions(num_servers: int, eta: float) -> np.ndarray:
     """(2^m, m) table: the fraction of free capacity each DRLoS action offers each server.
 
     Bit i of the action (``(a >> i) & 1``) set gives server i the high share 1 - η, clear the
-    low share η (SPEC §8).
+    low share η (docs/model.md §8).
     """
     bits = (np.arange(2**num_servers)[:, None] >> np.arange(num_servers)) & 1
     return np.where(bits == 1, 1.0 - eta, eta)
@@ -104,7 +104,7 @@ def fill_shares(homes: np.ndarray, offers: np.ndarray) -> np.ndarray:
     """Fill offered slots with waiting tasks (FIFO, home server first).
 
     ``homes``: home server of each visible task, in queue order. Returns the server of each
-    task, -1 where it keeps waiting. Reading of SPEC §8 "fill FIFO, home server first":
+    task, -1 where it keeps waiting. Reading of docs/model.md §8 "fill FIFO, home server first":
     1. each server's offer goes to the earliest visible tasks homed there;
     2. the offers left over take the earliest remaining tasks (all homed at servers whose
        offer is used up, so they are forwarded), dealt round-robin over the servers with

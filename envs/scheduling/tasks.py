@@ -1,8 +1,8 @@
-"""Task sets of the multi-edge scheduling simulator (SPEC §8).
+"""Task sets of the multi-edge scheduling simulator (docs/model.md §8).
 
 A task set is the whole input of one episode: ``K`` requests, each with the slot it arrives
 in, its home (nearest) server and its service time in slots. It is a frozen bundle of arrays
-so the same task set can be replayed exactly, N times (DRLoS / DeepRM training, SPEC §8).
+so the same task set can be replayed exactly, N times (DRLoS / DeepRM training, docs/model.md §8).
 """
 
 from __future__ import annotations

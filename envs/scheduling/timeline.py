@@ -1,4 +1,4 @@
-"""Slot clock and FIFO buffer queue of the scheduling simulator (SPEC §8).
+"""Slot clock and FIFO buffer queue of the scheduling simulator (docs/model.md §8).
 
 The queue holds task ids (indices into the episode's ``TaskSet``) in arrival order. The
 scheduler sees its first M entries; any subset of them may leave in a step, the rest keep

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 from omegaconf import DictConfig
 
+from agents.common.logger import RunLogger, flatten_hparams
 from pipeline.config import ConfigError, Rule, RunSpec, check_rules
 from pipeline.envs import ENV_NAMES, build_env, is_partition
 from pipeline.evaluation import training_eval
@@ -40,6 +41,12 @@ ACTION_KINDS: tuple[str, ...] = ("continuous", "discrete")
 
 class TrainingStopped(Exception):
     """Raised by a runner's loop (at a safe point) when a stop was requested."""
+
+
+class SetupError(RuntimeError):
+    """A runner's set-up cannot proceed for a reason outside the config (e.g. Ray cannot
+    start or connect). ``train.py`` prints the message in one line (no traceback), exits 1 and
+    removes the new run's directory."""
 
 
 class TrainContext:
@@ -65,6 +72,48 @@ class TrainContext:
 
     def stop_requested(self) -> bool:
         return self.interrupt.requested
+
+
+class PipelineLogger(RunLogger):
+    """The :class:`~agents.common.logger.RunLogger` of a pipeline run: HParams comparable
+    across agents.
+
+    * Whoever logs the hyperparameters (the pipeline, or IoRLO / DRLoS inside ``learn``), the
+      columns are the runner's :meth:`Runner.hparams` (``hparams_source``): the same common
+      columns for every agent (``agent``, ``algo``, ``variant``, env, DNN, network, seed,
+      total steps) plus ``agent.<key>`` for each of the agent's own hyperparameters.
+    * Each run writes only its HParams *session* (start and end info), not an *experiment*
+      summary: TensorBoard's HParams table takes the first experiment summary it finds as the
+      set of columns (so a TD3 run's 25 columns hid every other agent's), and without one it
+      builds the columns from the union of every run's sessions.
+    """
+
+    hparams_source: Callable[[], Mapping[str, Any]] | None = None
+
+    def log_hparams(
+        self, hparams: Mapping[str, Any], metrics: Mapping[str, float], step: int | None = None
+    ) -> None:
+        from torch.utils.tensorboard.summary import hparams as hparams_summary
+
+        from agents.common import logger as logger_module
+
+        if self.hparams_source is not None:
+            hparams = self.hparams_source()
+        flat = flatten_hparams(hparams)
+        writer = self._writer
+        if writer is None:
+            return
+        table = "\n".join(f"|{k}|{v}|" for k, v in flat.items())
+        writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
+        # gaps in % like their scalar tags (when the logger converts units)
+        unit = getattr(logger_module, "to_logged_unit", lambda tag, value: value)
+        clean = {k: unit(k, float(v)) for k, v in metrics.items()
+                 if v is not None and math.isfinite(float(v))}  # fmt: skip
+        _experiment, start, end = hparams_summary(flat, clean)
+        writer.file_writer.add_summary(start, step)
+        writer.file_writer.add_summary(end, step)
+        for k, v in clean.items():
+            writer.add_scalar(k, v, step)
 
 
 class EpisodeTracker:
@@ -222,12 +271,34 @@ class Runner(ABC):
         )
         return out
 
+    #: the ``algo`` column of the HParams view (default: the runner's class name)
+    algo_label: ClassVar[str] = ""
+
+    def variant(self) -> str:
+        """The ``variant`` column: the agent's own variant / algorithm key, else its name."""
+        a = self.agent_cfg
+        return str(a.get("variant") or a.get("algo") or a["name"])
+
     def hparams(self) -> dict[str, Any]:
-        """Hyperparameters for the TensorBoard HParams view."""
+        """Hyperparameters for the TensorBoard HParams view: the common columns of every run,
+        then ``agent.<key>`` for each of the agent's hyperparameters (as set on the command
+        line: ``agent.lr_actor=...``)."""
         c = self.cfg
-        out: dict[str, Any] = {"agent": self.agent_cfg["name"], "env": c.env.name,
-                               "env_tag": c.env.tag, "seed": self.seed}  # fmt: skip
-        out.update({k: v for k, v in self.agent_cfg.items() if k != "_target_"})
+        out: dict[str, Any] = {
+            "agent": self.agent_cfg["name"],
+            "algo": self.algo_label or type(self).__name__.removesuffix("Runner"),
+            "variant": self.variant(),
+            "action_space": self.agent_cfg.get("action_space"),
+            "env": c.env.name,
+            "env_id": c.env.id,
+            "env_tag": c.env.tag,
+            "dnn": c.dnn.name,
+            "network": c.network.name,
+            "seed": self.seed,
+            "total_steps": int(c.train.total_steps),
+        }
+        for k, v in self.hyperparameters(self.agent_cfg).items():
+            out[f"agent.{k}"] = v
         return out
 
     # ------------------------------------------------------------------ lifecycle

@@ -1,9 +1,13 @@
 """Ray RLlib baselines (new API stack): PPO, SAC and DQN, and how to scale out.
 
-* Ray: ``ray.init(address=agent.ray_address or None, num_cpus=agent.num_cpus,
-  include_dashboard=False)``; ``agent.num_env_runners`` sampling workers (0: sample in the
-  driver, fits 2 cores), ``agent.num_envs_per_env_runner`` envs each. With ``ray_address``
-  (e.g. ``auto`` on a cluster node) the same command trains on an existing cluster; the
+* Ray (:func:`ray_init_kwargs`): ``agent.ray_address`` (``auto``, ``host:port``,
+  ``ray://...``) connects to that cluster; with ``ray_address=null`` the run joins the cluster
+  ``ray.init`` itself would find (``RAY_ADDRESS``, or the last ``ray start`` on this node) and
+  otherwise starts a local instance with ``agent.num_cpus`` CPUs (``ray_address=local``
+  always starts one). Connecting passes no resources (Ray refuses ``num_cpus`` then). A
+  failure to start or connect is one line (:class:`~pipeline.runners.base.SetupError`) and
+  leaves no run directory. ``agent.num_env_runners`` sampling workers (0: sample in the
+  driver, fits 2 cores), ``agent.num_envs_per_env_runner`` envs each; on a cluster the
   workers need ``envs`` and ``pipeline`` importable (install the package there).
   ``agent.ray_auth_mode`` sets ``RAY_AUTH_MODE`` (Ray >= 2.5x enables token authentication
   for a new local cluster unless it is ``disabled``); null leaves the environment as it is.
@@ -26,6 +30,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -37,8 +42,9 @@ from omegaconf import DictConfig
 
 from pipeline.config import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.envs import UnitToSymmetric
-from pipeline.runners.base import Runner, TrainContext, TrainingStopped
+from pipeline.runners.base import Runner, SetupError, TrainContext, TrainingStopped
 
+log = logging.getLogger("edgerl")
 CHECKPOINT_FORMAT = "edgerl-rllib"
 ALGOS: dict[str, tuple[str, ...]] = {
     "PPO": ("discrete", "continuous"),
@@ -181,6 +187,71 @@ class RLModulePolicy:
         return int(a) if self.discrete_scalar else a
 
 
+def running_cluster() -> str | None:
+    """The address of the Ray cluster a plain ``ray.init()`` would join (``RAY_ADDRESS``, or
+    the last ``ray start`` on this node), or None when it would start its own."""
+    try:
+        from ray._private import services
+
+        return services.canonicalize_bootstrap_address(None)
+    except Exception:  # nothing usable found: ray.init starts a local instance
+        return None
+
+
+def ray_init_kwargs(agent: dict[str, Any], existing: str | None) -> dict[str, Any]:
+    """``ray.init`` arguments for the agent config: connect to ``agent.ray_address`` (or to the
+    running cluster ``existing`` when it is null) without resources, which Ray refuses when
+    connecting; otherwise start a local instance with ``agent.num_cpus`` CPUs."""
+    address = agent.get("ray_address")
+    if address is None and existing is not None:
+        address = existing
+    if address and address != "local":
+        return {"address": address, "log_to_driver": False}
+    kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if address == "local":
+        kw["address"] = "local"
+    if agent.get("num_cpus") is not None:
+        kw["num_cpus"] = int(agent["num_cpus"])
+    return kw
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> str:
+    """Fail fast (a :class:`SetupError`) when no Ray cluster answers at ``address``:
+    ``ray.init`` itself retries an unreachable address for minutes. ``auto`` is resolved
+    the way Ray does; returns the address to pass to ``ray.init``."""
+    import socket
+
+    if address == "auto":
+        try:
+            from ray._private import services
+
+            found = services.canonicalize_bootstrap_address("auto")
+        except Exception as exc:  # ConnectionError: no running cluster found
+            raise SetupError(
+                f"cannot connect to the Ray cluster at auto ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else 'none found'}); start one with "
+                "`ray start --head` or leave agent.ray_address=null for a local instance"
+            ) from None
+        if not found:
+            return address
+        target = found
+    else:
+        target = address
+    hostport = target.split("://", 1)[-1]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return address  # not host:port: let ray.init judge it
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise SetupError(
+            f"cannot connect to the Ray cluster at {address} (nothing answers at {host}:{port}: "
+            f"{exc.strerror or type(exc).__name__}); check agent.ray_address (null: the running "
+            "cluster or a new local instance, auto, host:port, local)"
+        ) from None
+    return address
+
+
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
@@ -273,12 +344,24 @@ class RLlibRunner(Runner):
             os.environ["RAY_AUTH_MODE"] = a["ray_auth_mode"]
         if ray.is_initialized():
             return
-        kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-        if a.get("ray_address"):
-            kw["address"] = a["ray_address"]
-        elif a.get("num_cpus") is not None:
-            kw["num_cpus"] = int(a["num_cpus"])
-        ray.init(**kw)
+        kw = ray_init_kwargs(a, running_cluster() if a.get("ray_address") is None else None)
+        connecting = kw.get("address") not in (None, "local")
+        what = (
+            f"connect to the Ray cluster at {kw['address']}"
+            if connecting
+            else "start a local Ray instance"
+        )
+        log.info("RLlib: %s", f"joining {kw['address']}" if connecting else "starting Ray")
+        if connecting:
+            check_reachable(kw["address"])
+        try:
+            ray.init(**kw)
+        except Exception as exc:  # ConnectionError, ValueError, RuntimeError, ...
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise SetupError(
+                f"cannot {what} ({type(exc).__name__}: {msg}); check agent.ray_address "
+                "(null: the running cluster or a new local instance, auto, host:port, local)"
+            ) from exc
         self._started_ray = True
 
     def _build_config(self) -> Any:

@@ -1,0 +1,151 @@
+"""Aggregation over training seeds with rliable (Agarwal et al., NeurIPS 2021).
+
+For one env config (a group of ``evaluate.py``) every agent has a score matrix
+``(runs, episodes)``: one row per trained run (training seed; a heuristic is one run), one
+column per fixed evaluation episode, each entry the episode's mean of a metric (gap to the
+oracle in %, cost, ...). The episodes play the part of rliable's tasks: every run sees the
+same ones, so the stratified bootstrap resamples runs within each episode and the 95%
+confidence intervals measure how much the result depends on the training seed.
+
+* :func:`aggregate_scores`: IQM (interquartile mean over runs x episodes) and mean, each
+  with a stratified-bootstrap 95% CI (``rliable.library.get_interval_estimates``).
+* :func:`performance_profile`: the fraction of (run, episode) scores at or below each
+  threshold tau (lower is better for gaps), with bootstrap CIs
+  (``rliable.library.create_performance_profile``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+#: metrics aggregated per env family; lower is better for all of them
+AGGREGATE_METRICS: dict[str, tuple[str, ...]] = {
+    "partition": ("gap", "cost"),
+    "scheduling": ("variance", "latency_ms"),
+}
+#: the aggregate statistics, in the order of the columns (rliable.metrics names)
+STATISTICS: tuple[str, ...] = ("iqm", "mean")
+CONFIDENCE = 0.95
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """rliable logs a line per algorithm (absl -> the "absl" logger, which Hydra's handler
+    prints) and arch warns about RandomState: keep stdout for the tables."""
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        absl.setLevel(level)
+
+
+def _stats(x: np.ndarray) -> np.ndarray:
+    from rliable import metrics
+
+    return np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x)])
+
+
+def aggregate_scores(
+    scores: Mapping[str, np.ndarray], reps: int = 2000, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """``{label: (runs, episodes)}`` -> ``{label: {"iqm", "iqm_lo", "iqm_hi", "mean",
+    "mean_lo", "mean_hi", "runs"}}`` (95% stratified-bootstrap CIs, ``reps`` resamples).
+
+    A matrix with non-finite entries (e.g. the latency of a scheduling episode in which no
+    task finished) gets NaN statistics instead of a bootstrap over partial data.
+    """
+    from rliable import library as rly
+
+    finite = {k: np.asarray(v, np.float64) for k, v in scores.items()}
+    finite = {k: v for k, v in finite.items() if v.size and np.isfinite(v).all()}
+    out: dict[str, dict[str, float]] = {}
+    for label, v in scores.items():
+        out[label] = {f"{s}{suf}": float("nan") for s in STATISTICS for suf in ("", "_lo", "_hi")}
+        out[label]["runs"] = int(np.shape(v)[0])
+    if not finite:
+        return out
+    # one RandomState per call: the CIs are reproducible for a given seed
+    with _quiet():
+        points, intervals = rly.get_interval_estimates(
+            finite, _stats, reps=int(reps), confidence_interval_size=CONFIDENCE,
+            random_state=np.random.RandomState(seed),
+        )  # fmt: skip
+    for label in finite:
+        for i, s in enumerate(STATISTICS):
+            out[label][s] = float(points[label][i])
+            out[label][f"{s}_lo"] = float(intervals[label][0, i])
+            out[label][f"{s}_hi"] = float(intervals[label][1, i])
+    return out
+
+
+def performance_profile(
+    scores: Mapping[str, np.ndarray], taus: np.ndarray, reps: int = 2000, seed: int = 0
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Fraction of (run, episode) scores ``<= tau`` for each tau (lower is better), and its
+    95% CI ``(2, len(taus))``, per label. rliable counts scores ``> tau``; this is one
+    minus that (the CI flips accordingly)."""
+    from rliable import library as rly
+
+    finite = {k: np.asarray(v, np.float64) for k, v in scores.items()}
+    finite = {k: v for k, v in finite.items() if v.size and np.isfinite(v).all()}
+    if not finite:
+        return {}, {}
+    state = np.random.get_state()  # noqa: NPY002 (rliable's profile bootstrap draws from it)
+    np.random.seed(seed)  # noqa: NPY002
+    try:
+        with _quiet():
+            above, above_ci = rly.create_performance_profile(
+                finite, np.asarray(taus, np.float64), reps=int(reps),
+                confidence_interval_size=CONFIDENCE,
+            )  # fmt: skip
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+    prof = {k: 1.0 - above[k] for k in finite}
+    ci = {k: 1.0 - np.asarray(above_ci[k])[::-1] for k in finite}
+    return prof, ci
+
+
+def tau_grid(scores: Mapping[str, np.ndarray], n: int = 101) -> np.ndarray:
+    """Thresholds from 0 to the 95th percentile of every finite score (at least 1)."""
+    vals = [np.asarray(v, np.float64).ravel() for v in scores.values()]
+    allv = np.concatenate(vals) if vals else np.zeros(1)
+    allv = allv[np.isfinite(allv)]
+    hi = float(np.percentile(allv, 95)) if allv.size else 1.0
+    return np.linspace(0.0, max(hi, 1.0), n)
+
+
+def score_rows(
+    head: Mapping[str, Any],
+    scores: Mapping[str, Mapping[str, np.ndarray]],
+    kinds: Mapping[str, str],
+    metrics: tuple[str, ...],
+    reps: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """One row per label: ``head`` plus ``<metric>_<stat>[_lo|_hi]`` for ``metrics``;
+    ``scores[metric][label]`` is that label's ``(runs, episodes)`` matrix."""
+    labels = list(kinds)
+    rows: dict[str, dict[str, Any]] = {
+        lab: {**head, "agent": lab, "kind": kinds[lab]} for lab in labels
+    }
+    for m in metrics:
+        per = scores.get(m, {})
+        if not per:
+            continue
+        agg = aggregate_scores(per, reps=reps, seed=seed)
+        for lab, stats in agg.items():
+            rows[lab]["runs"] = stats.pop("runs")
+            rows[lab]["episodes"] = int(np.shape(per[lab])[1])
+            rows[lab].update({f"{m}_{k}": v for k, v in stats.items()})
+    return [rows[lab] for lab in labels]
