@@ -1,11 +1,11 @@
 """Network and platform dynamics: link states and background load, evolving per frame.
 
-The MEC scenario (SPEC §4) needs, each frame, the state of the terminal–edge (TE) and
+The MEC scenario (docs/model.md §4) needs, each frame, the state of the terminal–edge (TE) and
 edge–cloud (EC) links, in the field order :data:`MEC_LINK_FIELDS`::
 
     b_te_up, b_te_down, b_ec_up, b_ec_down  (Mbps)   l_te, l_ec  (ms)
 
-The D2D scenario (SPEC §5) needs one symmetric link, :data:`D2D_LINK_FIELDS` = ``(b, l)``.
+The D2D scenario (docs/model.md §5) needs one symmetric link, :data:`D2D_LINK_FIELDS` = ``(b, l)``.
 
 Every process here is **batched**: it holds ``num`` independent copies (one per env of a
 numpy-batched vector env; ``num=1`` for a single env) and advances them all with a few numpy
@@ -26,7 +26,7 @@ Processes:
   a trace come from a fallback process.
 * :class:`ConstantLink` — fixed values (e.g. the Table 2 averages), for tests and oracles.
 * :class:`PlatformLoad` — background utilisation of edge / cloud / collaborator, returned as
-  multiplicative slowdown factors ``1 / (1 - util)`` on ``d_X`` (SPEC §3); off by default.
+  multiplicative slowdown factors ``1 / (1 - util)`` on ``d_X`` (docs/model.md §3); off by default.
 * :func:`make_link_process` — builds a link process from a config spec.
 
 The 5g_trial generator (:class:`FieldModel`)
@@ -638,7 +638,7 @@ class FiveGTrialProcess(LinkProcess):
 
 
 class FiveGTrialMEC(FiveGTrialProcess):
-    """5g_trial generator of the MEC links (Ren et al., Table 2; SPEC §4).
+    """5g_trial generator of the MEC links (Ren et al., Table 2; docs/model.md §4).
 
     Columns :data:`MEC_LINK_FIELDS`. Each argument overrides one field's model, either by a
     full :class:`FieldModel` or by a mapping of the attributes to change (config-friendly,
@@ -669,7 +669,7 @@ class FiveGTrialMEC(FiveGTrialProcess):
 
 
 class FiveGTrialD2D(FiveGTrialProcess):
-    """5g_trial generator of a D2D link (Ren et al., Table 2 "Device–to–Device"; SPEC §5).
+    """5g_trial generator of a D2D link (Ren et al., Table 2 "Device–to–Device"; docs/model.md §5).
 
     Columns :data:`D2D_LINK_FIELDS`. Overrides as for :class:`FiveGTrialMEC`.
 
@@ -681,7 +681,7 @@ class FiveGTrialD2D(FiveGTrialProcess):
     def __init__(
         self,
         b: FieldModel | Mapping[str, Any] | None = None,
-        l: FieldModel | Mapping[str, Any] | None = None,  # noqa: E741 - SPEC name
+        l: FieldModel | Mapping[str, Any] | None = None,  # noqa: E741 - the name in docs/model.md
     ) -> None:
         super().__init__(
             {"b": _as_model(DEFAULT_D2D_MODELS["b"], b), "l": _as_model(DEFAULT_D2D_MODELS["l"], l)}
@@ -788,8 +788,8 @@ class TraceReplay(LinkProcess):
       (mod its length), no randomness for the traces; repeatable evaluations.
 
     Bandwidth samples below ``min_bandwidth_mbps`` (outages, 0 Mbps in the real traces) are
-    raised to it, so transfer times ``8 G / B`` (SPEC §1) stay finite. Latency traces are used
-    as they are: a ping RTT is taken as the link latency ``L`` (SPEC §1 charges ``L`` once
+    raised to it, so transfer times ``8 G / B`` (docs/model.md §1) stay finite. Latency traces are used
+    as they are: a ping RTT is taken as the link latency ``L`` (docs/model.md §1 charges ``L`` once
     per transfer). The v1 envs read it as a round trip and charge half of it
     (``latency_reading="one_way"``); do not also scale it here.
 
@@ -928,7 +928,7 @@ class TraceReplay(LinkProcess):
 
 
 class PlatformLoad(LinkProcess):
-    """Background utilisation of platforms as slowdown factors on ``d_X`` (SPEC §3).
+    """Background utilisation of platforms as slowdown factors on ``d_X`` (docs/model.md §3).
 
     Per platform ``j``, utilisation is a bounded AR(1)::
 

@@ -1,4 +1,4 @@
-"""Readers for real network traces (SPEC §1 units: Mbps for bandwidth, ms for latency).
+"""Readers for real network traces (docs/model.md §1 units: Mbps for bandwidth, ms for latency).
 
 Three formats, all found under ``../shared/data/traces/`` (see its ``README.md``):
 

@@ -11,6 +11,8 @@ import time
 from typing import Any
 
 log = logging.getLogger("edgerl")
+#: progress keys holding an optimality gap (a fraction; displayed as ``<key>%``)
+GAP_KEYS: frozenset[str] = frozenset({"gap", "eval_gap"})
 
 
 class GracefulInterrupt:
@@ -80,7 +82,11 @@ class Progress:
 
     def update(self, step: int, **postfix: float) -> None:
         step = min(int(step), self.total)
-        self.postfix.update({k: v for k, v in postfix.items() if v is not None})
+        # gaps arrive as the env's fraction and are shown in % (the unit of TensorBoard and
+        # the evaluation tables)
+        for k, v in postfix.items():
+            if v is not None:
+                self.postfix[f"{k}%" if k in GAP_KEYS else k] = 100.0 * v if k in GAP_KEYS else v
         if not self.enabled:
             self.step = step
             return

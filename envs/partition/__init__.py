@@ -1,4 +1,4 @@
-"""MEC and D2D DNN-partitioning environments (Ren et al. Sec. 4; SPEC §3-§7).
+"""MEC and D2D DNN-partitioning environments (Ren et al. Sec. 4; docs/model.md §3-§7).
 
 | id | single env | vector env |
 |---|---|---|

@@ -1,4 +1,4 @@
-"""Candidate collaborators of the D2D scenario: churn and selection (Ren et al. Sec. 4.1.2, SPEC §5).
+"""Candidate collaborators of the D2D scenario: churn and selection (Ren et al. Sec. 4.1.2, docs/model.md §5).
 
 A :class:`CollaboratorPool` holds ``num`` independent copies (one per env) of ``m`` candidate
 phones, batched as ``(num, m)`` arrays with no Python loop over copies or candidates.
@@ -14,12 +14,12 @@ Each candidate is a four-state Markov chain, advanced once per frame:
 
 These are the paper's three cases in which the collaborator is replaced (overload, leaving,
 disconnection). A candidate that joins gets a fresh availability ``~ U(availability)`` and a
-fresh link; its capability factor is ``d_H = d_base / availability`` (SPEC §3; the paper's
+fresh link; its capability factor is ``d_H = d_base / availability`` (docs/model.md §3; the paper's
 Co-H has availability 1.0, Co-L 0.6). Links come from one batched D2D link process with
 ``num * m`` copies (row ``e * m + j`` is candidate ``j`` of copy ``e``); links of absent
 candidates keep evolving but are not observed.
 
-Selection, every frame, among the AVAILABLE candidates (SPEC §5)::
+Selection, every frame, among the AVAILABLE candidates (docs/model.md §5)::
 
     H_x = argmax_i ( s_i / max(s) + B_i / max(B) + 1 / L_i ),   s_i = 1 / d_Hi
 
@@ -123,12 +123,12 @@ class CollaboratorPool:
             :data:`DEFAULT_CHURN`).
         availability: ``(low, high)`` range, ``0 < low <= high <= 1``, of a joining
             candidate's availability.
-        base_factor: ``d_base`` of a fully available collaborator (SPEC §3: ``d_T``).
+        base_factor: ``d_base`` of a fully available collaborator (docs/model.md §3: ``d_T``).
         sticky: Keep the selected collaborator while it stays AVAILABLE.
         speedup: ``None`` (v0: every candidate's own factor is ``base_factor``) or a range
             ``(low, high)``: each candidate draws its own speed-up ``s ~ U(low, high)`` over
             ``base_factor`` when it joins, so ``d_H = base_factor / (s * availability)``
-            (v1, SPEC §10: collaborators are phones of their own speed).
+            (v1, docs/model.md §10: collaborators are phones of their own speed).
     """
 
     def __init__(

@@ -1,5 +1,5 @@
 """Shared pieces of the partitioning environments: argument checks, intent thresholds,
-observation scales (SPEC §4-§6).
+observation scales (docs/model.md §4-§6).
 
 Everything here is scenario-agnostic; :mod:`envs.partition.sim` holds the per-scenario
 simulators and :mod:`envs.partition.env` / :mod:`envs.partition.vector` the Gymnasium classes.
@@ -18,15 +18,15 @@ from envs.costs import EarlyExits
 from envs.limits import MAX_WEIGHT
 
 ACTION_MODES: tuple[str, ...] = ("continuous", "discrete")
-#: v1: what the agent observes ("measured": the previous frame's links and load; SPEC §10)
+#: v1: what the agent observes ("measured": the previous frame's links and load; docs/model.md §10)
 OBSERVE_MODES: tuple[str, ...] = ("measured", "current")
-#: v1: how a link's latency value is charged per transfer (one way = RTT / 2; SPEC §10)
+#: v1: how a link's latency value is charged per transfer (one way = RTT / 2; docs/model.md §10)
 LATENCY_READINGS: tuple[str, ...] = ("one_way", "round_trip")
 RESET_OPTIONS: tuple[str, ...] = ("offset",)
 DEFAULT_DNN = "resnet32"
 DEFAULT_MAX_EPISODE_STEPS = 100
 
-# Defaults of the weights (SPEC §4/§5 leave them to configuration). η1 = 10 ms/J puts a typical
+# Defaults of the weights (docs/model.md §4/§5 leave them to configuration). η1 = 10 ms/J puts a typical
 # device block's energy (≈0.3-5 J, Table 1) on the scale of its device latency (a few to tens
 # of ms at d_T = 4); η2 = 10 ms per overhead unit makes full offloading (D = 2 edge, 3 cloud)
 # cost 20-30 ms, the scale of an average TE+EC round trip (Table 2: 8.76 + 27.04 ms), i.e. a
@@ -74,7 +74,7 @@ def check_positive(
 
 
 def check_factor(name: str, value: Any) -> float:
-    """A capability or energy factor in ``[MIN_FACTOR, MAX_FACTOR]`` (SPEC §3)."""
+    """A capability or energy factor in ``[MIN_FACTOR, MAX_FACTOR]`` (docs/model.md §3)."""
     return check_number(name, value, lo=MIN_FACTOR, hi=MAX_FACTOR, allow_lo=True)
 
 
@@ -113,7 +113,7 @@ def check_thresholds(names: Sequence[str], values: Sequence[Any]) -> np.ndarray:
 
 
 def discretise(actions: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Platform index per entry: the number of thresholds ``<= a`` (SPEC §4, §5).
+    """Platform index per entry: the number of thresholds ``<= a`` (docs/model.md §4, §5).
 
     With thresholds ``(ε, φ)``: ``a < ε -> 0``, ``ε <= a < φ -> 1``, ``a >= φ -> 2``.
     """

@@ -1,4 +1,4 @@
-"""MEC and D2D DNN-partitioning environments (Ren et al. Sec. 4; SPEC §3-§7)."""
+"""MEC and D2D DNN-partitioning environments (Ren et al. Sec. 4; docs/model.md §3-§7)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ from envs.problem import PartitionProblem
 
 
 def _check_weights(weights: Any, num_platforms: int) -> tuple[float, ...]:
-    """``overhead_weights``: one finite weight >= 0 per platform (SPEC §4: w = (0, 2, 3))."""
+    """``overhead_weights``: one finite weight >= 0 per platform (docs/model.md §4: w = (0, 2, 3))."""
     if isinstance(weights, str | bytes | Mapping) or not isinstance(weights, Sequence | np.ndarray):
         raise ValueError(f"overhead_weights must be {num_platforms} numbers >= 0, got {weights!r}")
     if len(weights) != num_platforms:
@@ -84,7 +84,7 @@ def _make_network(spec: Any, fields: Sequence[str], scenario: str, trace_dir: An
 
 
 def _check_network_spec(spec: Any, fields: Sequence[str]) -> Any:
-    """Constant link values are checked here so the error names the field (SPEC §1 units).
+    """Constant link values are checked here so the error names the field (docs/model.md §1 units).
 
     A mapping without ``"type"`` whose keys are link fields is read as ``{"type": "constant"}``.
     """
@@ -215,7 +215,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
     def action_to_decision(self, action: Any) -> np.ndarray:
         """Platform per block from an action, ``(n,)`` or ``(B, n)``; validated.
 
-        Continuous actions are discretised by the intent thresholds (SPEC §4/§5); discrete
+        Continuous actions are discretised by the intent thresholds (docs/model.md §4/§5); discrete
         actions are the platform indices. NaN, out-of-range or wrongly shaped actions raise
         a ValueError.
         """
@@ -384,8 +384,8 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
 class MECPartitionEnv(PartitionEnv):
     """MEC ("vertical") DNN partitioning: device, edge or cloud for every block.
 
-    As in Ren et al., Sec. 4.1.1 and 4.2 (IoRLO), with the cost model of SPEC §3-§4 (eq. 6
-    read with ``L_EC`` in place of ``L_EC/2``) and optional early exits (SPEC §6).
+    As in Ren et al., Sec. 4.1.1 and 4.2 (IoRLO), with the cost model of docs/model.md §3-§4 (eq. 6
+    read with ``L_EC`` in place of ``L_EC/2``) and optional early exits (docs/model.md §6).
 
     ## Description
 
@@ -421,7 +421,7 @@ class MECPartitionEnv(PartitionEnv):
 
     ## Rewards
 
-    ``reward = -reward_scale * cost`` with (SPEC §4)::
+    ``reward = -reward_scale * cost`` with (docs/model.md §4)::
 
         cost = T + η1 * E + η2 * D,   D = (1/n) Σ_i w[S_i],  w = (0, 2, 3)
 
@@ -469,7 +469,7 @@ class MECPartitionEnv(PartitionEnv):
     | ``input_shape`` | ``None`` (3, 32, 32) | input (C, H, W) of a built-in DNN |
     | ``network`` | ``"5g_trial"`` | link spec for :func:`envs.network.make_link_process` (``"5g_trial"``, ``"constant"``, a trace/csv dict, a mapping of constant link values, or a ``LinkProcess``) |
     | ``trace_dir`` | ``None`` | directory relative trace paths are resolved against |
-    | ``d_t, d_e, d_c`` | 4.0, 1.0, 0.25 | capability (slowdown) factors (SPEC §3) |
+    | ``d_t, d_e, d_c`` | 4.0, 1.0, 0.25 | capability (slowdown) factors (docs/model.md §3) |
     | ``d_energy`` | 1.0 | device energy factor |
     | ``eta1``, ``eta2`` | 10.0, 10.0 | energy (ms/J) and overhead (ms) weights |
     | ``overhead_weights`` | (0, 2, 3) | ``w`` per platform |
@@ -488,7 +488,7 @@ class MECPartitionEnv(PartitionEnv):
     ## Version History
 
     * v1 (:class:`MECPartitionEnvV1`): measured state, one-way latency, platform load,
-      network mixtures with a train/test split (SPEC §10).
+      network mixtures with a train/test split (docs/model.md §10).
     * v0: initial version; the paper's MDP, kept bit-identical for a seed.
     """
 
@@ -564,8 +564,8 @@ class MECPartitionEnv(PartitionEnv):
 class D2DPartitionEnv(PartitionEnv):
     """D2D ("horizontal") DNN partitioning between the user's phone and a collaborator.
 
-    As in Ren et al., Sec. 4.1.2 and 4.2 (IoRLO), with the cost model of SPEC §3, §5 and
-    optional early exits (SPEC §6).
+    As in Ren et al., Sec. 4.1.2 and 4.2 (IoRLO), with the cost model of docs/model.md §3, §5 and
+    optional early exits (docs/model.md §6).
 
     ## Description
 
@@ -573,7 +573,7 @@ class D2DPartitionEnv(PartitionEnv):
     join, leave, overload and disconnect over time (a per-candidate Markov chain, see
     :mod:`envs.partition.collaborators`). Each frame the controller selects the collaborator
     ``H_x = argmax_i (s_i/max(s) + B_i/max(B) + 1/L_i)`` over the available candidates
-    (``s_i = 1/d_Hi``, ``d_Hi = d_base / availability_i``, SPEC §3/§5), re-picking by the
+    (``s_i = 1/d_Hi``, ``d_Hi = d_base / availability_i``, docs/model.md §3/§5), re-picking by the
     formula every frame (or, with ``sticky_selection=True``, only when the current one is
     lost). The agent places every block on the user's device (0) or ``H_x`` (1). If no
     candidate is available every block runs locally whatever the action, and ``info``
@@ -582,7 +582,7 @@ class D2DPartitionEnv(PartitionEnv):
     ## Action Space
 
     ``action_mode="continuous"`` (default): ``Box(0, 1, (n,), float32)``; ``a_i < ζ`` ->
-    user device, else the collaborator (SPEC §5: a larger ζ keeps more work on the user's
+    user device, else the collaborator (docs/model.md §5: a larger ζ keeps more work on the user's
     device). ``action_mode="discrete"``: ``MultiDiscrete([2] * n)``.
 
     ## Observation Space
@@ -603,7 +603,7 @@ class D2DPartitionEnv(PartitionEnv):
 
     ## Rewards
 
-    ``reward = -reward_scale * cost``, ``cost = T + η E`` (SPEC §5) with ``T`` compute plus
+    ``reward = -reward_scale * cost``, ``cost = T + η E`` (docs/model.md §5) with ``T`` compute plus
     D2D transfers ``8G/B_Hx + L_Hx`` and ``E`` the user's compute energy plus the radio
     energy of every transfer at ``P_D2D = 283.17 B_Hx + 132.86`` mW. Default ``η = 10``
     ms/J (as η1 in MEC).
@@ -661,7 +661,7 @@ class D2DPartitionEnv(PartitionEnv):
     ## Version History
 
     * v1 (:class:`D2DPartitionEnvV1`): collaborators of their own speed, platform load,
-      measured state, one-way latency, network mixtures (SPEC §10).
+      measured state, one-way latency, network mixtures (docs/model.md §10).
     * v0: initial version; the paper's MDP, kept bit-identical for a seed.
     """
 
@@ -766,7 +766,7 @@ V1_NETWORK = "mixture_train"
 
 
 class MECPartitionEnvV1(MECPartitionEnv):
-    """MEC partitioning, version 1: the right placement depends on the state (SPEC §10).
+    """MEC partitioning, version 1: the right placement depends on the state (docs/model.md §10).
 
     Same scenario, cost model, action space and observation layout as
     :class:`MECPartitionEnv` (v0, the paper's MDP, unchanged); v1 reads four things
@@ -860,7 +860,7 @@ class MECPartitionEnvV1(MECPartitionEnv):
     ## Version History
 
     * v1: measured state, one-way latency, platform load on, η2 = 50, network mixtures with
-      a train/test split (SPEC §10).
+      a train/test split (docs/model.md §10).
     * v0: the paper's MDP (:class:`MECPartitionEnv`).
     """
 
@@ -896,7 +896,7 @@ class MECPartitionEnvV1(MECPartitionEnv):
 
 
 class D2DPartitionEnvV1(D2DPartitionEnv):
-    """D2D partitioning, version 1: collaborators of their own speed (SPEC §10).
+    """D2D partitioning, version 1: collaborators of their own speed (docs/model.md §10).
 
     Same scenario, cost model, action space and observation layout as
     :class:`D2DPartitionEnv` (v0, unchanged); v1 makes the right split depend on the state
@@ -967,7 +967,7 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
     ## Version History
 
     * v1: collaborators of their own speed, platform load on, measured state, one-way
-      latency, network mixtures with a train/test split (SPEC §10).
+      latency, network mixtures with a train/test split (docs/model.md §10).
     * v0: the paper's MDP (:class:`D2DPartitionEnv`).
     """
 

@@ -1,4 +1,4 @@
-"""Batched frame simulators of the MEC and D2D partitioning scenarios (SPEC §3-§5).
+"""Batched frame simulators of the MEC and D2D partitioning scenarios (docs/model.md §3-§5).
 
 A simulator holds ``num`` independent copies of one scenario's time-varying state (links,
 background load, D2D candidates) and builds their observations. The single env runs it
@@ -95,7 +95,7 @@ class StaticFeatures:
 
 
 class MECSim:
-    """Links on T-E-C and platform load for ``num`` copies (SPEC §4).
+    """Links on T-E-C and platform load for ``num`` copies (docs/model.md §4).
 
     Observation layout (``n`` blocks), all entries in ``[0, 1]``:
 
@@ -210,7 +210,7 @@ class MECSim:
         """Link matrices of the frame (``measured``: of the last measurement), RTT scaled."""
         bu, bd, cu, cd, lt, lc = (self.obs_values if measured else self.values)[0].tolist()
         s = self.latency_scale
-        if s != 1.0:  # v1 one-way reading: a transfer pays RTT / 2 (SPEC §10)
+        if s != 1.0:  # v1 one-way reading: a transfer pays RTT / 2 (docs/model.md §10)
             lt, lc = lt * s, lc * s
         return mec_links(bu, bd, cu, cd, lt, lc, validate=False)
 
@@ -235,7 +235,7 @@ class MECSim:
 
 
 class D2DSim:
-    """Candidate collaborators, the selected link and platform load for ``num`` copies (SPEC §5).
+    """Candidate collaborators, the selected link and platform load for ``num`` copies (docs/model.md §5).
 
     Observation layout (``n`` blocks, ``m`` candidates), all entries in ``[0, 1]``:
 
@@ -489,7 +489,7 @@ class D2DSim:
     def links_one(self, measured: bool = False) -> LinkMatrices:
         """Link matrices of the frame (``measured``: of the last measurement), RTT scaled."""
         b, lat = (self.obs_values if measured else self.values)[0].tolist()
-        if self.latency_scale != 1.0:  # v1 one-way reading (SPEC §10)
+        if self.latency_scale != 1.0:  # v1 one-way reading (docs/model.md §10)
             lat *= self.latency_scale
         return d2d_links(b, lat, validate=False)
 
