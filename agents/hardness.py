@@ -111,11 +111,11 @@ class _ConstantAccumulator:
         self.frames = 0
 
     def add(self, terms: ChainTerms, weights: np.ndarray, include: np.ndarray) -> None:
-        w = np.where(include, weights, 0.0)
-        parts = []
-        for x in (terms.node, terms.edge_kb, terms.edge_0, terms.branch, terms.exit_ret):
-            x = np.broadcast_to(x, (w.size, *np.shape(x)[-(np.ndim(x) - 1) :]))
-            parts.append(np.tensordot(w, x, axes=(0, 0)))
+        w = np.where(include, weights, 0.0)  # batched terms: a leading frame axis
+        parts = [
+            np.tensordot(w, x, axes=(0, 0))
+            for x in (terms.node, terms.edge_kb, terms.edge_0, terms.branch, terms.exit_ret)
+        ]
         self.sums = (
             parts if self.sums is None else [a + b for a, b in zip(self.sums, parts, strict=True)]
         )
@@ -213,7 +213,7 @@ def hardness_report(
     model, kw = base.cost_model, base.env._cost_kw
     acc = _ConstantAccumulator()
     ratios: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    decisions, opts, problems, includes = [], [], [], []
+    decisions = []
     try:
         for true, seen, include in _frames(vec, seed, frames):
             dec, opt = true.optimum()
@@ -223,21 +223,9 @@ def hardness_report(
                 d[~include] = 0  # no collaborator: the env runs every block locally
                 ratios[n].append(true.evaluate(d).cost / opt)
             decisions.append(dec)
-            opts.append(opt)
-            problems.append(true)
-            includes.append(include)
     finally:
         vec.close()
     const, const_gap = _solve_constant(model, acc)
-    # the exact cost of the constant on every frame, as a check of the summed-terms DP
-    direct = np.mean(
-        [
-            np.where(inc, p.evaluate(np.broadcast_to(const, (episodes, model.n))).cost / o, 1.0)
-            for p, o, inc in zip(problems, opts, includes, strict=True)
-        ]
-    )
-    if not np.isclose(direct - 1.0, const_gap, rtol=1e-6, atol=1e-9):
-        raise RuntimeError(f"best-constant DP {const_gap} disagrees with direct {direct - 1.0}")
     dec_arr = np.stack(decisions, axis=1)  # (episodes, frames, n)
     changes = np.any(dec_arr[:, 1:] != dec_arr[:, :-1], axis=-1)
     distinct = len({d.tobytes() for d in dec_arr.reshape(-1, model.n)})

@@ -203,7 +203,7 @@ class RandomisedLink(LinkProcess):
         self._z = np.zeros((0, F))
         self._spike = np.zeros((0, F), dtype=bool)
         self._arrays_stale = False
-        self._buf = np.zeros((4, 0, F))
+        self._buf = np.zeros((3, 0, F))
 
     def _fresh(self, rng: np.random.Generator, k: int) -> tuple[np.ndarray, ...]:
         F = len(self.fields)
@@ -223,13 +223,22 @@ class RandomisedLink(LinkProcess):
         spike = rng.random((k, F)) < share
         return p, z, spike
 
-    def _emit(self, p: np.ndarray, z: np.ndarray, spike: np.ndarray) -> np.ndarray:
+    def _emit(
+        self,
+        p: np.ndarray,
+        z: np.ndarray,
+        spike: np.ndarray,
+        floor: np.ndarray | None = None,
+        cap: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Values from the state; ``floor``/``cap`` may be given tiled to ``z``'s shape
+        (numpy is several times slower broadcasting a short ``(F,)`` row)."""
         x = p[1] * z
         x += p[0]
         x += p[5] * spike
         np.exp(x, out=x)
-        np.maximum(x, self._floor, out=x)
-        return np.minimum(x, self._cap, out=x)
+        np.maximum(x, self._floor if floor is None else floor, out=x)
+        return np.minimum(x, self._cap if cap is None else cap, out=x)
 
     def _sync_scalar(self) -> None:
         # A few copies (a single env: 1 MEC link or m D2D candidates) step on Python floats:
@@ -275,10 +284,10 @@ class RandomisedLink(LinkProcess):
         self._sync_arrays()
         p, z, spike = self._p, self._z, self._spike
         if self._buf.shape[1:] != z.shape:  # scratch kept while num is unchanged
-            self._buf = np.empty((4, *z.shape))
+            self._buf = np.empty((3, *z.shape))
             self._bounds = np.stack([np.broadcast_to(self._floor, z.shape),
                                      np.broadcast_to(self._cap, z.shape)])  # fmt: skip
-        eps, u, thr, tmp = self._buf
+        eps, u, thr = self._buf
         rng.standard_normal(out=eps)
         rng.random(out=u)
         z *= p[2]
@@ -288,13 +297,7 @@ class RandomisedLink(LinkProcess):
         np.copyto(thr, p[4])
         np.copyto(thr, 1.0 - 1.0 / SPIKE_LEN, where=spike)
         np.less(u, thr, out=spike)
-        # _emit's operations, with full-shape operands and in-place
-        x = np.multiply(p[1], z)
-        x += p[0]
-        x += np.multiply(p[5], spike, out=tmp)
-        np.exp(x, out=x)
-        np.maximum(x, self._bounds[0], out=x)
-        self.values = np.minimum(x, self._bounds[1], out=x)
+        self.values = self._emit(p, z, spike, *self._bounds)
         return self.values
 
     def _step_scalar(self, rng: np.random.Generator) -> np.ndarray:

@@ -212,8 +212,6 @@ def test_script_json(tmp_path, capsys):
     "preset, env_group", [("paper_mec_calibrated", "mec_v1"), ("paper_d2d_calibrated", "d2d_v1")]
 )
 def test_presets_compose(preset, env_group):
-    if not (CONFIG_DIR / "env" / f"{env_group}.yaml").exists():
-        pytest.skip(f"configs/env/{env_group}.yaml (the v1 env group) does not exist yet")
     from hydra import compose, initialize_config_dir
 
     from pipeline.config import validate
@@ -234,9 +232,6 @@ def test_presets_compose(preset, env_group):
 def test_presets_envs_match_the_fit():
     """paper_random in the presets' envs (stochastic 5G links, 500 frames) gives the fitted
     numbers up to sampling noise: the env and the fit compute the same model."""
-    for group in ("mec_v1", "d2d_v1"):
-        if not (CONFIG_DIR / "env" / f"{group}.yaml").exists():
-            pytest.skip(f"configs/env/{group}.yaml (the v1 env group) does not exist yet")
     f = cal.fit("one_way")
     measured = cal.check_presets(500)
     for k, v in measured.items():

@@ -541,3 +541,31 @@ def set_numpy_rng_state(rng: np.random.Generator, state: Mapping[str, Any]) -> N
             f"numpy RNG state is for {state.get('bit_generator')!r}, the generator is {kind!r}"
         )
     rng.bit_generator.state = dict(state)
+
+
+def restore_agent(
+    cls: type,
+    path: str | os.PathLike[str],
+    env: Any,
+    algo: str,
+    *,
+    logger: Any = None,
+    check: Callable[[Mapping[str, Any]], None] | None = None,
+    **overrides: Any,
+) -> Any:
+    """An agent ``cls(env, logger=, **config)`` rebuilt from the checkpoint at ``path`` (its
+    ``algo`` must be ``algo``; ``env`` must match its signature; ``check(payload)`` may add
+    checks). ``overrides`` replace config fields. One :class:`CheckpointError` for a bad
+    file or a payload that does not fit (missing entries, wrong sizes)."""
+    payload = load_checkpoint(path)
+    if payload.get("algo") != algo:
+        raise CheckpointError(path, f"holds a {payload.get('algo')!r} checkpoint, not {algo!r}")
+    try:
+        check_signature(payload["signature"], env)
+        if check is not None:
+            check(payload)
+        agent = cls(env, logger=logger, **{**payload["config"], **overrides})
+        agent.load_state_dict(payload["state"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        raise payload_error(path, exc, f"restoring the {algo} agent") from exc
+    return agent

@@ -59,12 +59,9 @@ import numpy as np
 import torch
 
 from agents.common.checkpoint import (
-    CheckpointError,
-    check_signature,
     env_signature,
-    load_checkpoint,
     numpy_rng_state,
-    payload_error,
+    restore_agent,
     save_checkpoint,
     set_numpy_rng_state,
 )
@@ -568,11 +565,8 @@ class DRLoS:
         but change what observations or actions mean (``SEMANTIC_FIELDS``: capacities, η,
         queue_limit) warn. ``overrides`` replace config fields (e.g. ``torch_threads``).
         """
-        payload = load_checkpoint(path)  # CheckpointError for a bad/corrupted file
-        if payload.get("algo") != ALGO:
-            raise CheckpointError(path, f"holds a {payload.get('algo')!r} checkpoint, not {ALGO!r}")
-        try:
-            check_signature(payload["signature"], env)
+
+        def warn_semantics(payload: Mapping[str, Any]) -> None:
             saved, actual = payload.get("scheduling") or {}, scheduling_config(env)
             if diff := [f for f in SEMANTIC_FIELDS if f in saved and saved[f] != actual[f]]:
                 warnings.warn(
@@ -580,13 +574,7 @@ class DRLoS:
                     + ", ".join(f"{f}={saved[f]!r} (env: {actual[f]!r})" for f in diff)
                     + "; the spaces match, but the share actions / observations mean other "
                     "things",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
-            config = dict(payload["config"])
-            config.update(overrides)
-            agent = cls(env, logger=logger, **config)
-            agent.load_state_dict(payload["state"])
-        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
-            # a payload that does not fit: missing entries, wrong sizes (load_state_dict)
-            raise payload_error(path, exc, f"restoring the {ALGO} agent") from exc
-        return agent
+
+        return restore_agent(cls, path, env, ALGO, logger=logger, check=warn_semantics, **overrides)

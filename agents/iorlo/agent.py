@@ -89,12 +89,9 @@ import torch.nn.functional as F
 from gymnasium import spaces
 
 from agents.common.checkpoint import (
-    CheckpointError,
-    check_signature,
     env_signature,
-    load_checkpoint,
     numpy_rng_state,
-    payload_error,
+    restore_agent,
     save_checkpoint,
     set_numpy_rng_state,
 )
@@ -876,19 +873,7 @@ class IoRLO:
         """Rebuild an agent from :meth:`save` on ``env`` (which must match the checkpoint's
         signature: ValueError naming the mismatching fields otherwise). ``overrides``
         replace config fields (e.g. ``device``, ``torch_threads``)."""
-        payload = load_checkpoint(path)  # CheckpointError for a bad/corrupted file
-        if payload.get("algo") != ALGO:
-            raise CheckpointError(path, f"holds a {payload.get('algo')!r} checkpoint, not {ALGO!r}")
-        try:
-            check_signature(payload["signature"], env)
-            config = dict(payload["config"])
-            config.update(overrides)
-            agent = cls(env, logger=logger, **config)
-            agent.load_state_dict(payload["state"])
-        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
-            # a payload that does not fit: missing entries, wrong sizes (load_state_dict)
-            raise payload_error(path, exc, f"restoring the {ALGO} agent") from exc
-        return agent
+        return restore_agent(cls, path, env, ALGO, logger=logger, **overrides)
 
 
 class IoRLOPlus(IoRLO):
