@@ -4,8 +4,9 @@
 partitioning policies of :mod:`agents.partition_policies` for the MEC/D2D envs and the
 scheduling heuristics of :mod:`agents.scheduling_baselines` for the scheduling env.
 Learned agents: :class:`IoRLO` / :class:`IoRLOPlus` (partitioning, DDPG with intent
-thresholds), :class:`DRLoS` (scheduling, REINFORCE), :class:`QLearningAgent`; a trained
-actor loads for fast numpy decisions with :func:`load_actor` (SB3 and RLlib runs too, as a
+thresholds), :class:`DPDistill` (partitioning, imitation of the oracle), :class:`DRLoS`
+(scheduling, REINFORCE), :class:`QLearningAgent`; a trained actor loads for fast numpy
+decisions with :func:`load_actor` (SB3 and RLlib runs too, as a
 :class:`TrainedPolicy` with the same ``act``/``act_batch``). Imports are lazy so
 ``import agents`` stays light (no torch until an agent is used).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "DPDistill",
     "DRLoS",
     "IoRLO",
     "IoRLOConfig",
@@ -31,6 +33,7 @@ _LAZY = {
     "IoRLOPlus": "agents.iorlo",
     "IoRLOConfig": "agents.iorlo",
     "DRLoS": "agents.drlos",
+    "DPDistill": "agents.distill",
     "QLearningAgent": "agents.qlearning",
     "NumpyActor": "agents.common.fast_actor",
     "load_actor": "agents.loading",

@@ -6,7 +6,7 @@ trained it:
 
 | ``path`` | what loads | returned |
 |---|---|---|
-| ``checkpoint.pt`` (IoRLO, IoRLO+, DRLoS, Q-learning) or its run dir | the actor spec, ``torch.load(weights_only=True)`` | :class:`NumpyActor` (``decide``, ``export``, ...) |
+| ``checkpoint.pt`` (IoRLO, IoRLO+, DP-distill, DRLoS, Q-learning) or its run dir | the actor spec, ``torch.load(weights_only=True)`` | :class:`NumpyActor` (``decide``, ``export``, ...) |
 | an SB3 run dir, its ``sb3_checkpoint/`` or (legacy) ``model.zip`` path | ``sb3_checkpoint/params.pt`` into a model rebuilt from the run's ``config.yaml`` | :class:`TrainedPolicy` |
 | an RLlib run dir, its ``rllib_checkpoint/`` or ``module.pt`` | the RLModule rebuilt from ``config.yaml`` + ``module.pt`` (no Ray session) | :class:`TrainedPolicy` |
 
@@ -167,7 +167,7 @@ def load_actor(
 ) -> NumpyActor | TrainedPolicy:
     """The deterministic policy stored at ``path`` (see the module docstring for the forms).
 
-    Custom agents (IoRLO, IoRLO+, DRLoS, Q-learning) load as a :class:`NumpyActor`
+    Custom agents (IoRLO, IoRLO+, DP-distill, DRLoS, Q-learning) load as a :class:`NumpyActor`
     (``torch.load(weights_only=True)``, checksum verified, non-finite weights rejected;
     batches use ``blas_threads`` BLAS threads). SB3 and RLlib runs load as a
     :class:`TrainedPolicy` rebuilt from the run's config. With ``env``, the checkpoint's env

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from envs import kernels
 from envs.dnn import DNNProfile
 
 # Ren et al. Table 1 (docs/model.md §3): kind -> (alpha, beta, gamma). ReLU and norm have no beta.
@@ -306,6 +307,11 @@ class ChainCostModel:
             )
         self.overhead_weights = w
         self.early_exits = early_exits
+        # Batched evaluation in chain order by the compiled kernel (envs/kernels.py) where
+        # numba is available: bit-identical to the scalar path. v1 envs turn it on; v0 keeps
+        # numpy's sums so that its results stay identical for a seed.
+        self.sequential_batch = False
+        self._out_one = np.empty((4, 1))  # the compiled single-decision path's output
         self.exit_probs = np.zeros(self.n)
         self.branch_latency_ms = np.zeros(self.n)
         self.branch_energy_j = np.zeros(self.n)
@@ -332,6 +338,12 @@ class ChainCostModel:
         self._p = self.exit_probs.tolist()
         self._brl = self.branch_latency_ms.tolist()
         self._bre = self.branch_energy_j.tolist()
+
+    @property
+    def _kernel_one(self) -> bool:
+        # one decision by the compiled kernel: only without early exits (the scalar path
+        # handles them) and where the batched path uses it too
+        return self.sequential_batch and kernels.AVAILABLE and self.early_exits is None
 
     # ------------------------------------------------------------------ helpers
     def check_decisions(self, decisions) -> np.ndarray:
@@ -396,6 +408,21 @@ class ChainCostModel:
         ):  # the single-env hot path: validate on the Python list we need anyway
             dec = decisions.tolist()
             if min(dec) >= 0 and max(dec) < self.P:
+                if (
+                    self._kernel_one
+                    and exit_draws is None
+                    and decisions.dtype == np.int64
+                    and type(speed) is np.ndarray
+                ):
+                    P, out = self.P, self._out_one
+                    kernels.chain_cost(
+                        decisions.reshape(1, -1), links.ms_per_kb.reshape(1, P, P),
+                        links.latency_ms.reshape(1, P, P), links.power_mw.reshape(1, P, P),
+                        speed.reshape(1, -1), self.blocks.latency_ms, self.blocks.energy_j,
+                        self.blocks.in_kb, self._gout, self.overhead_weights, float(d_energy),
+                        float(eta_energy), float(eta_overhead), out,
+                    )  # fmt: skip
+                    return CostBreakdown(*out.ravel().tolist())
                 sp1 = speed.tolist() if type(speed) is np.ndarray else list(speed)
                 if len(sp1) == self.P:
                     draws = (
@@ -539,6 +566,15 @@ class ChainCostModel:
         B, n, P = s2.shape[0], self.n, self.P
         s2 = s2.astype(np.int64, copy=False)  # flat indices below must not overflow
         k, lat, pw = (np.asarray(m) for m in links)
+        if self.sequential_batch and kernels.AVAILABLE and in_kb_scale is None:
+            out = np.empty((4, B))
+            kernels.chain_cost(
+                s2, *(m.reshape(-1, P, P) for m in (k, lat, pw)),
+                np.asarray(sp, dtype=np.float64).reshape(-1, P), self.blocks.latency_ms,
+                self.blocks.energy_j, self.blocks.in_kb, self._gout, self.overhead_weights,
+                float(d_energy), float(eta_e), float(eta_d), out,
+            )  # fmt: skip
+            return CostBreakdown(*out)
         # flat index of (state, S_{i-1}, S_i) in the link matrices; S_0 = device
         pair = np.empty_like(s2)
         np.multiply(s2[:, :-1], P, out=pair[:, 1:])

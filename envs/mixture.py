@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from envs import kernels
 from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS
 from envs.network import (
     D2D_LINK_FIELDS,
@@ -248,7 +249,7 @@ class RandomisedLink(LinkProcess):
         self._sl = self._spike.ravel().tolist()
 
     def _small(self) -> bool:
-        return self.scalar and self._z.shape[0] <= SCALAR_MAX_ROWS
+        return self.scalar and not kernels.AVAILABLE and self._z.shape[0] <= SCALAR_MAX_ROWS
 
     def reset(
         self, rng: np.random.Generator, num: int = 1, offset: int | np.ndarray | None = None
@@ -283,6 +284,14 @@ class RandomisedLink(LinkProcess):
             return self._step_scalar(rng)
         self._sync_arrays()
         p, z, spike = self._p, self._z, self._spike
+        if kernels.AVAILABLE:  # one compiled pass; same draws, same operations
+            eps, u = rng.standard_normal(z.shape), rng.random(z.shape)
+            self.values = np.empty(z.shape)
+            stay = 1.0 - 1.0 / SPIKE_LEN
+            kernels.lognormal_ar_step(
+                p, z, spike, eps, u, self._floor, self._cap, stay, self.values
+            )
+            return self.values
         if self._buf.shape[1:] != z.shape:  # scratch kept while num is unchanged
             self._buf = np.empty((3, *z.shape))
             self._bounds = np.stack([np.broadcast_to(self._floor, z.shape),

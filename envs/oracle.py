@@ -22,7 +22,11 @@ import itertools
 
 import numpy as np
 
+from envs import kernels
 from envs.costs import ChainCostModel, ChainTerms, LinkMatrices
+
+
+_NO_VALUES = np.zeros((0, 0, 0))  # dp_solve: skip the cost-to-go output
 
 
 def solve_terms(
@@ -174,6 +178,7 @@ class Oracle:
         self._lat_col = model.blocks.latency_ms[:, None]
         self._in_col = model.blocks.in_kb[:, None]
         self._rows = np.empty((model.n, model.P + model.P * model.P))  # scratch for solve()
+        self._cost_one = np.empty(1)
 
     def _node_const(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
         key = (d_energy, eta_energy, eta_overhead)
@@ -184,6 +189,27 @@ class Oracle:
             c[:, 0] += eta_energy * d_energy * m.blocks.energy_j
             self._const[key] = c
         return c
+
+    def _kernel(
+        self,
+        links: LinkMatrices,
+        speed,
+        d_energy: float,
+        eta_energy: float,
+        eta_overhead: float,
+        dec: np.ndarray,
+        cost: np.ndarray,
+        values: np.ndarray | None = None,
+    ) -> None:
+        P = self.model.P
+        k, lat, pw = (x if type(x) is np.ndarray else np.asarray(x, dtype=np.float64) for x in links)
+        sp = speed if type(speed) is np.ndarray else np.asarray(speed, dtype=np.float64)
+        kernels.dp_solve(
+            k.reshape(-1, P, P), lat.reshape(-1, P, P), pw.reshape(-1, P, P), sp.reshape(-1, P),
+            self.model.blocks.latency_ms,
+            self._in_kb, self._out_last, self._node_const(d_energy, eta_energy, eta_overhead),
+            eta_energy * 1e-6, dec, cost, _NO_VALUES if values is None else values,
+        )  # fmt: skip
 
     def solve(
         self,
@@ -202,6 +228,10 @@ class Oracle:
             )
             return solve_terms(terms, self._in_kb, self._out_last)
         P = m.P
+        if kernels.AVAILABLE:  # compiled: the same operations as _solve_rows below
+            dec, cost = np.empty((1, m.n), dtype=np.int64), self._cost_one
+            self._kernel(links, speed, d_energy, eta_energy, eta_overhead, dec, cost)
+            return dec[0], float(cost[0])
         scale = 1.0 + (eta_energy * 1e-6) * links.power_mw
         ekb = links.ms_per_kb * scale
         e0 = links.latency_ms * scale
@@ -227,11 +257,58 @@ class Oracle:
         if k.ndim != 3:
             raise ValueError(f"solve_batch needs batched links of shape (B, P, P), got {k.shape}")
         B = k.shape[0]
+        if kernels.AVAILABLE and self.model.sequential_batch and self.model.early_exits is None:
+            dec, cost = np.empty((B, self.model.n), dtype=np.int64), np.empty(B)
+            self._kernel(links, speed, d_energy, eta_energy, eta_overhead, dec, cost)
+            return dec, cost
         sp = np.broadcast_to(np.asarray(speed, dtype=np.float64), (B, self.model.P))
         terms = self.model.chain_terms(
             links, sp, d_energy=d_energy, eta_energy=eta_energy, eta_overhead=eta_overhead
         )
         return solve_terms_batch(terms, self._in_kb, self._out_last)
+
+    def marginals_batch(
+        self,
+        links: LinkMatrices,
+        speed,
+        *,
+        d_energy: float = 1.0,
+        eta_energy: float = 0.0,
+        eta_overhead: float = 0.0,
+    ) -> np.ndarray:
+        """``(B, n, P)``: the least weighted cost over the decisions that run block ``i`` on
+        platform ``s`` (a forward and a backward DP); its minimum over ``s`` is the optimum
+        for every block. ``links`` and ``speed`` are batched with a leading ``B`` (either may
+        have ``B = 1``). Models with early exits are not supported."""
+        m = self.model
+        if m.early_exits is not None:
+            raise ValueError("marginals_batch needs a cost model without early exits")
+        P, n = m.P, m.n
+        k, lat, pw = (np.asarray(x, dtype=np.float64).reshape(-1, P, P) for x in links)
+        sp = np.asarray(speed, dtype=np.float64).reshape(-1, P)
+        B = max(k.shape[0], sp.shape[0])
+        nc = self._node_const(d_energy, eta_energy, eta_overhead)
+        out = np.empty((B, n, P))
+        if kernels.AVAILABLE:
+            kernels.dp_marginals(
+                k, lat, pw, sp, m.blocks.latency_ms, self._in_kb, self._out_last, nc,
+                eta_energy * 1e-6, out,
+            )  # fmt: skip
+            return out
+        scale = 1.0 + (eta_energy * 1e-6) * pw  # numpy: the same recursions over the batch
+        ekb = np.broadcast_to(k * scale, (B, P, P))
+        e0 = np.broadcast_to(lat * scale, (B, P, P))
+        node = m.blocks.latency_ms[None, :, None] * sp[:, None, :] + nc
+        V = np.empty((B, n, P))
+        V[:, -1] = node[:, -1] + (self._out_last * ekb[:, :, 0] + e0[:, :, 0])
+        for i in range(n - 2, -1, -1):
+            V[:, i] = node[:, i] + (self._in_kb[i + 1] * ekb + e0 + V[:, i + 1, None, :]).min(-1)
+        F = self._in_kb[0] * ekb[:, 0, :] + e0[:, 0, :]
+        out[:, 0] = F + V[:, 0]
+        for i in range(1, n):
+            F = ((F + node[:, i - 1])[:, :, None] + self._in_kb[i] * ekb + e0).min(1)
+            out[:, i] = F + V[:, i]
+        return out
 
 
 def brute_force(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
 import envs  # noqa: F401
 from agents import load_actor
@@ -62,3 +63,44 @@ def test_distill_config_errors(kwargs, match):
         DistillConfig(**kwargs)
     with pytest.raises(ValueError, match="total_frames"):
         DPDistill(ID, KW, num_envs=2).learn(0)
+
+
+def test_distill_resume_is_exact(tmp_path):
+    """Saved mid-episode (120 of 100-frame episodes: one batch ended at 100) with the labelled
+    data, optimiser and RNG states: the restored agent continues as the original does."""
+    kw = {"seed": 1, "num_envs": 4, "frames_per_iter": 30, "batch_size": 32}
+    a = DPDistill(ID, KW, **kw)
+    a.learn(4 * 30 * 4)
+    assert a.logger.history["charts/episodic_return"][0][0] == 400  # the episodes ended
+    path = a.save(tmp_path / "checkpoint.pt")
+    b = DPDistill.load(path, ID, KW)
+    assert (b.frames, b.iterations) == (a.frames, a.iterations)
+    ra, rb = a.learn(4 * 30 * 3), b.learn(4 * 30 * 3)
+    assert ra == rb and ra["episodic_length"] == 100  # the replayed episode ended at 200
+    for pa, pb in zip(a.net.parameters(), b.net.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    np.testing.assert_array_equal(a.obs_buf, b.obs_buf)
+    # without the labelled data it still loads (and trains on new data only)
+    c = DPDistill.load(a.save(tmp_path / "small.pt", include_buffer=False), ID, KW)
+    assert len(c.obs_buf) == 0 and c.frames == a.frames
+
+
+def test_distill_takes_a_built_vector_env():
+    def vec(num_envs=4, **kw):
+        return gym.make_vec(ID, num_envs=num_envs, vectorization_mode="vector_entry_point",
+                            **{"action_mode": "discrete", **KW, **kw})  # fmt: skip
+
+    env = vec(oracle=True)
+    agent = DPDistill(env, num_envs=4, frames_per_iter=25)
+    out = agent.learn(400)
+    assert agent.logger.last("charts/gap") is not None and np.isfinite(out["gap"])
+    agent.close()  # not its env: still open
+    env.step(np.zeros((4, agent.n), dtype=np.int64))
+    with pytest.raises(ValueError, match="has 2 copies but num_envs=4"):
+        DPDistill(vec(2), num_envs=4)
+    with pytest.raises(ValueError, match="discrete mode"):
+        DPDistill(vec(action_mode="continuous"), num_envs=4)
+    with pytest.raises(ValueError, match="native vector env"):
+        DPDistill(gym.make(ID, action_mode="discrete", **KW))
+    with pytest.raises(ValueError, match="env_kwargs applies to an env id"):
+        DPDistill(env, KW, num_envs=4)

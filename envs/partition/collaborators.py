@@ -46,9 +46,11 @@ from typing import Any
 
 import numpy as np
 
+from envs import kernels
 from envs.network import LinkProcess
 
 ABSENT, AVAILABLE, OVERLOADED, DISCONNECTED = 0, 1, 2, 3
+_NO_OWN = np.zeros((0, 0))  # the kernels' "no per-candidate factor" (v0)
 STATE_NAMES: tuple[str, ...] = ("absent", "available", "overloaded", "disconnected")
 DEFAULT_CHURN: dict[str, float] = {
     "join": 0.05,
@@ -185,6 +187,8 @@ class CollaboratorPool:
         # One copy (the single env) runs churn and selection in plain Python: numpy's
         # per-call overhead dominates at (1, m). Same draws, same results (tested).
         self.scalar = True
+        # v1: selection by the compiled kernel (envs/kernels.py; set by the simulator)
+        self.compiled = False
         self.transition = transition_matrix(self.churn)
         # next state = number of cumulative bounds <= u, u ~ U[0, 1)
         cum = _bounds(self.transition)
@@ -318,6 +322,14 @@ class CollaboratorPool:
         return v[:, self._ib].reshape(-1, self.m), v[:, self._il].reshape(-1, self.m)
 
     def _select(self) -> None:
+        if self.compiled:
+            sel = self.selected.copy()  # a new array per frame: old references stay valid
+            kernels.select_candidates(
+                self.status, self.avail, _NO_OWN if self.own is None else self.own,
+                self.link.values, self._ib, self._il, AVAILABLE, self.sticky, sel,
+            )  # fmt: skip
+            self.selected = sel
+            return
         if self.scalar and self.status.shape[0] == 1:
             self._select_one()
             return

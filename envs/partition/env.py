@@ -122,10 +122,14 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
     threshold_names: tuple[str, ...] = ()
     # v0 readings; the v1 classes set theirs in _set_v1 before building the simulator
     version: int = 0
+    dp_features: bool = False  # v1 option: DP features appended to the observation
     observe: str = "current"
     latency_reading: str = "round_trip"
 
-    def _set_v1(self, observe: str, latency_reading: str) -> None:
+    def _set_v1(self, observe: str, latency_reading: str, dp_features: bool = False) -> None:
+        if not isinstance(dp_features, bool | np.bool_):
+            raise ValueError(f"dp_features must be True or False, got {dp_features!r}")
+        self.dp_features = bool(dp_features)
         if observe not in OBSERVE_MODES:
             raise ValueError(f"observe must be one of {list(OBSERVE_MODES)}, got {observe!r}")
         if latency_reading not in LATENCY_READINGS:
@@ -170,6 +174,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         self.cost_model = ChainCostModel(
             self.profile, num_platforms, weights, parse_early_exit(early_exit)
         )
+        self.cost_model.sequential_batch = self.version >= 1  # v0 keeps its numpy sums
         self.oracle = Oracle(self.cost_model)
         self.n_blocks = self.cost_model.n
         self.num_platforms = num_platforms
@@ -209,7 +214,38 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"platform_load: {exc}") from None
 
     def _setup_spaces(self) -> None:
-        self.observation_space = spaces.Box(0.0, 1.0, (self.sim.obs_dim,), np.float32)
+        dim = self.sim.obs_dim
+        if self.dp_features:
+            if self._exits:
+                raise ValueError("dp_features needs early_exit=None (the DP features have no exits)")
+            dim += self.n_blocks * self.num_platforms
+        self.observation_space = spaces.Box(0.0, 1.0, (dim,), np.float32)
+
+    def _observe(self) -> np.ndarray:
+        """The observation of every copy of the simulator, ``(num, obs_dim)``, with the DP
+        features appended when ``dp_features`` is on."""
+        obs = self.sim.observe()
+        if not self.dp_features:
+            return obs
+        return np.concatenate([obs, self.dp_feature_block()], axis=1)
+
+    def dp_feature_block(self) -> np.ndarray:
+        """DP features of the observed frame, ``(num, n * P)`` float32 (docs/model.md §13).
+
+        Entry ``(i, s)`` is the relative regret ``r = M_i(s) / OPT - 1`` of running block
+        ``i`` on platform ``s``, where ``M_i(s)`` is the least cost of a decision that does
+        (:meth:`envs.oracle.Oracle.marginals_batch`) on the frame **as observed** (the
+        measured links and load under ``observe="measured"``), squashed as
+        ``r / (r + DP_FEATURE_SCALE)``: 0 on the observed frame's optimal placement,
+        0.5 at a 10% regret."""
+        sim = self.sim
+        marg = self.oracle.marginals_batch(
+            sim.links_batch(measured=True), sim.obs_speed, **self._cost_kw
+        )
+        opt = np.maximum(marg.min(-1, keepdims=True), 1e-12)
+        r = np.maximum(marg / opt - 1.0, 0.0)
+        r /= r + DP_FEATURE_SCALE
+        return r.reshape(r.shape[0], -1).astype(np.float32)
 
     # --------------------------------------------------------------- conversion
     def action_to_decision(self, action: Any) -> np.ndarray:
@@ -325,7 +361,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         if offset is not None and np.ndim(offset) != 0:
             raise ValueError(f"options['offset'] must be one integer frame, got {offset!r}")
         self.sim.reset(self.np_random, 1, offset=offset)
-        return self.sim.observe()[0], {}
+        return self._observe()[0], {}
 
     def _evaluate(
         self, decision: np.ndarray
@@ -358,7 +394,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         info = self._info(decision, network, res, exp, opt)
         self.sim.step(self.np_random)
         reward = -float(res.cost) * self.reward_scale
-        return self.sim.observe()[0], reward, False, False, info
+        return self._observe()[0], reward, False, False, info
 
     def _info(self, decision, network, res, exp, opt) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -761,6 +797,8 @@ V1_D2D_LOAD: dict[str, Any] = {
     "max_util": 0.95,
 }
 V1_ETA2 = 50.0
+#: regret at which a DP feature reads 0.5 (``r / (r + scale)``, see ``dp_feature_block``)
+DP_FEATURE_SCALE = 0.1
 V1_SPEEDUP = (0.5, 2.5)
 V1_NETWORK = "mixture_train"
 
@@ -814,6 +852,7 @@ class MECPartitionEnvV1(MECPartitionEnv):
     | 6-8 | measured effective ``d_T, d_E, d_C`` (nominal / (1 - load)) | ``d / (d + 1)`` |
     | 9 .. 9+3n | ``T_cp`` of block i on T, E, C at the measured factors | ``c / (c + max_i T_cp_i(d=1))`` |
     | 9+3n .. 9+6n | device energy, block input and output sizes | as v0 |
+    | 9+6n .. 9+9n | with ``dp_features=True``: regret of block i on T, E, C (block-major) | ``r / (r + 0.1)``, see :meth:`dp_feature_block` |
 
     ## Rewards
 
@@ -846,7 +885,7 @@ class MECPartitionEnvV1(MECPartitionEnv):
 
     ## Arguments
 
-    Those of :class:`MECPartitionEnv` with these v1 defaults, plus two:
+    Those of :class:`MECPartitionEnv` with these v1 defaults, plus three:
 
     | argument | default | meaning |
     |---|---|---|
@@ -855,6 +894,7 @@ class MECPartitionEnvV1(MECPartitionEnv):
     | ``platform_load`` | :data:`V1_MEC_LOAD` | see above; ``False`` disables |
     | ``observe`` | ``"measured"`` | or ``"current"`` (the v0 reading) |
     | ``latency_reading`` | ``"one_way"`` | or ``"round_trip"`` (the v0 reading) |
+    | ``dp_features`` | ``False`` | append the exact DP's per-block regrets on the observed frame (docs/model.md §13) |
     | ``trace_dir`` | ``None`` | the data root of the mixture's traces (default ``$EDGERL_DATA`` or ``../shared/data``) |
 
     ## Version History
@@ -886,13 +926,16 @@ class MECPartitionEnvV1(MECPartitionEnv):
         trace_dir: str | None = None,
         observe: str = "measured",
         latency_reading: str = "one_way",
+        dp_features: bool = False,
     ) -> None:
-        self._set_v1(observe, latency_reading)
+        self._set_v1(observe, latency_reading, dp_features)
         super().__init__(
             dnn, input_shape, network, d_t, d_e, d_c, d_energy, eta1, eta2, overhead_weights,
             epsilon, phi, early_exit, platform_load, action_mode, oracle, reward_scale, trace_dir,
         )  # fmt: skip
-        self.params.update(observe=observe, latency_reading=latency_reading)
+        self.params.update(
+            observe=observe, latency_reading=latency_reading, dp_features=self.dp_features
+        )
 
 
 class D2DPartitionEnvV1(D2DPartitionEnv):
@@ -963,6 +1006,7 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
     | ``collaborator_speedup`` | (0.5, 2.5) | range of a candidate's speed-up over the user's phone; ``None``: v0 (every candidate ``collaborator_factor``) |
     | ``observe`` | ``"measured"`` | or ``"current"`` |
     | ``latency_reading`` | ``"one_way"`` | or ``"round_trip"`` |
+    | ``dp_features`` | ``False`` | append ``n · 2`` DP regret features, as in :class:`MECPartitionEnvV1` |
 
     ## Version History
 
@@ -994,8 +1038,9 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
         observe: str = "measured",
         latency_reading: str = "one_way",
         collaborator_speedup: Sequence[float] | None = V1_SPEEDUP,
+        dp_features: bool = False,
     ) -> None:
-        self._set_v1(observe, latency_reading)
+        self._set_v1(observe, latency_reading, dp_features)
         self.collaborator_speedup = collaborator_speedup  # validated by the pool
         super().__init__(
             dnn, input_shape, network, d_u, d_energy, eta, zeta, num_candidates, churn,
@@ -1007,4 +1052,5 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
             observe=observe,
             latency_reading=latency_reading,
             collaborator_speedup=self.collaborator_speedup,
+            dp_features=self.dp_features,
         )

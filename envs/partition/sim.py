@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs import kernels
 from envs.costs import ChainCostModel, LinkMatrices, d2d_links, mec_links
 from envs.network import D2D_LINK_FIELDS, MEC_LINK_FIELDS, TABLE2, LinkProcess, PlatformLoad
 from envs.partition.collaborators import ABSENT, AVAILABLE, OVERLOADED, CollaboratorPool
@@ -38,6 +39,9 @@ _STATE_FLAGS = np.array(
     [[0, 0, 0, 0], [1, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 0]], dtype=np.float64
 )  # absent, available, overloaded, disconnected
 _STATE_FLAGS_LISTS = _STATE_FLAGS.tolist()
+_NO_COLLABORATOR = np.array([NO_LINK_MBPS, NO_LINK_MS, NO_COLLAB_FACTOR])
+_NO_LOAD = np.zeros((0, 0))  # the kernels' "no platform load" / "no own factors"
+
 _CONNECTED = _STATE_FLAGS[:, 3].astype(bool)
 CANDIDATE_FEATURES: tuple[str, ...] = (
     "available",
@@ -271,6 +275,9 @@ class D2DSim:
         self.latency_scale = float(latency_scale)
         self.d_u = float(d_u)
         self.static = StaticFeatures(model, d_energy)
+        # batched observation by the compiled kernel (v1 only: bit-identical to the scalar path)
+        self.compiled = model.sequential_batch and kernels.AVAILABLE
+        pool.compiled = self.compiled
         n, m = model.n, pool.m
         self.n, self.m = n, m
         self.obs_dim = 5 + 5 * n + 6 * m
@@ -311,6 +318,8 @@ class D2DSim:
         pool = self.pool
         one = pool.scalar and pool.num == 1
         pick = self._selected_one if one else self._selected
+        if self.compiled:
+            pick = self._selected_compiled
         self.values, self.speed, self.has = pick(pool.link.values, self.load.values)
         if self.measured:
             self.obs_values, self.obs_speed, _ = pick(self._meas_link, self._meas_load)
@@ -335,6 +344,20 @@ class D2DSim:
             speed[none, 1] = NO_COLLAB_FACTOR
         if self.load.enabled:
             speed *= load_values
+        return values, speed, has
+
+    def _selected_compiled(
+        self, link_values: np.ndarray, load_values: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """:meth:`_selected` by the compiled kernel (same arithmetic)."""
+        pool = self.pool
+        num = pool.selected.shape[0]
+        values, speed, has = np.empty((num, 2)), np.empty((num, 2)), np.empty(num, dtype=bool)
+        kernels.d2d_selected(
+            link_values, load_values if self.load.enabled else _NO_LOAD, pool.selected,
+            _NO_LOAD if pool.own is None else pool.own, pool.avail, pool.base_factor, self.d_u,
+            _NO_COLLABORATOR, values, speed, has,
+        )  # fmt: skip
         return values, speed, has
 
     def _selected_one(
@@ -392,6 +415,15 @@ class D2DSim:
     def observe(self) -> np.ndarray:
         num, m = self.num, self.m
         pool = self.pool
+        if self.compiled:
+            obs = np.empty((num, self.obs_dim), dtype=np.float32)
+            kernels.d2d_observe(
+                self.obs_values, self.obs_speed, self.has, pool.status, pool.avail,
+                self._obs_links, pool.selected, _STATE_FLAGS, self.static.latency,
+                self.static.compute_scale, *self._link_scales, self._template, self._cs.start,
+                self._cand, obs,
+            )  # fmt: skip
+            return obs
         if pool.scalar and num == 1:
             return self._observe_one()
         if self._buf_num != num:

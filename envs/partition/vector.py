@@ -201,7 +201,7 @@ class PartitionVectorEnv(VectorEnv):
         self.sim.reset(self.np_random, self.num_envs, offset=offset)
         self._t[:] = 0
         self._autoreset[:] = False
-        return self.sim.observe(), {}
+        return self.env._observe(), {}
 
     def step(
         self, actions: np.ndarray
@@ -268,7 +268,7 @@ class PartitionVectorEnv(VectorEnv):
         self._autoreset = truncated.copy()
         _add_masks(infos, valid)
         terminated = np.zeros(num, dtype=bool)
-        return sim.observe(), rewards, terminated, truncated, infos
+        return env._observe(), rewards, terminated, truncated, infos
 
     def _distribution(self, decision: np.ndarray) -> np.ndarray:
         """Share of blocks per platform, ``(num, P)``: counts by a matrix-vector product per

@@ -1,0 +1,384 @@
+"""Compiled loops for the batched hot paths of the v1 partitioning envs (numba, optional).
+
+numpy pays a full pass over memory per operation; a step at thousands of copies runs dozens
+of them over ``(num, n)`` arrays. These kernels do the same float64 arithmetic in one pass
+per copy, **in the order of the scalar (single-env) path**, so the vector env reproduces the
+single env bit for bit. They are compiled with numba (``cache=True``: the first import in a
+checkout compiles them once, later processes load the cache) and used only where a caller
+asks for them (the v1 envs); v0 keeps its numpy arithmetic so that its results stay
+identical for a seed.
+
+:data:`BACKEND` says which implementation runs: ``"numba"``, or ``"numpy"`` when numba is not
+installed or ``EDGERL_NO_NUMBA=1`` is set, in which case callers fall back to their numpy
+code (the same formulas; sums over blocks may differ from the scalar path in the last bit).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+try:
+    if os.environ.get("EDGERL_NO_NUMBA", "") not in ("", "0"):
+        raise ImportError("disabled by EDGERL_NO_NUMBA")
+    import numba
+except ImportError:  # pragma: no cover - exercised by EDGERL_NO_NUMBA=1 in tests
+    numba = None
+
+#: ``"numba"`` when the compiled kernels are available, else ``"numpy"``
+BACKEND = "numpy" if numba is None else "numba"
+AVAILABLE = numba is not None
+MW_MS_TO_J = 1e-6  # mW * ms -> J
+
+
+def _jit(fn: Callable[..., Any]) -> Callable[..., Any] | None:
+    # no fastmath: IEEE operations in source order, so results match the Python path
+    return None if numba is None else numba.njit(cache=True, nogil=True)(fn)
+
+
+def _chain_cost(
+    s2: np.ndarray,  # (B, n) int platform per block
+    k: np.ndarray,  # (B or 1, P, P) ms per KB
+    lat: np.ndarray,  # (B or 1, P, P) ms
+    pw: np.ndarray,  # (B or 1, P, P) mW
+    sp: np.ndarray,  # (B or 1, P) capability factors
+    blk_lat: np.ndarray,  # (n,) ms at d = 1
+    blk_en: np.ndarray,  # (n,) J on the device
+    gin: np.ndarray,  # (n,) KB into each block
+    gout: float,  # KB of the result
+    w: np.ndarray,  # (P,) overhead weights
+    d_energy: float,
+    eta_e: float,
+    eta_d: float,
+    out: np.ndarray,  # (4, B): latency, energy, overhead, cost
+) -> None:
+    B, n = s2.shape
+    lk, ls = k.shape[0] > 1, sp.shape[0] > 1
+    for b in range(B):
+        bl = b if lk else 0
+        bs = b if ls else 0
+        T = 0.0
+        E = 0.0
+        D = 0.0
+        prev = 0
+        for i in range(n):
+            si = s2[b, i]
+            t = blk_lat[i] * sp[bs, si]
+            e = blk_en[i] * d_energy if si == 0 else 0.0
+            if si != prev:
+                x = gin[i] * k[bl, prev, si] + lat[bl, prev, si]
+                t += x
+                e += x * pw[bl, prev, si] * MW_MS_TO_J
+            T += t
+            E += e
+            D += w[si]
+            prev = si
+        if prev != 0:
+            x = gout * k[bl, prev, 0] + lat[bl, prev, 0]
+            T += x
+            E += x * pw[bl, prev, 0] * MW_MS_TO_J
+        D /= n
+        out[0, b] = T
+        out[1, b] = E
+        out[2, b] = D
+        out[3, b] = T + eta_e * E + eta_d * D
+
+
+chain_cost = _jit(_chain_cost)
+
+
+def _d2d_observe(
+    obs_values: np.ndarray,  # (num, 2) observed selected link: b (Mbps), l (ms)
+    obs_speed: np.ndarray,  # (num, 2) observed d_u, d_h
+    has: np.ndarray,  # (num,) bool: a collaborator is selected
+    status: np.ndarray,  # (num, m) int candidate state
+    avail: np.ndarray,  # (num, m) availability
+    cand_links: np.ndarray,  # (num * m, 2) observed candidate links
+    selected: np.ndarray,  # (num,) int
+    flags: np.ndarray,  # (4, 4) state -> (available, overloaded, present, connected)
+    latency: np.ndarray,  # (n,) block latency at d = 1
+    compute_scale: float,
+    sb: float,  # link squash scales
+    sl: float,
+    template: np.ndarray,  # (obs_dim,) float32 static entries
+    cs_start: int,
+    cand_start: int,
+    out: np.ndarray,  # (num, obs_dim) float32
+) -> None:
+    """The D2D observation (layout: :class:`envs.partition.sim.D2DSim`) of every copy."""
+    num, n, m = out.shape[0], latency.shape[0], status.shape[1]
+    for b in range(num):
+        row = out[b]
+        row[:] = template
+        x = obs_values[b, 0]
+        row[0] = x / (x + sb)
+        x = obs_values[b, 1]
+        row[1] = x / (x + sl)
+        du = obs_speed[b, 0]
+        dh = obs_speed[b, 1]
+        row[2] = du / (du + 1.0)
+        row[3] = dh / (dh + 1.0)
+        row[4] = 1.0 if has[b] else 0.0
+        for i in range(n):
+            c = latency[i] * du
+            row[cs_start + 2 * i] = c / (c + compute_scale)
+            c = latency[i] * dh
+            row[cs_start + 2 * i + 1] = c / (c + compute_scale)
+        sel = selected[b] if has[b] else -1
+        for j in range(m):
+            st = status[b, j]
+            o = cand_start + 6 * j
+            conn = flags[st, 3]
+            row[o] = flags[st, 0]
+            row[o + 1] = flags[st, 1]
+            row[o + 2] = avail[b, j] * flags[st, 2]
+            bj = cand_links[b * m + j, 0]
+            lj = cand_links[b * m + j, 1]
+            row[o + 3] = bj / (bj + sb) * conn
+            row[o + 4] = 1.0 - (1.0 - lj / (lj + sl)) * conn
+            row[o + 5] = 1.0 if sel == j else 0.0
+
+
+d2d_observe = _jit(_d2d_observe)
+
+
+def _lognormal_ar_step(
+    p: np.ndarray,  # (6, N, F): log mean - sigma^2/2, sigma, rho, sqrt(1-rho^2), p_on, log factor
+    z: np.ndarray,  # (N, F) AR(1) state, updated in place
+    spike: np.ndarray,  # (N, F) bool spike state, updated in place
+    eps: np.ndarray,  # (N, F) standard normal draws
+    u: np.ndarray,  # (N, F) uniform draws
+    floor: np.ndarray,  # (F,)
+    cap: np.ndarray,  # (F,)
+    stay: float,  # P(a spike continues)
+    out: np.ndarray,  # (N, F) values
+) -> None:
+    """One step of :class:`envs.mixture.RandomisedLink` (same operations as its numpy path)."""
+    N, F = z.shape
+    for r in range(N):
+        for f in range(F):
+            zz = z[r, f] * p[2, r, f] + eps[r, f] * p[3, r, f]
+            z[r, f] = zz
+            s = u[r, f] < (stay if spike[r, f] else p[4, r, f])
+            spike[r, f] = s
+            x = p[1, r, f] * zz + p[0, r, f]
+            if s:
+                x += p[5, r, f]
+            x = np.exp(x)
+            out[r, f] = min(max(x, floor[f]), cap[f])
+
+
+lognormal_ar_step = _jit(_lognormal_ar_step)
+
+
+def _select_candidates(
+    status: np.ndarray,  # (num, m) int
+    avail: np.ndarray,  # (num, m)
+    own: np.ndarray,  # (num, m) own factors, or a (0, 0) array (v0: speed = availability)
+    links: np.ndarray,  # (num * m, F) candidate links
+    ib: int,  # bandwidth column
+    il: int,  # latency column
+    available: int,  # the AVAILABLE status code
+    sticky: bool,
+    selected: np.ndarray,  # (num,) int: previous pick in, new pick out (-1: none usable)
+) -> None:
+    """:meth:`envs.partition.collaborators.CollaboratorPool._select` in one pass (same
+    arithmetic: score = s/max(s) + b/max(b) + 1/max(l, 1e-9) over usable candidates)."""
+    num, m = status.shape
+    has_own = own.shape[0] > 0
+    for r in range(num):
+        s_max = 1e-300
+        b_max = 1e-300
+        for j in range(m):
+            if status[r, j] == available:
+                s = avail[r, j] / own[r, j] if has_own else avail[r, j]
+                s_max = max(s_max, s)
+                b_max = max(b_max, links[r * m + j, ib])
+        pick = -1
+        best = -np.inf
+        for j in range(m):
+            if status[r, j] == available:
+                s = avail[r, j] / own[r, j] if has_own else avail[r, j]
+                score = s / s_max + links[r * m + j, ib] / b_max
+                score += 1.0 / max(links[r * m + j, il], 1e-9)
+                if score > best:
+                    pick = j
+                    best = score
+        prev = selected[r]
+        if not (sticky and prev >= 0 and status[r, prev] == available):
+            selected[r] = pick
+
+
+select_candidates = _jit(_select_candidates)
+
+
+def _d2d_selected(
+    links: np.ndarray,  # (num * m, 2) candidate links
+    load: np.ndarray,  # (num, 2) load slowdown (d_u, d_h) multipliers, or (0, 0): no load
+    selected: np.ndarray,  # (num,) int
+    own: np.ndarray,  # (num, m) own factors, or (0, 0): every candidate has base_factor
+    avail: np.ndarray,  # (num, m)
+    base_factor: float,
+    d_u: float,
+    none: np.ndarray,  # (3,) sentinel b, l, d_h when no collaborator is selected
+    values: np.ndarray,  # (num, 2) out: the selected link
+    speed: np.ndarray,  # (num, 2) out: (d_u, d_h) with load
+    has: np.ndarray,  # (num,) bool out
+) -> None:
+    """:meth:`envs.partition.sim.D2DSim._selected` in one pass (same arithmetic)."""
+    num, m = avail.shape
+    has_own, has_load = own.shape[0] > 0, load.shape[0] > 0
+    for r in range(num):
+        j = selected[r]
+        if j >= 0:
+            values[r, 0] = links[r * m + j, 0]
+            values[r, 1] = links[r * m + j, 1]
+            d_h = (own[r, j] if has_own else base_factor) / avail[r, j]
+        else:
+            values[r, 0] = none[0]
+            values[r, 1] = none[1]
+            d_h = none[2]
+        has[r] = j >= 0
+        speed[r, 0] = d_u * load[r, 0] if has_load else d_u
+        speed[r, 1] = d_h * load[r, 1] if has_load else d_h
+
+
+d2d_selected = _jit(_d2d_selected)
+
+
+def _dp_solve(
+    k: np.ndarray,  # (B or 1, P, P) ms per KB
+    lat: np.ndarray,  # (B or 1, P, P) ms
+    pw: np.ndarray,  # (B or 1, P, P) mW
+    speed: np.ndarray,  # (B or 1, P)
+    blk_lat: np.ndarray,  # (n,) ms at d = 1
+    in_kb: np.ndarray,  # (n,)
+    out_last: float,  # KB of the result
+    node_const: np.ndarray,  # (n, P) energy and overhead terms of each block on each platform
+    eta_mj: float,  # eta_energy * 1e-6: weight of mW * ms
+    dec: np.ndarray,  # (B, n) int out: optimal decisions
+    cost: np.ndarray,  # (B,) out: optimal weighted cost
+    values: np.ndarray,  # (B, n, P) out: cost-to-go V_i(s), or a (0, 0, 0) array to skip
+) -> None:
+    """Exact DP of :class:`envs.oracle.Oracle` without early exits (docs/model.md §7), the same
+    operations in the same order as its scalar solver ``_solve_rows``: ties go to the lowest
+    platform index."""
+    B, n = dec.shape
+    P = speed.shape[1]
+    lk, ls = k.shape[0] > 1, speed.shape[0] > 1
+    keep = values.shape[0] > 0
+    ekb = np.empty((P, P))
+    e0 = np.empty((P, P))
+    V = np.empty(P)
+    W = np.empty(P)
+    choice = np.empty((n, P), dtype=np.int64)
+    for b in range(B):
+        bl = b if lk else 0
+        bs = b if ls else 0
+        for s in range(P):
+            for t in range(P):
+                scale = 1.0 + eta_mj * pw[bl, s, t]
+                ekb[s, t] = k[bl, s, t] * scale
+                e0[s, t] = lat[bl, s, t] * scale
+        for s in range(P):
+            V[s] = blk_lat[n - 1] * speed[bs, s] + node_const[n - 1, s] + (
+                out_last * ekb[s, 0] + e0[s, 0]
+            )
+            if keep:
+                values[b, n - 1, s] = V[s]
+        for i in range(n - 2, -1, -1):
+            g = in_kb[i + 1]
+            for s in range(P):
+                best = g * ekb[s, 0] + e0[s, 0] + V[0]
+                arg = 0
+                for t in range(1, P):
+                    c = g * ekb[s, t] + e0[s, t] + V[t]
+                    if c < best:
+                        best = c
+                        arg = t
+                W[s] = blk_lat[i] * speed[bs, s] + node_const[i, s] + best
+                choice[i, s] = arg
+            for s in range(P):
+                V[s] = W[s]
+                if keep:
+                    values[b, i, s] = W[s]
+        g = in_kb[0]
+        best = g * ekb[0, 0] + e0[0, 0] + V[0]
+        s = 0
+        for t in range(1, P):
+            c = g * ekb[0, t] + e0[0, t] + V[t]
+            if c < best:
+                best = c
+                s = t
+        cost[b] = best
+        dec[b, 0] = s
+        for i in range(n - 1):
+            s = choice[i, s]
+            dec[b, i + 1] = s
+
+
+dp_solve = _jit(_dp_solve)
+
+
+def _dp_marginals(
+    k: np.ndarray,  # (B or 1, P, P)
+    lat: np.ndarray,
+    pw: np.ndarray,
+    speed: np.ndarray,  # (B or 1, P)
+    blk_lat: np.ndarray,  # (n,)
+    in_kb: np.ndarray,  # (n,)
+    out_last: float,
+    node_const: np.ndarray,  # (n, P)
+    eta_mj: float,
+    out: np.ndarray,  # (B, n, P) out: least total cost with block i on platform s
+) -> None:
+    """Forward and backward DP (no early exits): ``out[b, i, s]`` is the minimum weighted
+    cost over the decisions that run block ``i`` on ``s``; its minimum over ``s`` is the
+    optimum for every ``i`` (docs/model.md §7)."""
+    B, n, P = out.shape
+    lk, ls = k.shape[0] > 1, speed.shape[0] > 1
+    ekb = np.empty((P, P))
+    e0 = np.empty((P, P))
+    node = np.empty((n, P))
+    V = np.empty((n, P))
+    F = np.empty(P)
+    G = np.empty(P)
+    for b in range(B):
+        bl = b if lk else 0
+        bs = b if ls else 0
+        for s in range(P):
+            for t in range(P):
+                scale = 1.0 + eta_mj * pw[bl, s, t]
+                ekb[s, t] = k[bl, s, t] * scale
+                e0[s, t] = lat[bl, s, t] * scale
+        for i in range(n):
+            for s in range(P):
+                node[i, s] = blk_lat[i] * speed[bs, s] + node_const[i, s]
+        for s in range(P):
+            V[n - 1, s] = node[n - 1, s] + (out_last * ekb[s, 0] + e0[s, 0])
+        for i in range(n - 2, -1, -1):
+            g = in_kb[i + 1]
+            for s in range(P):
+                best = np.inf
+                for t in range(P):
+                    best = min(best, g * ekb[s, t] + e0[s, t] + V[i + 1, t])
+                V[i, s] = node[i, s] + best
+        for s in range(P):  # the input of block 0 starts on the device
+            F[s] = in_kb[0] * ekb[0, s] + e0[0, s]
+            out[b, 0, s] = F[s] + V[0, s]
+        for i in range(1, n):
+            g = in_kb[i]
+            for t in range(P):
+                best = np.inf
+                for s in range(P):
+                    best = min(best, F[s] + node[i - 1, s] + g * ekb[s, t] + e0[s, t])
+                G[t] = best
+            for t in range(P):
+                F[t] = G[t]
+                out[b, i, t] = F[t] + V[i, t]
+
+
+dp_marginals = _jit(_dp_marginals)

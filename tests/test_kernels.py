@@ -1,0 +1,193 @@
+"""Compiled kernels (envs/kernels.py): the same results as the numpy and scalar paths."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import envs  # noqa: F401  (registers the ids)
+from envs import kernels
+from envs.costs import ChainCostModel, d2d_links, mec_links
+from envs.dnn import resolve_profile
+
+pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+V1_IDS = ["EdgeRL/MECPartition-v1", "EdgeRL/D2DPartition-v1"]
+SYNTHETIC = {"network": "mixture_synthetic"}  # no trace files needed
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _links(rng: np.random.Generator, scenario: str, B: int):
+    if scenario == "mec":
+        b = rng.uniform(0.5, 900.0, (4, B))
+        lat = rng.uniform(1.0, 300.0, (2, B))
+        return mec_links(*b, *lat), rng.uniform(0.3, 40.0, (B, 3))
+    return d2d_links(rng.uniform(0.5, 150.0, B), rng.uniform(1.0, 300.0, B)), rng.uniform(
+        0.3, 40.0, (B, 2)
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    scenario=st.sampled_from(["mec", "d2d"]),
+    dnn=st.sampled_from(["alexnet", "resnet32", "mobilenet_v1"]),
+    eta=st.floats(0.0, 100.0),
+)
+def test_chain_cost_kernel_is_the_scalar_path_bit_for_bit(seed, scenario, dnn, eta):
+    P = 3 if scenario == "mec" else 2
+    model = ChainCostModel(resolve_profile(dnn), P, [0.0, 1.0, 2.0][:P])
+    rng = np.random.default_rng(seed)
+    B = 16
+    links, speed = _links(rng, scenario, B)
+    dec = rng.integers(0, P, (B, model.n))
+    kw = {"d_energy": 0.7, "eta_energy": eta, "eta_overhead": 3.0}
+    model.sequential_batch = True
+    batch = model.evaluate(dec, links, speed, **kw)
+    single = [
+        model.evaluate(dec[b], type(links)(*(m[b] for m in links)), speed[b], **kw)
+        for b in range(B)
+    ]
+    model.sequential_batch = False  # the Python scalar path and numpy's batched sums
+    scalar = [
+        model.evaluate(dec[b], type(links)(*(m[b] for m in links)), speed[b], **kw)
+        for b in range(B)
+    ]
+    numpy_batch = model.evaluate(dec, links, speed, **kw)
+    for b in range(B):
+        assert single[b] == scalar[b]  # kernel with B = 1 == Python floats, exactly
+        assert tuple(float(v[b]) for v in batch) == scalar[b]
+    np.testing.assert_allclose(batch.cost, numpy_batch.cost, rtol=1e-13)
+
+
+def _rollout(env_id: str, num: int, compiled: bool, monkeypatch, steps: int = 40, **kw):
+    with monkeypatch.context() as m:
+        m.setattr(kernels, "AVAILABLE", compiled)
+        v = gym.make_vec(env_id, num_envs=num, max_episode_steps=15, **SYNTHETIC, **kw)
+        obs, _ = v.reset(seed=5)
+        v.action_space.seed(6)
+        out = [obs]
+        for _ in range(steps):
+            obs, rew, _, _, info = v.step(v.action_space.sample())
+            out += [obs, rew, info.get("cost", np.zeros(0)), info.get("collaborator", np.zeros(0))]
+        assert v.unwrapped.env.sim.__dict__.get("compiled", compiled) == compiled
+        return out
+
+
+@pytest.mark.parametrize("env_id", V1_IDS)
+@pytest.mark.parametrize("num", [1, 37])
+def test_compiled_v1_env_matches_numpy_path(env_id, num, monkeypatch):
+    """Same seed: the compiled and the numpy/Python paths give the same episode (the kernels
+    use libm's exp where numpy may differ in the last bit, hence the tolerance)."""
+    a = _rollout(env_id, num, True, monkeypatch)
+    b = _rollout(env_id, num, False, monkeypatch)
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        if x.dtype.kind in "iub":
+            np.testing.assert_array_equal(x, y)
+        else:
+            np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-7)
+
+
+@pytest.mark.parametrize("env_id", V1_IDS)
+def test_compiled_vector_env_is_the_single_env_exactly(env_id):
+    """With the kernels, the batched path is the scalar path: no tolerance needed."""
+    single = gym.make(env_id, max_episode_steps=10, **SYNTHETIC)
+    vec = gym.make_vec(env_id, num_envs=1, max_episode_steps=10, **SYNTHETIC)
+    o1, _ = single.reset(seed=3)
+    o2, _ = vec.reset(seed=3)
+    np.testing.assert_array_equal(o1, o2[0])
+    single.action_space.seed(0)
+    for _ in range(9):
+        a = single.action_space.sample()
+        o1, r1, *_ = single.step(a)
+        o2, r2, *_ = vec.step(a[None])
+        np.testing.assert_array_equal(o1, o2[0])
+        assert r1 == r2[0]
+
+
+def test_numpy_fallback_is_chosen_without_numba():
+    code = (
+        "import warnings; warnings.simplefilter('ignore');"
+        "import gymnasium as gym, envs; from envs import kernels;"
+        "assert kernels.BACKEND == 'numpy' and not kernels.AVAILABLE;"
+        "v = gym.make_vec('EdgeRL/D2DPartition-v1', num_envs=8, network='mixture_synthetic');"
+        "v.reset(seed=0); v.step(v.action_space.sample()); print('ok', kernels.BACKEND)"
+    )
+    env = {**os.environ, "EDGERL_NO_NUMBA": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert "ok numpy" in out.stdout
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    scenario=st.sampled_from(["mec", "d2d"]),
+    dnn=st.sampled_from(["alexnet", "resnet32", "mobilenet_v1", "vgg16"]),
+    eta=st.sampled_from([0.0, 0.5, 37.0]),
+)
+def test_compiled_oracle_is_the_python_dp_bit_for_bit(seed, scenario, dnn, eta):
+    from envs.oracle import Oracle
+
+    P = 3 if scenario == "mec" else 2
+    model = ChainCostModel(resolve_profile(dnn), P, [0.0, 1.0, 2.0][:P])
+    model.sequential_batch = True
+    oracle = Oracle(model)
+    rng = np.random.default_rng(seed)
+    B = 12
+    links, speed = _links(rng, scenario, B)
+    kw = {"d_energy": 0.7, "eta_energy": eta, "eta_overhead": 5.0}
+    dec_b, cost_b = oracle.solve_batch(links, speed, **kw)
+    rows = [(type(links)(*(m[b] for m in links)), speed[b]) for b in range(B)]
+    compiled = [oracle.solve(lk, sp, **kw) for lk, sp in rows]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(kernels, "AVAILABLE", False)
+        python = [oracle.solve(lk, sp, **kw) for lk, sp in rows]
+        dec_np, cost_np = oracle.solve_batch(links, speed, **kw)
+    for b in range(B):
+        np.testing.assert_array_equal(compiled[b][0], python[b][0])
+        assert compiled[b][1] == python[b][1]
+        np.testing.assert_array_equal(dec_b[b], python[b][0])
+        assert cost_b[b] == python[b][1]
+        # the decision's cost is the optimum (evaluated by the cost model)
+        assert model.evaluate(dec_b[b], *rows[b], **kw).cost == pytest.approx(cost_b[b], rel=1e-12)
+    np.testing.assert_allclose(cost_b, cost_np, rtol=1e-12)
+
+
+@pytest.mark.parametrize("scenario", ["mec", "d2d"])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_dp_marginals_are_constrained_optima(scenario, compiled):
+    """``marginals[i, s]`` = min cost over decisions with block i on s (brute force on a small
+    DNN), and its minimum over s is the oracle's cost for every block."""
+    from envs.oracle import Oracle
+
+    P = 3 if scenario == "mec" else 2
+    model = ChainCostModel(resolve_profile("alexnet"), P, [0.0, 1.0, 2.0][:P])
+    oracle = Oracle(model)
+    rng = np.random.default_rng(4)
+    links, speed = _links(rng, scenario, 6)
+    kw = {"d_energy": 0.8, "eta_energy": 2.0, "eta_overhead": 4.0}
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(kernels, "AVAILABLE", compiled)
+        marg = oracle.marginals_batch(links, speed, **kw)
+    dec, opt = oracle.solve_batch(links, speed, **kw)
+    np.testing.assert_allclose(marg.min(-1), np.repeat(opt[:, None], model.n, 1), rtol=1e-12)
+    import itertools
+
+    every = np.array(list(itertools.product(range(P), repeat=model.n)))
+    for b in range(2):
+        lk = type(links)(*(x[b] for x in links))
+        cost = model.evaluate(every, lk, speed[b], **kw).cost
+        for i in range(model.n):
+            want = [cost[every[:, i] == s].min() for s in range(P)]
+            np.testing.assert_allclose(marg[b, i], want, rtol=1e-12)
