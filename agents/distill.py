@@ -113,6 +113,11 @@ class DistillConfig:
 class DPDistill:
     """Behaviour cloning of the oracle with DAgger relabelling (see the module docstring).
 
+    Subclasses (:class:`agents.forecast.DPForecast`) reuse the rollout, episode, logging and
+    checkpoint machinery and change what a frame is labelled with (:meth:`_label`), the
+    network's output size (:meth:`_out_dim`), the loss (:meth:`_loss`) and how the policy
+    decides (:meth:`_decide`, :meth:`fast_actor`).
+
     Args:
         env: A registered partitioning id (``EdgeRL/MECPartition-v1`` ...), built here as a
             native vector env of ``num_envs`` copies from ``env_kwargs``; or such a vector
@@ -128,6 +133,10 @@ class DPDistill:
         **config: :class:`DistillConfig` fields.
     """
 
+    algo = ALGO
+    config_class: type = DistillConfig
+    label_dtype: Any = np.int64
+
     def __init__(
         self,
         env: str | gym.vector.VectorEnv,
@@ -138,7 +147,7 @@ class DPDistill:
     ):
         import envs  # noqa: F401  (registers the ids)
 
-        self.config = DistillConfig(**config)
+        self.config = self.config_class(**config)
         cfg = self.config
         if isinstance(env, str):
             self.env_id = env
@@ -178,16 +187,13 @@ class DPDistill:
         self.n, self.P = base.n_blocks, base.num_platforms
         obs_dim = self.vec.single_observation_space.shape[0]
         torch.manual_seed(cfg.seed)
-        sizes = (obs_dim, *cfg.hidden, self.n * self.P)
-        layers: list[nn.Module] = []
-        for a, b in itertools.pairwise(sizes):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        self.net = nn.Sequential(*layers[:-1])  # logits: no activation after the last layer
+        self._setup(base)
+        self._build_net(obs_dim)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.rng = np.random.default_rng(cfg.seed)
         self.signature = env_signature(self.vec)
         self.obs_buf = np.zeros((0, obs_dim), dtype=np.float32)
-        self.label_buf = np.zeros((0, self.n), dtype=np.int64)
+        self.label_buf = np.zeros((0, self._label_dim()), dtype=self.label_dtype)
         self.iterations = 0
         self.frames = 0
         # the episodes in progress: all copies reset together with one seed; None: none yet
@@ -195,6 +201,41 @@ class DPDistill:
         self._episode_seed: int | None = None
         self._episode_t = 0
         self._ep_sums = self._zero_sums()
+
+    # ------------------------------------------------------------------- hooks
+    def _setup(self, base: Any) -> None:
+        """Per-subclass setup before the network is built (``base``: the unwrapped env)."""
+
+    def _out_dim(self) -> int:
+        return self.n * self.P  # P logits per block
+
+    def _actor_payload(self) -> dict[str, Any]:
+        """What :func:`agents.load_actor` rebuilds the policy from."""
+        return {"actor": self.fast_actor().spec}
+
+    def _build_net(self, obs_dim: int) -> None:
+        sizes = (obs_dim, *self.config.hidden, self._out_dim())
+        layers: list[nn.Module] = []
+        for a, b in itertools.pairwise(sizes):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        self.net = nn.Sequential(*layers[:-1])  # outputs: no activation after the last layer
+
+    def _label_dim(self) -> int:
+        return self.n
+
+    def _label(
+        self, obs: np.ndarray, expert: np.ndarray, expert_cost: np.ndarray, info: dict[str, Any]
+    ) -> np.ndarray:
+        """The training label of the frames observed as ``obs``: here ``expert``, the
+        oracle's decision on the true frame (``expert_cost``: its cost; ``info``: the
+        step's info with the true values)."""
+        return expert
+
+    def _loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """(cross-entropy per block, block accuracy) of a minibatch."""
+        logits = self.net(x).reshape(len(x), self.n, self.P)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, self.P), y.reshape(-1))
+        return loss, float((logits.detach().argmax(-1) == y).float().mean())
 
     def _zero_sums(self) -> dict[str, np.ndarray]:
         num = self.config.num_envs
@@ -235,17 +276,18 @@ class DPDistill:
             if self._obs is None:
                 self._start_episodes(int(self.rng.integers(2**31)))
             obs = self._obs
-            expert = base.problem.optimum()[0]  # the clairvoyant label of this frame
+            expert, expert_cost = base.problem.optimum()  # the clairvoyant label
             mine = self._decide(obs)
             use = self.rng.random(len(obs)) < beta
             xs.append(obs.copy())
-            ys.append(expert)
             same = mine == expert
             block_hits += int(same.sum())
             frame_hits += int(same.all(1).sum())
-            obs, reward, terminated, truncated, info = vec.step(
+            obs_next, reward, terminated, truncated, info = vec.step(
                 np.where(use[:, None], expert, mine)
             )
+            ys.append(self._label(obs, expert, expert_cost, info))
+            obs = obs_next
             self._episode_t += 1
             sums = self._ep_sums
             sums["return"] += reward
@@ -277,19 +319,17 @@ class DPDistill:
         cfg = self.config
         size = len(self.obs_buf)
         steps = max(1, cfg.epochs_per_iter * cfg.frames_per_iter * cfg.num_envs // cfg.batch_size)
-        loss_fn = nn.CrossEntropyLoss()
         total = hits = 0.0
         for _ in range(steps):
             idx = self.rng.integers(0, size, min(cfg.batch_size, size))
-            x = torch.as_tensor(self.obs_buf[idx])
-            y = torch.as_tensor(self.label_buf[idx])
-            logits = self.net(x).reshape(len(idx), self.n, self.P)
-            loss = loss_fn(logits.reshape(-1, self.P), y.reshape(-1))
+            loss, acc = self._loss(
+                torch.as_tensor(self.obs_buf[idx]), torch.as_tensor(self.label_buf[idx])
+            )
             self.opt.zero_grad()
             loss.backward()
             self.opt.step()
             total += float(loss.detach())
-            hits += float((logits.detach().argmax(-1) == y).float().mean())
+            hits += acc
         return total / steps, hits / steps
 
     def learn(
@@ -371,16 +411,17 @@ class DPDistill:
         obs_dim = self.vec.single_observation_space.shape[0]
         if buffer is not None:
             obs = np.asarray(buffer["obs"].numpy(), dtype=np.float32)
-            labels = np.asarray(buffer["labels"].numpy(), dtype=np.int64)
-            if obs.ndim != 2 or obs.shape[1] != obs_dim or labels.shape != (len(obs), self.n):
+            labels = np.asarray(buffer["labels"].numpy(), dtype=self.label_dtype)
+            k = self._label_dim()
+            if obs.ndim != 2 or obs.shape[1] != obs_dim or labels.shape != (len(obs), k):
                 raise ValueError(
                     f"buffer: shapes {tuple(obs.shape)} / {tuple(labels.shape)} do not fit "
-                    f"{obs_dim} observations and {self.n} blocks"
+                    f"{obs_dim} observations and {k} labels"
                 )
             self.obs_buf, self.label_buf = obs, labels
         else:
             self.obs_buf = np.zeros((0, obs_dim), dtype=np.float32)
-            self.label_buf = np.zeros((0, self.n), dtype=np.int64)
+            self.label_buf = np.zeros((0, self._label_dim()), dtype=self.label_dtype)
         ep = state["episode"]
         self._obs, self._episode_t = None, 0
         self._ep_sums = self._zero_sums()
@@ -398,11 +439,11 @@ class DPDistill:
         :meth:`load` resumes from (exactly with ``include_buffer``; without it the
         labelled data starts empty)."""
         payload: dict[str, Any] = {
-            "algo": ALGO,
-            "variant": ALGO,
+            "algo": self.algo,
+            "variant": self.algo,
             "signature": self.signature,
             "config": {**asdict(self.config), "hidden": list(self.config.hidden)},
-            "actor": self.fast_actor().spec,
+            **self._actor_payload(),
             "state": self.state_dict(),
         }
         if include_buffer:
@@ -426,8 +467,10 @@ class DPDistill:
         must match the checkpoint's env signature). ``overrides`` replace config fields.
         Every problem is one :class:`CheckpointError` naming the file."""
         payload = load_checkpoint(path)
-        if payload.get("algo") != ALGO:
-            raise CheckpointError(path, f"holds a {payload.get('algo')!r} checkpoint, not {ALGO!r}")
+        if payload.get("algo") != cls.algo:
+            raise CheckpointError(
+                path, f"holds a {payload.get('algo')!r} checkpoint, not {cls.algo!r}"
+            )
         agent = None
         try:
             agent = cls(env, env_kwargs, logger=logger, **{**payload["config"], **overrides})
@@ -436,7 +479,7 @@ class DPDistill:
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
             if agent is not None:
                 agent.close()
-            raise payload_error(path, exc, f"restoring the {ALGO} agent") from exc
+            raise payload_error(path, exc, f"restoring the {cls.algo} agent") from exc
         return agent
 
     def close(self) -> None:

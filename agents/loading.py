@@ -181,7 +181,12 @@ def load_actor(
     file = find_checkpoint(path)
     payload = load_checkpoint(file)
     try:
-        actor = NumpyActor.from_checkpoint(payload, blas_threads=blas_threads)
+        if payload.get("algo") == "dp_forecast":  # an MLP forecast + the exact DP
+            from agents.forecast import ForecastDPActor
+
+            actor = ForecastDPActor.from_checkpoint(payload, blas_threads=blas_threads)
+        else:
+            actor = NumpyActor.from_checkpoint(payload, blas_threads=blas_threads)
         if env is not None:
             check_signature(payload.get("signature") or {}, env)
             actor.check_fits(env)

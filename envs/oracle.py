@@ -25,7 +25,6 @@ import numpy as np
 from envs import kernels
 from envs.costs import ChainCostModel, ChainTerms, LinkMatrices
 
-
 _NO_VALUES = np.zeros((0, 0, 0))  # dp_solve: skip the cost-to-go output
 
 
@@ -202,7 +201,9 @@ class Oracle:
         values: np.ndarray | None = None,
     ) -> None:
         P = self.model.P
-        k, lat, pw = (x if type(x) is np.ndarray else np.asarray(x, dtype=np.float64) for x in links)
+        k, lat, pw = (
+            x if type(x) is np.ndarray else np.asarray(x, dtype=np.float64) for x in links
+        )
         sp = speed if type(speed) is np.ndarray else np.asarray(speed, dtype=np.float64)
         kernels.dp_solve(
             k.reshape(-1, P, P), lat.reshape(-1, P, P), pw.reshape(-1, P, P), sp.reshape(-1, P),

@@ -26,9 +26,9 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 #: which agents train on which env (the compatibility table of docs/pipeline.md)
 COMPATIBLE = {
-    "mec": {"iorlo", "iorlo_plus", "dp_distill", "sb3_td3", "sb3_sac", "sb3_ddpg", "sb3_ppo",
+    "mec": {"iorlo", "iorlo_plus", "dp_distill", "dp_forecast", "sb3_td3", "sb3_sac", "sb3_ddpg", "sb3_ppo",
             "sb3_a2c", "rllib_ppo", "rllib_sac"},
-    "d2d": {"iorlo", "iorlo_plus", "dp_distill", "sb3_td3", "sb3_sac", "sb3_ddpg", "sb3_ppo",
+    "d2d": {"iorlo", "iorlo_plus", "dp_distill", "dp_forecast", "sb3_td3", "sb3_sac", "sb3_ddpg", "sb3_ppo",
             "sb3_a2c", "rllib_ppo", "rllib_sac"},
     "scheduling": {"drlos", "qlearning", "sb3_ppo", "sb3_a2c", "sb3_dqn", "rllib_ppo",
                    "rllib_dqn"},
@@ -302,7 +302,8 @@ def test_network_yaml_matches_5g_trial_defaults():
     ("name", "config_cls"),
     [("iorlo", "agents.iorlo:IoRLOConfig"), ("drlos", "agents.drlos:DRLoSConfig"),
      ("qlearning", "agents.qlearning:QLearningConfig"),
-     ("dp_distill", "agents.distill:DistillConfig")],
+     ("dp_distill", "agents.distill:DistillConfig"),
+     ("dp_forecast", "agents.forecast:ForecastConfig")],
 )  # fmt: skip
 def test_custom_agent_yaml_defaults(name, config_cls):
     """The yaml repeats the constructor defaults, except the documented DRLOS_DEVIATIONS."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -153,7 +154,7 @@ def test_compiled_oracle_is_the_python_dp_bit_for_bit(seed, scenario, dnn, eta):
     with pytest.MonkeyPatch.context() as m:
         m.setattr(kernels, "AVAILABLE", False)
         python = [oracle.solve(lk, sp, **kw) for lk, sp in rows]
-        dec_np, cost_np = oracle.solve_batch(links, speed, **kw)
+        _, cost_np = oracle.solve_batch(links, speed, **kw)
     for b in range(B):
         np.testing.assert_array_equal(compiled[b][0], python[b][0])
         assert compiled[b][1] == python[b][1]
@@ -180,10 +181,8 @@ def test_dp_marginals_are_constrained_optima(scenario, compiled):
     with pytest.MonkeyPatch.context() as m:
         m.setattr(kernels, "AVAILABLE", compiled)
         marg = oracle.marginals_batch(links, speed, **kw)
-    dec, opt = oracle.solve_batch(links, speed, **kw)
+    _, opt = oracle.solve_batch(links, speed, **kw)
     np.testing.assert_allclose(marg.min(-1), np.repeat(opt[:, None], model.n, 1), rtol=1e-12)
-    import itertools
-
     every = np.array(list(itertools.product(range(P), repeat=model.n)))
     for b in range(2):
         lk = type(links)(*(x[b] for x in links))

@@ -217,7 +217,9 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         dim = self.sim.obs_dim
         if self.dp_features:
             if self._exits:
-                raise ValueError("dp_features needs early_exit=None (the DP features have no exits)")
+                raise ValueError(
+                    "dp_features needs early_exit=None (the DP features have no exits)"
+                )
             dim += self.n_blocks * self.num_platforms
         self.observation_space = spaces.Box(0.0, 1.0, (dim,), np.float32)
 

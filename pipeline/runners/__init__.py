@@ -4,6 +4,7 @@
 |---|---|
 | :class:`~pipeline.runners.iorlo.IoRLORunner` | ``iorlo``, ``iorlo_plus`` (partitioning) |
 | :class:`~pipeline.runners.distill.DPDistillRunner` | ``dp_distill`` (partitioning) |
+| :class:`~pipeline.runners.distill.DPForecastRunner` | ``dp_forecast`` (partitioning) |
 | :class:`~pipeline.runners.drlos.DRLoSRunner` | ``drlos`` (scheduling) |
 | :class:`~pipeline.runners.qlearning.QLearningRunner` | ``qlearning`` (scheduling) |
 | :class:`~pipeline.runners.sb3.SB3Runner` | ``sb3_td3``, ``sb3_sac``, ``sb3_ddpg``, ``sb3_ppo``, ``sb3_a2c``, ``sb3_dqn`` |

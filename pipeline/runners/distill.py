@@ -101,3 +101,22 @@ class DPDistillRunner(TorchAgentRunner):
         if env is not None:
             env.close()
             self._train_env = None
+
+
+class DPForecastRunner(DPDistillRunner):
+    """``agent=dp_forecast`` on ``env=mec_v1|d2d_v1|mec|d2d`` (discrete actions): the same
+    iterations, schedules and checkpoint as DP-distill (:mod:`agents.forecast`)."""
+
+    description = "DP-forecast, a learned one-step forecast of the cost terms + the exact DP"
+
+    @classmethod
+    def config_class(cls) -> type:
+        from agents.forecast import ForecastConfig
+
+        return ForecastConfig
+
+    @classmethod
+    def agent_class(cls) -> type:
+        from agents.forecast import DPForecast
+
+        return DPForecast

@@ -1,0 +1,306 @@
+"""DP-forecast: a learned one-step forecast of the frame's cost terms, then the exact DP.
+
+Under ``observe="measured"`` (the v1 default) the agent sees the links and load measured for
+the previous frame and is charged on the current frame's, which it has not seen.
+``dp_measured`` runs the exact DP on the measurement as if nothing changed. The decision
+that minimises the **expected** cost given the observation is different, and it is also a
+DP: the chain cost of a fixed decision is linear in the inverse bandwidths (transfer time
+``8G/B``), the latencies and the capability factors (docs/model.md §4/§5), so its expectation
+is the cost of the same decision with those terms replaced by their conditional means
+(exactly for latency; up to the small covariance of ``L`` and ``B`` in the transfer energy).
+
+The learner fits that conditional mean: an MLP reads the observation and outputs one
+log-correction ``c_f`` per term (MEC: 4 inverse bandwidths, 2 latencies, 3 factors; D2D: the
+selected link's inverse bandwidth and latency, ``d_u``, ``d_h``), and the forecast is
+``term_f = measured_f * exp(c_f)``. It is trained by squared error on the ratio
+``true_f / measured_f`` of the frame the step then reveals (``info["network"]``), whose
+minimiser is ``exp(c_f) = E[true_f / measured_f | obs]``; the last layer starts at zero, so
+an untrained agent *is* ``dp_measured``, and with ``observe="current"`` the target is 1 and
+the agent is the oracle. Each decision is the exact DP (:class:`envs.oracle.Oracle`, the
+compiled kernel) on the forecast terms. What the network can learn from one frame is the
+predictable part of the dynamics: mean reversion of the platform load, the average
+drift of volatile links (a bandwidth measured high tends to fall), the effect of a spike
+in progress.
+
+Training reuses :class:`agents.distill.DPDistill`'s loop (rollouts on a native vector env in
+discrete mode, labelled frames aggregated in a buffer, minibatch updates, episodes across
+iterations, ``charts/*`` and checkpoints that resume exactly). The policy is
+:class:`ForecastDPActor`: numpy MLP + DP, saved in the checkpoint with the env's cost model
+(the DNN profile, weights and readings), loaded by :func:`agents.load_actor` without an env.
+Its log tags are those of DP-distill with ``losses/loss`` the squared error and
+``losses/accuracy`` the share of terms whose forecast is closer to the truth than the
+measurement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.common.fast_actor import NumpyActor, mlp_actor_spec
+from agents.distill import DistillConfig, DPDistill
+from envs.costs import ChainCostModel, d2d_links, mec_links
+from envs.dnn import DNNProfile
+from envs.network import D2D_LINK_FIELDS, MEC_LINK_FIELDS
+from envs.oracle import Oracle
+from envs.partition.common import midpoints
+from envs.partition.sim import D2D_LINK_SCALES, FACTOR_SCALE, MEC_LINK_SCALES
+
+ALGO = "dp_forecast"
+OBJECTIVES = ("cost", "gap")
+#: per scenario: observation columns of the measured values, their squash scales, which are
+#: bandwidths (the cost is linear in 1 / B), and the ``info["network"]`` keys of the truth
+TERMS: dict[str, dict[str, Any]] = {
+    "mec": {
+        "cols": np.arange(9),
+        "scales": np.concatenate([MEC_LINK_SCALES, np.full(3, FACTOR_SCALE)]),
+        "bandwidth": np.array([True] * 4 + [False] * 5),
+        "keys": (*MEC_LINK_FIELDS, "d_t", "d_e", "d_c"),
+    },
+    "d2d": {
+        "cols": np.arange(4),
+        "scales": np.concatenate([D2D_LINK_SCALES, np.full(2, FACTOR_SCALE)]),
+        "bandwidth": np.array([True, False, False, False]),
+        "keys": (*D2D_LINK_FIELDS, "d_u", "d_h"),
+    },
+}
+
+
+@dataclass
+class ForecastConfig(DistillConfig):
+    """:class:`agents.distill.DistillConfig` plus ``ratio_clip``; the oracle never acts
+    (``beta0 = 0``): the frames do not depend on the actions, so the agent's own decisions
+    see the same states."""
+
+    hidden: tuple[int, ...] = (64, 64)
+    beta0: float = 0.0
+    ratio_clip: float = 20.0  # targets true / measured clipped to [1/clip, clip]
+    objective: str = "cost"  # "cost": least expected cost; "gap": least expected cost / OPT
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {self.objective!r}")
+        c = self.ratio_clip
+        if isinstance(c, bool) or not isinstance(c, int | float) or not 1.0 < c <= 1e6:
+            raise ValueError(f"ratio_clip must be a number in (1, 1e6], got {c!r}")
+
+
+class ForecastDPActor:
+    """The DP-forecast policy: forecast the frame's cost terms, then solve the exact DP.
+
+    ``act(obs)`` / ``act_batch(obs)`` return actions of the env's action mode (platform
+    indices, or the interval midpoints of each platform in the continuous mode);
+    ``decide_batch`` returns the decisions ``(B, n)``.
+
+    Args:
+        forecaster: The MLP (a :class:`NumpyActor` with an ``identity`` head) giving the
+            log-corrections of the measured terms.
+        dp: The env's cost model as plain values (:meth:`DPForecast.dp_spec`): ``scenario``,
+            ``profile`` (:meth:`DNNProfile.to_dict`), ``overhead_weights``, ``cost_kw``,
+            ``latency_scale``, ``thresholds``, ``action_mode``.
+        signature: The env signature recorded with the actor.
+    """
+
+    def __init__(
+        self, forecaster: NumpyActor, dp: Mapping[str, Any], signature: Mapping[str, Any] | None
+    ) -> None:
+        scenario = dp["scenario"]
+        if scenario not in TERMS:
+            raise ValueError(f"dp.scenario must be one of {list(TERMS)}, got {scenario!r}")
+        self.forecaster = forecaster
+        self.dp = dict(dp)
+        self.signature = signature
+        self.scenario = scenario
+        t = TERMS[scenario]
+        self._cols, self._scales, self._bw = t["cols"], t["scales"], t["bandwidth"]
+        if forecaster.out_dim != len(self._cols):
+            raise ValueError(
+                f"forecaster gives {forecaster.out_dim} corrections, {scenario} needs "
+                f"{len(self._cols)}"
+            )
+        P = 3 if scenario == "mec" else 2
+        weights = [float(w) for w in dp["overhead_weights"]]
+        self.model = ChainCostModel(DNNProfile.from_dict(dp["profile"]), P, weights)
+        self.model.sequential_batch = True  # the compiled batched DP where available
+        self.oracle = Oracle(self.model)
+        self.n, self.P = self.model.n, P
+        self.cost_kw = {k: float(v) for k, v in dp["cost_kw"].items()}
+        self.latency_scale = float(dp["latency_scale"])
+        self.action_mode = str(dp["action_mode"])
+        self._mid = midpoints(np.asarray(dp["thresholds"], dtype=np.float64)).astype(np.float32)
+        self.obs_dim = forecaster.obs_dim
+
+    # ---------------------------------------------------------------- decisions
+    def measured(self, obs: np.ndarray) -> np.ndarray:
+        """The measured values ``(B, F)`` read back from the observation's squashed
+        entries (``x / (x + scale)`` inverted)."""
+        x = np.asarray(obs, dtype=np.float64)[:, self._cols]
+        x = np.clip(x, 1e-12, 1.0 - 1e-7)  # float32 rounding can reach 0 or 1
+        return self._scales * x / (1.0 - x)
+
+    def terms(self, obs: np.ndarray, corrections: np.ndarray | None = None) -> np.ndarray:
+        """Forecast values ``(B, F)`` (bandwidths, latencies, factors) for the frame;
+        ``corrections``: the forecaster's output if already computed."""
+        meas = self.measured(obs)
+        c = corrections
+        if c is None:
+            c = self.forecaster.act_batch(np.asarray(obs, dtype=np.float32))
+        c = np.asarray(c, dtype=np.float64)
+        # term = measured * exp(c); for a bandwidth the term is 1 / B
+        return meas * np.exp(np.where(self._bw, -c, c))
+
+    def decide_batch(self, obs_batch: Any, corrections: np.ndarray | None = None) -> np.ndarray:
+        """Decisions ``(B, n)``; ``corrections`` as in :meth:`terms`."""
+        obs = np.asarray(obs_batch, dtype=np.float32)
+        if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must have shape (batch, {self.obs_dim}), got {obs.shape}")
+        v = self.terms(obs, corrections)
+        s = self.latency_scale
+        if self.scenario == "mec":
+            links = mec_links(*v[:, :4].T, v[:, 4] * s, v[:, 5] * s, validate=False)
+            speed = v[:, 6:9]
+        else:
+            links = d2d_links(v[:, 0], v[:, 1] * s, validate=False)
+            speed = v[:, 2:4]
+        dec, _ = self.oracle.solve_batch(links, np.ascontiguousarray(speed), **self.cost_kw)
+        if self.scenario == "d2d":
+            dec[obs[:, 4] < 0.5] = 0  # no collaborator: every block stays local
+        return dec
+
+    def act_batch(self, obs_batch: Any) -> np.ndarray:
+        dec = self.decide_batch(obs_batch)
+        return self._mid[dec] if self.action_mode == "continuous" else dec
+
+    def act(self, obs: Any) -> np.ndarray:
+        x = np.asarray(obs, dtype=np.float32)
+        if x.shape != (self.obs_dim,):
+            raise ValueError(f"obs must have shape ({self.obs_dim},), got {x.shape}")
+        return self.act_batch(x[None])[0]
+
+    __call__ = act
+
+    def decide(self, obs: Any) -> np.ndarray:
+        return self.decide_batch(np.asarray(obs, dtype=np.float32)[None])[0]
+
+    def check_fits(self, env: Any) -> None:
+        """ValueError unless ``env`` is the scenario, size and action mode this actor acts in."""
+        base = env.unwrapped
+        inner = getattr(base, "env", base)
+        obs_space = getattr(env, "single_observation_space", None) or env.observation_space
+        if int(np.prod(obs_space.shape)) != self.obs_dim:
+            raise ValueError(
+                f"actor takes {self.obs_dim} observation values, the env gives "
+                f"{int(np.prod(obs_space.shape))}"
+            )
+        got = (getattr(inner, "scenario", None), getattr(inner, "n_blocks", None),
+               getattr(inner, "action_mode", None))  # fmt: skip
+        want = (self.scenario, self.n, self.action_mode)
+        if got != want:
+            raise ValueError(f"actor acts on (scenario, n_blocks, action_mode) {want}, env {got}")
+
+    @classmethod
+    def from_checkpoint(cls, payload: Mapping[str, Any], **kwargs: Any) -> ForecastDPActor:
+        forecaster = NumpyActor(payload["actor"], signature=payload.get("signature"), **kwargs)
+        return cls(forecaster, payload["dp"], payload.get("signature"))
+
+    def __repr__(self) -> str:
+        return f"ForecastDPActor({self.scenario}, n={self.n}, forecaster={self.forecaster!r})"
+
+
+class DPForecast(DPDistill):
+    """Learns the one-step forecast of :class:`ForecastDPActor` (see the module docstring).
+
+    Args: those of :class:`agents.distill.DPDistill`; ``**config``: :class:`ForecastConfig`
+    fields.
+    """
+
+    algo = ALGO
+    config_class = ForecastConfig
+    label_dtype = np.float32
+
+    def _setup(self, base: Any) -> None:
+        inner = getattr(base, "env", base)
+        self.scenario = inner.scenario
+        self._terms = TERMS[self.scenario]
+        if inner.cost_model.early_exits is not None:
+            raise ValueError("DP-forecast needs an env without early exits (early_exit=None)")
+        self._dp = {
+            "scenario": self.scenario,
+            "profile": inner.profile.to_dict(),
+            "overhead_weights": inner.cost_model.overhead_weights.tolist(),
+            "cost_kw": dict(inner._cost_kw),
+            "latency_scale": float(inner.latency_scale),
+            "thresholds": inner.thresholds.tolist(),
+            "action_mode": "discrete",
+        }
+
+    def _out_dim(self) -> int:
+        return len(self._terms["cols"])
+
+    def _label_dim(self) -> int:
+        return 2 * self._out_dim()  # ratio targets, then their weights (0: no target)
+
+    def _build_net(self, obs_dim: int) -> None:
+        super()._build_net(obs_dim)
+        last = [m for m in self.net if isinstance(m, nn.Linear)][-1]
+        with torch.no_grad():  # start as dp_measured: no correction
+            last.weight.zero_()
+            last.bias.zero_()
+
+    def dp_spec(self, action_mode: str = "discrete") -> dict[str, Any]:
+        return {**self._dp, "action_mode": action_mode}
+
+    def fast_actor(self) -> ForecastDPActor:
+        """The current policy (a snapshot) as a :class:`ForecastDPActor`, discrete actions."""
+        linears = [m for m in self.net if isinstance(m, nn.Linear)]
+        spec = mlp_actor_spec(linears, activation="relu", output="identity")
+        return ForecastDPActor(NumpyActor(spec, signature=self.signature), self._dp, self.signature)
+
+    def _actor_payload(self) -> dict[str, Any]:
+        return {"actor": self.fast_actor().forecaster.spec, "dp": self._dp}
+
+    def _decide(self, obs: np.ndarray) -> np.ndarray:
+        if self.__dict__.get("_actor") is None:  # the DP side once; the forecast from the net
+            self._actor = self.fast_actor()
+        with torch.no_grad():
+            c = self.net(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+        return self._actor.decide_batch(obs, c)
+
+    def _label(
+        self, obs: np.ndarray, expert: np.ndarray, expert_cost: np.ndarray, info: dict[str, Any]
+    ) -> np.ndarray:
+        """Targets ``true / measured`` per term (inverse for bandwidths) and their weights
+        (``objective="gap"``: proportional to ``1 / OPT`` of the true frame)."""
+        t, net = self._terms, info["network"]
+        meas = t["scales"] * np.clip(obs[:, t["cols"]].astype(np.float64), 1e-12, 1 - 1e-7)
+        meas /= 1.0 - np.clip(obs[:, t["cols"]].astype(np.float64), 1e-12, 1 - 1e-7)
+        true = np.stack([np.asarray(net[k], dtype=np.float64) if k in net else meas[:, j]
+                         for j, k in enumerate(t["keys"])], 1)  # fmt: skip
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(t["bandwidth"], meas / true, true / meas)
+        clip = self.config.ratio_clip
+        weight = np.isfinite(ratio).astype(np.float64)
+        if self.scenario == "d2d":  # no collaborator (now or measured): nothing to forecast
+            weight *= ((obs[:, 4] > 0.5) & ~np.asarray(info["no_collaborator"]))[:, None]
+        ratio = np.clip(np.nan_to_num(ratio, nan=1.0, posinf=clip), 1.0 / clip, clip)
+        if self.config.objective == "gap":  # weighted least squares: E[ratio / OPT] / E[1 / OPT]
+            inv = 1.0 / np.maximum(np.asarray(expert_cost, dtype=np.float64), 1e-12)
+            weight *= (inv / inv.mean())[:, None]
+        return np.concatenate([ratio, weight], 1).astype(np.float32)
+
+    def _loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """(weighted squared error of ``exp(c)`` against the ratio, share of terms the
+        forecast gets closer than the measurement)."""
+        k = self._out_dim()
+        ratio, weight = y[:, :k], y[:, k:]
+        pred = torch.exp(self.net(x))
+        err = (pred - ratio) ** 2
+        loss = (err * weight).sum() / weight.sum().clamp_min(1.0)
+        better = ((err <= (1.0 - ratio) ** 2).float() * weight).sum() / weight.sum().clamp_min(1)
+        return loss, float(better)
