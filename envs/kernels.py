@@ -284,8 +284,10 @@ def _dp_solve(
                 ekb[s, t] = k[bl, s, t] * scale
                 e0[s, t] = lat[bl, s, t] * scale
         for s in range(P):
-            V[s] = blk_lat[n - 1] * speed[bs, s] + node_const[n - 1, s] + (
-                out_last * ekb[s, 0] + e0[s, 0]
+            V[s] = (
+                blk_lat[n - 1] * speed[bs, s]
+                + node_const[n - 1, s]
+                + (out_last * ekb[s, 0] + e0[s, 0])
             )
             if keep:
                 values[b, n - 1, s] = V[s]

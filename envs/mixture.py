@@ -375,11 +375,15 @@ def _mmwave_key(rel: Path) -> str:
     return "/".join(parts[:-1]) if parts[0] == "driving" else "/".join(parts)
 
 
-def trace_split(data_dir: str | Path, split: str) -> TraceFiles:
+def trace_split(
+    data_dir: str | Path, split: str, scenarios: Sequence[str] | None = None
+) -> TraceFiles:
     """The trace files of ``split`` (``"train"``, ``"test"`` or ``"all"``) under ``data_dir``.
 
-    ``data_dir`` is the data root holding ``traces/mmwave_uplink`` and ``traces/lumos5g``.
-    Raises a ValueError naming the directory when it (or a split's files) is missing.
+    ``data_dir`` is the data root holding ``traces/mmwave_uplink`` and ``traces/lumos5g``;
+    ``scenarios`` keeps only those mmWave scenarios (e.g. ``"walking/5g/lateral"``, see
+    :func:`split_scenarios`), for a per-network evaluation. Raises a ValueError naming the
+    directory when it (or a split's files) is missing, or the scenario not in the split.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
@@ -409,7 +413,38 @@ def trace_split(data_dir: str | Path, split: str) -> TraceFiles:
             down.append(f)
     if not pairs or not down:
         raise ValueError(f"no trace files of split {split!r} under {root}")
+    if scenarios is not None:
+        have = {_mmwave_key(t.relative_to(mm / "throughput")): (t, p) for t, p in pairs}
+        if isinstance(scenarios, str | bytes) or not scenarios:
+            raise ValueError(f"scenarios must be a non-empty list of names, got {scenarios!r}")
+        bad = sorted(str(x) for x in scenarios if x not in have)
+        if bad:
+            raise ValueError(
+                f"scenarios: {bad} not among the mmWave scenarios of split {split!r}; "
+                f"choose from {sorted(have)}"
+            )
+        pairs = [have[x] for x in dict.fromkeys(scenarios)]
     return TraceFiles(tuple(pairs), tuple(down))
+
+
+def split_scenarios(data_dir: str | Path, split: str) -> list[str]:
+    """The mmWave scenario names of ``split`` (the per-network units of an evaluation)."""
+    mm = Path(data_dir) / "traces" / "mmwave_uplink"
+    pairs = trace_split(data_dir, split).uplink_ping
+    return [_mmwave_key(t.relative_to(mm / "throughput")) for t, _ in pairs]
+
+
+def split_networks(data_dir: str | Path, split: str) -> dict[str, dict[str, Any]]:
+    """The networks of a split one by one, as mixture specs: ``"generator"`` (the randomised
+    generator alone) and one per mmWave scenario (its uplink/ping pair; MEC downlinks drawn
+    from the split's Lumos5G files). ``mixture_<split>`` draws among exactly these."""
+    out: dict[str, dict[str, Any]] = {
+        "generator": {"type": "mixture", "split": None, "components": {"generator": 1.0}}
+    }
+    for name in split_scenarios(data_dir, split):
+        out[name] = {"type": "mixture", "split": split, "components": {"traces": 1.0},
+                     "scenarios": [name]}  # fmt: skip
+    return out
 
 
 @lru_cache(maxsize=4096)
@@ -518,14 +553,18 @@ class TraceBank(LinkProcess):
 
 
 def make_trace_bank(
-    scenario: str, data_dir: str | Path, split: str, frame_s: float = 1.0
+    scenario: str,
+    data_dir: str | Path,
+    split: str,
+    frame_s: float = 1.0,
+    scenarios: Sequence[str] | None = None,
 ) -> TraceBank:
     """The real-trace component of a mixture: MEC ``(b_te_up, l_te)`` from one mmWave
     throughput/ping pair and ``b_te_down`` from one Lumos5G file; D2D ``(b, l)`` from one
     mmWave pair (a cellular uplink read as the phone-to-phone link)."""
     if not (isinstance(frame_s, int | float) and math.isfinite(frame_s) and frame_s >= 0.01):
         raise ValueError(f"frame_s must be a number of seconds >= 0.01, got {frame_s!r}")
-    files = trace_split(data_dir, split)
+    files = trace_split(data_dir, split, scenarios)
     pairs = [
         (_cached_table(t, "mmwave", "Mbps", frame_s), _cached_table(p, "mmwave", "ms", frame_s))
         for t, p in files.uplink_ping
@@ -550,6 +589,7 @@ class NetworkMixture(LinkProcess):
         data_dir: Data root of the traces (default :func:`default_data_dir`).
         frame_s: Trace seconds per frame.
         ranges: ``{field: [lo, hi]}`` overrides of the generator's per-episode mean range.
+        scenarios: Only these mmWave scenarios in the trace component (:func:`split_networks`).
     """
 
     def __init__(
@@ -560,6 +600,7 @@ class NetworkMixture(LinkProcess):
         data_dir: str | Path | None = None,
         frame_s: float = 1.0,
         ranges: Mapping[str, Any] | None = None,
+        scenarios: Sequence[str] | None = None,
     ) -> None:
         if scenario not in ("mec", "d2d"):
             raise ValueError(f"scenario must be 'mec' or 'd2d', got {scenario!r}")
@@ -610,7 +651,7 @@ class NetworkMixture(LinkProcess):
                     f"split must be one of {list(SPLITS)} when 'traces' is a component"
                 )
             root = default_data_dir() if data_dir is None else Path(data_dir)
-            self.traces = make_trace_bank(scenario, root, split, frame_s)
+            self.traces = make_trace_bank(scenario, root, split, frame_s, scenarios)
         self.trial: LinkProcess | None = None
         if "5g_trial" in w:
             self.trial = FiveGTrialMEC() if scenario == "mec" else FiveGTrialD2D()
@@ -694,7 +735,9 @@ NAMED_MIXTURES: dict[str, dict[str, Any]] = {
     "mixture_test": {"split": "test"},
     "mixture_synthetic": {"split": None, "components": {"generator": 0.7, "5g_trial": 0.3}},
 }
-MIXTURE_KEYS = frozenset({"type", "split", "components", "data_dir", "frame_s", "ranges"})
+MIXTURE_KEYS = frozenset(
+    {"type", "split", "components", "data_dir", "frame_s", "ranges", "scenarios"}
+)
 
 
 def make_mixture(
@@ -728,4 +771,5 @@ def make_mixture(
         data_dir,
         frame_s if frame_s is not None else 1.0,
         spec.get("ranges"),
+        spec.get("scenarios"),
     )

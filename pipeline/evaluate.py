@@ -297,6 +297,50 @@ def network_config(name: str) -> dict[str, Any]:
         raise ConfigError(f"network={name!r} is invalid: {first}") from exc
 
 
+def split_network_configs(split: str) -> dict[str, dict[str, Any]]:
+    """Every network of the trace ``split`` on its own (:func:`envs.mixture.split_networks`:
+    the randomised generator and each mmWave scenario), as network configs named
+    ``<split>:<network>``: ``mixture_<split>`` restricted to that one component."""
+    from envs.mixture import split_networks
+
+    base = network_config(f"mixture_{split}")
+    try:
+        specs = split_networks(base["trace_dir"], split)
+    except ValueError as exc:
+        raise ConfigError(f"split_networks={split!r}: {exc}") from exc
+    out = {}
+    for name, spec in specs.items():
+        label = f"{split}:{name}"
+        cfg = {**copy.deepcopy(base), "name": label, "tag": f"-{label}"}
+        for scenario in ("mec", "d2d"):
+            cfg[scenario] = {**cfg[scenario], **spec}
+        out[label] = cfg
+    return out
+
+
+def mean_over_networks(rows: list[dict[str, Any]], networks: list[str]) -> list[dict[str, Any]]:
+    """Per (env, DNN, agent or run): the mean over ``networks`` of each policy's mean cost
+    and gap, and on how many of them its mean cost is at most ``dp_measured``'s."""
+    by: dict[tuple[str, str, str, str], dict[str, dict[str, Any]]] = OrderedDict()
+    ref: dict[tuple[str, str, str], float] = {}
+    for r in rows:
+        if r.get("network") not in networks or "gap_mean" not in r:
+            continue
+        key = (str(r["env"]), str(r["dnn"]), agent_label(r), str(r.get("run") or ""))
+        by.setdefault(key, OrderedDict())[str(r["network"])] = r
+        if r["agent"] == "dp_measured":
+            ref[(str(r["env"]), str(r["dnn"]), str(r["network"]))] = float(r["cost_mean"])
+    out = []
+    for (env, dnn, agent, run), per in by.items():
+        costs = {n: float(x["cost_mean"]) for n, x in per.items()}
+        wins = [costs[n] <= ref[(env, dnn, n)] for n in costs if (env, dnn, n) in ref]
+        out.append({"env": env, "dnn": dnn, "agent": agent, "run": run, "networks": len(per),
+                    "gap_mean": float(np.mean([x["gap_mean"] for x in per.values()])),
+                    "cost_mean": float(np.mean(list(costs.values()))),
+                    "cost_le_dp_measured": f"{sum(wins)}/{len(wins)}"})  # fmt: skip
+    return out
+
+
 def with_network(cfg: DictConfig, name: str | None, networks: dict[str, Any]) -> DictConfig:
     """The run's config evaluated on network ``name`` (``None``: its own); the env tag gets
     ``@<name>`` so tables say which network a row is on."""
@@ -331,6 +375,7 @@ EVAL_RULES: dict[str, Rule] = {
     "runs": Rule("any"),
     "network": Rule("any"),
     "networks": Rule("any"),
+    "split_networks": Rule("str", none_ok=True),
     "data_dir": Rule("str", none_ok=True),
     "episodes": positive("int"),
     "seed": non_negative("int"),
@@ -365,6 +410,10 @@ def check_config(cfg: DictConfig) -> None:
     check_rules("evaluate", plain, EVAL_RULES)
     _names(plain["runs"], "runs", "a run dir, a directory of runs or a glob")
     _names(plain["networks"], "networks", "a configs/network option (e.g. mixture_test)")
+    if plain.get("split_networks") not in (None, "train", "test"):
+        raise ConfigError(
+            f"split_networks={plain['split_networks']!r} is invalid: must be null, train or test"
+        )
     loads = plain["loads"] or []
     if not isinstance(loads, list) or not all(
         isinstance(x, int | float) and not isinstance(x, bool) and x > 0 for x in loads
@@ -405,6 +454,9 @@ def run(cfg: DictConfig) -> int:
         if cfg.get("network") is not None:  # the group override network=<option>
             chosen = to_plain(cfg.network)
             networks = {str(chosen["name"]): chosen, **networks}
+            net_names = list(networks)
+        if cfg.get("split_networks") is not None:  # every network of a split on its own
+            networks = {**networks, **split_network_configs(str(cfg.split_networks))}
             net_names = list(networks)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -512,11 +564,22 @@ def run(cfg: DictConfig) -> int:
     aggregates, profiles = aggregate_groups(all_rows, scores, int(cfg.bootstrap_reps), seed)
     out_dir = Path(cfg.out_dir) if cfg.out_dir is not None else default_out_dir(patterns)
     print_summary(aggregates, episodes=episodes, seed=seed)
+    means = mean_over_networks(all_rows, net_names or []) if len(net_names or []) > 1 else []
+    if means:
+        print(f"\nMean over the {len(net_names)} networks (gap in %; cost <= dp_measured: on "
+              "how many networks the mean cost is at most dp_measured's):")  # fmt: skip
+        print("| env | dnn | agent | run | gap | cost | cost <= dp_measured |")
+        print("|---|---|---|---|---|---|---|")
+        for m in means:
+            print(
+                f"| {m['env']} | {m['dnn']} | {m['agent']} | {m['run']} | "
+                f"{m['gap_mean']:.3f} | {m['cost_mean']:.2f} | {m['cost_le_dp_measured']} |"
+            )
     files = write_outputs(
         all_rows, sweeps, out_dir, plots=bool(cfg.plots), episodes=episodes, seed=seed,
         aggregates=aggregates, profiles=profiles,
         meta={"config": {k: v for k, v in to_plain(cfg).items() if k != "hydra"},
-              "runs": [str(r) for r in runs]},
+              "runs": [str(r) for r in runs], "mean_over_networks": means},
     )  # fmt: skip
     print(f"\nResults in {out_dir}:")
     for f in files:

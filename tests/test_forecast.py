@@ -7,7 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from conftest import needs_traces
-from test_pipeline import _ok, the_run, train
+from test_pipeline import _ok, run_script, the_run, train
 
 import envs  # noqa: F401  (registers the ids)
 from agents.forecast import DPForecast, ForecastConfig, ForecastDPActor
@@ -119,3 +119,11 @@ def test_pipeline_trains_and_evaluates_dp_forecast(tmp_path):
     run_dir = the_run(tmp_path)
     actor = load_actor(run_dir)
     assert isinstance(actor, ForecastDPActor)
+    # trained on mixture_train, tested on every test network on its own, with the mean
+    out = run_script("evaluate.py", f"runs='{run_dir}'", "split_networks=test", "episodes=2", "baselines=[dp_measured]",
+                     "decision_steps=5", "plots=false", f"out_dir={tmp_path / 'eval'}")  # fmt: skip
+    _ok(out)
+    assert "Mean over the 8 networks" in out.stdout
+    assert "| dp_forecast (trained on mixture_train) |" in out.stdout
+    bad = run_script("evaluate.py", f"runs='{run_dir}'", "split_networks=validation")
+    assert bad.returncode == 2 and "split_networks='validation' is invalid" in bad.stderr

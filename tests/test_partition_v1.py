@@ -323,3 +323,20 @@ def test_vector_env_size_is_bounded():
         gym.make_vec(
             "EdgeRL/MECPartition-v1", num_envs=10**8, vectorization_mode="vector_entry_point", **SYN
         )
+
+
+@needs_traces
+def test_split_networks_one_component_each():
+    """A split's networks one by one: the generator alone and each mmWave scenario alone."""
+    from envs.mixture import MMWAVE_TEST, split_networks
+
+    nets = split_networks(DATA_DIR, "test")
+    assert next(iter(nets)) == "generator" and set(nets) - {"generator"} == set(MMWAVE_TEST)
+    env = gym.make("EdgeRL/D2DPartition-v1", network=nets["walking/5g/lateral"])
+    env.reset(seed=0)
+    bank = env.unwrapped.sim.pool.link.traces
+    assert bank._ncand.tolist() == [1]  # one uplink/ping pair
+    assert env.unwrapped.sim.pool.link.names == ("traces",)
+    with pytest.raises(ValueError, match="not among the mmWave scenarios of split 'train'"):
+        gym.make("EdgeRL/MECPartition-v1",
+                 network={"type": "mixture", "split": "train", "scenarios": ["driving/lte"]})  # fmt: skip

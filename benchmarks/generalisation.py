@@ -1,0 +1,271 @@
+"""Trained on the training mixture, tested on networks never trained on (issue: generalisation).
+
+For each scenario and DNN, every learned agent is trained on ``network=mixture_train`` (v1
+defaults, ``observe="measured"``) for each training seed, then evaluated on each network of
+the test split one by one (:func:`envs.mixture.split_networks`: the randomised generator and
+every held-out mmWave scenario) on the same frames as ``dp_measured``, the oracle, every
+heuristic and the best constant decision in hindsight (:mod:`agents.hardness`).
+
+Per (scenario, DNN, network) it records each policy's mean cost and mean gap to the oracle
+(mean over frames of ``cost / OPT - 1``, frames without a D2D collaborator counted as 0 for
+every policy, as in ``info["gap"]``); trained agents per seed. Results accumulate in
+``--out`` (JSON, merged on every save), so a run can be extended agent by agent. The tables
+are printed; ``--doc docs/results.md`` writes them between ``<!-- gen:begin -->`` and
+``<!-- gen:end -->`` of that file instead.
+
+    python benchmarks/generalisation.py --agents dp_forecast dp_distill --seeds 0 1 2 --frames 100000
+    python benchmarks/generalisation.py --agents iorlo_plus iorlo --seeds 0
+    python benchmarks/generalisation.py --render --doc docs/results.md   # tables from the JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import envs  # noqa: F401  (registers the env ids)
+from agents.hardness import hardness_report
+from envs.mixture import default_data_dir, split_networks
+
+warnings.filterwarnings("ignore", message=".*is out of date.*")
+REPO = Path(__file__).resolve().parents[1]
+IDS = {"mec": "EdgeRL/MECPartition-v1", "d2d": "EdgeRL/D2DPartition-v1"}
+DNNS = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")
+AGENTS = ("dp_forecast", "dp_distill", "iorlo_plus", "iorlo")
+BEGIN, END = "<!-- gen:begin -->", "<!-- gen:end -->"
+
+
+def train(agent: str, scenario: str, dnn: str, seed: int, frames: int) -> tuple[Any, float]:
+    """A trained actor (``act_batch``) and its training wall-clock in seconds."""
+    env_id, kw = IDS[scenario], {"dnn": dnn, "network": "mixture_train"}
+    t0 = time.perf_counter()
+    if agent in ("dp_forecast", "dp_distill"):
+        from agents.distill import DPDistill
+        from agents.forecast import DPForecast
+
+        learner = (DPForecast if agent == "dp_forecast" else DPDistill)(env_id, kw, seed=seed)
+        learner.learn(frames)
+        actor = learner.fast_actor()
+        learner.close()
+    else:
+        from agents.iorlo import IoRLO, IoRLOPlus
+
+        learner = (IoRLOPlus if agent == "iorlo_plus" else IoRLO)(gym.make(env_id, **kw), seed=seed)
+        learner.learn(frames)
+        actor = learner.fast_actor()
+    return actor, time.perf_counter() - t0
+
+
+def evaluate(
+    actors: dict[str, Any], scenario: str, dnn: str, network: Any, episodes: int, seed: int
+) -> dict[str, dict[str, float]]:
+    """Mean cost and gap of each actor and of ``dp_measured`` / the oracle on one network."""
+    out: dict[str, dict[str, float]] = {}
+    modes = {"discrete": {}, "continuous": {}}
+    for name, actor in actors.items():
+        mode = getattr(actor, "action_mode", None) or (
+            "discrete" if getattr(actor, "output", "") == "argmax" else "continuous"
+        )
+        modes[mode][name] = actor
+    for mode, group in modes.items():
+        if not group and mode == "continuous":
+            continue
+        vec = gym.make_vec(IDS[scenario], num_envs=episodes, vectorization_mode="vector_entry_point",
+                           dnn=dnn, network=network, action_mode=mode, oracle=False)  # fmt: skip
+        base = vec.unwrapped
+        obs, _ = vec.reset(seed=seed)
+        costs = {n: [] for n in (*group, "dp_measured", "oracle")}
+        ratios = {n: [] for n in (*group, "dp_measured")}
+        for _ in range(base.max_episode_steps):
+            true, seen = base.problem, base.measured_problem
+            avail = base.sim.available
+            include = np.ones(episodes, bool) if avail is None else avail.copy()
+            opt = true.optimum()[1]
+            picks = {n: base.env.action_to_decision(a.act_batch(obs)) for n, a in group.items()}
+            picks["dp_measured"] = seen.optimum()[0]
+            for n, d in picks.items():
+                d = d.copy()
+                d[~include] = 0  # no collaborator: the env runs every block locally
+                c = true.evaluate(d).cost
+                costs[n].append(c)
+                ratios[n].append(c / opt)
+            costs["oracle"].append(opt)
+            obs, *_ = vec.step(np.zeros(vec.action_space.shape, dtype=vec.action_space.dtype))
+        vec.close()
+        for n in costs:
+            if n in out:
+                continue
+            entry = {"cost": float(np.mean(costs[n]))}
+            if n in ratios:
+                entry["gap"] = float(np.mean(ratios[n]) - 1.0)
+            out[n] = entry
+    return out
+
+
+def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    data = Path(args.data_dir) if args.data_dir else default_data_dir()
+    networks = split_networks(data, "test")
+    for scenario in args.scenario:
+        for dnn in args.dnn:
+            key = f"{scenario}/{dnn}"
+            res = results.setdefault(key, {"networks": {}, "train_s": {}})
+            for name, spec in networks.items():  # baselines once per network
+                entry = res["networks"].setdefault(name, {})
+                if "hardness" not in entry:
+                    rep = hardness_report(IDS[scenario], episodes=args.episodes, seed=args.seed,
+                                          dnn=dnn, network=spec)  # fmt: skip
+                    entry["hardness"] = {
+                        "best_constant_gap": rep.best_constant_gap,
+                        "heuristics": {n: p.gap for n, p in rep.policies.items()},
+                    }
+                    base = evaluate({}, scenario, dnn, spec, args.episodes, args.seed)
+                    entry["dp_measured"], entry["oracle"] = base["dp_measured"], base["oracle"]
+                    print(f"{key} {name}: best constant {100 * rep.best_constant_gap:.2f}%, "
+                          f"dp_measured {100 * base['dp_measured']['gap']:.2f}%", flush=True)  # fmt: skip
+            for agent in args.agents:
+                for seed in args.seeds:
+                    tag = f"{agent}/seed{seed}"
+                    if tag in res["train_s"] and not args.force:
+                        continue
+                    torch.manual_seed(seed)
+                    actor, wall = train(agent, scenario, dnn, seed, args.frames)
+                    for name, spec in networks.items():
+                        got = evaluate({tag: actor}, scenario, dnn, spec, args.episodes, args.seed)
+                        res["networks"][name][tag] = got[tag]
+                    res["train_s"][tag] = wall
+                    res.setdefault("frames", {})[tag] = args.frames
+                    mean = np.mean([res["networks"][n][tag]["gap"] for n in networks])
+                    print(f"{key} {tag}: trained {wall:.0f} s, mean test gap {100 * mean:.2f}%",
+                          flush=True)  # fmt: skip
+                    save(args.out, results)
+
+
+def _merge(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    for k, v in new.items():
+        into[k] = _merge(into[k], v) if isinstance(v, dict) and isinstance(into.get(k), dict) else v
+    return into
+
+
+def save(path: Path, results: dict[str, Any]) -> None:
+    """Write ``results`` merged into what is on disk (a run adds its agents to the file)."""
+    from pipeline.utils import atomic_write_json
+
+    disk = json.loads(path.read_text()) if path.is_file() else {}
+    atomic_write_json(path, _merge(disk, results))
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}"
+
+
+def render(results: dict[str, Any], args: argparse.Namespace) -> str:
+    lines = [
+        BEGIN,
+        "",
+        "### Generalisation: trained on `mixture_train`, tested on unseen networks",
+        "",
+    ]
+    lines += [
+        f"Regenerate: `python benchmarks/generalisation.py --agents {' '.join(AGENTS)}` (see its "
+        'docstring). v1 defaults (`observe="measured"`), '
+        f"evaluation on {args.episodes} episodes × 100 frames per test network (seed "
+        f"{args.seed}); test networks: the randomised generator and each held-out mmWave "
+        "scenario (`envs.mixture.split_networks`). Gap = mean over frames of cost / oracle − 1 "
+        "(%); **cost vs dp_measured** = mean cost of the agent / mean cost of `dp_measured` "
+        "on the same frames (below 1: better); trained agents per training seed (s0/s1/s2).",
+        "",
+    ]
+    for key, res in results.items():
+        nets = list(res["networks"])
+        tags = sorted({t for n in nets for t in res["networks"][n] if "/seed" in t})
+        lines += [f"#### {key}", ""]
+        head = ["network", "oracle cost", "best const gap", "best heuristic gap",
+                "dp_measured gap"] + [f"{t} gap" for t in tags]  # fmt: skip
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for n in nets:
+            e = res["networks"][n]
+            h = e["hardness"]["heuristics"]
+            best = min((g, k) for k, g in h.items() if k != "dp_measured")
+            row = [n, f"{e['oracle']['cost']:.1f}", _pct(e["hardness"]["best_constant_gap"]),
+                   f"{_pct(best[0])} ({best[1]})", _pct(e["dp_measured"]["gap"])]  # fmt: skip
+            row += [_pct(e[t]["gap"]) if t in e else "–" for t in tags]
+            lines.append("| " + " | ".join(row) + " |")
+        mean = ["**mean**", "", _pct(np.mean([res["networks"][n]["hardness"]["best_constant_gap"]
+                                               for n in nets])), "",
+                _pct(np.mean([res["networks"][n]["dp_measured"]["gap"] for n in nets]))]  # fmt: skip
+        mean += [_pct(np.mean([res["networks"][n][t]["gap"] for n in nets])) for t in tags]
+        lines.append("| " + " | ".join(mean) + " |")
+        lines.append("")
+        summary = ["| agent | training frames | mean cost vs dp_measured | networks with cost ≤ "
+                   "dp_measured | mean cost vs best constant | train s |",
+                   "|---|---|---|---|---|---|"]  # fmt: skip
+        for t in tags:
+            r = [res["networks"][n][t]["cost"] / res["networks"][n]["dp_measured"]["cost"]
+                 for n in nets]  # fmt: skip
+            bc = [
+                (1 + res["networks"][n][t]["gap"])
+                / (1 + res["networks"][n]["hardness"]["best_constant_gap"])
+                for n in nets
+            ]
+            frames = res.get("frames", {}).get(t, args.frames)
+            summary.append(f"| {t} | {frames:,} | {np.mean(r):.4f} | {sum(x <= 1.0 for x in r)}/{len(r)} | "
+                           f"{np.mean(bc):.3f} | {res['train_s'][t]:.0f} |")  # fmt: skip
+        lines += [*summary, ""]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def splice(path: Path, block: str) -> None:
+    from pipeline.utils import atomic_write_text
+
+    text = path.read_text()
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    atomic_write_text(path, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--agents", nargs="*", default=["dp_forecast"], choices=AGENTS)
+    p.add_argument("--scenario", nargs="+", default=["mec", "d2d"], choices=list(IDS))
+    p.add_argument("--dnn", nargs="+", default=list(DNNS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--frames", type=int, default=40_000, help="training frames (env steps)")
+    p.add_argument("--episodes", type=int, default=30, help="evaluation episodes per network")
+    p.add_argument("--seed", type=int, default=12345, help="evaluation seed")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks/out/generalisation.json")
+    p.add_argument("--force", action="store_true", help="retrain agents already in --out")
+    p.add_argument("--render", action="store_true", help="no training: tables from --out only")
+    p.add_argument(
+        "--doc", type=Path, default=None, help="write the tables into this Markdown file"
+    )
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    results = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    if not args.render:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        measure(args, results)
+        save(args.out, results)
+    block = render(results, args)
+    if args.doc is None:
+        print(block)
+    else:
+        splice(args.doc, block)
+        print(f"wrote {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
