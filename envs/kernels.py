@@ -249,6 +249,28 @@ def _d2d_selected(
 d2d_selected = _jit(_d2d_selected)
 
 
+def _weighted_moves_py(
+    k: np.ndarray,
+    lat: np.ndarray,
+    pw: np.ndarray,
+    bl: int,
+    eta_mj: float,
+    ekb: np.ndarray,
+    e0: np.ndarray,
+) -> None:
+    """Moving ``G`` KB from s to t costs ``G * ekb[s, t] + e0[s, t]`` with the transfer energy
+    weighted in (the oracle's ``scale = 1 + eta * 1e-6 * P[s, t]``), for state ``bl``."""
+    P = ekb.shape[0]
+    for s in range(P):
+        for t in range(P):
+            scale = 1.0 + eta_mj * pw[bl, s, t]
+            ekb[s, t] = k[bl, s, t] * scale
+            e0[s, t] = lat[bl, s, t] * scale
+
+
+_weighted_moves = _jit(_weighted_moves_py)
+
+
 def _dp_solve(
     k: np.ndarray,  # (B or 1, P, P) ms per KB
     lat: np.ndarray,  # (B or 1, P, P) ms
@@ -278,11 +300,7 @@ def _dp_solve(
     for b in range(B):
         bl = b if lk else 0
         bs = b if ls else 0
-        for s in range(P):
-            for t in range(P):
-                scale = 1.0 + eta_mj * pw[bl, s, t]
-                ekb[s, t] = k[bl, s, t] * scale
-                e0[s, t] = lat[bl, s, t] * scale
+        _weighted_moves(k, lat, pw, bl, eta_mj, ekb, e0)
         for s in range(P):
             V[s] = (
                 blk_lat[n - 1] * speed[bs, s]
@@ -351,11 +369,7 @@ def _dp_marginals(
     for b in range(B):
         bl = b if lk else 0
         bs = b if ls else 0
-        for s in range(P):
-            for t in range(P):
-                scale = 1.0 + eta_mj * pw[bl, s, t]
-                ekb[s, t] = k[bl, s, t] * scale
-                e0[s, t] = lat[bl, s, t] * scale
+        _weighted_moves(k, lat, pw, bl, eta_mj, ekb, e0)
         for i in range(n):
             for s in range(P):
                 node[i, s] = blk_lat[i] * speed[bs, s] + node_const[i, s]
