@@ -175,8 +175,10 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         "",
     ]
     lines += [
-        f"Regenerate: `python benchmarks/generalisation.py --agents {' '.join(AGENTS)}` (see its "
-        'docstring). v1 defaults (`observe="measured"`), '
+        "Regenerate: `python benchmarks/generalisation.py --agents dp_forecast dp_distill "
+        "--frames 100000`, `... --agents iorlo_plus iorlo --seeds 0`, then `... --render --doc "
+        "docs/results.md` (see its docstring; training frames per agent in each summary). "
+        'v1 defaults (`observe="measured"`), '
         f"evaluation on {args.episodes} episodes × 100 frames per test network (seed "
         f"{args.seed}); test networks: the randomised generator and each held-out mmWave "
         "scenario (`envs.mixture.split_networks`). Gap = mean over frames of cost / oracle − 1 "
