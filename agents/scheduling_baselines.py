@@ -3,8 +3,10 @@
 All work through the env's ``"assign"`` action mode: they read the queue head and the free
 capacities from the observation (exact: free capacity is stored as (c_i - g_i) / max c) and
 the static configuration (m, M, capacities) from ``env.unwrapped``, so ``act_batch`` also
-serves vector envs of one configuration. Each keeps its assignments within free capacity
-(tasks whose chosen server is full keep waiting), so the env never has to reject them.
+serves vector envs of one configuration (a policy built on the native
+:class:`~envs.scheduling.vector.EdgeSchedulingVectorEnv` acts on its batched observations).
+Each keeps its assignments within free capacity (tasks whose chosen server is full keep
+waiting), so the env never has to reject them.
 
 - ``closest``: every task to its home server only (proximity service; tasks wait when home
   is full — the imbalance DRLoS is meant to fix).
@@ -26,6 +28,7 @@ import numpy as np
 
 from envs.scheduling.env import EdgeSchedulingEnv, ObsParts
 from envs.scheduling.servers import cap_assignments
+from envs.scheduling.vector import EdgeSchedulingVectorEnv
 
 
 class SchedulingHeuristic(ABC):
@@ -33,8 +36,10 @@ class SchedulingHeuristic(ABC):
 
     name = "heuristic"
 
-    def __init__(self, env: gym.Env) -> None:
+    def __init__(self, env: gym.Env | EdgeSchedulingVectorEnv) -> None:
         base = env.unwrapped
+        if isinstance(base, EdgeSchedulingVectorEnv):  # act_batch on its observations
+            base = base.env
         if not isinstance(base, EdgeSchedulingEnv):
             raise ValueError(
                 f"{type(self).__name__} needs an EdgeSchedulingEnv, got {type(base).__name__}"

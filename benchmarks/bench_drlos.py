@@ -22,7 +22,13 @@ the baselines as horizontal lines) and, with several loads, ``drlos_loads.png`` 
 and latency vs load; both PNGs to ``--fig-dir`` when given); prints the table. ``--replot``
 redraws from the CSVs already in ``--out`` without training.
 
+``--speed`` only times DRLoS training (no Q-learning, no evaluation): ``--iterations``
+iterations at each (λ_wait, ρ) with the default env (3 × 500, M = 500) and
+``--n-rollouts``; prints iterations/s, env steps/s and a checksum of the trained weights
+(equal checksums: the same training result).
+
     .venv/bin/python benchmarks/bench_drlos.py                       # ρ = 0.8, both λ_wait
+    .venv/bin/python benchmarks/bench_drlos.py --speed --iterations 20 --lambda-waits 0.01
     .venv/bin/python benchmarks/bench_drlos.py --workers 2 \\
         --loads 0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3
 """
@@ -173,6 +179,45 @@ def run_cell(task: dict[str, Any]) -> dict[str, Any]:
     return {"rows": rows, "curve": curve, "timing": timing, "lambda_wait": lw, "load": load}
 
 
+def measure_speed(
+    loads: list[float], lws: list[float], iterations: int, n_rollouts: int, lr: float, seed: int
+) -> list[dict[str, Any]]:
+    """DRLoS training speed per (λ_wait, ρ): iterations/s, env steps/s, weight checksum."""
+    rows = []
+    for lw in lws:
+        for load in loads:
+            env = gymnasium.make(ENV_ID, load=load, lambda_wait=lw)
+            agent = DRLoS(env, lr=lr, n_rollouts=n_rollouts, seed=seed)
+            agent.learn(1)  # warm-up: builds the rollout envs, first task set
+            t0 = time.perf_counter()
+            agent.learn(iterations)
+            dt = time.perf_counter() - t0
+            steps = agent.num_timesteps - agent.history[0]["timesteps"]
+            weights = torch.cat([p.detach().flatten() for p in agent.policy.parameters()])
+            rows.append(
+                {
+                    "lambda_wait": lw,
+                    "load": load,
+                    "iterations": iterations,
+                    "n_rollouts": n_rollouts,
+                    "seconds": dt,
+                    "iterations_per_s": iterations / dt,
+                    "env_steps_per_s": steps / dt,
+                    "weights_checksum": float(weights.double().sum()),
+                    "final_return": agent.history[-1]["episodic_return"],
+                }
+            )
+            r = rows[-1]
+            print(
+                f"λ_wait={lw:g} ρ={load:g}: {iterations} iterations × N={n_rollouts} in "
+                f"{dt:.2f} s = {r['iterations_per_s']:.2f} it/s, "
+                f"{r['env_steps_per_s']:.0f} env steps/s; weights checksum "
+                f"{r['weights_checksum']:.10f}, last return {r['final_return']:.6f}",
+                flush=True,
+            )
+    return rows
+
+
 def plot(results: list[dict[str, Any]], curve_load: float, path: Path) -> bool:
     import matplotlib
 
@@ -317,6 +362,10 @@ def main(argv: list[str] | None = None) -> None:
         "--replot", action="store_true",
         help="no training: print and plot the CSVs already in --out",
     )  # fmt: skip
+    p.add_argument(
+        "--speed", action="store_true",
+        help="only time DRLoS training: iterations/s and env steps/s (writes drlos_speed.csv)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     p.add_argument(
@@ -330,6 +379,12 @@ def main(argv: list[str] | None = None) -> None:
     if not loads or not lws or args.iterations < 1 or args.episodes < 1 or args.workers < 1:
         p.error("--loads/--lambda-waits non-empty; --iterations, --episodes, --workers >= 1")
 
+    if args.speed:
+        torch.set_num_threads(1)
+        rows = measure_speed(loads, lws, args.iterations, args.n_rollouts, args.lr, args.seed)
+        write_csv(args.out / "drlos_speed.csv", rows)
+        print(f"wrote {args.out / 'drlos_speed.csv'}")
+        return
     if args.replot:
         results = read_results(args.out)
         print(f"results read from {args.out}")

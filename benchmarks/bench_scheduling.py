@@ -10,12 +10,20 @@
 Writes ``scheduling_speed.csv``, ``scheduling_heuristics.csv`` and ``scheduling_heuristics.png``
 to ``--out`` (atomically) and prints both tables.
 
+``--queue-scaling`` measures only how the step time depends on the queue length: 5 servers
+(5 × 500), M = 2000, load 1.3, no queue limit, random share actions (seeded), one episode
+whose arrival window (``--queue-window`` slots) keeps the queue growing; it prints the mean
+time per ``env.step`` in bins of the queue length at the start of the step and writes
+``scheduling_queue_scaling.csv``. The step time should stay flat as the queue grows.
+
     .venv/bin/python benchmarks/bench_scheduling.py [--episodes 5] [--loads 0.1,0.5,1.3]
+    .venv/bin/python benchmarks/bench_scheduling.py --queue-scaling [--queue-window 3000]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -71,6 +79,43 @@ def measure_speed(steps: int, seed: int) -> list[dict[str, Any]]:
     rows.append(
         {"case": "least_loaded act + step (assign)", "steps_per_s": n / (time.perf_counter() - t0)}
     )
+    return rows
+
+
+QUEUE_BINS = (0, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000)
+
+
+def measure_queue_scaling(window_slots: int, seed: int) -> list[dict[str, Any]]:
+    """Mean ``env.step`` time per bin of the queue length (5 × 500, M = 2000, ρ = 1.3)."""
+    env = gymnasium.make(
+        ENV_ID, num_servers=5, buffer_size=2000, load=1.3, queue_limit=None,
+        num_users=10_000, window_slots=window_slots,
+    ).unwrapped  # fmt: skip
+    rng = np.random.default_rng(seed)
+    actions = rng.integers(env.action_space.n, size=100_000)
+    _, info = env.reset(seed=seed)
+    queue, times = [], []  # queue length at the start of each step, its duration
+    for a in actions.tolist():
+        queue.append(info["waiting"])
+        t0 = time.perf_counter()
+        _, _, terminated, _, info = env.step(a)
+        times.append(time.perf_counter() - t0)
+        if terminated:
+            break
+    queue_arr, times_arr = np.asarray(queue), np.asarray(times)
+    rows = []
+    for lo, hi in itertools.pairwise(QUEUE_BINS):
+        sel = (queue_arr >= lo) & (queue_arr < hi)
+        if sel.sum() >= 5:
+            rows.append(
+                {
+                    "queue_from": lo,
+                    "queue_to": hi,
+                    "steps": int(sel.sum()),
+                    "ms_per_step": 1000.0 * float(np.mean(times_arr[sel])),
+                    "median_ms_per_step": 1000.0 * float(np.median(times_arr[sel])),
+                }
+            )
     return rows
 
 
@@ -169,9 +214,31 @@ def main(argv: list[str] | None = None) -> None:
         "--lambda-wait", type=float, default=0.0,
         help="waiting penalty of the env Q-learning trains on (0 = the paper's reward)",
     )  # fmt: skip
+    p.add_argument(
+        "--queue-scaling", action="store_true",
+        help="only measure the step time against the queue length (5 servers, M = 2000, ρ = 1.3)",
+    )  # fmt: skip
+    p.add_argument(
+        "--queue-window", type=int, default=3000,
+        help="arrival window (slots) of the --queue-scaling episode; longer = longer queue",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     args = p.parse_args(argv)
+    if args.queue_scaling:
+        if args.queue_window < 1:
+            p.error("--queue-window must be >= 1")
+        rows = measure_queue_scaling(args.queue_window, args.seed)
+        print("Step time vs queue length (5 × 500, M = 2000, ρ = 1.3, no queue limit)")
+        print(f"{'queue length':>16} {'steps':>6} {'mean ms':>8} {'median ms':>9}")
+        for r in rows:
+            print(
+                f"{r['queue_from']:>7}-{r['queue_to']:<8} {r['steps']:6d} "
+                f"{r['ms_per_step']:8.3f} {r['median_ms_per_step']:9.3f}"
+            )
+        write_csv(args.out / "scheduling_queue_scaling.csv", rows)
+        print(f"\nwrote {args.out}/scheduling_queue_scaling.csv")
+        return
     loads = [float(x) for x in args.loads.split(",") if x.strip()]
     if args.episodes < 1 or not loads:
         p.error("--episodes must be >= 1 and --loads non-empty")

@@ -7,7 +7,7 @@ strings, so nothing heavy is imported until an env is made).
 | ``EdgeRL/D2DPartition-v0`` | ``envs.partition:D2DPartitionEnv`` | ``envs.partition:D2DPartitionVectorEnv`` |
 | ``EdgeRL/MECPartition-v1`` | ``envs.partition:MECPartitionEnvV1`` | ``envs.partition:MECPartitionVectorEnvV1`` |
 | ``EdgeRL/D2DPartition-v1`` | ``envs.partition:D2DPartitionEnvV1`` | ``envs.partition:D2DPartitionVectorEnvV1`` |
-| ``EdgeRL/EdgeScheduling-v0`` | ``envs.scheduling.env:EdgeSchedulingEnv`` | - |
+| ``EdgeRL/EdgeScheduling-v0`` | ``envs.scheduling.env:EdgeSchedulingEnv`` | ``envs.scheduling.vector:EdgeSchedulingVectorEnv`` |
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ SCHEDULING_ENV_ID = "EdgeRL/EdgeScheduling-v0"
 _register(
     SCHEDULING_ENV_ID,
     entry_point="envs.scheduling.env:EdgeSchedulingEnv",
+    vector_entry_point="envs.scheduling.vector:EdgeSchedulingVectorEnv",
     max_episode_steps=1000,
 )
 

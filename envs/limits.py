@@ -11,6 +11,7 @@ the bound, instead of a ``MemoryError`` minutes later, an int64 wrap-around or a
   about 116 days; the shipped traces span at most ~1.5 h).
 * ``MAX_BANDWIDTH_MBPS`` / ``MAX_LATENCY_MS``: trace values (10 Tbit/s, about 2.8 hours);
   beyond them ``8 G / B + L`` and the observation transforms lose all meaning.
+  ``MIN_BANDWIDTH_MBPS`` (1 bit/s): the least constant link bandwidth (``8 G / B`` stays finite).
 * ``MAX_DURATION_MS``: durations given as arguments (slot length, forwarding latency).
 * ``MAX_WEIGHT``: reward weights, so a reward stays finite for any reachable state.
 * ``MAX_COUNT``: counts given as arguments or in files (capacities, users, tokens, service
@@ -23,6 +24,7 @@ from __future__ import annotations
 MAX_ALLOC_BYTES: int = 2 * 2**30
 MAX_TRACE_TIME_S: float = 1e7
 MAX_BANDWIDTH_MBPS: float = 1e7
+MIN_BANDWIDTH_MBPS: float = 1e-6  # 1 bit/s: below it 8 G / B overflows to inf
 MAX_LATENCY_MS: float = 1e7
 MAX_DURATION_MS: float = 1e9
 MAX_WEIGHT: float = 1e9
@@ -38,6 +40,7 @@ __all__ = [
     "MAX_TENSOR_KB",
     "MAX_TRACE_TIME_S",
     "MAX_WEIGHT",
+    "MIN_BANDWIDTH_MBPS",
     "check_alloc",
     "format_bytes",
 ]

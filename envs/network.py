@@ -77,7 +77,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from envs.limits import check_alloc
+from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS, MIN_BANDWIDTH_MBPS, check_alloc
 from envs.traces import (
     Trace,
     TraceFormatError,
@@ -706,8 +706,16 @@ class ConstantLink(LinkProcess):
         if v.shape != (len(self.fields),) or not np.all(np.isfinite(v)):
             raise ValueError(f"values must be {len(self.fields)} finite numbers, got {values!r}")
         for name, x in zip(self.fields, v, strict=True):
-            if (field_unit(name) == "Mbps" and x <= 0) or x < 0:
-                raise ValueError(f"value of {name!r} must be positive (Mbps) / >= 0 (ms), got {x}")
+            if field_unit(name) == "Mbps":
+                if not MIN_BANDWIDTH_MBPS <= x <= MAX_BANDWIDTH_MBPS:
+                    raise ValueError(
+                        f"value of {name!r} (Mbps) must be in [{MIN_BANDWIDTH_MBPS}, "
+                        f"{MAX_BANDWIDTH_MBPS}], got {x}"
+                    )
+            elif not 0 <= x <= MAX_LATENCY_MS:
+                raise ValueError(
+                    f"value of {name!r} (ms) must be in [0, {MAX_LATENCY_MS}], got {x}"
+                )
         self._row = v
 
     def _tile(self, num: int) -> np.ndarray:

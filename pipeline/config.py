@@ -220,6 +220,7 @@ TRAIN_RULES: dict[str, Rule] = {
 
 
 ENV_META_RULES: dict[str, Rule] = {
+    "train_steps": positive("int", none_ok=True),  # the env's default train.total_steps
     "max_episode_steps": positive("int"),
     "action_mode": Rule(
         "choice", choices=("continuous", "discrete", "shares", "assign"), none_ok=True
@@ -446,6 +447,10 @@ def validate(cfg: DictConfig, *, build_env_check: bool = True) -> RunSpec:
     """
     plain = _resolved(cfg)
     check_rules("config", {k: plain[k] for k in TOP_RULES if k in plain}, TOP_RULES)
+    rule = ENV_META_RULES["train_steps"]  # the default of train.total_steps: named first
+    if isinstance(plain.get("env"), dict) and not rule.ok(plain["env"].get("train_steps")):
+        steps = plain["env"]["train_steps"]
+        raise ConfigError(f"env.train_steps={steps!r} is invalid: must be {rule.describe()}")
     check_rules("train", plain["train"], TRAIN_RULES)
     check_env_combination(plain)
     agent = plain["agent"]

@@ -34,8 +34,11 @@ from pipeline.utils import resolve_repo_path, to_plain
 PARTITION_ENVS: tuple[str, ...] = ("mec", "d2d")
 SCHEDULING_ENVS: tuple[str, ...] = ("scheduling",)
 ENV_NAMES: tuple[str, ...] = (*PARTITION_ENVS, *SCHEDULING_ENVS)
-#: Keys of an env config that are not constructor arguments of the env class.
-META_KEYS: tuple[str, ...] = ("_target_", "name", "id", "tag", "max_episode_steps", "action_mode")
+#: Keys of an env config that are not constructor arguments of the env class
+#: (``train_steps``: the env group's default training budget, see ``configs/train.yaml``).
+META_KEYS: tuple[str, ...] = (
+    "_target_", "name", "id", "tag", "train_steps", "max_episode_steps", "action_mode",
+)  # fmt: skip
 #: Action modes per env family: the agent's action kind ("continuous" / "discrete") -> mode.
 ACTION_MODES: dict[str, dict[str, str]] = {
     "mec": {"continuous": "continuous", "discrete": "discrete"},
@@ -255,23 +258,26 @@ def make_env(
     tag: str | None = None,
     max_episode_steps: int | None = None,
     action_mode: str | None = None,
+    train_steps: int | None = None,
     *,
     dnn: Mapping[str, Any] | None = None,
     network: Mapping[str, Any] | None = None,
     num_envs: int | None = None,
     **kwargs: Any,
 ) -> Any:
-    """Build the env of a config: ``gym.make`` (``num_envs=None``) or, for the partitioning
-    envs, their native numpy vector env with ``num_envs`` copies.
+    """Build the env of a config: ``gym.make`` (``num_envs=None``) or the env's native numpy
+    vector env with ``num_envs`` copies (partitioning and scheduling envs).
 
     Args:
         id: Registered Gymnasium id.
         name: ``mec`` / ``d2d`` / ``scheduling``.
         tag: Run-directory tag (unused here).
+        train_steps: The env group's default training budget (unused here; it is the
+            default of ``train.total_steps``).
         max_episode_steps: Time limit.
         action_mode: Env action mode (``None``: the env's default).
         dnn, network: The ``dnn`` / ``network`` config groups (partitioning envs).
-        num_envs: Copies of a vector env (partitioning envs only).
+        num_envs: Copies of a vector env.
         **kwargs: The env class's constructor arguments.
     """
     import envs  # noqa: F401  (registers the ids)
@@ -279,8 +285,6 @@ def make_env(
     env_cfg = {"name": name, "action_mode": action_mode, **kwargs}
     kw = env_kwargs(env_cfg, dnn, network)
     if num_envs is not None:
-        if name not in PARTITION_ENVS:
-            raise ValueError(f"vector envs exist for {PARTITION_ENVS}, not {name!r}")
         return gym.make_vec(
             id,
             num_envs=int(num_envs),

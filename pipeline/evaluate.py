@@ -357,7 +357,9 @@ def with_network(cfg: DictConfig, name: str | None, networks: dict[str, Any]) ->
 
 def group_key(run_cfg: dict[str, Any]) -> str:
     """Runs evaluated together: same env (action mode and tag aside), DNN and network."""
-    env = {k: v for k, v in run_cfg["env"].items() if k not in ("action_mode", "tag")}
+    env = {
+        k: v for k, v in run_cfg["env"].items() if k not in ("action_mode", "tag", "train_steps")
+    }
     return json.dumps(
         {"env": env, "dnn": run_cfg["dnn"], "network": run_cfg["network"]}, sort_keys=True
     )

@@ -194,6 +194,9 @@ def _check_resume(rd: RunDir, cfg_plain: dict[str, Any], runner_cls: type) -> No
     saved = rd.config() or {}
     a = {k: v for k, v in saved.items() if k not in RESUMABLE_CHANGES}
     b = {k: v for k, v in cfg_plain.items() if k not in RESUMABLE_CHANGES}
+    for side in (a, b):  # the env's default budget may change like train.total_steps
+        if isinstance(side.get("env"), dict):
+            side["env"] = {k: v for k, v in side["env"].items() if k != "train_steps"}
     diffs = _diff(a, b)
     if diffs:
         raise ConfigError(

@@ -19,6 +19,7 @@ from agents.drlos import (
     pooling_matrix,
     time_baseline,
 )
+from agents.drlos.rollout import sample_actions
 from agents.loading import load_actor
 from envs.scheduling import ENV_ID, EdgeSchedulingEnv
 
@@ -141,6 +142,82 @@ def test_training_is_deterministic_per_seed():
     for p, q in zip(a.policy.parameters(), b.policy.parameters(), strict=True):
         assert torch.equal(p, q)
     assert a.iteration == 3 and a.num_timesteps == sum(3 * h["episodic_length"] for h in a.history)
+
+
+def _reference_rollouts(env_kw, policy, seeds, max_steps, generator, deterministic):
+    """The rollouts as collected before the vector env: one single env per episode, the
+    running episodes stepped one by one, ``torch.multinomial`` sampling."""
+    envs = [EdgeSchedulingEnv(**env_kw) for _ in seeds]
+    obs = np.stack(
+        [e.reset(options={"task_set_seed": k})[0] for e, k in zip(envs, seeds, strict=True)]
+    )
+    n = len(seeds)
+    alive, lengths = np.ones(n, dtype=bool), np.zeros(n, dtype=np.int64)
+    truncated, latency = np.zeros(n, dtype=bool), np.full(n, np.nan)
+    feats_t, acts_t, rews_t, vars_t = [], [], [], []
+    while alive.any():
+        idx = np.flatnonzero(alive)
+        feats = policy.encode(torch.from_numpy(obs[idx]))
+        logits = policy.head(feats)
+        if deterministic:
+            chosen = logits.argmax(dim=-1)
+        else:
+            chosen = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)[:, 0]
+        acts, rews, var = np.zeros(n, dtype=np.int64), np.zeros(n), np.zeros(n)
+        col = np.zeros((n, feats.shape[1]), dtype=np.float32)
+        acts[idx], col[idx] = chosen.numpy(), feats.numpy()
+        for j in idx:
+            o, r, term, _, info = envs[j].step(int(acts[j]))
+            obs[j], rews[j], var[j] = o, r, info["variance"]
+            lengths[j] += 1
+            if term or lengths[j] >= max_steps:
+                alive[j], truncated[j] = False, not term
+                lat = envs[j].task_latency_ms
+                latency[j] = lat[~np.isnan(lat)].mean()
+        for cols, col_t in ((feats_t, col), (acts_t, acts), (rews_t, rews), (vars_t, var)):
+            cols.append(col_t)
+    stacked = [np.stack(cols, axis=1) for cols in (feats_t, acts_t, rews_t, vars_t)]
+    return (*stacked, lengths, truncated, latency)
+
+
+@pytest.mark.parametrize(
+    "seeds,max_steps,deterministic", [([7] * 4, 1000, False), ([3, 4, 5], 60, True)]
+)
+def test_vector_rollouts_equal_the_single_env_rollouts(seeds, max_steps, deterministic):
+    """Through the vector env the rollouts are the same, bit for bit, as with one single env
+    per episode (so a seed trains the same DRLoS as before the vector env)."""
+    env_kw = {**SMALL, "lambda_wait": 0.01}
+    policy = PolicyNetwork(
+        small_env().observation_space.shape[0], 8,
+        projection=pooling_matrix(EdgeSchedulingEnv(**env_kw).obs_layout),
+        generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    gen_a, gen_b = torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)
+    batch = collect_rollouts(
+        make_rollout_envs(small_env(), len(seeds)), policy, seeds, max_steps=max_steps,
+        generator=gen_a, deterministic=deterministic,
+    )  # fmt: skip
+    feats, acts, rews, var, lengths, truncated, latency = _reference_rollouts(
+        env_kw, policy, seeds, max_steps, gen_b, deterministic
+    )
+    np.testing.assert_array_equal(batch.features, feats)
+    np.testing.assert_array_equal(batch.actions, acts)
+    np.testing.assert_array_equal(batch.rewards, rews)
+    np.testing.assert_array_equal(batch.variance, var)
+    np.testing.assert_array_equal(batch.lengths, lengths)
+    np.testing.assert_array_equal(batch.truncated, truncated)
+    np.testing.assert_array_equal(batch.latency_ms, latency)
+    assert torch.equal(gen_a.get_state(), gen_b.get_state())
+    assert truncated.any() == (max_steps == 60)
+
+
+def test_sample_actions_is_torch_multinomial():
+    probs = torch.softmax(torch.randn(50, 8, generator=torch.Generator().manual_seed(0)), -1)
+    a, b = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    for _ in range(200):
+        expected = torch.multinomial(probs, 1, generator=a)[:, 0]
+        assert torch.equal(sample_actions(probs, b), expected)
+    assert torch.equal(a.get_state(), b.get_state())
 
 
 def test_save_load_round_trip_and_fast_actor(tmp_path):

@@ -368,8 +368,12 @@ def test_factory_csv(tmp_path):
 
 
 def test_constant_link():
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=r"'b' \(Mbps\) must be in \[1e-06"):
         ConstantLink(D2D_LINK_FIELDS, [0.0, 1.0])
+    with pytest.raises(ValueError, match=r"'b' \(Mbps\) must be in"):
+        ConstantLink(D2D_LINK_FIELDS, [5e-324, 1.0])  # 8 G / B would overflow to inf
+    with pytest.raises(ValueError, match=r"'l' \(ms\) must be in"):
+        ConstantLink(D2D_LINK_FIELDS, [1.0, -1.0])
     proc = ConstantLink(D2D_LINK_FIELDS, [50.0, 2.0])
     rng = np.random.default_rng(0)
     state = rng.bit_generator.state

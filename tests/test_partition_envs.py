@@ -93,7 +93,7 @@ def test_registration_and_spaces(env_id):
     assert d.action_space == gym.spaces.MultiDiscrete([u.num_platforms] * n)
     assert env.observation_space.dtype == np.float32
     assert np.all(env.observation_space.low == 0) and np.all(env.observation_space.high == 1)
-    v1 = {"observe", "latency_reading"} if u.version == 1 else set()
+    v1 = {"observe", "latency_reading", "dp_features"} if u.version == 1 else set()
     if u.scenario == "mec":
         assert set(u.params) == {
             "d_t", "d_e", "d_c", "d_energy", "eta1", "eta2", "overhead_weights", "epsilon", "phi"

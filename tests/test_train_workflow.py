@@ -365,3 +365,35 @@ def test_rllib_on_a_running_cluster(tmp_path):
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_env_group_sets_the_default_budget():
+    """``train.total_steps`` defaults to the env group's ``env.train_steps``; the command
+    line wins; ``experiment=`` presets keep their own budget."""
+    cases = [
+        ((), 40000),
+        (("env=mec",), 40000),
+        (("env=scheduling",), 400000),
+        (("env=scheduling", "train.total_steps=123"), 123),
+        (("env=scheduling", "env.train_steps=77"), 77),
+        (("experiment=paper_drlos",), 5100000),
+    ]
+    for overrides, steps in cases:
+        assert compose_train(*overrides).train.total_steps == steps, overrides
+    with pytest.raises(ConfigError, match=r"env\.train_steps=0 is invalid"):
+        validate(compose_train("env=scheduling", "env.train_steps=0"))
+
+
+def test_scheduling_budget_resumes_in_the_same_run(tmp_path):
+    args = ["env=scheduling", "agent.n_rollouts=2", "train.eval_every=0",
+            "train.final_eval_episodes=1", "train.progress=false", "env.window_slots=20",
+            "env.capacities=50", "env.num_users=100"]  # fmt: skip
+    ok(train(tmp_path, *args, "env.train_steps=150"))
+    runs = list((tmp_path / "scheduling-load0.8" / "drlos").glob("*/seed0"))
+    assert len(runs) == 1, runs  # env.train_steps is not part of the run directory
+    first = metrics(runs[0])
+    ok(train(tmp_path, *args, "env.train_steps=400", "train.resume=true"))
+    assert len(list((tmp_path / "scheduling-load0.8" / "drlos").glob("*/seed0"))) == 1
+    second = metrics(runs[0])
+    assert first["steps"] < 400 <= second["steps"]
+    assert second["resumed_from_step"] == first["steps"]

@@ -77,6 +77,7 @@ from agents.drlos.rollout import (
     max_episode_steps,
 )
 from envs.scheduling.env import EdgeSchedulingEnv
+from envs.scheduling.vector import EdgeSchedulingVectorEnv
 
 ALGO = "drlos"
 BASELINES: tuple[str, ...] = ("running", "zeros")
@@ -231,7 +232,7 @@ class DRLoS:
 
     Args:
         env: The scheduling env (possibly wrapped, e.g. by the registered ``TimeLimit``);
-            rollouts run on ``n_rollouts`` private copies of ``env.unwrapped``.
+            rollouts run on a private vector env of ``n_rollouts`` copies of its configuration.
         logger: A :class:`RunLogger` (default: in-memory only).
         **kwargs: :class:`DRLoSConfig` fields.
 
@@ -283,8 +284,9 @@ class DRLoS:
         self.iteration = 0
         self.num_timesteps = 0
         self.history: list[dict[str, float]] = []
-        self._train_envs: list[EdgeSchedulingEnv] | None = None
-        self._eval_envs: list[EdgeSchedulingEnv] = []
+        # Vector envs of the rollouts (one copy per episode), built on first use.
+        self._train_envs: EdgeSchedulingVectorEnv | None = None
+        self._eval_envs: dict[int, EdgeSchedulingVectorEnv] = {}
         self._actor: NumpyActor | None = None
 
     # ------------------------------------------------------------------ policy
@@ -487,10 +489,11 @@ class DRLoS:
         seeds = [int(k) for k in task_sets]
         if not seeds:
             raise ValueError("task_sets must hold at least one task-set seed")
-        if len(self._eval_envs) < len(seeds):
-            self._eval_envs += make_rollout_envs(self.env, len(seeds) - len(self._eval_envs))
+        envs = self._eval_envs.get(len(seeds))
+        if envs is None:
+            envs = self._eval_envs[len(seeds)] = make_rollout_envs(self.env, len(seeds))
         return collect_rollouts(
-            self._eval_envs[: len(seeds)],
+            envs,
             self.policy,
             seeds,
             max_steps=self.max_steps,

@@ -2,16 +2,19 @@
 
 Parts: ``tasks`` (task sets), ``arrivals`` (Bernoulli and trace arrival processes),
 ``servers`` (server pool and matching rules), ``timeline`` (slot clock and FIFO buffer queue),
-``env`` (the Gymnasium environment).
+``env`` (the Gymnasium environment), ``batch`` (the batched simulator) and ``vector`` (the
+native vector env, ``gym.make_vec(ENV_ID, num_envs=N)``).
 """
 
 from envs.scheduling.arrivals import (
     AzureTraceArrivals,
     BernoulliArrivals,
+    CsvTraceArrivals,
     PlainTraceArrivals,
     home_probabilities,
     make_arrivals,
     read_azure_trace,
+    read_csv_trace,
     read_plain_trace,
 )
 from envs.scheduling.env import (
@@ -27,10 +30,12 @@ from envs.scheduling.servers import (
     ServerPool,
     cap_assignments,
     fill_shares,
+    fill_shares_batch,
     share_fractions,
     share_offers,
 )
 from envs.scheduling.tasks import TaskSet, sample_service
+from envs.scheduling.vector import EdgeSchedulingVectorEnv
 
 __all__ = [
     "ACTION_MODES",
@@ -39,7 +44,9 @@ __all__ = [
     "RECOMMENDED_MAX_EPISODE_STEPS",
     "AzureTraceArrivals",
     "BernoulliArrivals",
+    "CsvTraceArrivals",
     "EdgeSchedulingEnv",
+    "EdgeSchedulingVectorEnv",
     "ObsLayout",
     "ObsParts",
     "PlainTraceArrivals",
@@ -47,9 +54,11 @@ __all__ = [
     "TaskSet",
     "cap_assignments",
     "fill_shares",
+    "fill_shares_batch",
     "home_probabilities",
     "make_arrivals",
     "read_azure_trace",
+    "read_csv_trace",
     "read_plain_trace",
     "sample_service",
     "share_fractions",

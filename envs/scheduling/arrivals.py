@@ -52,7 +52,17 @@ from envs.scheduling.tasks import TaskSet, expected_service, sample_service, val
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 AZURE_HEADER: tuple[str, ...] = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 PLAIN_HEADER: tuple[str, ...] = ("time_s", "home", "service")
-TRACE_FORMATS: tuple[str, ...] = ("auto", "azure", "plain")
+TRACE_FORMATS: tuple[str, ...] = ("auto", "azure", "plain", "csv")
+# Arrival CSVs with scaling (``CsvTraceArrivals``): the roles a column can play, and the
+# choices of the options (see ``make_arrivals``).
+CSV_ROLES: tuple[str, ...] = ("time_s", "home", "service", "group")
+TIME_UNITS: tuple[str, ...] = ("s", "ms", "datetime")
+TIME_SCALES: tuple[str, ...] = ("exact", "load")
+SERVICE_UNITS: tuple[str, ...] = ("slots", "ms", "s")
+HOME_RULES: tuple[str, ...] = ("column", "hash", "skew")
+CSV_OPTIONS: tuple[str, ...] = (
+    "columns", "time_unit", "time_scale", "service_unit", "service_scale", "homes",
+)  # fmt: skip
 # Relative per-token costs of an LLM request: prefill runs the prompt in parallel, decode one
 # token at a time, roughly 100x dearer per token (order of magnitude in Patel et al.). Only the
 # ratio matters, because the service times are rescaled to ``mean_service_slots``.
@@ -71,6 +81,11 @@ class ArrivalProcess(Protocol):
     @property
     def mean_service_slots(self) -> float:
         """Expected service time of a task, in slots."""
+        ...
+
+    @property
+    def expected_tasks(self) -> float:
+        """Expected number of tasks of a task set."""
         ...
 
     def sample(self, rng: np.random.Generator) -> TaskSet: ...
@@ -149,6 +164,11 @@ class BernoulliArrivals:
     @property
     def rate_per_slot(self) -> float:
         return self.load * self.total_capacity / self.mean_service_slots
+
+    @property
+    def expected_tasks(self) -> float:
+        """Expected tasks per task set (λ · window_slots)."""
+        return self.rate_per_slot * self.window_slots
 
     @property
     def users_per_region(self) -> np.ndarray:
@@ -287,10 +307,9 @@ def _file_key(path: str | os.PathLike[str]) -> tuple[str, int, str]:
     return str(p), size, digest
 
 
-@functools.lru_cache(maxsize=8)
-def _read_azure_cached(path: str, size: int, digest: str) -> AzureTrace:
-    body = _read_rows(path, AZURE_HEADER)
-    stamps = [r[0].strip().replace(" ", "T") for r in body]
+def _datetimes_ns(path: str, values: list[str], name: str) -> np.ndarray:
+    """int64 nanoseconds of date-time strings (file rows from line 2); errors name the line."""
+    stamps = [v.strip().replace(" ", "T") for v in values]
     for i, st in enumerate(stamps):
         # numpy parses "293" as the year 293 and wraps it around in datetime64[ns]; only
         # dates inside the ns range (years 1678-2261) are taken.
@@ -298,18 +317,24 @@ def _read_azure_cached(path: str, size: int, digest: str) -> AzureTrace:
             raise _bad(
                 path,
                 i + 2,
-                f"TIMESTAMP must be a date-time YYYY-MM-DD[ HH:MM:SS[.fraction]] in the years "
-                f"1678-2261, got {body[i][0]!r}",
+                f"{name} must be a date-time YYYY-MM-DD[ HH:MM:SS[.fraction]] in the years "
+                f"1678-2261, got {values[i]!r}",
             )
     try:
-        t_ns = np.array(stamps, dtype="datetime64[ns]").astype(np.int64)
+        return np.array(stamps, dtype="datetime64[ns]").astype(np.int64)
     except ValueError:
         for i, s in enumerate(stamps):  # find the offending line for the message
             try:
                 np.datetime64(s, "ns")
             except ValueError:
-                raise _bad(path, i + 2, f"TIMESTAMP is not a date-time: {body[i][0]!r}") from None
+                raise _bad(path, i + 2, f"{name} is not a date-time: {values[i]!r}") from None
         raise
+
+
+@functools.lru_cache(maxsize=8)
+def _read_azure_cached(path: str, size: int, digest: str) -> AzureTrace:
+    body = _read_rows(path, AZURE_HEADER)
+    t_ns = _datetimes_ns(path, [r[0] for r in body], "TIMESTAMP")
     ctx = _int_column(path, body, 1, "ContextTokens", 0)
     gen = _int_column(path, body, 2, "GeneratedTokens", 0)
     order = np.argsort(t_ns, kind="stable")
@@ -364,6 +389,16 @@ def detect_trace_format(path: str | os.PathLike[str]) -> str:
         f"header {','.join(header)!r} is neither {','.join(AZURE_HEADER)!r} (Azure LLM "
         f"inference) nor {','.join(PLAIN_HEADER)!r} (plain)",
     )
+
+
+def _sniff_format(path: str | os.PathLike[str]) -> str:
+    """``detect_trace_format``, with ``"csv"`` for any other header."""
+    try:
+        return detect_trace_format(path)
+    except ValueError as exc:
+        if "is neither" in str(exc):
+            return "csv"
+        raise
 
 
 def read_azure_trace(path: str | os.PathLike[str]) -> AzureTrace:
@@ -436,22 +471,40 @@ class AzureTraceArrivals:
     def rate_per_slot(self) -> float:
         return self.load * self.total_capacity / self.mean_service_slots
 
+    @property
+    def expected_tasks(self) -> float:
+        """Expected tasks per task set (λ · window_slots)."""
+        return self.rate_per_slot * self.window_slots
+
     def sample(self, rng: np.random.Generator) -> TaskSet:
         t = self.trace.time_s
-        n = t.size
-        period = t[-1] * n / (n - 1)  # one mean gap after the last request closes the cycle
-        slot_s = self.rate_per_slot * period / n  # trace seconds per slot: λ / (trace rate)
-        start = rng.uniform(0.0, period)
-        span = self.window_slots * slot_s
-        cycles = int((start + span) // period) + 1
-        times = (t[None, :] + period * np.arange(cycles)[:, None]).ravel()
-        lo, hi = np.searchsorted(times, [start, start + span], side="left")
-        rows = np.arange(lo, hi) % n
-        arrival = np.minimum(
-            ((times[lo:hi] - start) / slot_s).astype(np.int64), self.window_slots - 1
-        )
+        period = _period(t)
+        slot_s = self.rate_per_slot * period / t.size  # trace seconds per slot: λ / trace rate
+        rows, arrival = _cyclic_window(t, period, slot_s, self.window_slots, rng)
         home = rng.choice(self.num_servers, size=rows.size, p=self.home_probs)
         return TaskSet(arrival, home, self.service_slots[rows])
+
+
+def _period(t: np.ndarray) -> float:
+    """Cycle length of a replayed trace: its span plus one mean gap after the last request."""
+    return float(t[-1] * t.size / (t.size - 1))
+
+
+def _cyclic_window(
+    t: np.ndarray, period: float, slot_s: float, window_slots: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and arrival slots of the requests in ``window_slots`` slots of ``slot_s`` trace
+    seconds each, from a uniformly random start (one ``rng.uniform`` draw) of the trace
+    repeated with period ``period``."""
+    n = t.size
+    start = rng.uniform(0.0, period)
+    span = window_slots * slot_s
+    cycles = int((start + span) // period) + 1
+    times = (t[None, :] + period * np.arange(cycles)[:, None]).ravel()
+    lo, hi = np.searchsorted(times, [start, start + span], side="left")
+    rows = np.arange(lo, hi) % n
+    arrival = np.minimum(((times[lo:hi] - start) / slot_s).astype(np.int64), window_slots - 1)
+    return rows, arrival
 
 
 @dataclass(frozen=True)
@@ -493,8 +546,350 @@ class PlainTraceArrivals:
     def rate_per_slot(self) -> float:
         return self._tasks.size / (int(self._tasks.arrival[-1]) + 1)
 
+    @property
+    def expected_tasks(self) -> float:
+        """Tasks per task set (the whole file)."""
+        return float(self._tasks.size)
+
     def sample(self, rng: np.random.Generator) -> TaskSet:
         return self._tasks
+
+
+# --------------------------------------------------------------------------- scaled CSV logs
+
+
+@dataclass(frozen=True)
+class CsvTrace:
+    """Rows of an arrival CSV read by column name; times in seconds from the first request.
+
+    ``home`` (int64), ``service`` (float64, in the file's unit) and ``group_hash`` (uint64,
+    a stable hash of the group column's text) are ``None`` where the file has no such column.
+    """
+
+    path: str
+    time_s: np.ndarray
+    home: np.ndarray | None
+    service: np.ndarray | None
+    group_hash: np.ndarray | None
+    columns: tuple[tuple[str, str], ...]  # (role, header name) of the columns read
+
+
+def _float_column(path: str, body: list[list[str]], col: int, name: str) -> np.ndarray:
+    out = np.empty(len(body), dtype=np.float64)
+    for i, row in enumerate(body):
+        try:
+            v = float(row[col].strip())
+        except ValueError:
+            raise _bad(path, i + 2, f"{name} must be a number, got {row[col]!r}") from None
+        if not 0 <= v <= MAX_COUNT:  # also rejects inf and NaN
+            raise _bad(path, i + 2, f"{name} must be a finite number in [0, {MAX_COUNT}], got {v}")
+        out[i] = v
+    return out
+
+
+def _group_hashes(values: list[str]) -> np.ndarray:
+    """Stable 64-bit hashes (BLAKE2b of the UTF-8 text, not Python's salted ``hash``)."""
+    seen: dict[str, int] = {}
+    out = np.empty(len(values), dtype=np.uint64)
+    for i, v in enumerate(values):
+        h = seen.get(v)
+        if h is None:
+            h = seen[v] = int.from_bytes(hashlib.blake2b(v.encode(), digest_size=8).digest())
+        out[i] = h
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _read_csv_cached(
+    path: str, size: int, digest: str, columns: tuple[tuple[str, str], ...], time_unit: str,
+    explicit: frozenset[str],
+) -> CsvTrace:  # fmt: skip
+    rows = _csv_rows(path, _read_text(path))
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise _bad(path, 1, "expected a header line naming the columns, got an empty line")
+    header = [c.strip().lower() for c in rows[0]]
+    where: dict[str, int] = {}
+    for role, name in columns:
+        if name.lower() in header:
+            where[role] = header.index(name.lower())
+        elif role == "time_s" or role in explicit:
+            raise _bad(
+                path,
+                1,
+                f"no column {name!r} for {role} (arrivals['columns'][{role!r}]); the header "
+                f"has {rows[0]!r}",
+            )
+    body = rows[1:]
+    while body and not any(c.strip() for c in body[-1]):
+        body.pop()
+    if len(body) < 2:
+        raise _bad(path, len(body) + 2, "an arrival CSV needs at least two data rows")
+    for i, row in enumerate(body):
+        if len(row) != len(header):
+            raise _bad(path, i + 2, f"expected {len(header)} fields, got {len(row)}: {row!r}")
+    col = where["time_s"]
+    name = f"time column {header[col]!r}"
+    if time_unit == "datetime":
+        t_ns = _datetimes_ns(path, [r[col] for r in body], name)
+        t = (t_ns - t_ns.min()) / 1e9
+    else:
+        t = np.empty(len(body), dtype=np.float64)
+        for i, row in enumerate(body):
+            try:
+                t[i] = float(row[col].strip()) / (1000.0 if time_unit == "ms" else 1.0)
+            except ValueError:
+                raise _bad(path, i + 2, f"{name} must be a number, got {row[col]!r}") from None
+            if not abs(t[i]) <= MAX_TRACE_TIME_S:  # also rejects inf and NaN
+                raise _bad(
+                    path,
+                    i + 2,
+                    f"{name} must be a finite time within {MAX_TRACE_TIME_S:.0e} s "
+                    f"(envs.limits.MAX_TRACE_TIME_S; time_unit={time_unit!r}), got {row[col]!r}",
+                )
+    order = np.argsort(t, kind="stable")
+    time_s = t[order] - t[order[0]]
+    if time_s[-1] > 2 * MAX_TRACE_TIME_S:
+        raise _bad(path, int(order[-1]) + 2, f"{name}: the file spans more than 2e7 s")
+    home = service = group = None
+    if "home" in where:
+        home = _int_column(path, body, where["home"], f"home column {header[where['home']]!r}", 0)
+        home = home[order]
+    if "service" in where:
+        label = f"service column {header[where['service']]!r}"
+        service = _float_column(path, body, where["service"], label)[order]
+    if "group" in where:
+        group = _group_hashes([r[where["group"]].strip() for r in body])[order]
+    used = tuple((role, header[i]) for role, i in where.items())
+    return _frozen(CsvTrace(path, time_s, home, service, group, used))
+
+
+def read_csv_trace(
+    path: str | os.PathLike[str],
+    columns: Mapping[str, str] | None = None,
+    time_unit: str = "s",
+) -> CsvTrace:
+    """Parse an arrival CSV by column name (cached per file version and options).
+
+    ``columns`` maps the roles ``time_s`` (required), ``home``, ``service`` and ``group`` to
+    header names (case-insensitive; default: the role's own name, and no group column).
+    Columns named explicitly must exist; other columns of the file are ignored. ``time_unit``:
+    ``"s"``, ``"ms"`` (numbers) or ``"datetime"`` (``YYYY-MM-DD[ HH:MM:SS[.fraction]]``).
+    ValueError names the file, the line and the column.
+    """
+    if columns is None:
+        columns = {}
+    if not isinstance(columns, Mapping):
+        raise ValueError(
+            f"arrivals['columns'] must be a mapping from roles {list(CSV_ROLES)} to header "
+            f"names, got {columns!r}"
+        )
+    bad = sorted(set(columns) - set(CSV_ROLES), key=repr)
+    named = {k: v for k, v in columns.items() if v is not None}
+    if bad or not all(isinstance(v, str) and v.strip() for v in named.values()):
+        raise ValueError(
+            f"arrivals['columns']: keys must be among {list(CSV_ROLES)} and values header "
+            f"names (or null), got {dict(columns)!r}"
+        )
+    if not isinstance(time_unit, str) or time_unit not in TIME_UNITS:
+        raise ValueError(f"arrivals['time_unit'] must be one of {TIME_UNITS}, got {time_unit!r}")
+    mapping = tuple(
+        (role, str(named.get(role, role)).strip())
+        for role in CSV_ROLES
+        if role in named or (role != "group" and role not in columns)
+    )
+    return _read_csv_cached(*_file_key(path), mapping, time_unit, frozenset(named))
+
+
+@dataclass(frozen=True)
+class CsvTraceArrivals:
+    """A request log (CSV) replayed exactly, or scaled to a load level as the Azure reader.
+
+    Time (``time_scale``): ``"exact"`` replays the whole file as one task set, slot =
+    floor((time - first time) / slot_ms); ``"load"`` compresses trace time so that the mean
+    arrival rate is λ = load · Σc / E[service slots] and takes windows of ``window_slots``
+    slots from a random start of the cyclically repeated file (as
+    :class:`AzureTraceArrivals`); a number c > 0 compresses time by c (c trace seconds per
+    simulated second; one slot spans c · slot_ms / 1000 trace seconds), with windows as for
+    ``"load"`` (the load then follows from the file).
+
+    Service: the service column in ``service_unit`` (``"slots"``, or ``"ms"`` / ``"s"``
+    converted at ``slot_ms``), times ``service_scale`` (a number), or rescaled so that its
+    mean over the file is ``service_mean`` (``service_scale="mean"``); rounded, at least one
+    slot. Without a service column, service times are drawn per task set from
+    ``service_time`` with mean ``service_mean``.
+
+    Home server (``homes``): ``"column"`` (the home column's server index), ``"hash"`` (a
+    stable hash of the group column — a user, tenant or region id — mapped onto the
+    servers in proportion to the home weights ``home_probs``, so one group always has one
+    home) or ``"skew"`` (drawn per request from ``home_probs``, as for the Azure trace).
+    """
+
+    trace: CsvTrace
+    num_servers: int
+    load: float
+    total_capacity: int
+    home_probs: np.ndarray
+    window_slots: int
+    slot_ms: float
+    service_time: str = "geometric"
+    service_mean: float = 10.0
+    time_scale: str | float = "exact"
+    service_unit: str = "slots"
+    service_scale: str | float = 1.0
+    homes: str = "column"
+    service_slots: np.ndarray | None = field(init=False, repr=False)
+    _fixed_home: np.ndarray | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        path, trace = self.trace.path, self.trace
+        ts = self.time_scale
+        if not (
+            (isinstance(ts, str) and ts in TIME_SCALES)
+            or (_is_number(ts) and 0 < ts <= MAX_TRACE_TIME_S)
+        ):
+            raise ValueError(
+                f"arrivals['time_scale'] must be one of {TIME_SCALES} or a number in (0, "
+                f"{MAX_TRACE_TIME_S:.0e}] (trace seconds per simulated second), got {ts!r}"
+            )
+        if not isinstance(self.service_unit, str) or self.service_unit not in SERVICE_UNITS:
+            raise ValueError(
+                f"arrivals['service_unit'] must be one of {SERVICE_UNITS}, got "
+                f"{self.service_unit!r}"
+            )
+        sc = self.service_scale
+        if not ((isinstance(sc, str) and sc == "mean") or (_is_number(sc) and 0 < sc <= 1e9)):
+            raise ValueError(
+                f"arrivals['service_scale'] must be a number in (0, 1e9] or 'mean' (rescale "
+                f"to mean_service_slots), got {sc!r}"
+            )
+        if not isinstance(self.homes, str) or self.homes not in HOME_RULES:
+            raise ValueError(f"arrivals['homes'] must be one of {HOME_RULES}, got {self.homes!r}")
+        validate_service(self.service_time, self.service_mean)
+        if self.homes == "column":
+            if trace.home is None:
+                raise ValueError(
+                    f"arrival trace {path}: homes='column' needs a home column (name it in "
+                    "arrivals['columns']['home']), or set arrivals['homes'] to 'hash' (with a "
+                    "group column) or 'skew'"
+                )
+            if trace.home.max() >= self.num_servers:
+                raise ValueError(
+                    f"arrival trace {path}: home must be in [0, {self.num_servers}) for "
+                    f"num_servers={self.num_servers}, got {int(trace.home.max())}"
+                )
+        fixed = trace.home if self.homes == "column" else None
+        if self.homes == "hash":
+            if trace.group_hash is None:
+                raise ValueError(
+                    f"arrival trace {path}: homes='hash' needs a group column (a user, tenant "
+                    "or region id): name it in arrivals['columns']['group']"
+                )
+            # the hash as a uniform number in [0, 1), mapped through the home weights
+            u = (trace.group_hash >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+            fixed = np.minimum(
+                np.searchsorted(np.cumsum(self.home_probs), u, side="right"),
+                self.num_servers - 1,
+            ).astype(np.int64)
+        object.__setattr__(self, "_fixed_home", fixed)
+        service = None
+        if trace.service is not None:
+            raw = (
+                trace.service
+                * {"slots": 1.0, "ms": 1.0 / self.slot_ms, "s": 1000.0 / self.slot_ms}[
+                    self.service_unit
+                ]
+            )
+            if sc == "mean":
+                if raw.mean() <= 0:
+                    raise ValueError(
+                        f"arrival trace {path}: service_scale='mean' needs a positive mean "
+                        "service time, but every service is 0"
+                    )
+                raw = raw / raw.mean() * self.service_mean
+            else:
+                raw = raw * float(sc)
+            if not np.all(raw <= MAX_COUNT):
+                raise ValueError(
+                    f"arrival trace {path}: service times up to {raw.max():.3g} slots exceed "
+                    f"{MAX_COUNT} slots; lower service_scale or use a larger slot_ms"
+                )
+            service = np.maximum(1, np.rint(raw)).astype(np.int64)
+            service.setflags(write=False)
+        object.__setattr__(self, "service_slots", service)
+        if ts == "exact":
+            slots = np.floor(trace.time_s * 1000.0 / self.slot_ms + 1e-9)
+            longest = (
+                float(service.max()) if service is not None else 32.0 * self.mean_service_slots
+            )
+            horizon = float(slots[-1]) + max(32.0 * self.mean_service_slots, longest) + 1
+            check_alloc(
+                f"arrivals (trace {path}) with slot_ms={self.slot_ms}",
+                2 * 8.0 * (self.num_servers + 1) * horizon,
+                f"the trace spans {trace.time_s[-1]:.6g} s = {slots[-1]:.3g} slots of "
+                "slot_ms, and the departure calendar holds m + 1 8-byte entries per slot up "
+                f"to the last departure (about {horizon:.3g} slots); use a larger slot_ms or "
+                "time_scale='load'",
+            )
+        elif trace.time_s[-1] <= 0:
+            raise ValueError(
+                f"arrival trace {path}: time_scale={ts!r} needs two distinct arrival times"
+            )
+
+    @property
+    def scaled(self) -> bool:
+        """Windows of a time-compressed file (``time_scale`` "load" or a number)."""
+        return self.time_scale != "exact"
+
+    @property
+    def mean_service_slots(self) -> float:
+        if self.service_slots is not None:  # the realised mean defines λ, so ρ stays exact
+            return float(self.service_slots.mean())
+        return expected_service(self.service_time, self.service_mean)
+
+    @property
+    def _slot_s(self) -> float:
+        """Trace seconds per slot of a scaled replay."""
+        t = self.trace.time_s
+        if self.time_scale == "load":
+            return self.load * self.total_capacity / self.mean_service_slots * _period(t) / t.size
+        return float(self.time_scale) * self.slot_ms / 1000.0
+
+    @property
+    def rate_per_slot(self) -> float:
+        t = self.trace.time_s
+        if self.time_scale == "exact":
+            return t.size / (np.floor(t[-1] * 1000.0 / self.slot_ms + 1e-9) + 1)
+        if self.time_scale == "load":
+            return self.load * self.total_capacity / self.mean_service_slots
+        return t.size / _period(t) * self._slot_s
+
+    @property
+    def expected_tasks(self) -> float:
+        """Expected tasks per task set (the whole file when replayed exactly)."""
+        if self.time_scale == "exact":
+            return float(self.trace.time_s.size)
+        return self.rate_per_slot * self.window_slots
+
+    def sample(self, rng: np.random.Generator) -> TaskSet:
+        t = self.trace.time_s
+        if self.time_scale == "exact":
+            rows = np.arange(t.size)
+            arrival = np.floor(t * 1000.0 / self.slot_ms + 1e-9).astype(np.int64)
+        else:
+            rows, arrival = _cyclic_window(t, _period(t), self._slot_s, self.window_slots, rng)
+        if self._fixed_home is not None:
+            home = self._fixed_home[rows]
+        else:
+            home = rng.choice(self.num_servers, size=rows.size, p=self.home_probs)
+        if self.service_slots is not None:
+            service = self.service_slots[rows]
+        else:
+            service = sample_service(rng, rows.size, self.service_time, self.service_mean)
+        return TaskSet(arrival, home, service)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
 
 
 def make_arrivals(
@@ -513,8 +908,26 @@ def make_arrivals(
     """Build the arrival process named by the env's ``arrivals`` argument.
 
     ``"bernoulli"``; a CSV path (format from its header); or a mapping
-    ``{"kind": "bernoulli"}`` / ``{"kind": "trace", "path": ..., "format": "auto"|"azure"|"plain",
-    "prefill_ms_per_token": ..., "decode_ms_per_token": ...}``.
+    ``{"kind": "bernoulli"}`` / ``{"kind": "trace", "path": ..., "format": ..., ...}``.
+
+    Trace formats: ``"azure"`` (``TIMESTAMP,ContextTokens,GeneratedTokens``, load-scaled
+    windows; keys ``prefill_ms_per_token``, ``decode_ms_per_token``), ``"plain"``
+    (``time_s,home,service``) and ``"csv"`` (any header, columns by name); ``"auto"``
+    (default) picks azure or plain from the header, else csv. A plain file without further
+    keys is replayed exactly (:class:`PlainTraceArrivals`); the keys below make a plain or
+    csv file a :class:`CsvTraceArrivals` (see it for the details):
+
+    - ``columns``: header names of the roles ``time_s``, ``home``, ``service``, ``group``
+      (default: the role's name; no group column);
+    - ``time_unit``: ``"s"`` (default), ``"ms"`` or ``"datetime"``;
+    - ``time_scale``: ``"exact"`` (default: the whole file, as is), ``"load"`` (compressed
+      to the env's ``load``, windows of ``window_slots``) or a compression factor c > 0
+      (c trace seconds per simulated second);
+    - ``service_unit``: ``"slots"`` (default), ``"ms"`` or ``"s"``; ``service_scale``: a
+      factor (default 1) or ``"mean"`` (rescaled to ``mean_service_slots``); without a
+      service column, service times are drawn from ``service_time``;
+    - ``homes``: ``"column"`` (default), ``"hash"`` (of the group column, onto the servers
+      by the home weights) or ``"skew"`` (drawn from the home weights).
     """
     if isinstance(arrivals, Mapping):
         spec = dict(arrivals)
@@ -540,7 +953,8 @@ def make_arrivals(
         )  # fmt: skip
     if kind != "trace":
         raise ValueError(f"arrivals['kind'] must be 'bernoulli' or 'trace', got {kind!r}")
-    allowed = {"path", "format", "prefill_ms_per_token", "decode_ms_per_token"}
+    costs = {"prefill_ms_per_token", "decode_ms_per_token"}
+    allowed = {"path", "format", *costs, *CSV_OPTIONS}
     if unknown := set(spec) - allowed:
         raise ValueError(
             f"arrivals: unknown keys {sorted(unknown, key=repr)}; allowed {sorted(allowed)}"
@@ -551,11 +965,28 @@ def make_arrivals(
     if not isinstance(fmt, str) or fmt not in TRACE_FORMATS:
         raise ValueError(f"arrivals['format'] must be one of {TRACE_FORMATS}, got {fmt!r}")
     if fmt == "auto":
-        fmt = detect_trace_format(spec["path"])
-    if fmt == "plain":
-        if costs := {"prefill_ms_per_token", "decode_ms_per_token"} & set(spec):
-            raise ValueError(f"arrivals: {sorted(costs)} only apply to Azure traces, not plain CSV")
+        fmt = _sniff_format(spec["path"])
+    csv_keys = set(CSV_OPTIONS) & set(spec)
+    if fmt == "azure":
+        if csv_keys:
+            raise ValueError(
+                f"arrivals: {sorted(csv_keys)} apply to plain/csv traces, not Azure traces "
+                "(those are always load-scaled, homes drawn from home_skew)"
+            )
+    elif used := costs & set(spec):
+        raise ValueError(f"arrivals: {sorted(used)} only apply to Azure traces, not {fmt} CSV")
+    elif fmt == "plain" and not csv_keys:  # the v0 exact replay
         return PlainTraceArrivals(read_plain_trace(spec["path"]), num_servers, slot_ms)
+    else:
+        trace = read_csv_trace(spec["path"], spec.get("columns"), spec.get("time_unit", "s"))
+        return CsvTraceArrivals(
+            trace, num_servers, load, total_capacity, home_probs, window_slots, slot_ms,
+            service_time, mean_service_slots,
+            time_scale=spec.get("time_scale", "exact"),
+            service_unit=spec.get("service_unit", "slots"),
+            service_scale=spec.get("service_scale", 1.0),
+            homes=spec.get("homes", "column"),
+        )  # fmt: skip
     return AzureTraceArrivals(
         read_azure_trace(spec["path"]), num_servers, load, total_capacity, home_probs,
         window_slots, mean_service_slots,

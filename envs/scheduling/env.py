@@ -17,6 +17,7 @@ from envs.limits import MAX_COUNT, MAX_DURATION_MS, MAX_WEIGHT, check_alloc
 from envs.scheduling.arrivals import (
     ArrivalProcess,
     AzureTraceArrivals,
+    CsvTraceArrivals,
     PlainTraceArrivals,
     home_probabilities,
     make_arrivals,
@@ -153,7 +154,9 @@ def _check_sizes_after(
     m: int, proc: ArrivalProcess, window_slots: int, service_norm: float
 ) -> None:
     """Refuse task sets and departure calendars larger than ``MAX_ALLOC_BYTES`` (estimates)."""
-    if isinstance(proc, PlainTraceArrivals):
+    if isinstance(proc, PlainTraceArrivals) or (
+        isinstance(proc, CsvTraceArrivals) and not proc.scaled
+    ):
         return  # exact sizes, checked when the trace was turned into slots
     lam = proc.rate_per_slot
     tasks = lam * window_slots + 10.0 * math.sqrt(lam * window_slots)
@@ -169,6 +172,9 @@ def _check_sizes_after(
     if isinstance(proc, AzureTraceArrivals):  # one request may cost many times the mean
         longest = max(longest, float(proc.service_slots.max()))
         field = "arrivals (Azure trace rescaled to mean_service_slots)"
+    elif isinstance(proc, CsvTraceArrivals) and proc.service_slots is not None:
+        longest = max(longest, float(proc.service_slots.max()))
+        field = "arrivals (the trace's service times, with service_unit and service_scale)"
     horizon = window_slots + longest + 1
     check_alloc(
         field,
@@ -200,7 +206,9 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
     Arrivals (``envs.scheduling.arrivals``): Bernoulli users per region (default), whose home
     shares follow ``home_skew`` (default Zipf 1.0: 54.5 / 27.3 / 18.2 %, so serving every task
     at home overloads server 0 — the imbalance the paper motivates), or a replayed trace (Azure
-    LLM inference 2023 CSV or a plain ``time_s,home,service`` CSV). The load level ρ is
+    LLM inference 2023 CSV, a plain ``time_s,home,service`` CSV, or any request log CSV,
+    replayed as is or scaled to the load level with its home servers from a column, a hash
+    of a user/group column or ``home_skew``; see ``arrivals`` below). The load level ρ is
     defined by
 
         λ · E[service slots] = ρ · Σ_i c_i,
@@ -302,8 +310,8 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
 
     - ``num_servers`` (3): m, 2 to 5.
     - ``capacities`` (None → 500 each): an int for all, or m ints, in [1, 1e12].
-    - ``load`` (0.8): ρ in (0, 1000] (Bernoulli and Azure arrivals; a plain CSV is replayed
-      as is).
+    - ``load`` (0.8): ρ in (0, 1000] (Bernoulli and Azure arrivals, and CSV logs with
+      ``time_scale="load"``; a CSV replayed as is keeps its own rate).
     - ``home_skew`` (1.0): Zipf exponent s >= 0 of the home shares (0 = uniform) or m finite
       weights >= 0 with a positive sum. Weights whose sum overflows (``[1e308] * 3``) are
       rejected, not rescaled, so accepted weights normalise exactly as before.
@@ -316,11 +324,15 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
     - ``action_mode`` ("shares"): "shares" or "assign".
     - ``arrivals`` ("bernoulli"): "bernoulli", a CSV path, or a mapping (see ``make_arrivals``:
       ``{"kind": "trace", "path", "format", "prefill_ms_per_token", "decode_ms_per_token"}``,
-      per-token costs in [0, 1e9] ms). Files may start with a UTF-8 byte-order mark; errors
-      in them name the file and line.
-    - ``service_time`` ("geometric"): "geometric", "constant" or "uniform" (Bernoulli arrivals).
+      per-token costs in [0, 1e9] ms, for Azure traces; for plain/csv logs ``columns``,
+      ``time_unit``, ``time_scale`` ("exact", "load" or a compression factor),
+      ``service_unit``, ``service_scale`` (a factor or "mean") and ``homes`` ("column",
+      "hash" or "skew"); docs/model.md §8). Files may start with a UTF-8 byte-order mark;
+      errors in them name the file and line.
+    - ``service_time`` ("geometric"): "geometric", "constant" or "uniform" (Bernoulli arrivals
+      and CSV logs without a service column).
     - ``mean_service_slots`` (10.0): mean service time in slots, in [1, 1e5]; Azure traces
-      rescale token costs to it.
+      rescale token costs to it, CSV logs their service column with ``service_scale="mean"``.
     - ``rpc_latency_ms`` (20.0): forwarding latency to a non-home server, in [0, 1e9].
     - ``lambda_wait``, ``lambda_drop`` (0.0): reward weights in [0, 1e9].
     - ``render_mode`` (None): None or "ansi".
@@ -331,9 +343,17 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
     takes ``seed`` None or an int >= 0 and ``options`` None or a dict with keys among
     ``{"task_set_seed"}``.
 
+    ## Vector env
+
+    ``gymnasium.make_vec("EdgeRL/EdgeScheduling-v0", num_envs=N)`` returns the native
+    numpy-batched :class:`~envs.scheduling.vector.EdgeSchedulingVectorEnv` (``NEXT_STEP``
+    autoreset), which reproduces this env bit for bit, copy by copy.
+
     ## Version History
 
-    - v0: initial version.
+    - v0: initial version. Later additions keep every v0 episode bit-identical
+      (``tests/test_scheduling_pinned.py``): the native vector env, scaled CSV logs
+      (``arrivals`` options), O(M) queue steps.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 10}
@@ -521,7 +541,7 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
             self._latency_ms[ids] = latency
             self._forwarded += int(forwarded.sum())
             tl.remove_head(placed)
-        left_waiting = tl.queue.size
+        left_waiting = tl.length
 
         tl.tick()
         done, latency_sum = pool.release(tl.slot)
@@ -543,7 +563,7 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         tl = self._require_reset()
         util = " ".join(f"{u:4.0%}" for u in self.server_pool.utilization)
         return (
-            f"slot {tl.slot:5d} | util [{util}] | waiting {tl.queue.size:5d} | "
+            f"slot {tl.slot:5d} | util [{util}] | waiting {tl.length:5d} | "
             f"done {self._completed}/{tl.tasks.size} | dropped {tl.dropped}"
         )
 
@@ -598,7 +618,7 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
             "arrived": tl.arrived,
             "completed": self._completed,
             "dropped": tl.dropped,
-            "waiting": int(tl.queue.size),
+            "waiting": int(tl.length),
             "in_service": int(pool.load.sum()),
             "forwarded": self._forwarded,
             "rejected": self._rejected,
@@ -613,7 +633,7 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         obs = np.zeros(lay.size, dtype=np.float32)
         obs[:m] = pool.utilization
         obs[m : 2 * m] = pool.free / self._cmax
-        obs[2 * m] = min(tl.queue.size / self.queue_norm, 1.0)
+        obs[2 * m] = min(tl.length / self.queue_norm, 1.0)
         obs[2 * m + 1] = tl.arrived / tl.tasks.size if tl.tasks.size else 1.0
         head = tl.head(self.buffer_size)
         n = head.size

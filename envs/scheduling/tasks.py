@@ -8,6 +8,7 @@ so the same task set can be replayed exactly, N times (DRLoS / DeepRM training, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -56,6 +57,14 @@ class TaskSet:
     def size(self) -> int:
         """Number of tasks K."""
         return int(self.arrival.size)
+
+    @cached_property
+    def slot_run_end(self) -> np.ndarray:
+        """int64 (K,): one past the last task arriving in the same slot as task i (the end of
+        its slot's run; computed once per task set, read-only)."""
+        out = np.searchsorted(self.arrival, self.arrival, side="right").astype(np.int64)
+        out.setflags(write=False)
+        return out
 
     def check_servers(self, num_servers: int) -> None:
         """Raise ValueError if a home index is outside ``[0, num_servers)``."""
