@@ -413,6 +413,7 @@ class ChainCostModel:
                     and exit_draws is None
                     and decisions.dtype == np.int64
                     and type(speed) is np.ndarray
+                    and speed.shape == (self.P,)
                 ):
                     P, out = self.P, self._out_one
                     kernels.chain_cost(
@@ -567,10 +568,14 @@ class ChainCostModel:
         s2 = s2.astype(np.int64, copy=False)  # flat indices below must not overflow
         k, lat, pw = (np.asarray(m) for m in links)
         if self.sequential_batch and kernels.AVAILABLE and in_kb_scale is None:
+            spd = np.asarray(sp, dtype=np.float64)
+            for name, arr, tail in (("links", k, (P, P)), ("links", lat, (P, P)),
+                                    ("links", pw, (P, P)), ("speed", spd, (P,))):  # fmt: skip
+                kernels.batch_rows(arr.shape, B, name, tail)  # the kernel has no bounds checks
             out = np.empty((4, B))
             kernels.chain_cost(
                 s2, *(m.reshape(-1, P, P) for m in (k, lat, pw)),
-                np.asarray(sp, dtype=np.float64).reshape(-1, P), self.blocks.latency_ms,
+                spd.reshape(-1, P), self.blocks.latency_ms,
                 self.blocks.energy_j, self.blocks.in_kb, self._gout, self.overhead_weights,
                 float(d_energy), float(eta_e), float(eta_d), out,
             )  # fmt: skip

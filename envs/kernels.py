@@ -283,7 +283,6 @@ def _dp_solve(
     eta_mj: float,  # eta_energy * 1e-6: weight of mW * ms
     dec: np.ndarray,  # (B, n) int out: optimal decisions
     cost: np.ndarray,  # (B,) out: optimal weighted cost
-    values: np.ndarray,  # (B, n, P) out: cost-to-go V_i(s), or a (0, 0, 0) array to skip
 ) -> None:
     """Exact DP of :class:`envs.oracle.Oracle` without early exits (docs/model.md §7), the same
     operations in the same order as its scalar solver ``_solve_rows``: ties go to the lowest
@@ -291,7 +290,6 @@ def _dp_solve(
     B, n = dec.shape
     P = speed.shape[1]
     lk, ls = k.shape[0] > 1, speed.shape[0] > 1
-    keep = values.shape[0] > 0
     ekb = np.empty((P, P))
     e0 = np.empty((P, P))
     V = np.empty(P)
@@ -307,8 +305,6 @@ def _dp_solve(
                 + node_const[n - 1, s]
                 + (out_last * ekb[s, 0] + e0[s, 0])
             )
-            if keep:
-                values[b, n - 1, s] = V[s]
         for i in range(n - 2, -1, -1):
             g = in_kb[i + 1]
             for s in range(P):
@@ -323,8 +319,6 @@ def _dp_solve(
                 choice[i, s] = arg
             for s in range(P):
                 V[s] = W[s]
-                if keep:
-                    values[b, i, s] = W[s]
         g = in_kb[0]
         best = g * ekb[0, 0] + e0[0, 0] + V[0]
         s = 0
@@ -398,3 +392,12 @@ def _dp_marginals(
 
 
 dp_marginals = _jit(_dp_marginals)
+
+
+def batch_rows(shape: tuple[int, ...], B: int, name: str, tail: tuple[int, ...]) -> None:
+    """ValueError unless an input of ``shape`` is one state or ``B`` states of shape
+    ``tail``: the kernels index without bounds checks, so callers check shapes first."""
+    lead = shape[: len(shape) - len(tail)]
+    if shape[len(lead) :] != tail or len(lead) > 1 or (lead and lead[0] not in (1, B)):
+        want = f"{tail} or (1 or {B}, *{tail})"
+        raise ValueError(f"{name} must have shape {want}, got {shape}")

@@ -25,8 +25,6 @@ import numpy as np
 from envs import kernels
 from envs.costs import ChainCostModel, ChainTerms, LinkMatrices
 
-_NO_VALUES = np.zeros((0, 0, 0))  # dp_solve: skip the cost-to-go output
-
 
 def solve_terms(
     terms: ChainTerms, in_kb: np.ndarray, out_kb_last: float
@@ -198,18 +196,23 @@ class Oracle:
         eta_overhead: float,
         dec: np.ndarray,
         cost: np.ndarray,
-        values: np.ndarray | None = None,
     ) -> None:
-        P = self.model.P
+        P, B = self.model.P, dec.shape[0]
         k, lat, pw = (
             x if type(x) is np.ndarray else np.asarray(x, dtype=np.float64) for x in links
         )
         sp = speed if type(speed) is np.ndarray else np.asarray(speed, dtype=np.float64)
+        if B > 1 or sp.shape != (P,) or k.shape != (P, P):  # the kernel has no bounds checks
+            for name, arr, tail in (("links", k, (P, P)), ("links", lat, (P, P)),
+                                    ("links", pw, (P, P)), ("speed", sp, (P,))):  # fmt: skip
+                kernels.batch_rows(arr.shape, B, name, tail)
+        elif lat.shape != (P, P) or pw.shape != (P, P):
+            raise ValueError(f"links must be ({P}, {P}) matrices, got {lat.shape} / {pw.shape}")
         kernels.dp_solve(
             k.reshape(-1, P, P), lat.reshape(-1, P, P), pw.reshape(-1, P, P), sp.reshape(-1, P),
             self.model.blocks.latency_ms,
             self._in_kb, self._out_last, self._node_const(d_energy, eta_energy, eta_overhead),
-            eta_energy * 1e-6, dec, cost, _NO_VALUES if values is None else values,
+            eta_energy * 1e-6, dec, cost,
         )  # fmt: skip
 
     def solve(
@@ -285,9 +288,14 @@ class Oracle:
         if m.early_exits is not None:
             raise ValueError("marginals_batch needs a cost model without early exits")
         P, n = m.P, m.n
-        k, lat, pw = (np.asarray(x, dtype=np.float64).reshape(-1, P, P) for x in links)
-        sp = np.asarray(speed, dtype=np.float64).reshape(-1, P)
-        B = max(k.shape[0], sp.shape[0])
+        k, lat, pw = (np.asarray(x, dtype=np.float64) for x in links)
+        sp = np.asarray(speed, dtype=np.float64)
+        B = max(k.shape[0] if k.ndim == 3 else 1, sp.shape[0] if sp.ndim == 2 else 1)
+        for name, arr, tail in (("links", k, (P, P)), ("links", lat, (P, P)),
+                                ("links", pw, (P, P)), ("speed", sp, (P,))):  # fmt: skip
+            kernels.batch_rows(arr.shape, B, name, tail)  # the kernel has no bounds checks
+        k, lat, pw = (x.reshape(-1, P, P) for x in (k, lat, pw))
+        sp = sp.reshape(-1, P)
         nc = self._node_const(d_energy, eta_energy, eta_overhead)
         out = np.empty((B, n, P))
         if kernels.AVAILABLE:

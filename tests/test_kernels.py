@@ -190,3 +190,25 @@ def test_dp_marginals_are_constrained_optima(scenario, compiled):
         for i in range(model.n):
             want = [cost[every[:, i] == s].min() for s in range(P)]
             np.testing.assert_allclose(marg[b, i], want, rtol=1e-12)
+
+
+def test_kernels_refuse_shapes_they_cannot_index():
+    """The compiled loops have no bounds checks: a state batch that is neither one state nor
+    one per decision is refused with an error naming the input."""
+    from envs.oracle import Oracle
+
+    model = ChainCostModel(resolve_profile("alexnet"), 3, [0.0, 1.0, 2.0])
+    model.sequential_batch = True
+    oracle = Oracle(model)
+    links, _ = _links(np.random.default_rng(0), "mec", 5)
+    one = type(links)(*(m[0] for m in links))
+    for speed in (np.ones((3, 3)), np.ones(4)):
+        with pytest.raises(ValueError, match="speed must have shape"):
+            oracle.solve_batch(links, speed)
+        with pytest.raises(ValueError, match="speed must have shape"):
+            oracle.marginals_batch(links, speed)
+    with pytest.raises(ValueError, match="speed must have shape"):
+        oracle.solve(one, np.ones(4))
+    with pytest.raises(ValueError, match="speed must have shape"):
+        model.evaluate(np.zeros((5, model.n), dtype=np.int64), links, np.ones((3, 3)))
+    assert np.isfinite(oracle.solve(one, np.ones(3))[1])
