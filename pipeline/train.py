@@ -88,6 +88,16 @@ def resume_command(overrides: list[str]) -> str:
     return " ".join(["python train.py", *map(shlex.quote, keep), "train.resume=true"])
 
 
+def _comparable(cfg_plain: dict[str, Any]) -> dict[str, Any]:
+    """A run's config without what may change between two commands of the same run: the
+    RESUMABLE_CHANGES and the env's default budget ``env.train_steps`` (a budget, like
+    ``train.total_steps``; runs made before it existed have none)."""
+    out = {k: v for k, v in cfg_plain.items() if k not in RESUMABLE_CHANGES}
+    if isinstance(out.get("env"), dict):
+        out["env"] = {k: v for k, v in out["env"].items() if k != "train_steps"}
+    return out
+
+
 def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
@@ -191,13 +201,7 @@ def _check_resume(rd: RunDir, cfg_plain: dict[str, Any], runner_cls: type) -> No
             "(start a new run without train.resume; a run's directory includes its "
             "non-train.* overrides, so resume with the overrides it was started with)"
         )
-    saved = rd.config() or {}
-    a = {k: v for k, v in saved.items() if k not in RESUMABLE_CHANGES}
-    b = {k: v for k, v in cfg_plain.items() if k not in RESUMABLE_CHANGES}
-    for side in (a, b):  # the env's default budget may change like train.total_steps
-        if isinstance(side.get("env"), dict):
-            side["env"] = {k: v for k, v in side["env"].items() if k != "train_steps"}
-    diffs = _diff(a, b)
+    diffs = _diff(_comparable(rd.config() or {}), _comparable(cfg_plain))
     if diffs:
         raise ConfigError(
             "train.resume=true needs the run's config; these differ (only train.* may "
@@ -278,8 +282,7 @@ def _check_existing(rd: RunDir, cfg: DictConfig, plain: dict[str, Any], runner_c
         return False
     where = _display(rd.path)
     status, steps = state.get("status"), state.get("steps")
-    saved = {k: v for k, v in (rd.config() or {}).items() if k not in RESUMABLE_CHANGES}
-    diffs = _diff(saved, {k: v for k, v in plain.items() if k not in RESUMABLE_CHANGES})
+    diffs = _diff(_comparable(rd.config() or {}), _comparable(plain))
     if diffs:
         shown = "; ".join(diffs[:3]) + (
             f"; ... ({len(diffs)} differences)" if len(diffs) > 3 else ""

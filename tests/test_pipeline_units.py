@@ -100,3 +100,16 @@ def test_markdown_table_formats_mean_std():
     assert "| oracle | 54.7 ± 11 | 0 ± 0 | 0 / 100 | 0.07 |" in table
     assert "| **iorlo (seed 0)** | 60 ± 12 | 9.7 ± 3 | 10 / 90 | 0.015 |" in table
     assert "device / edge (%)" in table
+
+
+def test_env_budget_is_not_part_of_a_runs_identity():
+    """A run made before env.train_steps existed (or with another env budget) is the same
+    run: a rerun reports it finished instead of refusing it as another config."""
+    from pipeline.train import _comparable, _diff
+
+    old = {"env": {"name": "mec", "d_t": 4.0}, "train": {"total_steps": 1}, "seed": 0}
+    new = {"env": {"name": "mec", "d_t": 4.0, "train_steps": 40000},
+           "train": {"total_steps": 40000}, "seed": 0}  # fmt: skip
+    assert _diff(_comparable(old), _comparable(new)) == []
+    new["env"]["d_t"] = 5.0
+    assert _diff(_comparable(old), _comparable(new)) == ["env.d_t: run has 4.0, now 5.0"]
