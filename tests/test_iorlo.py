@@ -312,3 +312,20 @@ def test_config_defaults_follow_the_paper():
     cfg = IoRLOConfig()
     assert cfg.hidden_actor == 50 and cfg.hidden_critic == 30 and cfg.variant == "ddpg"
     assert cfg.critic_input == "action" and not cfg.obs_norm
+
+
+def test_scale_free_reward_on_v1_only_by_default():
+    """IoRLO+'s reward_transform="auto": the critics learn -log(cost) on v1 (networks whose
+    costs differ by an order of magnitude), the env's -cost on v0 (earlier results kept)."""
+    v1 = gym.make("EdgeRL/MECPartition-v1", dnn="lenet", network="mixture_synthetic")
+    plus = IoRLOPlus(v1, learning_starts=10_000)
+    plus.learn(30)
+    log_costs = -np.asarray(plus.buffer.rewards[: len(plus.buffer)], dtype=np.float64).ravel()
+    assert plus._log_reward and len(log_costs) == 30
+    # stored rewards are -log(cost): exp(-r) is a plausible cost in ms, not a reward near 0
+    assert np.all(np.exp(log_costs) > 1.0) and np.all(np.exp(log_costs) < 1e5)
+    v0 = gym.make("EdgeRL/MECPartition-v0", dnn="lenet")
+    assert not IoRLOPlus(v0)._log_reward and not IoRLO(v1)._log_reward
+    assert IoRLO(v1, reward_transform="log")._log_reward
+    with pytest.raises(ValueError, match="reward_transform must be one of"):
+        IoRLOConfig(reward_transform="sqrt")
