@@ -103,7 +103,7 @@ class ForecastDPActor:
     Args:
         forecaster: The MLP (a :class:`NumpyActor` with an ``identity`` head) giving the
             log-corrections of the measured terms.
-        dp: The env's cost model as plain values (:meth:`DPForecast.dp_spec`): ``scenario``,
+        dp: The env's cost model as plain values (``DPForecast._dp``): ``scenario``,
             ``profile`` (:meth:`DNNProfile.to_dict`), ``overhead_weights``, ``cost_kw``,
             ``latency_scale``, ``thresholds``, ``action_mode``.
         signature: The env signature recorded with the actor.
@@ -255,9 +255,6 @@ class DPForecast(DPDistill):
             last.weight.zero_()
             last.bias.zero_()
 
-    def dp_spec(self, action_mode: str = "discrete") -> dict[str, Any]:
-        return {**self._dp, "action_mode": action_mode}
-
     def fast_actor(self) -> ForecastDPActor:
         """The current policy (a snapshot) as a :class:`ForecastDPActor`, discrete actions."""
         linears = [m for m in self.net if isinstance(m, nn.Linear)]
@@ -267,12 +264,17 @@ class DPForecast(DPDistill):
     def _actor_payload(self) -> dict[str, Any]:
         return {"actor": self.fast_actor().forecaster.spec, "dp": self._dp}
 
-    def _decide(self, obs: np.ndarray) -> np.ndarray:
-        if self.__dict__.get("_actor") is None:  # the DP side once; the forecast from the net
+    def _dp_actor(self) -> ForecastDPActor:
+        """The DP side (decoding, cost model, oracle), built once; the forecast comes from
+        the network at each call of :meth:`_decide`."""
+        if self.__dict__.get("_actor") is None:
             self._actor = self.fast_actor()
+        return self._actor
+
+    def _decide(self, obs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             c = self.net(torch.as_tensor(obs, dtype=torch.float32)).numpy()
-        return self._actor.decide_batch(obs, c)
+        return self._dp_actor().decide_batch(obs, c)
 
     def _label(
         self, obs: np.ndarray, expert: np.ndarray, expert_cost: np.ndarray, info: dict[str, Any]
@@ -280,8 +282,7 @@ class DPForecast(DPDistill):
         """Targets ``true / measured`` per term (inverse for bandwidths) and their weights
         (``objective="gap"``: proportional to ``1 / OPT`` of the true frame)."""
         t, net = self._terms, info["network"]
-        meas = t["scales"] * np.clip(obs[:, t["cols"]].astype(np.float64), 1e-12, 1 - 1e-7)
-        meas /= 1.0 - np.clip(obs[:, t["cols"]].astype(np.float64), 1e-12, 1 - 1e-7)
+        meas = self._dp_actor().measured(obs)  # the values the actor's forecast starts from
         true = np.stack([np.asarray(net[k], dtype=np.float64) if k in net else meas[:, j]
                          for j, k in enumerate(t["keys"])], 1)  # fmt: skip
         with np.errstate(divide="ignore", invalid="ignore"):

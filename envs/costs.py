@@ -569,9 +569,7 @@ class ChainCostModel:
         k, lat, pw = (np.asarray(m) for m in links)
         if self.sequential_batch and kernels.AVAILABLE and in_kb_scale is None:
             spd = np.asarray(sp, dtype=np.float64)
-            for name, arr, tail in (("links", k, (P, P)), ("links", lat, (P, P)),
-                                    ("links", pw, (P, P)), ("speed", spd, (P,))):  # fmt: skip
-                kernels.batch_rows(arr.shape, B, name, tail)  # the kernel has no bounds checks
+            kernels.check_batch(k, lat, pw, spd, B, P)  # the kernel has no bounds checks
             out = np.empty((4, B))
             kernels.chain_cost(
                 s2, *(m.reshape(-1, P, P) for m in (k, lat, pw)),

@@ -394,10 +394,14 @@ def _dp_marginals(
 dp_marginals = _jit(_dp_marginals)
 
 
-def batch_rows(shape: tuple[int, ...], B: int, name: str, tail: tuple[int, ...]) -> None:
-    """ValueError unless an input of ``shape`` is one state or ``B`` states of shape
-    ``tail``: the kernels index without bounds checks, so callers check shapes first."""
-    lead = shape[: len(shape) - len(tail)]
-    if shape[len(lead) :] != tail or len(lead) > 1 or (lead and lead[0] not in (1, B)):
-        want = f"{tail} or (1 or {B}, *{tail})"
-        raise ValueError(f"{name} must have shape {want}, got {shape}")
+def check_batch(
+    k: np.ndarray, lat: np.ndarray, pw: np.ndarray, speed: np.ndarray, B: int, P: int
+) -> None:
+    """ValueError unless the link matrices ``(P, P)`` and the speed ``(P,)`` are each one
+    state or ``B`` states (a leading axis of 1 or ``B``): the kernels index without bounds
+    checks, so callers check shapes first."""
+    for name, shape, tail in (("links", k.shape, (P, P)), ("links", lat.shape, (P, P)),
+                              ("links", pw.shape, (P, P)), ("speed", speed.shape, (P,))):  # fmt: skip
+        lead = shape[: len(shape) - len(tail)]
+        if shape[len(lead) :] != tail or len(lead) > 1 or (lead and lead[0] not in (1, B)):
+            raise ValueError(f"{name} must have shape {tail} or (1 or {B}, *{tail}), got {shape}")

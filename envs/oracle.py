@@ -203,9 +203,7 @@ class Oracle:
         )
         sp = speed if type(speed) is np.ndarray else np.asarray(speed, dtype=np.float64)
         if B > 1 or sp.shape != (P,) or k.shape != (P, P):  # the kernel has no bounds checks
-            for name, arr, tail in (("links", k, (P, P)), ("links", lat, (P, P)),
-                                    ("links", pw, (P, P)), ("speed", sp, (P,))):  # fmt: skip
-                kernels.batch_rows(arr.shape, B, name, tail)
+            kernels.check_batch(k, lat, pw, sp, B, P)
         elif lat.shape != (P, P) or pw.shape != (P, P):
             raise ValueError(f"links must be ({P}, {P}) matrices, got {lat.shape} / {pw.shape}")
         kernels.dp_solve(
@@ -291,9 +289,7 @@ class Oracle:
         k, lat, pw = (np.asarray(x, dtype=np.float64) for x in links)
         sp = np.asarray(speed, dtype=np.float64)
         B = max(k.shape[0] if k.ndim == 3 else 1, sp.shape[0] if sp.ndim == 2 else 1)
-        for name, arr, tail in (("links", k, (P, P)), ("links", lat, (P, P)),
-                                ("links", pw, (P, P)), ("speed", sp, (P,))):  # fmt: skip
-            kernels.batch_rows(arr.shape, B, name, tail)  # the kernel has no bounds checks
+        kernels.check_batch(k, lat, pw, sp, B, P)  # the kernel has no bounds checks
         k, lat, pw = (x.reshape(-1, P, P) for x in (k, lat, pw))
         sp = sp.reshape(-1, P)
         nc = self._node_const(d_energy, eta_energy, eta_overhead)

@@ -169,6 +169,8 @@ class RunDir:
 
 
 def _remove_new_run(rd: RunDir, root: Path) -> None:
+    """Best-effort removal of a run dir this command created before its setup failed; the
+    setup error is what the user needs to see, so a failing clean-up is not raised."""
     try:
         rd.clear()
         (rd.path / RunLock.name).unlink(missing_ok=True)
