@@ -4,7 +4,11 @@ For each scenario and DNN, every learned agent is trained on ``network=mixture_t
 defaults, ``observe="measured"``) for each training seed, then evaluated on each network of
 the test split one by one (:func:`envs.mixture.split_networks`: the randomised generator and
 every held-out mmWave scenario) on the same frames as ``dp_measured``, the oracle, every
-heuristic and the best constant decision in hindsight (:mod:`agents.hardness`).
+heuristic and the best constant decision in hindsight (:mod:`agents.hardness`). SB3 agents
+(``sb3_td3``, ``sb3_ppo``) are trained by ``train.py`` with their default configs at the same
+budget and loaded back with ``load_actor``. ``--suite robustness`` tests on the real
+terminal–edge replays of docs/results.md section 4 instead (MEC; JSON
+``benchmarks/out/robustness_v1.json``, markers ``<!-- rob1:begin/end -->``).
 
 Per (scenario, DNN, network) it records each policy's mean cost and mean gap to the oracle
 (mean over frames of ``cost / OPT - 1``, frames without a D2D collaborator counted as 0 for
@@ -15,6 +19,8 @@ are printed; ``--doc docs/results.md`` writes them between ``<!-- gen:begin -->`
 
     python benchmarks/generalisation.py --agents dp_forecast dp_distill --seeds 0 1 2 --frames 100000
     python benchmarks/generalisation.py --agents iorlo_plus iorlo --seeds 0
+    python benchmarks/generalisation.py --agents sb3_td3 sb3_ppo   # via train.py, same budget
+    python benchmarks/generalisation.py --suite robustness --scenario mec --agents dp_forecast
     python benchmarks/generalisation.py --render --doc docs/results.md   # tables from the JSON
 """
 
@@ -22,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -40,15 +48,44 @@ warnings.filterwarnings("ignore", message=".*is out of date.*")
 REPO = Path(__file__).resolve().parents[1]
 IDS = {"mec": "EdgeRL/MECPartition-v1", "d2d": "EdgeRL/D2DPartition-v1"}
 DNNS = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")
-AGENTS = ("dp_forecast", "dp_distill", "iorlo_plus", "iorlo")
-BEGIN, END = "<!-- gen:begin -->", "<!-- gen:end -->"
+AGENTS = ("dp_forecast", "dp_distill", "iorlo_plus", "iorlo", "sb3_td3", "sb3_ppo")
+MARKERS = {  # where --doc writes each suite's tables
+    "test": ("<!-- gen:begin -->", "<!-- gen:end -->"),
+    "robustness": ("<!-- rob1:begin -->", "<!-- rob1:end -->"),
+}
 
 
-def train(agent: str, scenario: str, dnn: str, seed: int, frames: int) -> tuple[Any, float]:
+def train_library(
+    agent: str, scenario: str, dnn: str, seed: int, frames: int, data_dir: str | None
+) -> Any:
+    """An SB3 agent trained by the pipeline (``train.py``, the agent's default config) and
+    loaded back with :func:`agents.loading.load_actor`; only the final checkpoint is kept."""
+    from agents.loading import load_actor
+
+    with tempfile.TemporaryDirectory(prefix="edgerl-gen-") as tmp:
+        run_dir = Path(tmp) / "run"
+        cmd = [sys.executable, str(REPO / "train.py"), f"env={scenario}_v1", f"dnn={dnn}",
+               "network=mixture_train", f"agent={agent}", f"seed={seed}",
+               f"train.total_steps={frames}", "train.eval_every=0", "train.final_eval_episodes=1",
+               "train.checkpoint_every=0", "train.progress=false", f"runs_root={tmp}",
+               f"run_dir={run_dir}"]  # fmt: skip
+        if data_dir is not None:
+            cmd.append(f"data_dir={Path(data_dir).resolve()}")
+        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+        return load_actor(run_dir)
+
+
+def train(
+    agent: str, scenario: str, dnn: str, seed: int, frames: int, data_dir: str | None = None
+) -> tuple[Any, float]:
     """A trained actor (``act_batch``) and its training wall-clock in seconds."""
     env_id, kw = IDS[scenario], {"dnn": dnn, "network": "mixture_train"}
     t0 = time.perf_counter()
-    if agent in ("dp_forecast", "dp_distill"):
+    if agent.startswith("sb3_"):
+        actor = train_library(agent, scenario, dnn, seed, frames, data_dir)
+    elif agent in ("dp_forecast", "dp_distill"):
         from agents.distill import DPDistill
         from agents.forecast import DPForecast
 
@@ -111,9 +148,22 @@ def evaluate(
     return out
 
 
+def suite_networks(suite: str, data: Path) -> dict[str, Any]:
+    """Test networks by name: ``test`` is the held-out split of the mixture; ``robustness``
+    the real terminal–edge replays of docs/results.md section 4 (Lumos5G downlink, 5G-MeMU
+    uplink and RTT of the same technology and mobility; MEC only)."""
+    if suite == "test":
+        return split_networks(data, "test")
+    from report_measure import trace_specs
+
+    if not (data / "traces" / "lumos5g").is_dir():
+        raise FileNotFoundError(f"--suite robustness needs {data}/traces/lumos5g")
+    return {s["trace"]: s["spec"] for s in trace_specs(data) if s["variant"] == "te"}
+
+
 def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
     data = Path(args.data_dir) if args.data_dir else default_data_dir()
-    networks = split_networks(data, "test")
+    networks = suite_networks(args.suite, data)
     for scenario in args.scenario:
         for dnn in args.dnn:
             key = f"{scenario}/{dnn}"
@@ -137,7 +187,7 @@ def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
                     if tag in res["train_s"] and not args.force:
                         continue
                     torch.manual_seed(seed)
-                    actor, wall = train(agent, scenario, dnn, seed, args.frames)
+                    actor, wall = train(agent, scenario, dnn, seed, args.frames, args.data_dir)
                     for name, spec in networks.items():
                         got = evaluate({tag: actor}, scenario, dnn, spec, args.episodes, args.seed)
                         res["networks"][name][tag] = got[tag]
@@ -157,10 +207,13 @@ def _merge(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def save(path: Path, results: dict[str, Any]) -> None:
     """Write ``results`` merged into what is on disk (a run adds its agents to the file)."""
+    from filelock import FileLock
+
     from pipeline.utils import atomic_write_json
 
-    disk = json.loads(path.read_text()) if path.is_file() else {}
-    atomic_write_json(path, _merge(disk, results))
+    with FileLock(f"{path}.lock"):  # several runs (one per agent) may share the file
+        disk = json.loads(path.read_text()) if path.is_file() else {}
+        atomic_write_json(path, _merge(disk, results))
 
 
 def _pct(x: float) -> str:
@@ -168,20 +221,36 @@ def _pct(x: float) -> str:
 
 
 def render(results: dict[str, Any], args: argparse.Namespace) -> str:
-    lines = [
-        BEGIN,
-        "",
-        "### Generalisation: trained on `mixture_train`, tested on unseen networks",
-        "",
-    ]
+    begin, end = MARKERS[args.suite]
+    if args.suite == "test":
+        title = "Generalisation: trained on `mixture_train`, tested on unseen networks"
+        how = (
+            "Regenerate: `python benchmarks/generalisation.py --agents dp_forecast dp_distill "
+            "--frames 100000`, `... --agents iorlo_plus --seeds 0 1 2`, `... --agents iorlo "
+            "--seeds 0`, `... --agents sb3_td3 sb3_ppo --seeds 0`, then `... --render --doc "
+            "docs/results.md` (see its docstring; training frames per agent in each summary). "
+        )
+        nets_doc = (
+            "test networks: the randomised generator and each held-out mmWave scenario "
+            "(`envs.mixture.split_networks`)"
+        )
+    else:
+        title = "v1 agents (trained on `mixture_train`) on the real TE replays above"
+        how = (
+            "Regenerate: `python benchmarks/generalisation.py --suite robustness --scenario mec "
+            "--agents dp_forecast --frames 100000`, `... --suite robustness --scenario mec "
+            "--agents iorlo_plus --seeds 0`, then `... --suite robustness --scenario mec "
+            "--render --doc docs/results.md`. "
+        )
+        nets_doc = (
+            "networks: the **te** variant of each trace above (real TE downlink, uplink and "
+            "RTT; other links from the 5g_trial generator), on the v1 MEC env"
+        )
+    lines = [begin, "", f"### {title}", ""]
     lines += [
-        "Regenerate: `python benchmarks/generalisation.py --agents dp_forecast dp_distill "
-        "--frames 100000`, `... --agents iorlo_plus iorlo --seeds 0`, then `... --render --doc "
-        "docs/results.md` (see its docstring; training frames per agent in each summary). "
-        'v1 defaults (`observe="measured"`), '
-        f"evaluation on {args.episodes} episodes × 100 frames per test network (seed "
-        f"{args.seed}); test networks: the randomised generator and each held-out mmWave "
-        "scenario (`envs.mixture.split_networks`). Gap = mean over frames of cost / oracle − 1 "
+        how + 'v1 defaults (`observe="measured"`), '
+        f"evaluation on {args.episodes} episodes × 100 frames per network (seed "
+        f"{args.seed}); {nets_doc}. Gap = mean over frames of cost / oracle − 1 "
         "(%); **cost vs dp_measured** = mean cost of the agent / mean cost of `dp_measured` "
         "on the same frames (below 1: better); trained agents per training seed (s0/s1/s2).",
         "",
@@ -222,16 +291,17 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             summary.append(f"| {t} | {frames:,} | {np.mean(r):.4f} | {sum(x <= 1.0 for x in r)}/{len(r)} | "
                            f"{np.mean(bc):.3f} | {res['train_s'][t]:.0f} |")  # fmt: skip
         lines += [*summary, ""]
-    lines.append(END)
+    lines.append(end)
     return "\n".join(lines)
 
 
-def splice(path: Path, block: str) -> None:
+def splice(path: Path, block: str, markers: tuple[str, str]) -> None:
     from pipeline.utils import atomic_write_text
 
+    begin, end = markers
     text = path.read_text()
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     atomic_write_text(path, text)
@@ -247,13 +317,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes", type=int, default=30, help="evaluation episodes per network")
     p.add_argument("--seed", type=int, default=12345, help="evaluation seed")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--out", type=Path, default=REPO / "benchmarks/out/generalisation.json")
+    p.add_argument(
+        "--suite",
+        choices=("test", "robustness"),
+        default="test",
+        help="test networks: the mixture's test split, or section 4's real TE replays (MEC)",
+    )
+    p.add_argument("--out", type=Path, default=None, help="JSON (default: per suite)")
     p.add_argument("--force", action="store_true", help="retrain agents already in --out")
     p.add_argument("--render", action="store_true", help="no training: tables from --out only")
     p.add_argument(
         "--doc", type=Path, default=None, help="write the tables into this Markdown file"
     )
     args = p.parse_args(argv)
+    if args.suite == "robustness" and args.scenario != ["mec"]:
+        p.error("--suite robustness replays the terminal-edge link: use --scenario mec")
+    if args.out is None:
+        name = "generalisation.json" if args.suite == "test" else "robustness_v1.json"
+        args.out = REPO / "benchmarks/out" / name
     torch.set_num_threads(1)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if not args.render:
@@ -264,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.doc is None:
         print(block)
     else:
-        splice(args.doc, block)
+        splice(args.doc, block, MARKERS[args.suite])
         print(f"wrote {args.doc}")
     return 0
 

@@ -615,10 +615,6 @@ class ChainCostModel:
         overhead = self.overhead_weights.take(s2).sum(1) / n
         return CostBreakdown(latency, energy, overhead, latency + eta_e * energy + eta_d * overhead)
 
-    def sample_exit_draws(self, rng: np.random.Generator, batch: int | None = None) -> np.ndarray:
-        """Uniform draws for sampled early exits (see :meth:`evaluate`)."""
-        return rng.random(self.n if batch is None else (batch, self.n))
-
     # ------------------------------------------------------------------- oracle
     def chain_terms(
         self,

@@ -19,7 +19,7 @@ import hashlib
 import inspect
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -462,6 +462,3 @@ def validate(cfg: DictConfig, *, build_env_check: bool = True) -> RunSpec:
     if build_env_check:
         check_env_builds(cfg, plain, mode)
     return RunSpec(runner_cls, kind, mode)
-
-
-ValidateFn = Callable[[Mapping[str, Any], str], None]

@@ -21,7 +21,7 @@ Decision time: the median wall time of ``act(obs)`` on single observations of a 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,6 +227,3 @@ def evaluate_scheduling(
         rows["episodic_return"].append(total)
     samples = {k: np.asarray(v, dtype=np.float64) for k, v in rows.items()}
     return EvalResult(name=name, kind=kind, samples=samples, run=run, episode_scores=samples)
-
-
-PolicyFactory = Callable[[Any], Any]

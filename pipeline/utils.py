@@ -272,13 +272,6 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
     return atomic_write_text(path, text + "\n")
 
 
-def atomic_replace_file(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
-    """Move a finished temp file into place (same directory, so the rename is atomic)."""
-    os.replace(tmp, path)
-    fsync_dir(Path(path).parent)
-    return Path(path)
-
-
 def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path, encoding="utf-8") as f:
         return json.load(f)

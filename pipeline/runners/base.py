@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -355,7 +355,3 @@ def finite(values: Mapping[str, Any]) -> dict[str, float]:
         if math.isfinite(f):
             out[k] = f
     return out
-
-
-def seeds_range(start: int, n: int) -> Sequence[int]:
-    return tuple(range(int(start), int(start) + int(n)))
