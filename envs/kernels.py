@@ -34,9 +34,20 @@ AVAILABLE = numba is not None
 MW_MS_TO_J = 1e-6  # mW * ms -> J
 
 
-def _jit(fn: Callable[..., Any]) -> Callable[..., Any] | None:
-    # no fastmath: IEEE operations in source order, so results match the Python path
-    return None if numba is None else numba.njit(cache=True, nogil=True)(fn)
+def _jit(fn: Callable[..., Any], signature: Any = None) -> Callable[..., Any] | None:
+    # no fastmath: IEEE operations in source order, so results match the Python path. With
+    # signatures only those types are accepted (TypeError otherwise), nothing compiles later.
+    if numba is None:
+        return None
+    jit = (
+        numba.njit(cache=True, nogil=True)
+        if signature is None
+        else numba.njit(signature, cache=True, nogil=True)
+    )
+    return jit(fn)
+
+
+jit = _jit  # for compiled loops elsewhere (agents/common/fast_actor.py): same settings
 
 
 def _chain_cost(
@@ -143,6 +154,46 @@ def _d2d_observe(
 
 
 d2d_observe = _jit(_d2d_observe)
+
+
+def _mec_observe(
+    values: np.ndarray,  # (num, 6) observed links
+    speed: np.ndarray,  # (num, P) observed capability factors
+    link_scales: np.ndarray,  # (6,)
+    factor_scale: float,
+    load: bool,  # the speed entries vary (else they stay the template's)
+    latency: np.ndarray,  # (n,) block latency at d = 1
+    compute_scale: float,
+    template: np.ndarray,  # (obs_dim,) float32 static entries
+    cs_start: int,
+    out: np.ndarray,  # (num, obs_dim) float32
+) -> None:
+    """The MEC observation (layout: :class:`envs.partition.sim.MECSim`) of every copy: the
+    elementwise ``x / (x + scale)`` of its numpy path in one pass (identical values)."""
+    num, n, P = out.shape[0], latency.shape[0], speed.shape[1]
+    lat = np.empty(n * P)  # block-major latency and factor per entry: contiguous SIMD loops
+    fac = np.empty(n * P)
+    for i in range(n):
+        for p in range(P):
+            lat[i * P + p] = latency[i]
+    for b in range(num):
+        row = out[b]
+        row[:] = template
+        for f in range(6):
+            x = values[b, f]
+            row[f] = x / (x + link_scales[f])
+        if load:
+            for p in range(P):
+                x = speed[b, p]
+                row[6 + p] = x / (x + factor_scale)
+                for i in range(n):
+                    fac[i * P + p] = x
+            for k in range(n * P):
+                c = lat[k] * fac[k]
+                row[cs_start + k] = c / (c + compute_scale)
+
+
+mec_observe = _jit(_mec_observe)
 
 
 def _lognormal_ar_step(
@@ -271,67 +322,165 @@ def _weighted_moves_py(
 _weighted_moves = _jit(_weighted_moves_py)
 
 
+# ------------------------------------------------------------------ exact oracle (DP)
+# The constants of one cost model and weighting packed in one float64 vector (one argument
+# instead of eight: a compiled call pays ~60 ns per argument), built by ``Oracle._table``.
+# Layout for n blocks and P platforms:
+#   [out_kb_last, eta_energy * 1e-6, eta_energy, has_exits (0/1), exit_kb,
+#    latency_ms (n), in_kb (n), node_const (n * P, row-major),
+#    exit probs (n), branch latency_ms (n), branch energy term (n)]
+# node_const[i, s] = eta_overhead * w[s] / n (+ eta_energy * d_energy * energy_j[i] for s = 0);
+# branch energy term = eta_energy * d_energy * branch_energy_j[i] (the device's share).
+TABLE_HEAD = 5
+
+
+def table_size(n: int, P: int) -> int:
+    """Length of the packed oracle constants of ``n`` blocks on ``P`` platforms."""
+    return TABLE_HEAD + n * (5 + P)
+
+
+def _dp_chain_py(
+    k: np.ndarray,  # (P, P) ms per KB
+    lat: np.ndarray,  # (P, P) ms
+    pw: np.ndarray,  # (P, P) mW
+    sp: np.ndarray,  # (P,) capability factors
+    tab: np.ndarray,  # packed constants (layout above)
+    work: np.ndarray,  # (2 * P * P + 3 * P,) float scratch
+    choice: np.ndarray,  # (n * P,) int scratch
+    dec: np.ndarray,  # (n,) int out: the optimal decision
+) -> float:
+    """Optimal weighted cost of one state (docs/model.md §7): the operations, in order, of
+    :mod:`envs.oracle`'s Python DPs (``_solve_rows`` without early exits, ``solve_terms``
+    with them), so costs and decisions are theirs bit for bit. Ties go to the lowest
+    platform index (without exits) or to staying on the platform (with exits)."""
+    P, n = sp.shape[0], dec.shape[0]
+    out_last, eta_mj, eta_e, exits, exit_kb = tab[0], tab[1], tab[2], tab[3] != 0.0, tab[4]
+    o_lat = TABLE_HEAD
+    o_in = o_lat + n
+    o_nc = o_in + n
+    o_p = o_nc + n * P
+    o_bl = o_p + n
+    o_be = o_bl + n
+    E0 = P * P  # work: edge_kb (P * P), edge_0 (P * P), V, W, exit return (P each)
+    V = 2 * E0
+    W = V + P
+    R = W + P
+    for s in range(P):
+        for t in range(P):
+            if exits:  # chain_terms: 1 + eta * pw * 1e-6
+                scale = 1.0 + eta_e * pw[s, t] * 1e-6
+            else:  # the plain DP: 1 + (eta * 1e-6) * pw
+                scale = 1.0 + eta_mj * pw[s, t]
+            work[s * P + t] = k[s, t] * scale
+            work[E0 + s * P + t] = lat[s, t] * scale
+    for s in range(P):
+        node = tab[o_lat + n - 1] * sp[s] + tab[o_nc + (n - 1) * P + s]
+        if exits:
+            work[V + s] = node + out_last * work[s * P] + work[E0 + s * P]
+            work[R + s] = exit_kb * work[s * P] + work[E0 + s * P]
+        else:
+            work[V + s] = node + (out_last * work[s * P] + work[E0 + s * P])
+    for i in range(n - 2, -1, -1):
+        g = tab[o_in + i + 1]
+        p = tab[o_p + i]
+        q = 1.0 - p
+        for s in range(P):
+            if exits:  # stay, or leave (branch, exit with p, else move on)
+                best = work[V + s]
+                arg = s
+                br = tab[o_bl + i] * sp[s]
+                if s == 0:
+                    br += tab[o_be + i]
+                leave = br + p * work[R + s]
+                for t in range(P):
+                    if t != s:
+                        c = leave + q * (g * work[s * P + t] + work[E0 + s * P + t] + work[V + t])
+                        if c < best:
+                            best = c
+                            arg = t
+            else:
+                best = g * work[s * P] + work[E0 + s * P] + work[V]
+                arg = 0
+                for t in range(1, P):
+                    c = g * work[s * P + t] + work[E0 + s * P + t] + work[V + t]
+                    if c < best:
+                        best = c
+                        arg = t
+            work[W + s] = tab[o_lat + i] * sp[s] + tab[o_nc + i * P + s] + best
+            choice[i * P + s] = arg
+        for s in range(P):
+            work[V + s] = work[W + s]
+    g = tab[o_in]  # the input of block 0 starts on the device
+    best = work[V] if exits else g * work[0] + work[E0] + work[V]
+    s = 0
+    for t in range(1, P):
+        c = g * work[t] + work[E0 + t] + work[V + t]
+        if c < best:
+            best = c
+            s = t
+    dec[0] = s
+    for i in range(n - 1):
+        s = choice[i * P + s]
+        dec[i + 1] = s
+    return best
+
+
+_dp_chain = _jit(_dp_chain_py)
+
+
+def _dp_one(
+    k: np.ndarray,  # (P, P)
+    lat: np.ndarray,  # (P, P)
+    pw: np.ndarray,  # (P, P)
+    sp: np.ndarray,  # (P,)
+    tab: np.ndarray,  # packed constants
+    dec: np.ndarray,  # (n,) int out
+) -> float:
+    """:func:`_dp_chain` of one state (the scalar oracle: six arguments, shapes checked
+    here); NaN when a shape does not fit ``P = len(sp)`` and ``n = len(dec)``."""
+    P, n = sp.shape[0], dec.shape[0]
+    if k.shape != (P, P) or lat.shape != (P, P) or pw.shape != (P, P):
+        return np.nan
+    if n < 1 or tab.shape[0] != TABLE_HEAD + n * (5 + P):
+        return np.nan
+    work = np.empty(2 * P * P + 3 * P)
+    choice = np.empty(n * P, dtype=np.int64)
+    return _dp_chain(k, lat, pw, sp, tab, work, choice, dec)
+
+
+def _dp_one_signatures() -> list[Any]:
+    """float64 C-contiguous arrays only (the speed may be read-only): any other input is a
+    TypeError, which the caller answers by converting, instead of a new compilation."""
+    if numba is None:
+        return []
+    f8, i8 = numba.types.float64, numba.types.int64
+    mat, vec, out = f8[:, ::1], f8[::1], i8[::1]
+    ro = numba.types.Array(f8, 1, "C", readonly=True)
+    return [f8(mat, mat, mat, sp, vec, out) for sp in (vec, ro)]
+
+
+dp_one = _jit(_dp_one, _dp_one_signatures())
+
+
 def _dp_solve(
     k: np.ndarray,  # (B or 1, P, P) ms per KB
     lat: np.ndarray,  # (B or 1, P, P) ms
     pw: np.ndarray,  # (B or 1, P, P) mW
     speed: np.ndarray,  # (B or 1, P)
-    blk_lat: np.ndarray,  # (n,) ms at d = 1
-    in_kb: np.ndarray,  # (n,)
-    out_last: float,  # KB of the result
-    node_const: np.ndarray,  # (n, P) energy and overhead terms of each block on each platform
-    eta_mj: float,  # eta_energy * 1e-6: weight of mW * ms
+    tab: np.ndarray,  # packed constants
     dec: np.ndarray,  # (B, n) int out: optimal decisions
-    cost: np.ndarray,  # (B,) out: optimal weighted cost
+    cost: np.ndarray,  # (B,) out: optimal weighted costs
 ) -> None:
-    """Exact DP of :class:`envs.oracle.Oracle` without early exits (docs/model.md §7), the same
-    operations in the same order as its scalar solver ``_solve_rows``: ties go to the lowest
-    platform index."""
+    """:func:`_dp_chain` of every state of a batch (shapes checked by :func:`check_batch`)."""
     B, n = dec.shape
     P = speed.shape[1]
     lk, ls = k.shape[0] > 1, speed.shape[0] > 1
-    ekb = np.empty((P, P))
-    e0 = np.empty((P, P))
-    V = np.empty(P)
-    W = np.empty(P)
-    choice = np.empty((n, P), dtype=np.int64)
+    work = np.empty(2 * P * P + 3 * P)
+    choice = np.empty(n * P, dtype=np.int64)
     for b in range(B):
         bl = b if lk else 0
         bs = b if ls else 0
-        _weighted_moves(k, lat, pw, bl, eta_mj, ekb, e0)
-        for s in range(P):
-            V[s] = (
-                blk_lat[n - 1] * speed[bs, s]
-                + node_const[n - 1, s]
-                + (out_last * ekb[s, 0] + e0[s, 0])
-            )
-        for i in range(n - 2, -1, -1):
-            g = in_kb[i + 1]
-            for s in range(P):
-                best = g * ekb[s, 0] + e0[s, 0] + V[0]
-                arg = 0
-                for t in range(1, P):
-                    c = g * ekb[s, t] + e0[s, t] + V[t]
-                    if c < best:
-                        best = c
-                        arg = t
-                W[s] = blk_lat[i] * speed[bs, s] + node_const[i, s] + best
-                choice[i, s] = arg
-            for s in range(P):
-                V[s] = W[s]
-        g = in_kb[0]
-        best = g * ekb[0, 0] + e0[0, 0] + V[0]
-        s = 0
-        for t in range(1, P):
-            c = g * ekb[0, t] + e0[0, t] + V[t]
-            if c < best:
-                best = c
-                s = t
-        cost[b] = best
-        dec[b, 0] = s
-        for i in range(n - 1):
-            s = choice[i, s]
-            dec[b, i + 1] = s
+        cost[b] = _dp_chain(k[bl], lat[bl], pw[bl], speed[bs], tab, work, choice, dec[b])
 
 
 dp_solve = _jit(_dp_solve)

@@ -12,8 +12,11 @@ minimum over all ``P^n`` decisions in ``O(n·P²)``:
     OPT    = min_s move(G_1^in, 0 -> s) + V_1(s)
 
 With no early exits ``p_i = 0`` and ``branch_i = 0`` and this is the plain shortest path.
-The scalar solver runs in pure Python on lists (faster than numpy for P ≤ 3, n ≈ 20);
-the batched solver is numpy-vectorised over states with a loop over blocks only.
+With numba (:mod:`envs.kernels`) both solvers run one compiled loop per state
+(``kernels.dp_one`` / ``dp_solve``, early exits included) with the operations of the Python
+reference solvers below, bit for bit. Without it the scalar solver runs in pure Python on
+lists (faster than numpy for P ≤ 3, n ≈ 20) and the batched one is numpy-vectorised over
+states with a loop over blocks only.
 """
 
 from __future__ import annotations
@@ -175,7 +178,8 @@ class Oracle:
         self._lat_col = model.blocks.latency_ms[:, None]
         self._in_col = model.blocks.in_kb[:, None]
         self._rows = np.empty((model.n, model.P + model.P * model.P))  # scratch for solve()
-        self._cost_one = np.empty(1)
+        self._n = model.n
+        self._tables: dict[tuple[float, float, float], np.ndarray] = {}
 
     def _node_const(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
         key = (d_energy, eta_energy, eta_overhead)
@@ -187,31 +191,33 @@ class Oracle:
             self._const[key] = c
         return c
 
-    def _kernel(
-        self,
-        links: LinkMatrices,
-        speed,
-        d_energy: float,
-        eta_energy: float,
-        eta_overhead: float,
-        dec: np.ndarray,
-        cost: np.ndarray,
-    ) -> None:
-        P, B = self.model.P, dec.shape[0]
-        k, lat, pw = (
-            x if type(x) is np.ndarray else np.asarray(x, dtype=np.float64) for x in links
-        )
-        sp = speed if type(speed) is np.ndarray else np.asarray(speed, dtype=np.float64)
-        if B > 1 or sp.shape != (P,) or k.shape != (P, P):  # the kernel has no bounds checks
-            kernels.check_batch(k, lat, pw, sp, B, P)
-        elif lat.shape != (P, P) or pw.shape != (P, P):
-            raise ValueError(f"links must be ({P}, {P}) matrices, got {lat.shape} / {pw.shape}")
-        kernels.dp_solve(
-            k.reshape(-1, P, P), lat.reshape(-1, P, P), pw.reshape(-1, P, P), sp.reshape(-1, P),
-            self.model.blocks.latency_ms,
-            self._in_kb, self._out_last, self._node_const(d_energy, eta_energy, eta_overhead),
-            eta_energy * 1e-6, dec, cost,
-        )  # fmt: skip
+    def _table(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
+        """The compiled DP's constants for one weighting (layout: :data:`kernels.TABLE_HEAD`)."""
+        key = (d_energy, eta_energy, eta_overhead)
+        tab = self._tables.get(key)
+        if tab is None:
+            m = self.model
+            head = [self._out_last, eta_energy * 1e-6, eta_energy, m.early_exits is not None]
+            tab = np.concatenate([
+                np.array([*head, m.exit_kb], dtype=np.float64), m.blocks.latency_ms, self._in_kb,
+                self._node_const(d_energy, eta_energy, eta_overhead).ravel(), m.exit_probs,
+                m.branch_latency_ms, eta_energy * d_energy * m.branch_energy_j,
+            ])  # fmt: skip
+            if len(self._tables) >= 64:  # weightings are few; bound the cache regardless
+                self._tables.clear()
+            self._tables[key] = tab
+        return tab
+
+    def _links_speed(
+        self, links: LinkMatrices, speed, B: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """float64 C-contiguous ``(B or 1, P, P)`` links and ``(B or 1, P)`` speed, checked:
+        the compiled loops index without bounds checks."""
+        P = self.model.P
+        k, lat, pw = (np.ascontiguousarray(x, dtype=np.float64) for x in links)
+        sp = np.ascontiguousarray(speed, dtype=np.float64)
+        kernels.check_batch(k, lat, pw, sp, B, P)
+        return k.reshape(-1, P, P), lat.reshape(-1, P, P), pw.reshape(-1, P, P), sp.reshape(-1, P)
 
     def solve(
         self,
@@ -223,6 +229,20 @@ class Oracle:
         eta_overhead: float = 0.0,
     ) -> tuple[np.ndarray, float]:
         """Optimal decision ``(n,)`` and its expected weighted cost for one state."""
+        if kernels.AVAILABLE:  # compiled: the operations of _solve_rows / solve_terms below
+            tab = self._tables.get((d_energy, eta_energy, eta_overhead))
+            if tab is None:
+                tab = self._table(d_energy, eta_energy, eta_overhead)
+            k, lat, pw = links
+            dec = np.empty(self._n, dtype=np.int64)
+            try:  # float64 C-contiguous (P, P) and (P,) arrays go straight in
+                cost = kernels.dp_one(k, lat, pw, speed, tab, dec)
+            except TypeError:  # anything else: converted and checked below
+                cost = np.nan
+            if cost != cost:  # NaN: a shape the kernel refused, or NaN inputs
+                k, lat, pw, sp = (x[0].copy() for x in self._links_speed(links, speed, 1))
+                cost = kernels.dp_one(k, lat, pw, sp, tab, dec)
+            return dec, cost
         m = self.model
         if m.early_exits is not None:
             terms = m.chain_terms(
@@ -230,10 +250,6 @@ class Oracle:
             )
             return solve_terms(terms, self._in_kb, self._out_last)
         P = m.P
-        if kernels.AVAILABLE:  # compiled: the same operations as _solve_rows below
-            dec, cost = np.empty((1, m.n), dtype=np.int64), self._cost_one
-            self._kernel(links, speed, d_energy, eta_energy, eta_overhead, dec, cost)
-            return dec[0], float(cost[0])
         scale = 1.0 + (eta_energy * 1e-6) * links.power_mw
         ekb = links.ms_per_kb * scale
         e0 = links.latency_ms * scale
@@ -259,9 +275,11 @@ class Oracle:
         if k.ndim != 3:
             raise ValueError(f"solve_batch needs batched links of shape (B, P, P), got {k.shape}")
         B = k.shape[0]
-        if kernels.AVAILABLE and self.model.sequential_batch and self.model.early_exits is None:
+        if kernels.AVAILABLE and self.model.sequential_batch:  # the scalar path's operations
+            k, lat, pw, sp = self._links_speed(links, speed, B)
             dec, cost = np.empty((B, self.model.n), dtype=np.int64), np.empty(B)
-            self._kernel(links, speed, d_energy, eta_energy, eta_overhead, dec, cost)
+            tab = self._table(d_energy, eta_energy, eta_overhead)
+            kernels.dp_solve(k, lat, pw, sp, tab, dec, cost)
             return dec, cost
         sp = np.broadcast_to(np.asarray(speed, dtype=np.float64), (B, self.model.P))
         terms = self.model.chain_terms(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import pickle
 
 import gymnasium as gym
 import numpy as np
@@ -11,10 +12,11 @@ import torch
 from torch import nn
 
 import envs  # noqa: F401  (registers the env ids)
-from agents.common.fast_actor import NumpyActor, mlp_actor_spec
+from agents.common.fast_actor import AUTO_MIN_BATCH, NumpyActor, mlp_actor_spec
 from agents.iorlo import IoRLO, IoRLOPlus
 from agents.loading import load_actor
 from agents.partition_policies import make_partition_policy
+from envs import kernels
 
 MEC = "EdgeRL/MECPartition-v0"
 D2D = "EdgeRL/D2DPartition-v0"
@@ -242,3 +244,36 @@ def _run_onnx(model, obs: np.ndarray) -> np.ndarray:
             raise NotImplementedError(node.op_type)
         vals[node.output[0]] = out
     return vals[model.graph.output[0].name]
+
+
+@pytest.mark.parametrize("sizes", [[12, 50, 5], [12, 5], [12, 30, 20, 7]])
+@pytest.mark.parametrize("norm", [False, True])
+def test_compiled_decide_and_batch_backends_give_identical_decisions(sizes, norm):
+    """The compiled single decision (numba) and every batch backend (numpy, onnxruntime,
+    "auto") decide exactly what numpy decides; batch backends give identical actions."""
+    rng = np.random.default_rng(len(sizes))
+    kw = {"obs_mean": rng.random(12), "obs_std": rng.random(12) + 0.5, "obs_clip": 1.5}
+    spec = mlp_actor_spec(_mlp(sizes), output="sigmoid", **(kw if norm else {}))
+    plain = NumpyActor(spec, thresholds=[0.3, 0.7], batch_backend="numpy", compiled=False)
+    x = rng.normal(0, 2, (AUTO_MIN_BATCH, 12)).astype(np.float32)
+    want = plain.decide_batch(x)
+    np.testing.assert_array_equal(want, [plain.decide(o) for o in x])
+    fast = NumpyActor(spec, thresholds=[0.3, 0.7])
+    assert fast.compiled == kernels.AVAILABLE
+    np.testing.assert_array_equal([fast.decide(o) for o in x], want)
+    np.testing.assert_array_equal(fast.decide(x[0].astype(np.float64).tolist()), want[0])
+    np.testing.assert_array_equal(fast.decide(x[:, 0:12:1][1, ::-1][::-1]), want[1])
+    assert fast.batch_backend_used is None  # "auto" waits for a large batch
+    np.testing.assert_array_equal(fast.decide_batch(x), want)
+    assert fast.batch_backend_used in ("numpy", "onnxruntime")
+    np.testing.assert_array_equal(fast.act_batch(x), plain.act_batch(x))
+    np.testing.assert_array_equal(fast.act_batch(x[:5]), plain.act_batch(x[:5]))  # small: numpy
+    pytest.importorskip("onnxruntime")
+    # forced, onnxruntime may sum in another order (for some layer sizes): float32 rounding
+    ort = NumpyActor(spec, thresholds=[0.3, 0.7], batch_backend="onnxruntime")
+    np.testing.assert_array_equal(ort.decide_batch(x), want)
+    np.testing.assert_allclose(ort.act_batch(x), plain.act_batch(x), rtol=1e-5, atol=1e-6)
+    again = pickle.loads(pickle.dumps(ort))  # the session is rebuilt, not pickled
+    np.testing.assert_array_equal(again.act_batch(x[:3]), ort.act_batch(x[:3]))
+    with pytest.raises(ValueError, match="batch_backend"):
+        NumpyActor(spec, batch_backend="tensorrt")

@@ -114,6 +114,22 @@ def test_compiled_vector_env_is_the_single_env_exactly(env_id):
         assert r1 == r2[0]
 
 
+def test_mec_observe_kernel_is_the_numpy_observation_exactly():
+    """The batched MEC observation (elementwise x / (x + s)) is numpy's, bit for bit."""
+    vec = gym.make_vec("EdgeRL/MECPartition-v1", num_envs=37, **SYNTHETIC)
+    vec.reset(seed=2)
+    vec.action_space.seed(2)
+    sim = vec.unwrapped.env.sim
+    assert sim.compiled
+    for _ in range(5):
+        obs, *_ = vec.step(vec.action_space.sample())
+        sim.compiled = False
+        ref = sim.observe()
+        sim.compiled = True
+        np.testing.assert_array_equal(obs, ref)
+        np.testing.assert_array_equal(sim.observe(), ref)
+
+
 def test_numpy_fallback_is_chosen_without_numba():
     code = (
         "import warnings; warnings.simplefilter('ignore');"
@@ -136,12 +152,19 @@ def test_numpy_fallback_is_chosen_without_numba():
     scenario=st.sampled_from(["mec", "d2d"]),
     dnn=st.sampled_from(["alexnet", "resnet32", "mobilenet_v1", "vgg16"]),
     eta=st.sampled_from([0.0, 0.5, 37.0]),
+    exits=st.booleans(),
 )
-def test_compiled_oracle_is_the_python_dp_bit_for_bit(seed, scenario, dnn, eta):
+def test_compiled_oracle_is_the_python_dp_bit_for_bit(seed, scenario, dnn, eta, exits):
+    """Compiled scalar and batched oracle == the Python DP (``_solve_rows``; ``solve_terms``
+    with early exits), decisions and costs exactly; numpy's batched DP to rounding."""
+    from envs.costs import EarlyExits
     from envs.oracle import Oracle
 
     P = 3 if scenario == "mec" else 2
-    model = ChainCostModel(resolve_profile(dnn), P, [0.0, 1.0, 2.0][:P])
+    prof = resolve_profile(dnn)
+    probs = np.random.default_rng(seed).uniform(0.0, 0.6, prof.n_blocks) if exits else None
+    ee = EarlyExits(tuple(probs)) if exits else None
+    model = ChainCostModel(prof, P, [0.0, 1.0, 2.0][:P], ee)
     model.sequential_batch = True
     oracle = Oracle(model)
     rng = np.random.default_rng(seed)
@@ -161,8 +184,37 @@ def test_compiled_oracle_is_the_python_dp_bit_for_bit(seed, scenario, dnn, eta):
         np.testing.assert_array_equal(dec_b[b], python[b][0])
         assert cost_b[b] == python[b][1]
         # the decision's cost is the optimum (evaluated by the cost model)
-        assert model.evaluate(dec_b[b], *rows[b], **kw).cost == pytest.approx(cost_b[b], rel=1e-12)
+        if not exits:  # with exits the DP's cost is the expectation over exits
+            got = model.evaluate(dec_b[b], *rows[b], **kw).cost
+            assert got == pytest.approx(cost_b[b], rel=1e-12)
     np.testing.assert_allclose(cost_b, cost_np, rtol=1e-12)
+
+
+@pytest.mark.parametrize("exits", [False, True])
+def test_compiled_oracle_converts_other_inputs(exits):
+    """Lists, float32, non-contiguous or (1, P, P) inputs take the checked path: same result."""
+    from envs.costs import EarlyExits
+    from envs.oracle import Oracle
+
+    prof = resolve_profile("alexnet")
+    ee = EarlyExits((0.3,) * prof.n_blocks) if exits else None
+    oracle = Oracle(ChainCostModel(prof, 3, [0.0, 1.0, 2.0], ee))
+    links, speed = _links(np.random.default_rng(1), "mec", 1)
+    one = type(links)(*(np.ascontiguousarray(m[0]) for m in links))
+    kw = {"d_energy": 0.5, "eta_energy": 3.0, "eta_overhead": 2.0}
+    want = oracle.solve(one, speed[0], **kw)
+    for lk, sp in (
+        (type(links)(*(m.tolist() for m in one)), speed[0].tolist()),
+        (links, speed),  # a batch of one
+        (type(links)(*(np.asfortranarray(m) for m in one)), speed[:, ::-1][0, ::-1]),
+    ):
+        dec, cost = oracle.solve(lk, sp, **kw)
+        np.testing.assert_array_equal(dec, want[0])
+        assert cost == want[1]
+    _, cost32 = oracle.solve(one, speed[0].astype(np.float32), **kw)
+    assert cost32 == pytest.approx(want[1], rel=1e-6)
+    with pytest.raises(ValueError, match="links must have shape"):
+        oracle.solve(type(links)(*(m[0, :2] for m in links)), speed[0])
 
 
 @pytest.mark.parametrize("scenario", ["mec", "d2d"])

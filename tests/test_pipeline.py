@@ -35,6 +35,7 @@ TINY: dict[str, list[str]] = {
                 "train.total_steps=200", "train.eval_every=100", "train.checkpoint_every=100"],
     "rllib_ppo": ["env=mec", "agent=rllib_ppo", "agent.train_batch_size_per_learner=200",
                   "agent.minibatch_size=100", "agent.num_epochs=1", "train.total_steps=200",
+                  "agent.num_envs_per_env_runner=1",  # 200 steps: whole 100-step episodes
                   "train.eval_every=200", "train.checkpoint_every=200"],
 }  # fmt: skip
 TAGS = {

@@ -3,8 +3,9 @@
 Agents describe their deterministic policy as an *actor spec* (:func:`mlp_actor_spec`): the
 MLP's weights plus how to read its output. The spec is stored in checkpoints under
 ``"actor"`` and :class:`NumpyActor` evaluates it without torch (no autograd graph, no
-dispatcher): about 9 µs per decision for IoRLO's 50-unit actor and about 1.2 ms for 4096
-decisions, see ``benchmarks/bench_decisions.py``. Batches run one BLAS gemm per layer with
+dispatcher): about 3 µs per :meth:`~NumpyActor.decide` of IoRLO's 50-unit actor (one compiled
+numba loop; 6-7 µs in numpy) and about 1 ms for 4096 decisions (numpy, or onnxruntime where
+it is installed and gives the same actions), see ``benchmarks/bench_decisions.py``. Batches run one BLAS gemm per layer with
 numpy's BLAS limited to ``blas_threads`` threads (default 1, through threadpoolctl) for the
 duration of the call: for these small layers a multi-threaded OpenBLAS is an order of
 magnitude slower (38-72 ms instead of 0.7-1.0 ms for 4096 decisions on 2 shared cores), and
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -42,6 +44,8 @@ import torch
 from threadpoolctl import ThreadpoolController
 from torch import nn
 
+from envs import kernels
+
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh")
 OUTPUTS: tuple[str, ...] = ("sigmoid", "tanh", "identity", "argmax")
 EXPORT_FORMATS: tuple[str, ...] = ("torchscript", "onnx")
@@ -49,6 +53,10 @@ EXPORT_FORMATS: tuple[str, ...] = ("torchscript", "onnx")
 
 #: BLAS thread count of :meth:`NumpyActor.act_batch` unless ``blas_threads`` says otherwise
 DEFAULT_BLAS_THREADS = 1
+#: batched forward backends (``"auto"`` picks the fastest whose logits equal numpy's)
+BATCH_BACKENDS: tuple[str, ...] = ("auto", "numpy", "onnxruntime")
+#: ``"auto"`` decides at the first batch of at least this many observations
+AUTO_MIN_BATCH = 256
 _BLAS: Any = None  # the BLAS libraries loaded when first needed (numpy's included)
 
 
@@ -125,6 +133,67 @@ def _np(x: Any) -> np.ndarray | None:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
+def _mlp_decide_py(
+    x: np.ndarray,  # (D,) float32 observation
+    params: np.ndarray,  # float32: per layer W^T (in * out, row-major) and b (out); lo, hi (D)
+    layout: np.ndarray,  # int64: [L, clip (0/1), D, width_1, ..., width_L]
+    th: np.ndarray,  # (K,) float32 logit thresholds, increasing
+    dec: np.ndarray,  # (width_L,) int64 out: number of thresholds each logit reaches
+) -> None:
+    """:meth:`NumpyActor.decide` of a ReLU MLP in one compiled pass (no numpy call per
+    layer). Float32 like the numpy path; the sums run in another order than BLAS's, so a
+    logit within float32 rounding of a threshold may fall on the other side."""
+    L, D = layout[0], layout[2]
+    width = 0
+    for i in range(L + 1):
+        width = max(width, layout[2 + i])
+    a = np.empty(width, np.float32)
+    b = np.empty(width, np.float32)
+    o_clip = 0
+    for i in range(L):
+        o_clip += layout[2 + i] * layout[3 + i] + layout[3 + i]
+    for i in range(D):
+        v = x[i]
+        if layout[1] != 0:  # np.clip(x, lo, hi)
+            v = min(max(v, params[o_clip + i]), params[o_clip + D + i])
+        a[i] = v
+    off = 0
+    for layer in range(L):
+        n_in, n_out = layout[2 + layer], layout[3 + layer]
+        for j in range(n_out):
+            b[j] = 0.0
+        for i in range(n_in):  # the inner loop runs over outputs: SIMD without reordering
+            ai = a[i]
+            row = off + i * n_out
+            for j in range(n_out):
+                b[j] += params[row + j] * ai
+        off += n_in * n_out
+        for j in range(n_out):
+            v = b[j] + params[off + j]
+            if layer < L - 1:
+                a[j] = v if not v < 0.0 else np.float32(0.0)  # relu (keeps NaN)
+            else:
+                d = 0
+                for t in range(th.shape[0]):
+                    if v >= th[t]:
+                        d += 1
+                dec[j] = d
+        off += n_out
+
+
+def _mlp_decide_signatures() -> list[Any]:
+    if kernels.numba is None:
+        return []
+    t = kernels.numba.types
+    f4, i8 = t.float32[::1], t.int64[::1]
+    x_ro = t.Array(t.float32, 1, "C", readonly=True)
+    return [t.void(x, f4, i8, f4, i8) for x in (f4, x_ro)]
+
+
+# float32 C-contiguous observations only (others are converted first); None without numba
+_mlp_decide = kernels.jit(_mlp_decide_py, _mlp_decide_signatures())
+
+
 class NumpyActor:
     """A deterministic policy evaluated with numpy (see the module docstring).
 
@@ -143,6 +212,15 @@ class NumpyActor:
         blas_threads: BLAS threads of the batched calls (``act_batch``, ``decide_batch``),
             applied with threadpoolctl for each call and restored after it; ``None`` leaves
             the process's setting (e.g. ``OPENBLAS_NUM_THREADS``) as it is.
+        batch_backend: The batched forward pass: ``"numpy"`` (BLAS), ``"onnxruntime"`` (the
+            MLP as an in-memory ONNX graph; needs the ``export`` extra; its sums may run in
+            another order than BLAS's), or ``"auto"``: at the first batch of at least
+            :data:`AUTO_MIN_BATCH` observations, time both and keep the faster,
+            onnxruntime only where it is installed and its logits equal numpy's bit for bit
+            on that batch (so the actions do not depend on the choice), and only for
+            batches of that size or more. :attr:`batch_backend_used` says which one runs.
+        compiled: :meth:`decide` of a ReLU MLP as one compiled loop (numba, where installed;
+            ``EDGERL_NO_NUMBA=1`` or ``False`` here: numpy). :attr:`compiled` says which.
     """
 
     def __init__(
@@ -151,9 +229,19 @@ class NumpyActor:
         signature: Mapping[str, Any] | None = None,
         thresholds: Sequence[float] | None = None,
         blas_threads: int | None = DEFAULT_BLAS_THREADS,
+        batch_backend: str = "auto",
+        compiled: bool = True,
     ) -> None:
         if blas_threads is not None and int(blas_threads) < 1:
             raise ValueError(f"blas_threads must be >= 1 or None, got {blas_threads}")
+        if batch_backend not in BATCH_BACKENDS:
+            raise ValueError(
+                f"batch_backend must be one of {BATCH_BACKENDS}, got {batch_backend!r}"
+            )
+        self.batch_backend = batch_backend
+        #: the batched backend in use (``None``: ``"auto"`` has not decided yet)
+        self.batch_backend_used: str | None = None if batch_backend == "auto" else batch_backend
+        self._ort: Any = None
         self.blas_threads = None if blas_threads is None else int(blas_threads)
         if spec.get("kind") != "mlp":
             raise ValueError(f"actor spec kind must be 'mlp', got {spec.get('kind')!r}")
@@ -222,6 +310,21 @@ class NumpyActor:
         if self._simple:
             self._W0, self._W1 = self._W
             self._b0, self._b1 = self._b
+        # decide() of a ReLU MLP: one compiled call on packed weights (see _mlp_decide_py)
+        #: decide() runs the compiled loop
+        self.compiled = bool(compiled) and _mlp_decide is not None and self.activation == "relu"
+        if self.compiled:
+            clip = self._obs_lo is not None
+            parts = [p for w, b in zip(self._WT, self._b, strict=True) for p in (w.ravel(), b)]
+            parts += [self._obs_lo, self._obs_hi] if clip else []
+            self._params = np.concatenate(parts).astype(np.float32)
+            self._layout = np.array(
+                [len(self._W), clip, self.obs_dim, *(w.shape[0] for w in self._W)], np.int64
+            )
+            if self._logit_th is not None:
+                self._th32 = np.array(self._logit_th, np.float32)
+        if self.batch_backend == "onnxruntime":
+            self._ort = self._ort_session()  # errors now rather than at the first batch
 
     # ------------------------------------------------------------------ forward
     def _bad_obs(self, x: np.ndarray, batch: bool) -> None:
@@ -249,11 +352,92 @@ class NumpyActor:
         return self._forward(x, self._W)
 
     def _forward_batch(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`_forward` of a 2-D batch with numpy's BLAS at ``blas_threads`` threads."""
+        """Logits of a 2-D batch by the batch backend (numpy: BLAS at ``blas_threads``)."""
+        used, auto = self.batch_backend_used, self.batch_backend == "auto"
+        if used is None and len(x) >= AUTO_MIN_BATCH:
+            used = self.batch_backend_used = self._pick_backend(x)
+        # "auto" keeps small batches on numpy (a runtime may switch kernels by batch size)
+        if used == "onnxruntime" and (not auto or len(x) >= AUTO_MIN_BATCH):
+            return self._ort.run(None, {"obs": x})[0]
+        return self._forward_numpy(x)
+
+    def _forward_numpy(self, x: np.ndarray) -> np.ndarray:
         if self.blas_threads is None:
             return self._forward(x, self._WT)
         with blas_controller().limit(limits=self.blas_threads):
             return self._forward(x, self._WT)
+
+    def _ort_session(self) -> Any:
+        """An onnxruntime session of the logits (ONNX built from the weights, in memory)."""
+        try:
+            import onnxruntime as ort
+            from onnx import TensorProto, helper, numpy_helper
+        except ImportError as e:
+            raise ImportError(
+                "batch_backend='onnxruntime' needs onnx and onnxruntime (the 'export' extra)"
+            ) from e
+        init = [numpy_helper.from_array(v, n) for n, v in (("lo", self._obs_lo), ("hi", self._obs_hi)) if v is not None]  # fmt: skip
+        nodes, x = [], "obs"
+        if self._obs_lo is not None:  # np.clip(x, lo, hi) == min(max(x, lo), hi)
+            nodes += [helper.make_node("Max", [x, "lo"], ["xl"]), helper.make_node("Min", ["xl", "hi"], ["xc"])]  # fmt: skip
+            x = "xc"
+        last = len(self._WT) - 1
+        for i, (w, b) in enumerate(zip(self._WT, self._b, strict=True)):
+            init += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
+            out = "logits" if i == last else f"h{i}"
+            nodes += [helper.make_node("MatMul", [x, f"W{i}"], [f"m{i}"]),
+                      helper.make_node("Add", [f"m{i}", f"b{i}"], [out if i == last else f"a{i}"])]  # fmt: skip
+            if i < last:
+                act = "Relu" if self.activation == "relu" else "Tanh"
+                nodes.append(helper.make_node(act, [f"a{i}"], [out]))
+            x = out
+        graph = helper.make_graph(
+            nodes, "actor", [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["B", self.obs_dim])],
+            [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["B", self.out_dim])], init,
+        )  # fmt: skip
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = self.blas_threads or 0
+        return ort.InferenceSession(
+            model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)  # an onnxruntime session does not pickle: rebuilt after
+        state["_ort"] = None
+        if self.batch_backend == "auto":
+            state["batch_backend_used"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.batch_backend == "onnxruntime":
+            self._ort = self._ort_session()
+
+    def _pick_backend(self, x: np.ndarray) -> str:
+        """``"auto"``: the faster backend on this batch among those whose logits equal
+        numpy's exactly (this thread's CPU time, best of 3)."""
+        try:
+            self._ort = self._ort_session()
+        except ImportError:
+            return "numpy"
+        ref = self._forward_numpy(x)
+        if not np.array_equal(self._ort.run(None, {"obs": x})[0], ref):
+            self._ort = None
+            return "numpy"
+        best = {}
+        for name, fn in (("numpy", self._forward_numpy), ("onnxruntime", lambda v: self._ort.run(None, {"obs": v})[0])):  # fmt: skip
+            times = []
+            for _ in range(3):
+                t0 = time.thread_time()
+                fn(x)
+                times.append(time.thread_time() - t0)
+            best[name] = min(times)
+        if best["onnxruntime"] >= best["numpy"]:
+            self._ort = None
+            return "numpy"
+        return "onnxruntime"
 
     def _forward(self, x: np.ndarray, mats: list[np.ndarray]) -> np.ndarray:
         """General MLP on a 1-D (``mats = self._W``) or 2-D (``mats = self._WT``) input.
@@ -325,6 +509,16 @@ class NumpyActor:
     def decide(self, obs: Any) -> np.ndarray:
         """Platform per block (int64 ``(n,)``): the env's discretisation of :meth:`act`."""
         th = self._need_thresholds()
+        if self.compiled:  # one compiled call (ReLU MLPs, numba)
+            x = obs if type(obs) is np.ndarray else np.asarray(obs, dtype=np.float32)
+            if x.shape != (self.obs_dim,):
+                self._bad_obs(x, False)
+            d = np.empty(self.out_dim, np.int64)
+            try:
+                _mlp_decide(x, self._params, self._layout, self._th32, d)
+            except TypeError:  # not float32 C-contiguous: convert
+                _mlp_decide(np.array(x, np.float32), self._params, self._layout, self._th32, d)
+            return d
         z = self.logits(obs)
         d = (z >= th[0]).astype(np.int64)
         for t in th[1:]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
@@ -15,6 +16,19 @@ def _hidden(hidden: int | Sequence[int]) -> tuple[int, ...]:
     if not sizes or any(h < 1 for h in sizes):
         raise ValueError(f"hidden sizes must be integers >= 1, got {hidden!r}")
     return sizes
+
+
+def forward_mlp(net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """``net(x)`` for an :func:`mlp` with the same operations, called directly (no module
+    call per layer: these nets are small enough for Python overhead to dominate)."""
+    for m in net:
+        if type(m) is nn.Linear:
+            x = F.linear(x, m.weight, m.bias)
+        elif type(m) is nn.ReLU:
+            x = torch.relu(x)
+        else:
+            x = m(x)
+    return x
 
 
 def mlp(in_dim: int, hidden: int | Sequence[int], out_dim: int, activation: str) -> nn.Sequential:
@@ -54,10 +68,10 @@ class Actor(nn.Module):
             nn.init.uniform_(self.net[-1].bias, -out_init, out_init)
 
     def logits(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.net(obs)
+        return forward_mlp(self.net, obs)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(obs))
+        return torch.sigmoid(forward_mlp(self.net, obs))
 
     def linears(self) -> list[nn.Linear]:
         return [m for m in self.net if isinstance(m, nn.Linear)]
@@ -77,4 +91,4 @@ class Critic(nn.Module):
         self.net = mlp(obs_dim + act_dim, hidden, 1, activation)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([obs, action], dim=-1))
+        return forward_mlp(self.net, torch.cat([obs, action], dim=-1))
