@@ -49,14 +49,16 @@ REPO = Path(__file__).resolve().parents[1]
 IDS = {"mec": "EdgeRL/MECPartition-v1", "d2d": "EdgeRL/D2DPartition-v1"}
 DNNS = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")
 AGENTS = ("dp_forecast", "dp_distill", "iorlo_plus", "iorlo", "sb3_td3", "sb3_ppo")
-MARKERS = {  # where --doc writes each suite's tables
+MARKERS = {  # where --doc writes each suite's tables (``_current``: --observe current)
     "test": ("<!-- gen:begin -->", "<!-- gen:end -->"),
+    "test_current": ("<!-- genc:begin -->", "<!-- genc:end -->"),
     "robustness": ("<!-- rob1:begin -->", "<!-- rob1:end -->"),
+    "robustness_current": ("<!-- rob1c:begin -->", "<!-- rob1c:end -->"),
 }
 
 
 def train_library(
-    agent: str, scenario: str, dnn: str, seed: int, frames: int, data_dir: str | None
+    agent: str, scenario: str, dnn: str, seed: int, frames: int, data_dir: str | None, observe: str
 ) -> Any:
     """An SB3 agent trained by the pipeline (``train.py``, the agent's default config) and
     loaded back with :func:`agents.loading.load_actor`; only the final checkpoint is kept."""
@@ -68,7 +70,7 @@ def train_library(
                "network=mixture_train", f"agent={agent}", f"seed={seed}",
                f"train.total_steps={frames}", "train.eval_every=0", "train.final_eval_episodes=1",
                "train.checkpoint_every=0", "train.progress=false", f"runs_root={tmp}",
-               f"run_dir={run_dir}"]  # fmt: skip
+               f"run_dir={run_dir}", f"env.observe={observe}"]  # fmt: skip
         if data_dir is not None:
             cmd.append(f"data_dir={Path(data_dir).resolve()}")
         done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
@@ -78,13 +80,19 @@ def train_library(
 
 
 def train(
-    agent: str, scenario: str, dnn: str, seed: int, frames: int, data_dir: str | None = None
+    agent: str,
+    scenario: str,
+    dnn: str,
+    seed: int,
+    frames: int,
+    data_dir: str | None = None,
+    observe: str = "measured",
 ) -> tuple[Any, float]:
     """A trained actor (``act_batch``) and its training wall-clock in seconds."""
-    env_id, kw = IDS[scenario], {"dnn": dnn, "network": "mixture_train"}
+    env_id, kw = IDS[scenario], {"dnn": dnn, "network": "mixture_train", "observe": observe}
     t0 = time.perf_counter()
     if agent.startswith("sb3_"):
-        actor = train_library(agent, scenario, dnn, seed, frames, data_dir)
+        actor = train_library(agent, scenario, dnn, seed, frames, data_dir, observe)
     elif agent in ("dp_forecast", "dp_distill"):
         from agents.distill import DPDistill
         from agents.forecast import DPForecast
@@ -103,9 +111,16 @@ def train(
 
 
 def evaluate(
-    actors: dict[str, Any], scenario: str, dnn: str, network: Any, episodes: int, seed: int
+    actors: dict[str, Any],
+    scenario: str,
+    dnn: str,
+    network: Any,
+    episodes: int,
+    seed: int,
+    observe: str = "measured",
 ) -> dict[str, dict[str, float]]:
-    """Mean cost and gap of each actor and of ``dp_measured`` / the oracle on one network."""
+    """Mean cost and gap of each actor and of ``dp_measured`` / the oracle on one network
+    (with ``observe="current"`` the DP on the observed frame is the oracle)."""
     out: dict[str, dict[str, float]] = {}
     modes = {"discrete": {}, "continuous": {}}
     for name, actor in actors.items():
@@ -117,7 +132,8 @@ def evaluate(
         if not group and mode == "continuous":
             continue
         vec = gym.make_vec(IDS[scenario], num_envs=episodes, vectorization_mode="vector_entry_point",
-                           dnn=dnn, network=network, action_mode=mode, oracle=False)  # fmt: skip
+                           dnn=dnn, network=network, action_mode=mode, oracle=False,
+                           observe=observe)  # fmt: skip
         base = vec.unwrapped
         obs, _ = vec.reset(seed=seed)
         costs = {n: [] for n in (*group, "dp_measured", "oracle")}
@@ -172,12 +188,13 @@ def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
                 entry = res["networks"].setdefault(name, {})
                 if "hardness" not in entry:
                     rep = hardness_report(IDS[scenario], episodes=args.episodes, seed=args.seed,
-                                          dnn=dnn, network=spec)  # fmt: skip
+                                          dnn=dnn, network=spec, observe=args.observe)  # fmt: skip
                     entry["hardness"] = {
                         "best_constant_gap": rep.best_constant_gap,
                         "heuristics": {n: p.gap for n, p in rep.policies.items()},
                     }
-                    base = evaluate({}, scenario, dnn, spec, args.episodes, args.seed)
+                    base = evaluate({}, scenario, dnn, spec, args.episodes, args.seed,
+                                    args.observe)  # fmt: skip
                     entry["dp_measured"], entry["oracle"] = base["dp_measured"], base["oracle"]
                     print(f"{key} {name}: best constant {100 * rep.best_constant_gap:.2f}%, "
                           f"dp_measured {100 * base['dp_measured']['gap']:.2f}%", flush=True)  # fmt: skip
@@ -187,9 +204,11 @@ def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
                     if tag in res["train_s"] and not args.force:
                         continue
                     torch.manual_seed(seed)
-                    actor, wall = train(agent, scenario, dnn, seed, args.frames, args.data_dir)
+                    actor, wall = train(agent, scenario, dnn, seed, args.frames, args.data_dir,
+                                        args.observe)  # fmt: skip
                     for name, spec in networks.items():
-                        got = evaluate({tag: actor}, scenario, dnn, spec, args.episodes, args.seed)
+                        got = evaluate({tag: actor}, scenario, dnn, spec, args.episodes, args.seed,
+                                       args.observe)  # fmt: skip
                         res["networks"][name][tag] = got[tag]
                     res["train_s"][tag] = wall
                     res.setdefault("frames", {})[tag] = args.frames
@@ -220,8 +239,14 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}"
 
 
+def _best_heuristic(entry: dict[str, Any]) -> tuple[float, str]:
+    """(gap, name) of the best heuristic on one network (``dp_measured`` is not one)."""
+    h = entry["hardness"]["heuristics"]
+    return min((g, k) for k, g in h.items() if k != "dp_measured")
+
+
 def render(results: dict[str, Any], args: argparse.Namespace) -> str:
-    begin, end = MARKERS[args.suite]
+    begin, end = MARKERS[args.block]
     if args.suite == "test":
         title = "Generalisation: trained on `mixture_train`, tested on unseen networks"
         how = (
@@ -246,10 +271,18 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             "networks: the **te** variant of each trace above (real TE downlink, uplink and "
             "RTT; other links from the 5g_trial generator), on the v1 MEC env"
         )
+    if args.observe == "current":
+        title += ', `observe="current"`'
+        how = how.replace("generalisation.py ", "generalisation.py --observe current ")
+        setting = (
+            'v1 defaults except `observe="current"` (the agents see this frame, so '
+            "`dp_measured` is the oracle), "
+        )
+    else:
+        setting = 'v1 defaults (`observe="measured"`), '
     lines = [begin, "", f"### {title}", ""]
     lines += [
-        how + 'v1 defaults (`observe="measured"`), '
-        f"evaluation on {args.episodes} episodes × 100 frames per network (seed "
+        how + setting + f"evaluation on {args.episodes} episodes × 100 frames per network (seed "
         f"{args.seed}); {nets_doc}. Gap = mean over frames of cost / oracle − 1 "
         "(%); **cost vs dp_measured** = mean cost of the agent / mean cost of `dp_measured` "
         "on the same frames (below 1: better); trained agents per training seed (s0/s1/s2).",
@@ -264,8 +297,7 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for n in nets:
             e = res["networks"][n]
-            h = e["hardness"]["heuristics"]
-            best = min((g, k) for k, g in h.items() if k != "dp_measured")
+            best = _best_heuristic(e)
             row = [n, f"{e['oracle']['cost']:.1f}", _pct(e["hardness"]["best_constant_gap"]),
                    f"{_pct(best[0])} ({best[1]})", _pct(e["dp_measured"]["gap"])]  # fmt: skip
             row += [_pct(e[t]["gap"]) if t in e else "–" for t in tags]
@@ -277,8 +309,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         lines.append("| " + " | ".join(mean) + " |")
         lines.append("")
         summary = ["| agent | training frames | mean cost vs dp_measured | networks with cost ≤ "
-                   "dp_measured | mean cost vs best constant | train s |",
-                   "|---|---|---|---|---|---|"]  # fmt: skip
+                   "dp_measured | mean cost vs best constant | worst gap − best heuristic's "
+                   "(points) | train s |", "|---|---|---|---|---|---|---|"]  # fmt: skip
         for t in tags:
             r = [res["networks"][n][t]["cost"] / res["networks"][n]["dp_measured"]["cost"]
                  for n in nets]  # fmt: skip
@@ -287,9 +319,11 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
                 / (1 + res["networks"][n]["hardness"]["best_constant_gap"])
                 for n in nets
             ]
+            worst = max(res["networks"][n][t]["gap"] - _best_heuristic(res["networks"][n])[0]
+                        for n in nets)  # fmt: skip
             frames = res.get("frames", {}).get(t, args.frames)
             summary.append(f"| {t} | {frames:,} | {np.mean(r):.4f} | {sum(x <= 1.0 for x in r)}/{len(r)} | "
-                           f"{np.mean(bc):.3f} | {res['train_s'][t]:.0f} |")  # fmt: skip
+                           f"{np.mean(bc):.3f} | {100 * worst:+.2f} | {res['train_s'][t]:.0f} |")  # fmt: skip
         lines += [*summary, ""]
     lines.append(end)
     return "\n".join(lines)
@@ -323,7 +357,13 @@ def main(argv: list[str] | None = None) -> int:
         default="test",
         help="test networks: the mixture's test split, or section 4's real TE replays (MEC)",
     )
-    p.add_argument("--out", type=Path, default=None, help="JSON (default: per suite)")
+    p.add_argument(
+        "--observe",
+        choices=("measured", "current"),
+        default="measured",
+        help="what the agents observe: the v1 default (last frame's measurement) or this frame",
+    )
+    p.add_argument("--out", type=Path, default=None, help="JSON (default: per suite, observe)")
     p.add_argument("--force", action="store_true", help="retrain agents already in --out")
     p.add_argument("--render", action="store_true", help="no training: tables from --out only")
     p.add_argument(
@@ -332,9 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.suite == "robustness" and args.scenario != ["mec"]:
         p.error("--suite robustness replays the terminal-edge link: use --scenario mec")
+    args.block = args.suite + ("_current" if args.observe == "current" else "")
     if args.out is None:
-        name = "generalisation.json" if args.suite == "test" else "robustness_v1.json"
-        args.out = REPO / "benchmarks/out" / name
+        name = "generalisation" if args.suite == "test" else "robustness_v1"
+        args.out = REPO / "benchmarks/out" / f"{name}{args.block[len(args.suite) :]}.json"
     torch.set_num_threads(1)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if not args.render:
@@ -345,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.doc is None:
         print(block)
     else:
-        splice(args.doc, block, MARKERS[args.suite])
+        splice(args.doc, block, MARKERS[args.block])
         print(f"wrote {args.doc}")
     return 0
 
