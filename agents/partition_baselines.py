@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -355,12 +355,23 @@ class OracleRule(DecisionRule):
         return problem.optimum()[0]
 
 
+#: Second names of a rule (the same decisions): ``co_l`` is ``co_h``'s rule, every block on
+#: the collaborator; the paper's strong (H) / weak (L) collaborator is an env setting
+#: (``availability``), so reports and evaluations list only the first name.
+RULE_ALIASES: dict[str, str] = {"co_l": "co_h"}
+
+
+def _renamed(rule: str, name: str) -> Callable[..., DecisionRule]:
+    """The factory of ``rule`` whose rules are called ``name`` (:data:`RULE_ALIASES`)."""
+    return lambda **kw: replace(PARTITION_RULES[rule](**kw), name=name)
+
+
 PARTITION_RULES: dict[str, Callable[..., DecisionRule]] = {
     "self": lambda **kw: AllOn(0, name="self", **kw),
     "edge_only": lambda **kw: AllOn(1, name="edge_only", **kw),
     "cloud_only": lambda **kw: AllOn(2, name="cloud_only", **kw),
     "co_h": lambda **kw: AllOn(1, name="co_h", **kw),
-    "co_l": lambda **kw: AllOn(1, name="co_l", **kw),
+    **{alias: _renamed(rule, alias) for alias, rule in RULE_ALIASES.items()},
     "neuro_l": lambda **kw: Neurosurgeon(**{"objective": "latency", **kw, "name": "neuro_l"}),
     "neuro_e": lambda **kw: Neurosurgeon(**{"objective": "energy", **kw, "name": "neuro_e"}),
     "deepar": lambda **kw: DeePar(**kw),

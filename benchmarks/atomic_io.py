@@ -1,6 +1,6 @@
 """Atomic output files of the benchmark scripts (CSV, text, PNG).
 
-The writers are :func:`pipeline.utils.atomic_write` (temp file next to the target, mode
+The writers are :func:`agents.common.fileio.atomic_write` (temp file next to the target, mode
 0644, ``os.replace``; a reader never sees a half-written file) applied to CSV rows and
 matplotlib figures. The scripts import this module as a sibling (``benchmarks/`` is on
 ``sys.path`` when they run as ``python benchmarks/<script>.py``).
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pipeline.utils import atomic_write, atomic_write_text
+from agents.common.fileio import atomic_write, atomic_write_text
 
 __all__ = ["atomic_write", "atomic_write_text", "display_path", "save_png", "write_csv"]
 

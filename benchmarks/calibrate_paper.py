@@ -42,6 +42,7 @@ from agents.partition_baselines import PAPER_TABLE3_SHARES
 from envs.costs import ChainCostModel, LinkMatrices, d2d_links, mec_links
 from envs.dnn import get_profile
 from envs.network import TABLE2
+from envs.units import MW_MS_TO_J
 from pipeline.utils import atomic_write_json
 
 DNNS: tuple[str, ...] = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")
@@ -108,11 +109,11 @@ def expected_chain_cost(
     q[0, 0] = 1.0  # S_0 is the device
     x = b.in_kb[:, None, None] * k + lat  # (n, P, P); zero on the diagonal
     pair = np.einsum("ia,iab,b->i", q, x, p)
-    pair_e = np.einsum("ia,iab,b->i", q, x * pw * 1e-6, p)
+    pair_e = np.einsum("ia,iab,b->i", q, x * pw * MW_MS_TO_J, p)
     x_out = b.out_kb[-1] * k[:, 0] + lat[:, 0]  # S_n -> device
     latency = float(b.latency_ms.sum() * (p @ sp) + pair.sum() + p @ x_out)
     energy = float(
-        p[0] * d_energy * b.energy_j.sum() + pair_e.sum() + p @ (x_out * pw[:, 0] * 1e-6)
+        p[0] * d_energy * b.energy_j.sum() + pair_e.sum() + p @ (x_out * pw[:, 0] * MW_MS_TO_J)
     )
     return latency, energy
 

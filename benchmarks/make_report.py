@@ -60,7 +60,8 @@ from v1_report import END as V1_END  # noqa: E402
 
 # Blocks of results.md written by other scripts, kept when the report is regenerated.
 ROB1_BEGIN, ROB1_END = MARKERS["robustness"]  # generalisation.py --suite robustness
-CARRIED: tuple[tuple[str, str], ...] = ((ROB1_BEGIN, ROB1_END),)
+TARGETS_BEGIN, TARGETS_END = "<!-- speed-targets:begin -->", "<!-- speed-targets:end -->"
+CARRIED: tuple[tuple[str, str], ...] = ((ROB1_BEGIN, ROB1_END), (TARGETS_BEGIN, TARGETS_END))
 
 LABEL = plots.label
 dnn_label_plain = plots.dnn_label
@@ -677,6 +678,9 @@ def render(R: dict[str, Any], fig_dir: Path, command: str) -> str:
 
     # ------------------------------------------------------------------ 1. speed
     add("## 1. Speed")
+    add("")
+    add(TARGETS_BEGIN)  # the speed targets, measured by hand (docs/results.md)
+    add(TARGETS_END)
     add("")
     es = R.get("env_speed")
     if es:

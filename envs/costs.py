@@ -22,6 +22,7 @@ import numpy as np
 
 from envs import kernels
 from envs.dnn import DNNProfile
+from envs.units import MW_MS_TO_J
 
 # Ren et al. Table 1 (docs/model.md §3): kind -> (alpha, beta, gamma). ReLU and norm have no beta.
 LATENCY_COEFS: dict[str, tuple[float, float, float]] = {
@@ -472,7 +473,7 @@ class ChainCostModel:
             if si != prev:
                 x = gin[i] * K[prev][si] + L[prev][si]
                 t += x
-                e += x * PW[prev][si] * 1e-6
+                e += x * PW[prev][si] * MW_MS_TO_J
             T += reach * t
             E += reach * e
             D += reach * w[si]
@@ -482,14 +483,14 @@ class ChainCostModel:
                 x = (self.exit_kb * K[si][0] + L[si][0]) if si != 0 else 0.0
                 T += reach * (self._brl[i] * sp[si] + p * x)
                 E += reach * (
-                    (self._bre[i] * d_energy if si == 0 else 0.0) + p * x * PW[si][0] * 1e-6
+                    (self._bre[i] * d_energy if si == 0 else 0.0) + p * x * PW[si][0] * MW_MS_TO_J
                 )
                 reach *= 1.0 - p
             prev = si
         if prev != 0:
             x = self._gout * K[prev][0] + L[prev][0]
             T += reach * x
-            E += reach * x * PW[prev][0] * 1e-6
+            E += reach * x * PW[prev][0] * MW_MS_TO_J
         D /= self.n
         return CostBreakdown(T, E, D, T + eta_e * E + eta_d * D)
 
@@ -529,34 +530,29 @@ class ChainCostModel:
         sp_s = np.take_along_axis(spd, s2, axis=1)
         comp = self.blocks.latency_ms * sp_s
         on_dev = s2 == 0
-        e_blk = self.blocks.energy_j * d_energy * on_dev + t_in * pp * 1e-6
+        e_blk = self.blocks.energy_j * d_energy * on_dev + t_in * pp * MW_MS_TO_J
         w = self.overhead_weights[s2]
         t_out = self._gout * k_out + l_out
-        e_out = t_out * p_out * 1e-6
-        if self.early_exits is None:
-            latency = comp.sum(1) + t_in.sum(1) + t_out
-            energy = e_blk.sum(1) + e_out
-            overhead = w.sum(1) / self.n
+        e_out = t_out * p_out * MW_MS_TO_J
+        cross = np.zeros(s2.shape)
+        cross[:, :-1] = s2[:, 1:] != s2[:, :-1]
+        if exit_draws is None:
+            leave = cross * self.exit_probs
         else:
-            cross = np.zeros(s2.shape)
-            cross[:, :-1] = s2[:, 1:] != s2[:, :-1]
-            if exit_draws is None:
-                leave = cross * self.exit_probs
-            else:
-                leave = cross * (
-                    np.asarray(exit_draws, dtype=np.float64).reshape(B, self.n) < self.exit_probs
-                )
-            reach = np.ones_like(cross)
-            reach[:, 1:] = np.cumprod(1.0 - leave[:, :-1], axis=1)
-            t_ret = self.exit_kb * k_ret + l_ret
-            br_t = self.branch_latency_ms * sp_s
-            br_e = self.branch_energy_j * d_energy * on_dev
-            end = reach[:, -1]
-            latency = (reach * (comp + t_in + cross * br_t + leave * t_ret)).sum(1) + end * t_out
-            energy = (reach * (e_blk + cross * br_e + leave * t_ret * p_ret * 1e-6)).sum(
-                1
-            ) + end * e_out
-            overhead = (reach * w).sum(1) / self.n
+            leave = cross * (
+                np.asarray(exit_draws, dtype=np.float64).reshape(B, self.n) < self.exit_probs
+            )
+        reach = np.ones_like(cross)
+        reach[:, 1:] = np.cumprod(1.0 - leave[:, :-1], axis=1)
+        t_ret = self.exit_kb * k_ret + l_ret
+        br_t = self.branch_latency_ms * sp_s
+        br_e = self.branch_energy_j * d_energy * on_dev
+        end = reach[:, -1]
+        latency = (reach * (comp + t_in + cross * br_t + leave * t_ret)).sum(1) + end * t_out
+        energy = (reach * (e_blk + cross * br_e + leave * t_ret * p_ret * MW_MS_TO_J)).sum(
+            1
+        ) + end * e_out
+        overhead = (reach * w).sum(1) / self.n
         return CostBreakdown(latency, energy, overhead, latency + eta_e * energy + eta_d * overhead)
 
     def _evaluate_batch_plain(
@@ -599,7 +595,7 @@ class ChainCostModel:
         t_in += lf.take(pair)  # zero where S_{i-1} == S_i: the diagonal is zero
         e_in = pf.take(pair)
         e_in *= t_in
-        e_in *= 1e-6
+        e_in *= MW_MS_TO_J
         spd = np.asarray(sp, dtype=np.float64)
         if spd.ndim == 1 or spd.strides[0] == 0:  # one speed vector for every state
             t_blk = spd.reshape(-1, P)[0].take(s2)
@@ -611,7 +607,7 @@ class ChainCostModel:
         e_blk += e_in
         t_out = self._gout * kf.take(last) + lf.take(last)
         latency = t_blk.sum(1) + t_out
-        energy = e_blk.sum(1) + t_out * pf.take(last) * 1e-6
+        energy = e_blk.sum(1) + t_out * pf.take(last) * MW_MS_TO_J
         overhead = self.overhead_weights.take(s2).sum(1) / n
         return CostBreakdown(latency, energy, overhead, latency + eta_e * energy + eta_d * overhead)
 
@@ -634,7 +630,7 @@ class ChainCostModel:
             eta_energy * d_energy * np.multiply.outer(self.blocks.energy_j, on_dev)
             + eta_overhead * self.overhead_weights / self.n
         )
-        scale = 1.0 + eta_energy * pw * 1e-6
+        scale = 1.0 + eta_energy * pw * MW_MS_TO_J
         edge_kb = k * scale
         edge_0 = lat * scale
         branch = self.branch_latency_ms[:, None] * sp[

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from envs.units import MW_MS_TO_J
+
 try:
     if os.environ.get("EDGERL_NO_NUMBA", "") not in ("", "0"):
         raise ImportError("disabled by EDGERL_NO_NUMBA")
@@ -31,7 +33,6 @@ except ImportError:  # pragma: no cover - exercised by EDGERL_NO_NUMBA=1 in test
 #: ``"numba"`` when the compiled kernels are available, else ``"numpy"``
 BACKEND = "numpy" if numba is None else "numba"
 AVAILABLE = numba is not None
-MW_MS_TO_J = 1e-6  # mW * ms -> J
 
 
 def _jit(fn: Callable[..., Any], signature: Any = None) -> Callable[..., Any] | None:
@@ -310,7 +311,7 @@ def _weighted_moves_py(
     e0: np.ndarray,
 ) -> None:
     """Moving ``G`` KB from s to t costs ``G * ekb[s, t] + e0[s, t]`` with the transfer energy
-    weighted in (the oracle's ``scale = 1 + eta * 1e-6 * P[s, t]``), for state ``bl``."""
+    weighted in (the oracle's ``scale = 1 + eta * MW_MS_TO_J * P[s, t]``), for state ``bl``."""
     P = ekb.shape[0]
     for s in range(P):
         for t in range(P):
@@ -326,7 +327,7 @@ _weighted_moves = _jit(_weighted_moves_py)
 # The constants of one cost model and weighting packed in one float64 vector (one argument
 # instead of eight: a compiled call pays ~60 ns per argument), built by ``Oracle._table``.
 # Layout for n blocks and P platforms:
-#   [out_kb_last, eta_energy * 1e-6, eta_energy, has_exits (0/1), exit_kb,
+#   [out_kb_last, eta_energy * MW_MS_TO_J, eta_energy, has_exits (0/1), exit_kb,
 #    latency_ms (n), in_kb (n), node_const (n * P, row-major),
 #    exit probs (n), branch latency_ms (n), branch energy term (n)]
 # node_const[i, s] = eta_overhead * w[s] / n (+ eta_energy * d_energy * energy_j[i] for s = 0);
@@ -367,9 +368,9 @@ def _dp_chain_py(
     R = W + P
     for s in range(P):
         for t in range(P):
-            if exits:  # chain_terms: 1 + eta * pw * 1e-6
-                scale = 1.0 + eta_e * pw[s, t] * 1e-6
-            else:  # the plain DP: 1 + (eta * 1e-6) * pw
+            if exits:  # chain_terms: 1 + eta * pw * MW_MS_TO_J
+                scale = 1.0 + eta_e * pw[s, t] * MW_MS_TO_J
+            else:  # the plain DP: 1 + (eta * MW_MS_TO_J) * pw
                 scale = 1.0 + eta_mj * pw[s, t]
             work[s * P + t] = k[s, t] * scale
             work[E0 + s * P + t] = lat[s, t] * scale

@@ -458,7 +458,7 @@ class FiveGTrialProcess(LinkProcess):
         sigma = np.array([x.sigma for x in m])
         self._mu = np.array([x.mu for x in m])
         self._sigma = sigma
-        self._phi = rho
+        self._rho = rho
         self._c = self._mu * (1.0 - rho)
         self._innov = sigma * np.sqrt(1.0 - rho**2)
         p_off = np.array([1.0 / x.spike_len for x in m])
@@ -510,7 +510,7 @@ class FiveGTrialProcess(LinkProcess):
     def _tile_params(self, num: int) -> np.ndarray:
         """Per-field parameters as full ``(8, num, F)`` arrays: numpy is several times slower
         broadcasting a short ``(F,)`` row over ``(num, F)`` than on equal-shaped operands."""
-        rows = (self._phi, self._c, self._innov, self._stay, self._p_on, self._span, self._sign,
+        rows = (self._rho, self._c, self._innov, self._stay, self._p_on, self._span, self._sign,
                 self._anchor)  # fmt: skip
         return np.ascontiguousarray(
             np.broadcast_to(np.stack(rows)[:, None], (8, num, len(rows[0])))
@@ -604,7 +604,7 @@ class FiveGTrialProcess(LinkProcess):
             self._scalar_params = [
                 tuple(a.tolist())
                 for a in (
-                    self._phi,
+                    self._rho,
                     self._c,
                     self._innov,
                     self._stay,

@@ -27,6 +27,7 @@ import numpy as np
 
 from envs import kernels
 from envs.costs import ChainCostModel, ChainTerms, LinkMatrices
+from envs.units import MW_MS_TO_J
 
 
 def solve_terms(
@@ -197,7 +198,7 @@ class Oracle:
         tab = self._tables.get(key)
         if tab is None:
             m = self.model
-            head = [self._out_last, eta_energy * 1e-6, eta_energy, m.early_exits is not None]
+            head = [self._out_last, eta_energy * MW_MS_TO_J, eta_energy, m.early_exits is not None]
             tab = np.concatenate([
                 np.array([*head, m.exit_kb], dtype=np.float64), m.blocks.latency_ms, self._in_kb,
                 self._node_const(d_energy, eta_energy, eta_overhead).ravel(), m.exit_probs,
@@ -250,7 +251,7 @@ class Oracle:
             )
             return solve_terms(terms, self._in_kb, self._out_last)
         P = m.P
-        scale = 1.0 + (eta_energy * 1e-6) * links.power_mw
+        scale = 1.0 + (eta_energy * MW_MS_TO_J) * links.power_mw
         ekb = links.ms_per_kb * scale
         e0 = links.latency_ms * scale
         rows = self._rows
@@ -315,10 +316,10 @@ class Oracle:
         if kernels.AVAILABLE:
             kernels.dp_marginals(
                 k, lat, pw, sp, m.blocks.latency_ms, self._in_kb, self._out_last, nc,
-                eta_energy * 1e-6, out,
+                eta_energy * MW_MS_TO_J, out,
             )  # fmt: skip
             return out
-        scale = 1.0 + (eta_energy * 1e-6) * pw  # numpy: the same recursions over the batch
+        scale = 1.0 + (eta_energy * MW_MS_TO_J) * pw  # numpy: the same recursions over the batch
         ekb = np.broadcast_to(k * scale, (B, P, P))
         e0 = np.broadcast_to(lat * scale, (B, P, P))
         node = m.blocks.latency_ms[None, :, None] * sp[:, None, :] + nc

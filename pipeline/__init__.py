@@ -3,6 +3,7 @@
 | module | contents |
 |---|---|
 | :mod:`~pipeline.config` | :func:`validate` (values, combinations) and :class:`ConfigError` |
+| :mod:`~pipeline.rules` | :class:`ConfigError`, :class:`Rule`, :func:`check_rules`, :class:`RunSpec` (the leaf of validation) |
 | :mod:`~pipeline.envs` | :func:`make_env`, the ``_target_`` of ``configs/env/*.yaml`` |
 | :mod:`~pipeline.runners` | one runner per agent family: IoRLO, DRLoS, Q-learning, SB3, RLlib |
 | :mod:`~pipeline.train` | one training run: run dir, checkpoints, Ctrl-C, resume, metrics.json |

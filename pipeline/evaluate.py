@@ -59,14 +59,15 @@ BEST_CONSTANT = "best_constant"
 def heuristic_names(env_name: str) -> list[str]:
     """Every baseline of :func:`agents.make_policy` that applies to the env, oracle last.
 
-    ``co_l`` is left out: it is the same rule as ``co_h`` (every block on the collaborator);
-    the paper's strong/weak collaborator is an env setting (``env.availability``).
+    Second names of a rule (``co_l``, the same rule as ``co_h``:
+    :data:`agents.partition_baselines.RULE_ALIASES`) are left out; the paper's strong/weak
+    collaborator is an env setting (``env.availability``).
     """
     if is_partition(env_name):
-        from agents.partition_baselines import D2D_ONLY, MEC_ONLY
+        from agents.partition_baselines import D2D_ONLY, MEC_ONLY, RULE_ALIASES
         from agents.partition_policies import PARTITION_POLICY_NAMES
 
-        skip = set(D2D_ONLY if env_name == "mec" else MEC_ONLY) | {"co_l", "oracle"}
+        skip = set(D2D_ONLY if env_name == "mec" else MEC_ONLY) | set(RULE_ALIASES) | {"oracle"}
         names = [n for n in PARTITION_POLICY_NAMES if n not in skip]
         # best_constant: the best fixed placement in hindsight on the evaluation frames
         return [*names, BEST_CONSTANT, "oracle"]

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from pipeline.utils import atomic_write_json, atomic_write_text
+from pipeline.utils import atomic_write, atomic_write_json, atomic_write_text
 
 #: what write_outputs records in out_dir (its files are removed before a rewrite)
 MANIFEST = "evaluation.json"
@@ -191,10 +191,9 @@ def write_markdown(
 
 
 def _save(fig: Any, path: Path) -> Path:
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    tmp.replace(path)
-    return path
+    return atomic_write(
+        path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    )
 
 
 def _safe(tag: str) -> str:

@@ -5,7 +5,7 @@ A checkpoint is a ``torch.save`` of a dict that holds only tensors and plain Pyt
 ``torch.load(weights_only=True)``: loading never runs arbitrary pickled code.
 
 The file is written in one piece (serialised in memory, temp file, fsync, ``os.replace``,
-directory fsync: :func:`pipeline.utils.atomic_write`) and carries its own manifest: the
+directory fsync: :func:`agents.common.fileio.atomic_write`) and carries its own manifest: the
 SHA-256 of its content (:func:`content_digest`: every key, value and tensor byte, in a
 canonical order), verified on load, so a flipped or truncated byte is an error rather than
 a silently different policy. Floating-point tensors must be finite (replay buffers
@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
+
+from agents.common.fileio import atomic_write_bytes, atomic_write_dir, sha256_file
 
 CHECKPOINT_FORMAT = "edgerl-checkpoint"
 CHECKPOINT_VERSION = 2
@@ -163,8 +165,6 @@ def save_checkpoint(path: str | os.PathLike[str], payload: Mapping[str, Any]) ->
     ``format`` and ``version`` are added when missing. Returns the path. A crash mid-write
     leaves the previous file (if any) intact; a full disk raises an OSError naming the path.
     """
-    from pipeline.utils import atomic_write_bytes
-
     data = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **payload}
     data.pop("manifest", None)
     data["manifest"] = {"sha256": content_digest(data), "digest": DIGEST_KIND}
@@ -236,8 +236,7 @@ def save_checkpoint_dir(
 ) -> Path:
     """A checkpoint directory as one atomic unit: ``fill(tmp)`` writes the files, then
     ``manifest.json`` gets ``meta`` plus the SHA-256 of every file, and the directory
-    replaces ``path`` (:func:`pipeline.utils.atomic_write_dir`: fsync, rename)."""
-    from pipeline.utils import atomic_write_dir, sha256_file
+    replaces ``path`` (:func:`agents.common.fileio.atomic_write_dir`: fsync, rename)."""
 
     def fill_all(tmp: Path) -> None:
         fill(tmp)
@@ -258,8 +257,6 @@ def read_manifest(
     """``manifest.json`` of checkpoint directory ``path``, after checking its format, that it
     lists the ``required`` files, and the SHA-256 of every file it lists (before any of them
     is deserialised)."""
-    from pipeline.utils import sha256_file
-
     path = Path(path)
     if not path.is_dir():
         raise MissingCheckpointError(path, "no checkpoint directory here")

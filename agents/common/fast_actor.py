@@ -44,6 +44,7 @@ import torch
 from threadpoolctl import ThreadpoolController
 from torch import nn
 
+from agents.common.fileio import atomic_write
 from envs import kernels
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh")
@@ -548,26 +549,21 @@ class NumpyActor:
         """
         if format not in EXPORT_FORMATS:
             raise ValueError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         module = self.to_torch()
         example = torch.zeros(1, self.obs_dim)
-        try:
+
+        def write(tmp: str) -> None:
             if format == "torchscript":
                 # torch.jit is deprecated in favour of torch.export but still the format
                 # that C++/mobile runtimes load without Python.
                 with torch.no_grad(), warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
                     traced = torch.jit.trace(module, example)
-                    traced.save(str(tmp))
+                    traced.save(tmp)
             else:
-                _export_onnx(module, example, tmp)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+                _export_onnx(module, example, Path(tmp))
+
+        return atomic_write(path, write)
 
     @classmethod
     def from_checkpoint(cls, payload: Mapping[str, Any], **kwargs: Any) -> NumpyActor:

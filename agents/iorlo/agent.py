@@ -38,27 +38,18 @@ keeps the actor, the thresholds and the replay/target machinery and changes four
    fit the expensive frames and mis-rank the decisions of the cheap ones. The critics learn
    ``-log(cost)`` instead: within a frame the ranking of decisions is unchanged, and every
    frame's differences count on the same relative scale. IoRLO+'s default ``"auto"`` uses it
-   on the v1 envs only, so its v0 results are those of earlier versions. Measured on v1
-   (40,000 steps, seed 0, 50 test-mixture episodes, gap to the oracle): MEC AlexNet 32.0% ->
-   6.5%, MEC VGG-16 5.5% with it, D2D AlexNet 3.7% with it (``dp_measured``: 2.7, 2.7, 4.2%).
+   on the v1 envs only, so its v0 results are those of earlier versions (measured on v1:
+   ``docs/results.md`` section 7).
 
 With the default ``imitation_weight=10`` the jump/hold term dominates the actor loss; the
 DDPG term through the surrogate is a minor, local refinement (weight 1 left the actor
 drifting into mixed placements on some seeds).
 
-Measured (``benchmarks/iorlo_quality.py --steps 40000``, MEC, 5g_trial, default env,
-~1 min per run on 2 cores; mean gap to the oracle over 10 x 100 fixed frames; IoRLO+ seeds
-0 / 1 / 2, IoRLO seed 0 from ``docs/results.md``). Those 1000 frames hold only a handful
-of TE latency spikes, the frames where the optimum leaves the edge on AlexNet, so single
-runs scatter; on 100 x 100 frames (``docs/results.md`` section 2.1) the seed-0 actor's gap
-is 0.12% on AlexNet against Edge-only's 0.21%.
-
-| DNN | IoRLO | IoRLO+ | best heuristic |
-|---|---|---|---|
-| AlexNet | 124% | 0.30 / 0.18 / 0.00% | edge_only 0.22% |
-| VGG-16 | 60% | 0.00% (x3) | edge_only 0.00% (optimal in every frame) |
-| ResNet-32 | 218% | 0.002% (x3) | edge_only 0.002% |
-| MobileNet-V1 | 5.1% | 0.17 / 0.31 / 0.004% | edge_only 1.93% |
+Measured results (gap to the oracle of IoRLO, IoRLO+ and every heuristic, per DNN) are in
+``docs/results.md``, sections 2.1 (MEC) and 2.2 (D2D). ``benchmarks/iorlo_quality.py`` scores
+single runs on 10 x 100 fixed frames, which hold only a handful of the TE latency spikes where
+the optimum leaves the edge on AlexNet, so single runs scatter more than the 100 x 100
+frames of the report.
 
 Common to both (configurable, :class:`IoRLOConfig`): rewards are rescaled inside the
 agent (``reward_scale="auto"``: one over the mean absolute reward of the warm-up steps, so
@@ -120,6 +111,21 @@ CRITIC_INPUTS: tuple[str, ...] = ("action", "decision")
 #: "auto" ("log" on the v1 partition envs, whose networks differ by episode; else "none")
 REWARD_TRANSFORMS: tuple[str, ...] = ("none", "log", "auto")
 WARMUPS: tuple[str, ...] = ("actor", "random")
+
+
+@dataclass(slots=True)
+class EpisodeStats:
+    """Running sums of the current training episode (checkpointed as a 5-number list,
+    :meth:`as_list`, under ``state["ep_stats"]``)."""
+
+    ret: float = 0.0  # sum of env rewards
+    length: int = 0  # steps
+    cost: float = 0.0  # sum of info["cost"]
+    gap: float = 0.0  # sum of info["gap"] where given
+    gap_count: int = 0  # steps with info["gap"]
+
+    def as_list(self) -> list[float]:
+        return [float(x) for x in (self.ret, self.length, self.cost, self.gap, self.gap_count)]
 
 
 def episode_seed(seed: int, episode: int) -> int:
@@ -406,7 +412,7 @@ class IoRLO:
         self.episode = 0  # training episodes started
         self.n_updates = 0  # gradient updates
         self._obs: np.ndarray | None = None  # current training observation (None: reset next)
-        self._ep_stats = [0.0, 0, 0.0, 0.0, 0]  # return, length, cost sum, gap sum, gap count
+        self._ep_stats = EpisodeStats()
         self._loss_acc: dict[str, float] = {}
         self._loss_n = 0
 
@@ -526,76 +532,52 @@ class IoRLO:
             torch._foreach_lerp_(t_params, list(net.parameters()), tau)
 
     def update(self, batch: ReplayBatch) -> dict[str, float]:
-        """One DDPG update (Lillicrap et al. 2016; Ren et al. Sec. 4.2).
+        """One DDPG (Lillicrap et al. 2016; Ren et al. Sec. 4.2) or TD3 (Fujimoto et al. 2018)
+        update. As in SB3, DDPG is TD3 with one critic, no target smoothing and an actor
+        update every step (``policy_delay=1``).
 
-        Critic: minimise ``(Q(s, a) - y)^2`` with ``y = r + γ (1 - terminated) Q'(s', μ'(s'))``.
-        Actor: maximise ``Q(s, μ(s))``. Targets: ``θ' <- τ θ + (1 - τ) θ'``.
-        Dispatches to :meth:`update_td3` for ``variant="td3"``.
+        Critic(s): minimise ``(Q_j(s, a) - y)^2`` with, for DDPG,
+        ``y = r + γ (1 - terminated) Q'(s', μ'(s'))`` and, for TD3,
+        ``y = r + γ (1 - terminated) min_j Q'_j(s', clip(μ'(s') + clip(ε, -c, c), 0, 1))``,
+        ``ε ~ N(0, target_noise^2)``. Actor: maximise ``Q_1(s, μ(s))`` (plus the critic-guided
+        jumps with ``imitation_weight``, TD3 only), then the targets ``θ' <- τ θ + (1 - τ) θ'``;
+        with TD3 both every ``policy_delay`` critic updates.
         """
-        if self.config.variant == "td3":
-            return self.update_td3(batch)
         cfg = self.config
+        td3 = self.critic2 is not None
         obs = self._norm_obs_t(batch.observations)
         rewards = self._scaled_rewards(batch.rewards)
         with torch.no_grad():
             if cfg.gamma > 0.0:
                 next_obs = self._norm_obs_t(batch.next_observations)
-                next_a = self._q_in(self.actor_target(next_obs))
+                next_mu = self.actor_target(next_obs)
+                if td3:  # target policy smoothing
+                    eps = torch.randn(batch.actions.shape, generator=self.torch_gen)
+                    eps = (eps.to(self.device) * cfg.target_noise).clamp(
+                        -cfg.target_noise_clip, cfg.target_noise_clip
+                    )
+                    next_mu = (next_mu + eps).clamp(0.0, 1.0)
+                next_a = self._q_in(next_mu)
                 next_q = self.critic_target(next_obs, next_a)
+                if td3:  # clipped double Q
+                    next_q = torch.min(next_q, self.critic2_target(next_obs, next_a))
                 y = rewards + cfg.gamma * (1.0 - batch.terminations) * next_q
             else:  # γ = 0: the target is the reward itself (contextual bandit)
                 y = rewards
-        q = self.critic(obs, self._q_in(batch.actions))
-        critic_loss = F.mse_loss(q, y)
-        self._step_optimizer(self.critic_optimizer, critic_loss, self.critic.parameters())
-
-        actor_loss = -self.critic(obs, self._q_in_policy(self.actor(obs))).mean()
-        self._step_optimizer(self.actor_optimizer, actor_loss, self.actor.parameters())
-        self._soft_update()
-        self.n_updates += 1
-        return {
-            "critic_loss": critic_loss.item(),
-            "actor_loss": actor_loss.item(),
-            "q_values": q.mean().item(),
-        }
-
-    def update_td3(self, batch: ReplayBatch) -> dict[str, float]:
-        """One TD3 update (Fujimoto et al. 2018), the improved variant.
-
-        ``y = r + γ (1 - terminated) min_j Q'_j(s', clip(μ'(s') + clip(ε, -c, c), 0, 1))``,
-        ``ε ~ N(0, target_noise^2)``; both critics regress on ``y``; the actor (maximising
-        ``Q_1(s, μ(s))``) and the targets update every ``policy_delay`` critic updates.
-        """
-        cfg = self.config
-        obs = self._norm_obs_t(batch.observations)
-        rewards = self._scaled_rewards(batch.rewards)
-        with torch.no_grad():
-            if cfg.gamma > 0.0:
-                next_obs = self._norm_obs_t(batch.next_observations)
-                eps = torch.randn(batch.actions.shape, generator=self.torch_gen)
-                eps = (eps.to(self.device) * cfg.target_noise).clamp(
-                    -cfg.target_noise_clip, cfg.target_noise_clip
-                )
-                next_a = self._q_in((self.actor_target(next_obs) + eps).clamp(0.0, 1.0))
-                next_q = torch.min(
-                    self.critic_target(next_obs, next_a), self.critic2_target(next_obs, next_a)
-                )
-                y = rewards + cfg.gamma * (1.0 - batch.terminations) * next_q
-            else:
-                y = rewards
         a = self._q_in(batch.actions)
-        q1 = self.critic(obs, a)
-        q2 = self.critic2(obs, a)
-        critic_loss = F.mse_loss(q1, y) + F.mse_loss(q2, y)
+        q = self.critic(obs, a)
+        critic_loss = F.mse_loss(q, y)
+        if td3:
+            critic_loss = critic_loss + F.mse_loss(self.critic2(obs, a), y)
         self._step_optimizer(
             self.critic_optimizer, critic_loss, self.critic_optimizer.param_groups[0]["params"]
         )
         self.n_updates += 1
-        out = {"critic_loss": critic_loss.item(), "q_values": q1.mean().item()}
-        if self.n_updates % cfg.policy_delay == 0:
+        out = {"critic_loss": critic_loss.item(), "q_values": q.mean().item()}
+        if not td3 or self.n_updates % cfg.policy_delay == 0:
             mu = self.actor(obs)
             actor_loss = -self.critic(obs, self._q_in_policy(mu)).mean()
-            if cfg.imitation_weight > 0:
+            if cfg.imitation_weight > 0:  # td3 only (IoRLOConfig)
                 bc, frac = self._imitation_loss(obs, mu, batch.actions)
                 actor_loss = actor_loss + cfg.imitation_weight * bc
                 out["imitation_fraction"] = frac
@@ -642,7 +624,7 @@ class IoRLO:
         self._obs, _ = self.env.reset(seed=episode_seed(self.config.seed, self.episode))
         self.episode += 1
         self.noise.reset()
-        self._ep_stats = [0.0, 0, 0.0, 0.0, 0]
+        self._ep_stats = EpisodeStats()
 
     def learn(
         self,
@@ -699,12 +681,12 @@ class IoRLO:
                 self._obs = next_obs
                 self.global_step += 1
                 st = self._ep_stats
-                st[0] += float(reward)
-                st[1] += 1
-                st[2] += float(info.get("cost", math.nan))
+                st.ret += float(reward)
+                st.length += 1
+                st.cost += float(info.get("cost", math.nan))
                 if "gap" in info:
-                    st[3] += float(info["gap"])
-                    st[4] += 1
+                    st.gap += float(info["gap"])
+                    st.gap_count += 1
 
                 if (
                     self.global_step > cfg.learning_starts
@@ -730,12 +712,12 @@ class IoRLO:
 
                 if terminated or truncated:
                     metrics = {
-                        "episodic_return": st[0],
-                        "episodic_length": float(st[1]),
-                        "cost": st[2] / st[1],
+                        "episodic_return": st.ret,
+                        "episodic_length": float(st.length),
+                        "cost": st.cost / st.length,
                     }
-                    if st[4]:
-                        metrics["gap"] = st[3] / st[4]
+                    if st.gap_count:
+                        metrics["gap"] = st.gap / st.gap_count
                     log.scalars(metrics, self.global_step, prefix="charts")
                     self._obs = None
                     if callback is not None and callback(self, metrics) is False:
@@ -821,7 +803,7 @@ class IoRLO:
             noise=self.noise.state_dict(),
             buffer=self.buffer.state_dict() if include_buffer else None,
             # mid-episode: the episode's length, so load replays it from the buffer
-            ep_stats=[float(x) for x in self._ep_stats] if self._obs is not None else None,
+            ep_stats=self._ep_stats.as_list() if self._obs is not None else None,
         )
         return state
 
@@ -870,7 +852,9 @@ class IoRLO:
                 return
             obs, *_ = self.env.step(buf.actions[i].copy())
         self._obs = obs
-        self._ep_stats = [ep_stats[0], length, *ep_stats[2:4], int(ep_stats[4])]
+        self._ep_stats = EpisodeStats(
+            ep_stats[0], length, ep_stats[2], ep_stats[3], int(ep_stats[4])
+        )
 
     def save(self, path: str | os.PathLike[str], include_buffer: bool = False) -> Path:
         """Write a resumable checkpoint atomically (replay buffer only if ``include_buffer``).

@@ -51,7 +51,6 @@ from envs.network import LinkProcess
 
 ABSENT, AVAILABLE, OVERLOADED, DISCONNECTED = 0, 1, 2, 3
 _NO_OWN = np.zeros((0, 0))  # the kernels' "no per-candidate factor" (v0)
-STATE_NAMES: tuple[str, ...] = ("absent", "available", "overloaded", "disconnected")
 DEFAULT_CHURN: dict[str, float] = {
     "join": 0.05,
     "leave": 0.01,

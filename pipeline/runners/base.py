@@ -30,10 +30,10 @@ from typing import Any, ClassVar
 from omegaconf import DictConfig
 
 from agents.common.logger import RunLogger, flatten_hparams
-from pipeline.config import ConfigError, Rule, RunSpec, check_rules
 from pipeline.envs import ENV_NAMES, build_env, is_partition
 from pipeline.evaluation import training_eval
 from pipeline.progress import GracefulInterrupt, Progress
+from pipeline.rules import ConfigError, Rule, RunSpec, check_rules
 from pipeline.utils import to_plain
 
 ACTION_KINDS: tuple[str, ...] = ("continuous", "discrete")

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from omegaconf import DictConfig
 
-from pipeline.config import ConfigError, Rule
+from pipeline.rules import ConfigError, Rule
 from pipeline.runners.base import Runner
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 from omegaconf import DictConfig
 
-from pipeline.config import Rule, positive, unit_interval
+from pipeline.rules import Rule, positive, unit_interval
 from pipeline.runners.base import EpisodeTracker, TrainContext, TrainingStopped
 from pipeline.runners.native import ConfigAgentRunner
 from pipeline.utils import read_json

@@ -40,8 +40,8 @@ from typing import Any, ClassVar
 import numpy as np
 from omegaconf import DictConfig
 
-from pipeline.config import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.envs import UnitToSymmetric
+from pipeline.rules import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.runners.base import Runner, SetupError, TrainContext, TrainingStopped
 
 log = logging.getLogger("edgerl")
