@@ -46,7 +46,7 @@ from agents.common.fast_actor import NumpyActor, mlp_actor_spec
 from agents.distill import DistillConfig, DPDistill
 from envs.costs import ChainCostModel, d2d_links, mec_links
 from envs.dnn import DNNProfile
-from envs.network import D2D_LINK_FIELDS, MEC_LINK_FIELDS
+from envs.dynamics.table2 import D2D_LINK_FIELDS, MEC_LINK_FIELDS
 from envs.oracle import Oracle
 from envs.partition.common import midpoints
 from envs.partition.sim import D2D_LINK_SCALES, FACTOR_SCALE, MEC_LINK_SCALES

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.network import (
+from envs.dynamics import (
+    BatchedProcess,
     FiveGTrialD2D,
     FiveGTrialMEC,
     LinkProcess,
@@ -44,7 +45,7 @@ def _trace_process() -> tuple[str, LinkProcess]:
     )
 
 
-def _time_step(proc: LinkProcess, num: int, calls: int) -> float:
+def _time_step(proc: BatchedProcess, num: int, calls: int) -> float:
     rng = np.random.default_rng(0)
     proc.reset(rng, num=num)
     best = min(timeit.repeat(lambda: proc.step(rng), number=calls, repeat=5))
@@ -57,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
     trace_name, trace_proc = _trace_process()
-    cases: list[tuple[str, LinkProcess]] = [
+    cases: list[tuple[str, BatchedProcess]] = [
         ("FiveGTrialMEC (5g_trial, 6 fields)", FiveGTrialMEC()),
         ("FiveGTrialD2D (5g_trial, 2 fields)", FiveGTrialD2D()),
         (trace_name, trace_proc),

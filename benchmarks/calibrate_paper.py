@@ -41,7 +41,7 @@ from scipy.optimize import least_squares
 from agents.partition_baselines import PAPER_TABLE3_SHARES
 from envs.costs import ChainCostModel, LinkMatrices, d2d_links, mec_links
 from envs.dnn import get_profile
-from envs.network import TABLE2
+from envs.dynamics import TABLE2
 from envs.units import MW_MS_TO_J
 from pipeline.utils import atomic_write_json
 

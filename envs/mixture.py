@@ -10,7 +10,7 @@ A v1 env draws, for every copy at every reset, one *component* and runs the epis
   random offset: the terminal–edge uplink and RTT from one mmWave uplink/ping measurement
   (5G-MeMU, throughput and ping of the same scenario), the downlink from one Lumos5G file;
   fields without a trace (the edge–cloud link) come from the generator;
-* ``5g_trial`` — the Table 2 generator of v0 (:class:`envs.network.FiveGTrialMEC`); not in
+* ``5g_trial`` — the Table 2 generator of v0 (:class:`envs.dynamics.FiveGTrialMEC`); not in
   the default weights (:data:`DEFAULT_WEIGHTS`), add it with ``components``.
 
 Traces are split **by file** into a ``train`` and a ``test`` set (:func:`trace_split`), so
@@ -27,7 +27,7 @@ A mixture episode pairs the uplink and ping of one mmWave scenario (the same pla
 technology, measured in separate runs: they start at independent offsets, not time-aligned)
 with one downlink file.
 
-Every process here follows :class:`envs.network.LinkProcess` (batched, all randomness from
+Every process here follows :class:`envs.dynamics.LinkProcess` (batched, all randomness from
 the generator passed in). Randomness consumed per call, ``k`` copies:
 
 * :class:`RandomisedLink` reset: ``random((5, k, F))`` (mean, sigma, rho, spike probability,
@@ -55,17 +55,11 @@ from typing import Any
 import numpy as np
 
 from envs import kernels
+from envs.dynamics.base import LinkProcess, _check_num
+from envs.dynamics.five_g_trial import FiveGTrialD2D, FiveGTrialMEC
+from envs.dynamics.table2 import D2D_LINK_FIELDS, MEC_LINK_FIELDS, field_unit
+from envs.dynamics.trace import _resample
 from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS
-from envs.network import (
-    D2D_LINK_FIELDS,
-    MEC_LINK_FIELDS,
-    FiveGTrialD2D,
-    FiveGTrialMEC,
-    LinkProcess,
-    _check_num,
-    _resample,
-    field_unit,
-)
 from envs.traces import read_lumos5g, read_mmwave_list
 
 SPLITS: tuple[str, ...] = ("train", "test", "all")

@@ -26,7 +26,7 @@ Known quirks of the real data, and how they are handled:
   merged into one sample holding the mean of the repeated values (``duplicate_times="mean"``,
   the default); ``duplicate_times="error"`` rejects them instead. Decreasing timestamps are
   always an error.
-* Zero throughput samples (outages) are valid data and are kept; :class:`envs.network.TraceReplay`
+* Zero throughput samples (outages) are valid data and are kept; :class:`envs.dynamics.TraceReplay`
   floors bandwidth at a configurable minimum so transfer times stay finite.
 * In the 5G driving/walking ``.list`` throughput files a run holds two (times, values) pairs.
   ``series=0`` (default) selects the first pair, whose clock is monotone in every shipped file.

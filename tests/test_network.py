@@ -1,4 +1,4 @@
-"""Network and platform dynamics (envs/network.py): calibration, determinism, batching, replay."""
+"""Network and platform dynamics (envs/dynamics/): calibration, determinism, batching, replay."""
 
 from __future__ import annotations
 
@@ -433,3 +433,21 @@ def test_platform_load_enabled():
 def test_platform_load_validation(kwargs, what):
     with pytest.raises(ValueError, match=what):
         PlatformLoad(3, enabled=True, **kwargs)
+
+
+def test_envs_network_reexports_envs_dynamics():
+    # envs.network is the compatibility module of envs.dynamics: the same objects, so old
+    # imports (and pickles naming envs.network) keep working.
+    import envs.dynamics
+    import envs.network
+
+    for name in envs.dynamics.__all__:
+        assert getattr(envs.network, name) is getattr(envs.dynamics, name), name
+    assert envs.network.__all__ == envs.dynamics.__all__
+    # Platform load is a process but not a link process; the link processes are both.
+    assert issubclass(PlatformLoad, envs.dynamics.BatchedProcess)
+    assert not issubclass(PlatformLoad, envs.dynamics.LinkProcess)
+    for cls in (FiveGTrialProcess, ConstantLink, TraceReplay):
+        assert issubclass(cls, envs.dynamics.LinkProcess)
+    with pytest.raises(ValueError, match="must be a string, mapping or LinkProcess"):
+        make_link_process(PlatformLoad(6, names=MEC_LINK_FIELDS), "mec")

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from envs import kernels
-from envs.network import LinkProcess
+from envs.dynamics.base import LinkProcess
 
 ABSENT, AVAILABLE, OVERLOADED, DISCONNECTED = 0, 1, 2, 3
 _NO_OWN = np.zeros((0, 0))  # the kernels' "no per-candidate factor" (v0)

@@ -19,8 +19,7 @@ from envs.costs import (
     CostBreakdown,
 )
 from envs.dnn import DNNProfile, resolve_profile
-from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS
-from envs.network import (
+from envs.dynamics import (
     D2D_LINK_FIELDS,
     MEC_LINK_FIELDS,
     LinkProcess,
@@ -28,6 +27,7 @@ from envs.network import (
     field_unit,
     make_link_process,
 )
+from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS
 from envs.oracle import Oracle
 from envs.partition.collaborators import CollaboratorPool
 from envs.partition.common import (
@@ -505,7 +505,7 @@ class MECPartitionEnv(PartitionEnv):
     |---|---|---|
     | ``dnn`` | ``"resnet32"`` | built-in name, :class:`DNNProfile` or its dict |
     | ``input_shape`` | ``None`` (3, 32, 32) | input (C, H, W) of a built-in DNN |
-    | ``network`` | ``"5g_trial"`` | link spec for :func:`envs.network.make_link_process` (``"5g_trial"``, ``"constant"``, a trace/csv dict, a mapping of constant link values, or a ``LinkProcess``) |
+    | ``network`` | ``"5g_trial"`` | link spec for :func:`envs.dynamics.make_link_process` (``"5g_trial"``, ``"constant"``, a trace/csv dict, a mapping of constant link values, or a ``LinkProcess``) |
     | ``trace_dir`` | ``None`` | directory relative trace paths are resolved against |
     | ``d_t, d_e, d_c`` | 4.0, 1.0, 0.25 | capability (slowdown) factors (docs/model.md §3) |
     | ``d_energy`` | 1.0 | device energy factor |

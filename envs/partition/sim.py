@@ -6,7 +6,7 @@ with ``num = 1`` and the vector env with ``num = num_envs`` — the same code an
 random draws, so a vector env with one copy reproduces the single env for the same seed.
 
 Per-frame randomness, in order: MEC — the link process, then the platform load; D2D — the
-platform load, then the candidates (their links, then churn); see :mod:`envs.network` and
+platform load, then the candidates (their links, then churn); see :mod:`envs.dynamics` and
 :mod:`envs.partition.collaborators`. With one copy (the single env) the D2D candidate logic
 and observation run on plain Python floats (the MEC observation on 1-D rows): the same
 draws and the same float64 arithmetic as the numpy path, so the results are bit-identical
@@ -19,7 +19,7 @@ import numpy as np
 
 from envs import kernels
 from envs.costs import ChainCostModel, LinkMatrices, d2d_links, mec_links
-from envs.network import D2D_LINK_FIELDS, MEC_LINK_FIELDS, TABLE2, LinkProcess, PlatformLoad
+from envs.dynamics import D2D_LINK_FIELDS, MEC_LINK_FIELDS, TABLE2, LinkProcess, PlatformLoad
 from envs.partition.collaborators import ABSENT, AVAILABLE, OVERLOADED, CollaboratorPool
 from envs.partition.common import squash
 
