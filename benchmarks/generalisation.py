@@ -273,7 +273,11 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         )
     if args.observe == "current":
         title += ', `observe="current"`'
-        how = how.replace("generalisation.py ", "generalisation.py --observe current ")
+        how = (
+            "Regenerate: `python benchmarks/generalisation.py --observe current --agents "
+            "iorlo_plus dp_forecast --seeds 0`, then `... --observe current --render --doc "
+            "docs/results.md`. "
+        )
         setting = (
             'v1 defaults except `observe="current"` (the agents see this frame, so '
             "`dp_measured` is the oracle), "
