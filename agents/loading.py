@@ -168,6 +168,7 @@ def load_actor(
     """The deterministic policy stored at ``path`` (see the module docstring for the forms).
 
     Custom agents (IoRLO, IoRLO+, DP-distill, DRLoS, Q-learning) load as a :class:`NumpyActor`
+    (DRLoS+ as its :class:`~agents.drlos_plus.PlusActor`)
     (``torch.load(weights_only=True)``, checksum verified, non-finite weights rejected;
     batches use ``blas_threads`` BLAS threads). SB3 and RLlib runs load as a
     :class:`TrainedPolicy` rebuilt from the run's config. With ``env``, the checkpoint's env
@@ -185,6 +186,10 @@ def load_actor(
             from agents.forecast import ForecastDPActor
 
             actor = ForecastDPActor.from_checkpoint(payload, blas_threads=blas_threads)
+        elif payload.get("algo") == "drlos_plus":  # a per-(task, server) scorer
+            from agents.drlos_plus import PlusActor
+
+            actor = PlusActor(payload["actor"])
         else:
             actor = NumpyActor.from_checkpoint(payload, blas_threads=blas_threads)
         if env is not None:

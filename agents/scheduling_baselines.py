@@ -15,6 +15,11 @@ waiting), so the env never has to reject them.
 - ``least_loaded``: greedy, each task in FIFO order to the server with the lowest utilisation
   after the tasks already placed this step (``key="free"``: the most free slots instead; the
   two agree when capacities are equal).
+- ``latency_greedy``: each task to the choice of least expected latency (waiting + RPC if
+  forwarded + service; service is the same on every server): home when it has a free slot;
+  else wait for home while the expected wait (the task's place among those waiting for it,
+  over its departure rate g_h / E[service]) is at most the RPC latency; else forwarded to
+  the least-utilised server with a free slot (after this step's placements).
 """
 
 from __future__ import annotations
@@ -29,6 +34,19 @@ import numpy as np
 from envs.scheduling.env import EdgeSchedulingEnv, ObsParts
 from envs.scheduling.servers import cap_assignments
 from envs.scheduling.vector import EdgeSchedulingVectorEnv
+
+
+def _merge_slots(load: np.ndarray, free: np.ndarray, caps: np.ndarray, n: int) -> np.ndarray:
+    """(B, n) server of the k-th task of a least-utilisation greedy that fills ``free``
+    slots (-1 past the free slots): the k-th extra task on server i has key (g_i + k) / c_i;
+    sorting all keys gives the greedy order (stable: lower index wins ties)."""
+    batch = load.shape[0]
+    k = np.arange(n)
+    keys = (load[:, :, None] + k) / caps[:, None]
+    keys = np.where(k < free[:, :, None], keys, np.inf).reshape(batch, -1)
+    order = np.argsort(keys, axis=1, kind="stable")[:, :n]
+    has_slot = np.isfinite(np.take_along_axis(keys, order, axis=1))
+    return np.where(has_slot, order // n, -1)
 
 
 class SchedulingHeuristic(ABC):
@@ -53,6 +71,7 @@ class SchedulingHeuristic(ABC):
         self.num_servers = base.num_servers
         self.capacities = base.capacities.copy()
         self._cmax = float(self.capacities.max())
+        self.base_env = base
 
     def reset(self) -> None:  # noqa: B027 - optional hook, stateless policies keep it empty
         """Forget any state carried between steps (none by default)."""
@@ -161,11 +180,68 @@ class LeastLoadedPolicy(SchedulingHeuristic):
         return np.where(has_slot, order // big_m, -1)
 
 
+class LatencyGreedyPolicy(SchedulingHeuristic):
+    """Least expected latency per task: home if free, wait for home while cheaper than the
+    RPC, else forward to the least-utilised server with a free slot (module docstring)."""
+
+    name = "latency_greedy"
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        base = self.base_env
+        self.mean_service = float(base.arrival_process.mean_service_slots)
+        # Longest wait (slots) for home that costs no more than the forwarding RPC.
+        self.max_wait_slots = base.rpc_latency_ms / base.slot_ms
+
+    def _propose(self, parts: ObsParts, free: np.ndarray) -> np.ndarray:
+        return latency_greedy_targets(
+            parts.home, parts.mask, free, self.capacities, self.mean_service, self.max_wait_slots
+        )
+
+
+def least_loaded_targets(free: np.ndarray, caps: np.ndarray, n: int) -> np.ndarray:
+    """(B, n): ``least_loaded``'s server for each of the first n visible tasks (-1: none)."""
+    return _merge_slots(caps - free, free, caps, n)
+
+
+def latency_greedy_targets(
+    home: np.ndarray,
+    mask: np.ndarray,
+    free: np.ndarray,
+    caps: np.ndarray,
+    mean_service: float,
+    max_wait_slots: float,
+) -> np.ndarray:
+    """(B, w): ``latency_greedy``'s server per visible task (-1: keep waiting); ``home``,
+    ``mask`` (B, w), ``free`` (B, m) exact free slots, ``caps`` (m,)."""
+    m = caps.size
+    big_m = home.shape[1]
+    onehot = (home[..., None] == np.arange(m)) & mask[..., None]  # (B, w, m)
+    seen = np.cumsum(onehot, axis=1)
+    # place among the visible tasks of the same home
+    rank = np.take_along_axis(seen, np.maximum(home, 0)[..., None], axis=2)[..., 0] - 1
+    home_free = np.take_along_axis(free, np.maximum(home, 0), axis=1)
+    at_home = mask & (rank < home_free)
+    # Overflow: position p >= 1 among those waiting for home; home frees g_h / E[S] per slot.
+    load = caps - free
+    rate = np.maximum(load, 1) / mean_service  # (B, m) departures per slot when full
+    pos = rank - home_free + 1
+    home_rate = np.take_along_axis(rate, np.maximum(home, 0), axis=1)
+    forward = mask & ~at_home & (pos > max_wait_slots * home_rate)
+    # Forwarded tasks fill the slots left after the home placements, least-utilised first.
+    used = np.minimum(onehot.sum(axis=1), free)
+    seq = _merge_slots(load + used, free - used, caps, big_m)  # (B, w)
+    nth = np.cumsum(forward, axis=1) - 1
+    target = np.take_along_axis(seq, np.clip(nth, 0, max(big_m - 1, 0)), axis=1)
+    return np.where(at_home, home, np.where(forward, target, -1))
+
+
 SCHEDULING_POLICIES: dict[str, Callable[..., SchedulingHeuristic]] = {
     "closest": ClosestPolicy,
     "average": AveragePolicy,
     "random": RandomPolicy,
     "least_loaded": LeastLoadedPolicy,
+    "latency_greedy": LatencyGreedyPolicy,
 }
 
 

@@ -72,6 +72,7 @@ POLICY_ORDER = (
     "average",
     "random",
     "least_loaded",
+    "latency_greedy",
 )
 
 
@@ -276,7 +277,7 @@ def plot_loads(results: list[dict[str, Any]], path: Path) -> bool:
             pts = [(c["load"], row) for c in cells for row in c["rows"] if row["policy"] == name]
             style = dict(
                 label=name,
-                marker="osD^v<>p"[i],
+                marker="osD^v<>ph"[i],
                 linestyle=("-", "--", ":", "-.")[i % 4],
                 alpha=0.85,
             )

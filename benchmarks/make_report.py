@@ -61,7 +61,12 @@ from v1_report import END as V1_END  # noqa: E402
 # Blocks of results.md written by other scripts, kept when the report is regenerated.
 ROB1_BEGIN, ROB1_END = MARKERS["robustness"]  # generalisation.py --suite robustness
 TARGETS_BEGIN, TARGETS_END = "<!-- speed-targets:begin -->", "<!-- speed-targets:end -->"
-CARRIED: tuple[tuple[str, str], ...] = ((ROB1_BEGIN, ROB1_END), (TARGETS_BEGIN, TARGETS_END))
+SCHED_BEGIN, SCHED_END = "<!-- sched-v1:begin -->", "<!-- sched-v1:end -->"
+CARRIED: tuple[tuple[str, str], ...] = (
+    (ROB1_BEGIN, ROB1_END),
+    (TARGETS_BEGIN, TARGETS_END),
+    (SCHED_BEGIN, SCHED_END),
+)
 
 LABEL = plots.label
 dnn_label_plain = plots.dnn_label
@@ -1136,7 +1141,14 @@ def render(R: dict[str, Any], fig_dir: Path, command: str) -> str:
 
     # ------------------------------------------------------------------ 3. DRLoS
     if dr:
-        add("## 3. Reproduction of Huang et al. (IEEE TMC), Sec. 4.5: DRLoS")
+        add(
+            "## 3. Multi-edge scheduling (Huang et al., IEEE TMC): DRLoS, DRLoS+ and the v1 scoreboard"
+        )
+        add("")
+        add(SCHED_BEGIN)  # the v1 scoreboard: benchmarks/scheduling_scoreboard.py
+        add(SCHED_END)
+        add("")
+        add("### 3.5 Paper reproduction on v0: DRLoS (Huang et al., Sec. 4.5)")
         add("")
         add(drlos_markdown(dr))
         add("")

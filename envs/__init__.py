@@ -8,6 +8,7 @@ strings, so nothing heavy is imported until an env is made).
 | ``EdgeRL/MECPartition-v1`` | ``envs.partition:MECPartitionEnvV1`` | ``envs.partition:MECPartitionVectorEnvV1`` |
 | ``EdgeRL/D2DPartition-v1`` | ``envs.partition:D2DPartitionEnvV1`` | ``envs.partition:D2DPartitionVectorEnvV1`` |
 | ``EdgeRL/EdgeScheduling-v0`` | ``envs.scheduling.env:EdgeSchedulingEnv`` | ``envs.scheduling.vector:EdgeSchedulingVectorEnv`` |
+| ``EdgeRL/EdgeScheduling-v1`` | ``envs.scheduling.env:EdgeSchedulingEnvV1`` | ``envs.scheduling.vector:EdgeSchedulingVectorEnvV1`` |
 """
 
 from __future__ import annotations
@@ -66,4 +67,14 @@ _register(
     max_episode_steps=1000,
 )
 
-ENV_IDS: tuple[str, ...] = (*PARTITION_ENV_IDS, SCHEDULING_ENV_ID)
+# v1 (docs/model.md §8.1): heterogeneous capacities, 30 ms RPC, bursty arrivals, per-task
+# "assign" actions and the combined balance + latency objective; v0 stays the paper's MDP.
+SCHEDULING_V1_ENV_ID = "EdgeRL/EdgeScheduling-v1"
+_register(
+    SCHEDULING_V1_ENV_ID,
+    entry_point="envs.scheduling.env:EdgeSchedulingEnvV1",
+    vector_entry_point="envs.scheduling.vector:EdgeSchedulingVectorEnvV1",
+    max_episode_steps=1000,
+)
+
+ENV_IDS: tuple[str, ...] = (*PARTITION_ENV_IDS, SCHEDULING_ENV_ID, SCHEDULING_V1_ENV_ID)

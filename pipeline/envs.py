@@ -43,7 +43,7 @@ META_KEYS: tuple[str, ...] = (
 ACTION_MODES: dict[str, dict[str, str]] = {
     "mec": {"continuous": "continuous", "discrete": "discrete"},
     "d2d": {"continuous": "continuous", "discrete": "discrete"},
-    "scheduling": {"discrete": "shares"},
+    "scheduling": {"discrete": "shares", "assign": "assign"},  # assign: per-task agents
 }
 #: The action mode heuristics act in (partitioning policies convert to any mode).
 HEURISTIC_ACTION_MODE: dict[str, str] = {"mec": "continuous", "d2d": "continuous",

@@ -30,8 +30,8 @@ COMPATIBLE = {
             "sb3_a2c", "rllib_ppo", "rllib_sac"},
     "d2d": {"iorlo", "iorlo_plus", "dp_distill", "dp_forecast", "sb3_td3", "sb3_sac", "sb3_ddpg", "sb3_ppo",
             "sb3_a2c", "rllib_ppo", "rllib_sac"},
-    "scheduling": {"drlos", "qlearning", "sb3_ppo", "sb3_a2c", "sb3_dqn", "rllib_ppo",
-                   "rllib_dqn"},
+    "scheduling": {"drlos", "drlos_plus", "qlearning", "sb3_ppo", "sb3_a2c", "sb3_dqn",
+                   "sb3_maskable_ppo", "rllib_ppo", "rllib_dqn"},
 }  # fmt: skip
 
 
@@ -133,9 +133,14 @@ def test_scheduling_combinations(cfg_factory):
         cfg = cfg_factory("env=scheduling", f"agent={agent}")
         assert (cfg.dnn.name, cfg.network.name) == ("none", "none")
         assert cfg.run_dir == f"runs/scheduling-load0.8/{agent}/seed0"
-        assert validate(cfg).action_mode == "shares"
-    # the paper's agent is the scheduling env's default
+        per_task = agent in ("drlos_plus", "sb3_maskable_ppo")
+        assert validate(cfg).action_mode == ("assign" if per_task else "shares")
+    # the paper's agent is the scheduling env's default; DRLoS+ is v1's
     assert cfg_factory("env=scheduling").agent.name == "drlos"
+    v1 = cfg_factory("env=scheduling_v1")
+    assert (v1.agent.name, v1.env.id) == ("drlos_plus", "EdgeRL/EdgeScheduling-v1")
+    assert v1.run_dir == "runs/schedulingv1-load0.8/drlos_plus/seed0"
+    assert validate(v1).action_mode == "assign"
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -303,7 +308,8 @@ def test_network_yaml_matches_5g_trial_defaults():
     [("iorlo", "agents.iorlo:IoRLOConfig"), ("drlos", "agents.drlos:DRLoSConfig"),
      ("qlearning", "agents.qlearning:QLearningConfig"),
      ("dp_distill", "agents.distill:DistillConfig"),
-     ("dp_forecast", "agents.forecast:ForecastConfig")],
+     ("dp_forecast", "agents.forecast:ForecastConfig"),
+     ("drlos_plus", "agents.drlos_plus:DRLoSPlusConfig")],
 )  # fmt: skip
 def test_custom_agent_yaml_defaults(name, config_cls):
     """The yaml repeats the constructor defaults, except the documented DRLOS_DEVIATIONS."""
@@ -338,10 +344,10 @@ SB3_DEVIATIONS = {"device", "action_noise", "action_noise_sigma", "buffer_size"}
 
 @pytest.mark.parametrize("name", [a for a in AGENTS if a.startswith("sb3_")])
 def test_sb3_yaml_defaults(name):
-    import stable_baselines3 as sb3
+    from pipeline.runners.sb3 import _sb3_class
 
     y = _yaml("agent", name)
-    params = inspect.signature(getattr(sb3, y["algo"]).__init__).parameters
+    params = inspect.signature(_sb3_class(y["algo"]).__init__).parameters
     for k, v in y.items():
         if k in ("_target_", "name", "action_space", "algo", "policy", "net_arch", "activation"):
             continue

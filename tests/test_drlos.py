@@ -260,9 +260,10 @@ def test_mismatched_checkpoint_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="observation_space"):
         load_actor(path, env=other)
     # Another load level keeps the interface: allowed (evaluation across loads), silently.
+    at_1_2 = small_env(load=1.2, lambda_wait=0.0)  # (gym.make of v0 warns: v1 exists)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert DRLoS.load(path, small_env(load=1.2, lambda_wait=0.0)).iteration == 0
+        assert DRLoS.load(path, at_1_2).iteration == 0
     # Same spaces, other servers or share rule: loads, but warns naming the fields.
     with pytest.warns(UserWarning, match=r"capacities=\[100, 100, 100\].*eta=0\.05"):
         DRLoS.load(path, small_env(capacities=[50, 100, 150], eta=0.08))

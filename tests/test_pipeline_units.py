@@ -84,7 +84,8 @@ def test_heuristic_names():
     assert heuristic_names("mec")[-1] == "oracle" and "deepar" in heuristic_names("mec")
     assert "co_h" in heuristic_names("d2d") and "co_l" not in heuristic_names("d2d")
     assert "edge_only" not in heuristic_names("d2d")
-    assert set(heuristic_names("scheduling")) == {"closest", "average", "random", "least_loaded"}
+    expected = {"closest", "average", "random", "least_loaded", "latency_greedy"}
+    assert set(heuristic_names("scheduling")) == expected
 
 
 def test_markdown_table_formats_mean_std():

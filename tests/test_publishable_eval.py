@@ -174,7 +174,7 @@ def test_pip_install_console_scripts_work_from_another_directory(tmp_path):
     elsewhere.mkdir()
     proc = _run([str(venv / "bin" / "edgerl-train"), "--help"], cwd=elsewhere)
     _ok(proc)
-    assert "agent: dp_distill, dp_forecast, drlos, iorlo, iorlo_plus" in proc.stdout
+    assert "agent: dp_distill, dp_forecast, drlos, drlos_plus, iorlo, iorlo_plus" in proc.stdout
     assert "network: 5g_trial" in proc.stdout
     proc = _run([str(venv / "bin" / "edgerl-evaluate"), "--help"], cwd=elsewhere)
     _ok(proc)

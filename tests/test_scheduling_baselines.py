@@ -65,7 +65,7 @@ def test_policy_runs_an_episode_within_capacity(name):
         assert info["rejected"] == 0  # policies keep to free capacity themselves
     if name == "closest":
         assert infos[-1]["forwarded"] == 0
-    else:
+    elif name != "latency_greedy":  # it forwards only when home overflows (tested below)
         assert infos[-1]["forwarded"] > 0
 
 

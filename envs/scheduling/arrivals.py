@@ -187,6 +187,86 @@ class BernoulliArrivals:
         return TaskSet(arrival[order], home[order], service)
 
 
+BURSTY_KEYS: tuple[str, ...] = ("burst_ratio", "on_fraction", "mean_on_slots")
+DEFAULT_BURSTS: dict[str, float] = {"burst_ratio": 4.0, "on_fraction": 0.25, "mean_on_slots": 8.0}
+
+
+@dataclass(frozen=True)
+class BurstyArrivals(BernoulliArrivals):
+    """Markov-modulated on/off Bernoulli requests (``EdgeRL/EdgeScheduling-v1``'s default).
+
+    Each region (home server) has its own two-state Markov chain over the slots of the window,
+    on a stationary fraction ``on_fraction`` of the time, in on-spells of mean
+    ``mean_on_slots`` slots (geometric). While on, its users request ``burst_ratio`` times
+    as often as while off; the rates are scaled so that the expected rate is the Bernoulli
+    process's λ·p_i, so the load level ρ keeps its meaning. Chains start from the stationary
+    law; every draw comes from the task set's generator (``sample(rng)``).
+    """
+
+    burst_ratio: float = 4.0
+    on_fraction: float = 0.25
+    mean_on_slots: float = 8.0
+
+    def __post_init__(self) -> None:
+        _check_real("arrivals['burst_ratio']", self.burst_ratio, 1.0, 1e3)
+        _check_real("arrivals['on_fraction']", self.on_fraction, 0.0, 1.0, open_ends=True)
+        _check_real("arrivals['mean_on_slots']", self.mean_on_slots, 1.0, 1e6)
+        if self.switch_on > 1.0:
+            raise ValueError(
+                f"arrivals: on_fraction={self.on_fraction} with mean_on_slots="
+                f"{self.mean_on_slots} needs off-spells shorter than one slot; lower "
+                "on_fraction or raise mean_on_slots"
+            )
+        lam_on = self.rate_per_slot * self.on_scale
+        if lam_on > self.num_users:
+            raise ValueError(
+                f"num_users={self.num_users} is too small for load={self.load} with bursts: "
+                f"it needs λ_on={lam_on:.1f} requests per slot, at most one per user; use "
+                f"num_users >= {math.ceil(lam_on)}"
+            )
+
+    @property
+    def on_scale(self) -> float:
+        """Rate while on / mean rate: k / (π k + 1 − π)."""
+        k, pi = self.burst_ratio, self.on_fraction
+        return k / (pi * k + 1.0 - pi)
+
+    @property
+    def switch_off(self) -> float:
+        """P(on → off) per slot."""
+        return 1.0 / self.mean_on_slots
+
+    @property
+    def switch_on(self) -> float:
+        """P(off → on) per slot, so that the stationary on fraction is ``on_fraction``."""
+        return self.switch_off * self.on_fraction / (1.0 - self.on_fraction)
+
+    def sample(self, rng: np.random.Generator) -> TaskSet:
+        m, w = self.num_servers, self.window_slots
+        u = rng.random((w, m))
+        on = np.empty((w, m), dtype=bool)
+        on[0] = u[0] < self.on_fraction
+        for t in range(1, w):  # w x m uniforms drive the m chains
+            on[t] = np.where(on[t - 1], u[t] >= self.switch_off, u[t] < self.switch_on)
+        q = self.rate_per_slot / self.num_users
+        q_slot = np.where(on, q * self.on_scale, q * self.on_scale / self.burst_ratio)
+        counts = rng.binomial(self.users_per_region, q_slot).ravel()
+        arrival = np.repeat(np.repeat(np.arange(w), m), counts)
+        home = np.repeat(np.tile(np.arange(m), w), counts)
+        perm = rng.permutation(arrival.size)
+        order = perm[np.argsort(arrival[perm], kind="stable")]
+        service = sample_service(rng, arrival.size, self.service_time, self.service_mean)
+        return TaskSet(arrival[order], home[order], service)
+
+
+def _check_real(name: str, value: Any, low: float, high: float, *, open_ends: bool = False) -> None:
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    inside = ok and (low < value < high if open_ends else low <= value <= high)
+    if not inside:
+        lo, hi = ("(", ")") if open_ends else ("[", "]")
+        raise ValueError(f"{name} must be a finite number in {lo}{low}, {high}{hi}, got {value!r}")
+
+
 # --------------------------------------------------------------------------- trace files
 
 
@@ -933,14 +1013,17 @@ def make_arrivals(
         spec = dict(arrivals)
         kind = spec.pop("kind", "trace" if "path" in spec else None)
         if not isinstance(kind, str):
-            raise ValueError(f"arrivals['kind'] must be 'bernoulli' or 'trace', got {kind!r}")
-    elif isinstance(arrivals, str) and arrivals == "bernoulli":
-        kind, spec = "bernoulli", {}
+            raise ValueError(
+                f"arrivals['kind'] must be 'bernoulli', 'bursty' or 'trace', got {kind!r}"
+            )
+    elif isinstance(arrivals, str) and arrivals in ("bernoulli", "bursty"):
+        kind, spec = arrivals, {}
     elif isinstance(arrivals, str | os.PathLike):
         kind, spec = "trace", {"path": arrivals}
     else:
         raise ValueError(
-            f"arrivals must be 'bernoulli', a CSV path or a mapping with 'kind', got {arrivals!r}"
+            f"arrivals must be 'bernoulli', 'bursty', a CSV path or a mapping with 'kind', got "
+            f"{arrivals!r}"
         )
     if kind == "bernoulli":
         if spec:
@@ -951,8 +1034,18 @@ def make_arrivals(
             num_servers, load, total_capacity, home_probs, num_users, window_slots,
             service_time, mean_service_slots,
         )  # fmt: skip
+    if kind == "bursty":
+        if unknown := set(spec) - set(BURSTY_KEYS):
+            raise ValueError(
+                f"arrivals: unknown keys for kind 'bursty': {sorted(unknown, key=repr)}; "
+                f"allowed {list(BURSTY_KEYS)}"
+            )
+        return BurstyArrivals(
+            num_servers, load, total_capacity, home_probs, num_users, window_slots,
+            service_time, mean_service_slots, **{**DEFAULT_BURSTS, **spec},
+        )  # fmt: skip
     if kind != "trace":
-        raise ValueError(f"arrivals['kind'] must be 'bernoulli' or 'trace', got {kind!r}")
+        raise ValueError(f"arrivals['kind'] must be 'bernoulli', 'bursty' or 'trace', got {kind!r}")
     costs = {"prefill_ms_per_token", "decode_ms_per_token"}
     allowed = {"path", "format", *costs, *CSV_OPTIONS}
     if unknown := set(spec) - allowed:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from envs.scheduling.objective import step_latency_ms, step_reward
 from envs.scheduling.servers import cap_assignments_rows, fill_shares_batch, share_offers
 from envs.scheduling.tasks import TaskSet
 
@@ -418,6 +419,7 @@ class SchedulingBatch:
             servers, rejected = cap_assignments_rows(targets, free)
             self.rejected = self.rejected + rejected
         placed = servers >= 0
+        placed_forwarded = 0
         if placed.any():
             which = np.flatnonzero(placed)  # row-major: each copy's tasks in queue order
             rows = which // width
@@ -431,7 +433,9 @@ class SchedulingBatch:
             )
             pool.place(rows, srv, service, latency, slots)
             self.latency_ms.ravel()[at] = latency
-            self.forwarded = self.forwarded + np.bincount(rows[forwarded], minlength=self.num)
+            fwd_rows = np.bincount(rows[forwarded], minlength=self.num)
+            self.forwarded = self.forwarded + fwd_rows
+            placed_forwarded = fwd_rows
             tl.remove_head(flat, visible & ~placed)
         left_waiting = tl.length
 
@@ -444,12 +448,19 @@ class SchedulingBatch:
 
         mean_latency = np.where(done > 0, latency_sum / np.maximum(done, 1), 0.0)
         variance = sample_variance_rows(util)
-        # A zero weight adds exactly 0.0 (left_waiting and dropped are finite): skip it.
-        reward = -variance
-        if cfg.lambda_wait:
-            reward = reward - cfg.lambda_wait * left_waiting / cfg.buffer_size
-        if cfg.lambda_drop:
-            reward = reward - cfg.lambda_drop * dropped
+        reward = step_reward(
+            variance,
+            left_waiting,
+            dropped,
+            step_latency_ms(left_waiting, placed_forwarded, cfg.slot_ms, cfg.rpc_latency_ms)
+            if cfg.latency_weight
+            else 0.0,
+            buffer_size=cfg.buffer_size,
+            lambda_wait=cfg.lambda_wait,
+            lambda_drop=cfg.lambda_drop,
+            latency_weight=cfg.latency_weight,
+            latency_norm_ms=cfg.latency_norm_ms,
+        )
         terminated = self.completed + tl.dropped == tl.size
         return StepResult(reward, variance, terminated, dropped, mean_latency)
 

@@ -22,6 +22,7 @@ from envs.scheduling.arrivals import (
     home_probabilities,
     make_arrivals,
 )
+from envs.scheduling.objective import OBJECTIVES, step_latency_ms, step_reward
 from envs.scheduling.servers import (
     ServerPool,
     cap_assignments,
@@ -41,6 +42,7 @@ ACTION_MODES: tuple[str, ...] = ("shares", "assign")
 MAX_SERVERS = 5  # the paper keeps the share action space within 2^5 (Sec. 3.3.1)
 _RESET_OPTIONS = frozenset({"task_set_seed"})
 MAX_LOAD = 1000.0  # ρ; the paper sweeps 0.1-1.3
+DEFAULT_LATENCY_WEIGHT = 0.1  # w of objective="combined" (docs/model.md §8.1)
 # Rough bytes per task of a task set: its three int64 arrays, the sampling temporaries and the
 # episode's per-task state (latency, queue copies).
 _BYTES_PER_TASK = 128
@@ -94,6 +96,18 @@ class ObsLayout:
             obs[..., :m], obs[..., m : 2 * m], obs[..., 2 * m], obs[..., 2 * m + 1],
             home, rows[..., m], rows[..., m + 1], mask,
         )  # fmt: skip
+
+
+def action_masks_from_obs(obs: np.ndarray, layout: ObsLayout, cmax: float) -> np.ndarray:
+    """``EdgeSchedulingEnv.action_masks`` from observation(s): ``(..., M·(m+1))`` bool (free
+    slots are exact in the observation: (c_i − g_i) / max c)."""
+    parts = layout.decode(np.asarray(obs))
+    m = layout.num_servers
+    has_free = np.rint(parts.free.astype(np.float64) * cmax) > 0  # (..., m)
+    mask = np.empty((*parts.mask.shape, m + 1), dtype=bool)
+    mask[..., :m] = parts.mask[..., None] & has_free[..., None, :]
+    mask[..., m] = True
+    return mask.reshape(*parts.mask.shape[:-1], -1)
 
 
 def _int_arg(name: str, value: Any, low: int, high: int | None = MAX_COUNT) -> int:
@@ -336,6 +350,11 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
     - ``rpc_latency_ms`` (20.0): forwarding latency to a non-home server, in [0, 1e9].
     - ``lambda_wait``, ``lambda_drop`` (0.0): reward weights in [0, 1e9].
     - ``render_mode`` (None): None or "ansi".
+    - ``objective`` ("variance"): the reward above (the paper's), or "combined", which adds
+      ``latency_weight`` x the waiting + RPC latency of the step (docs/model.md §8.1,
+      ``envs.scheduling.objective``; v1's default).
+    - ``latency_weight`` (None): w of "combined", in [0, 1e9]; None → 0.1 for "combined"
+      and 0 for "variance" (which accepts no other value).
 
     ``step`` takes an action of the action space only: one integer (Python or numpy, 0-d) in
     "shares" mode, an integer array of shape (M,) in "assign" mode; anything else (floats,
@@ -351,9 +370,11 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
 
     ## Version History
 
+    - v1 (:class:`EdgeSchedulingEnvV1`): new defaults, see there.
     - v0: initial version. Later additions keep every v0 episode bit-identical
       (``tests/test_scheduling_pinned.py``): the native vector env, scaled CSV logs
-      (``arrivals`` options), O(M) queue steps.
+      (``arrivals`` options), O(M) queue steps, ``objective`` / ``latency_weight`` and
+      ``action_masks()`` (v0's defaults unchanged).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 10}
@@ -379,6 +400,8 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         lambda_wait: float = 0.0,
         lambda_drop: float = 0.0,
         render_mode: str | None = None,
+        objective: str = "variance",
+        latency_weight: float | None = None,
     ) -> None:
         m = _int_arg("num_servers", num_servers, 2, MAX_SERVERS)
         if capacities is None:
@@ -417,6 +440,15 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         self.rpc_latency_ms = _float_arg("rpc_latency_ms", rpc_latency_ms, 0.0, MAX_DURATION_MS)
         self.lambda_wait = _float_arg("lambda_wait", lambda_wait)
         self.lambda_drop = _float_arg("lambda_drop", lambda_drop)
+        self.objective = _choice_arg("objective", objective, OBJECTIVES)
+        if latency_weight is None:
+            latency_weight = DEFAULT_LATENCY_WEIGHT if objective == "combined" else 0.0
+        self.latency_weight = _float_arg("latency_weight", latency_weight)
+        if objective == "variance" and self.latency_weight:
+            raise ValueError(
+                f"latency_weight applies to objective='combined' only; objective='variance' "
+                f"(the paper's reward) needs latency_weight None or 0, got {latency_weight!r}"
+            )
         self.render_mode = _choice_arg("render_mode", render_mode, (None, "ansi"))
         window = _int_arg("window_slots", window_slots, 1)
         _check_sizes_before(m, self.capacities, self.buffer_size, window, action_mode)
@@ -440,6 +472,8 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         self._service_norm = 4.0 * mu
         _check_sizes_after(m, self.arrival_process, window, self._service_norm)
         self.queue_norm = float(queue_limit if queue_limit is not None else 10 * self.buffer_size)
+        # ℓ_ref of the combined objective (envs/scheduling/objective.py): λ·E[service]·slot_ms.
+        self.latency_norm_ms = self.arrival_process.rate_per_slot * mu * self.slot_ms
 
         self.obs_layout = ObsLayout(m, self.buffer_size)
         self.observation_space = spaces.Box(0.0, 1.0, (self.obs_layout.size,), np.float32)
@@ -530,6 +564,7 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
             )
             self._rejected += rejected
         placed = servers >= 0
+        placed_forwarded = 0
         if placed.any():
             ids, srv = head[placed], servers[placed]
             forwarded = srv != tasks.home[ids]
@@ -539,7 +574,8 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
             ) * self.slot_ms + self.rpc_latency_ms * forwarded
             pool.place(srv, service, latency, tl.slot)
             self._latency_ms[ids] = latency
-            self._forwarded += int(forwarded.sum())
+            placed_forwarded = int(forwarded.sum())
+            self._forwarded += placed_forwarded
             tl.remove_head(placed)
         left_waiting = tl.length
 
@@ -549,10 +585,18 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         dropped = tl.admit()
 
         info = self._info(latency_sum / done if done else 0.0)
-        reward = (
-            -info["variance"]
-            - self.lambda_wait * left_waiting / self.buffer_size
-            - self.lambda_drop * dropped
+        reward = step_reward(
+            info["variance"],
+            left_waiting,
+            dropped,
+            step_latency_ms(left_waiting, placed_forwarded, self.slot_ms, self.rpc_latency_ms)
+            if self.latency_weight
+            else 0.0,
+            buffer_size=self.buffer_size,
+            lambda_wait=self.lambda_wait,
+            lambda_drop=self.lambda_drop,
+            latency_weight=self.latency_weight,
+            latency_norm_ms=self.latency_norm_ms,
         )
         terminated = self._completed + tl.dropped == tasks.size
         return self._observation(), float(reward), bool(terminated), False, info
@@ -566,6 +610,21 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
             f"slot {tl.slot:5d} | util [{util}] | waiting {tl.length:5d} | "
             f"done {self._completed}/{tl.tasks.size} | dropped {tl.dropped}"
         )
+
+    def action_masks(self) -> np.ndarray:
+        """Valid choices of the current state, flat ``(M·(m+1),)`` bool ("assign" mode; the
+        layout sb3-contrib's ``MaskablePPO`` reads for a ``MultiDiscrete`` space): entry
+        ``j·(m+1) + i`` is True when visible slot j holds a task and server i has a free
+        slot; the last choice of each slot (``m``, keep waiting) is always valid."""
+        if self.action_mode != "assign":
+            raise ValueError("action_masks() applies to action_mode='assign' only")
+        tl = self._require_reset()
+        m, big_m = self.num_servers, self.buffer_size
+        mask = np.zeros((big_m, m + 1), dtype=bool)
+        n = min(tl.length, big_m)
+        mask[:n, :m] = self.server_pool.free > 0
+        mask[:, m] = True
+        return mask.ravel()
 
     # ------------------------------------------------------------------ internals
 
@@ -646,3 +705,143 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
             rows[:n, m + 1] = np.minimum(tl.tasks.service[head] / self._service_norm, 1.0)
             obs[lay.mask_start : lay.mask_start + n] = 1.0
         return obs
+
+
+V1_ENV_ID = "EdgeRL/EdgeScheduling-v1"
+V1_ENTRY_POINT = "envs.scheduling.env:EdgeSchedulingEnvV1"
+V1_CAPACITIES: tuple[int, ...] = (120, 80, 50)
+V1_ARRIVALS: dict[str, Any] = {"kind": "bursty", "burst_ratio": 4.0, "on_fraction": 0.25,
+                               "mean_on_slots": 8.0}  # fmt: skip
+
+
+class EdgeSchedulingEnvV1(EdgeSchedulingEnv):
+    """Multi-edge request scheduling, version 1: balance and latency trade off (docs/model.md §8.1).
+
+    ## Description
+
+    The v0 simulator (:class:`EdgeSchedulingEnv`: m edge servers with capacities c_i, one FIFO
+    buffer queue, the first M waiting tasks visible, geometric service times) with the defaults
+    changed so that no simple rule is best, as the paper motivates: forwarding a task over RPC
+    costs latency, and an overloaded home server makes its tasks queue.
+
+    - heterogeneous capacities ``(120, 80, 50)`` against Zipf home shares 54.5 / 27.3 / 18.2 %;
+    - a non-trivial RPC latency, 30 ms (a mean service time is 100 ms);
+    - bursty arrivals: each region's users switch between on and off (a two-state Markov chain
+      per region, on 25 % of the slots in spells of 8 slots on average, 4x the off rate; the
+      mean rate keeps ρ's meaning), drawn from the task set's generator;
+    - per-task actions (``action_mode="assign"``), M = 100 visible tasks, queue limit 1000;
+    - the combined objective (below): utilisation variance plus the latency a scheduler adds.
+
+    At ρ = 0.8 (λ = 20 tasks per slot, ~2,000 tasks and ~170 steps per episode) Closest (never
+    forward) queues at the hot home server, Least-loaded forwards ~61 % of the tasks and
+    Latency-greedy (forward only what home cannot take soon) leaves the utilisations uneven;
+    the best policy lies between them (docs/results.md §3).
+
+    ## Action Space
+
+    ``MultiDiscrete([m + 1] * M)`` (``"assign"``, default): entry j is the server of visible task
+    j, m keeps it waiting; assignments beyond free capacity are rejected (earliest first) and
+    counted in ``info["rejected"]``. ``action_masks()`` returns the valid choices, flat
+    ``(M·(m+1),)`` (full servers masked; sb3-contrib's MaskablePPO reads it).
+    ``action_mode="shares"`` gives DRLoS's ``Discrete(2**m)`` share actions, as in v0.
+
+    ## Observation Space
+
+    As v0: ``Box(0, 1, (2m + 2 + M(m + 3),), float32)`` (m = 3, M = 100: 608):
+
+    | index                      | content                                           |
+    |----------------------------|---------------------------------------------------|
+    | ``[0, m)``                 | utilisation u_i = g_i / c_i                       |
+    | ``[m, 2m)``                | free capacity (c_i - g_i) / max_j c_j             |
+    | ``2m``                     | min(queue length / queue_limit, 1)                |
+    | ``2m + 1``                 | tasks arrived so far / K                          |
+    | ``2m+2 + j(m+2) + [0, m)`` | visible task j: one-hot home server               |
+    | ``2m+2 + j(m+2) + m``      | task j: min(waiting slots / (10·E[service]), 1)   |
+    | ``2m+2 + j(m+2) + m + 1``  | task j: min(service slots / (4·E[service]), 1)    |
+    | ``2m+2 + M(m+2) + j``      | mask: 1 if visible slot j holds a task, else 0    |
+
+    ## Rewards
+
+    ``objective="combined"`` (default; ``envs.scheduling.objective``), per step:
+
+        r_t = -Var(u) - w · (slot_ms·W_t + rpc_ms·F_t) / (λ·E[S]·slot_ms) - λ_drop·D_t
+
+    with Var(u) = Σ_i (u_i - ū)² / (m - 1) after the step (the paper's eq. 10 on utilisations),
+    W_t the tasks left waiting, F_t the tasks placed away from home this step, D_t the tasks
+    dropped on arrival, w = ``latency_weight`` (0.1) and λ_drop = 1. A task's latency is
+    waiting + service + RPC; its service time is the same on every server, so the objective
+    charges waiting and RPC, as they accrue. ``objective="variance"`` (with ``lambda_drop=0``)
+    is the paper's variance-only reward of v0.
+
+    Example (defaults, ρ = 0.8: λ = 20, E[S] = 10 slots, so λ·E[S]·slot_ms = 2000 ms): loads
+    g = (96, 40, 40) → u = (0.8, 0.5, 0.8), Var = (0.01 + 0.04 + 0.01) / 2 = 0.03; 10 tasks
+    left waiting and 5 forwarded → latency term 0.1 · (10·10 + 30·5) / 2000 = 0.0125;
+    r = -0.03 - 0.0125 = -0.0425.
+
+    The episode objective J = -(Σ_t r_t) / window_slots (lower is better) is the scoreboard's
+    (``agents.scheduling_eval``, ``benchmarks/scheduling_scoreboard.py``).
+
+    ## Starting State
+
+    As v0: empty servers, the slot-0 arrivals queued; ``reset(options={"task_set_seed": k})``
+    replays task set k exactly, else k is drawn from ``self.np_random``.
+
+    ## Episode End
+
+    As v0: terminated when every task is completed or dropped; truncated by ``TimeLimit``
+    (registered with ``max_episode_steps=1000``).
+
+    ## Arguments
+
+    Those of :class:`EdgeSchedulingEnv` (all validated, ValueError naming the argument), with
+    these defaults: ``capacities=(120, 80, 50)``, ``buffer_size=100``, ``queue_limit=1000``,
+    ``action_mode="assign"``, ``arrivals={"kind": "bursty", "burst_ratio": 4.0,
+    "on_fraction": 0.25, "mean_on_slots": 8.0}`` (also ``"bursty"``, ``"bernoulli"`` or a
+    trace), ``rpc_latency_ms=30.0``, ``lambda_drop=1.0``, ``objective="combined"`` and
+    ``latency_weight=None`` (→ 0.1 for "combined"; with "variance" it must be None or 0).
+
+    ## Vector env
+
+    ``gymnasium.make_vec("EdgeRL/EdgeScheduling-v1", num_envs=N)`` returns
+    :class:`~envs.scheduling.vector.EdgeSchedulingVectorEnvV1`, which reproduces this env bit
+    for bit, copy by copy (``tests/test_scheduling_v1.py``).
+
+    ## Version History
+
+    - v1: heterogeneous capacities, 30 ms RPC, bursty arrivals, per-task actions and the
+      combined balance + latency objective by default.
+    - v0: the paper's MDP (:class:`EdgeSchedulingEnv`), unchanged.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_servers: int = 3,
+        capacities: int | Sequence[int] | None = V1_CAPACITIES,
+        load: float = 0.8,
+        home_skew: float | Sequence[float] = 1.0,
+        num_users: int = 1000,
+        window_slots: int = 100,
+        slot_ms: float = 10.0,
+        buffer_size: int = 100,
+        queue_limit: int | None = 1000,
+        eta: float = 0.05,
+        action_mode: str = "assign",
+        arrivals: str | os.PathLike[str] | Mapping[str, Any] = "bursty",
+        service_time: str = "geometric",
+        mean_service_slots: float = 10.0,
+        rpc_latency_ms: float = 30.0,
+        lambda_wait: float = 0.0,
+        lambda_drop: float = 1.0,
+        render_mode: str | None = None,
+        objective: str = "combined",
+        latency_weight: float | None = None,
+    ) -> None:
+        super().__init__(
+            num_servers=num_servers, capacities=capacities, load=load, home_skew=home_skew,
+            num_users=num_users, window_slots=window_slots, slot_ms=slot_ms,
+            buffer_size=buffer_size, queue_limit=queue_limit, eta=eta, action_mode=action_mode,
+            arrivals=arrivals, service_time=service_time, mean_service_slots=mean_service_slots,
+            rpc_latency_ms=rpc_latency_ms, lambda_wait=lambda_wait, lambda_drop=lambda_drop,
+            render_mode=render_mode, objective=objective, latency_weight=latency_weight,
+        )  # fmt: skip

@@ -48,6 +48,7 @@ from envs.scheduling.env import (
     _BYTES_PER_TASK,
     RECOMMENDED_MAX_EPISODE_STEPS,
     EdgeSchedulingEnv,
+    EdgeSchedulingEnvV1,
     _int_arg,
 )
 from envs.scheduling.tasks import TaskSet
@@ -70,6 +71,8 @@ class EdgeSchedulingVectorEnv(VectorEnv):
         "autoreset_mode": AutoresetMode.NEXT_STEP,
         "render_modes": [],
     }
+    #: the single env whose copies this batches (its constructor defaults apply)
+    env_class: ClassVar[type[EdgeSchedulingEnv]] = EdgeSchedulingEnv
 
     def __init__(
         self,
@@ -82,7 +85,7 @@ class EdgeSchedulingVectorEnv(VectorEnv):
                 f"render_mode must be None for the vector env (it does not render), got "
                 f"{kwargs['render_mode']!r}"
             )
-        self._setup(EdgeSchedulingEnv(**kwargs), num_envs, max_episode_steps)
+        self._setup(self.env_class(**kwargs), num_envs, max_episode_steps)
 
     @classmethod
     def from_env(
@@ -361,3 +364,10 @@ def _add_reset_infos(
     infos["_task_set_seed"] = mask
     infos["num_tasks"] = np.where(mask, sizes, 0)
     infos["_num_tasks"] = mask
+
+
+class EdgeSchedulingVectorEnvV1(EdgeSchedulingVectorEnv):
+    """The native vector env of ``EdgeRL/EdgeScheduling-v1`` (copies of
+    :class:`~envs.scheduling.env.EdgeSchedulingEnvV1`, v1's defaults)."""
+
+    env_class: ClassVar[type[EdgeSchedulingEnv]] = EdgeSchedulingEnvV1

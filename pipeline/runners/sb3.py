@@ -1,11 +1,16 @@
 """Stable-Baselines3 baselines: TD3, SAC, DDPG (continuous), PPO, A2C (discrete or
-continuous) and DQN (Discrete: scheduling shares only).
+continuous), DQN (Discrete: scheduling shares only) and sb3-contrib's MaskablePPO (the
+scheduling env's per-task "assign" actions, with the env's action mask).
 
 * Continuous agents train on ``RescaleAction(env, -1, 1)`` (SB3 wants symmetric boxes); the
   policy returned by :meth:`SB3Runner.policy` / :meth:`SB3Runner.load_policy` maps actions back
   to the env's ``Box(0, 1)`` (:class:`pipeline.envs.UnitToSymmetric`).
 * Discrete agents use the partitioning envs' ``action_mode="discrete"`` (MultiDiscrete
   platform indices) or the scheduling env's ``"shares"`` (Discrete(2^m)).
+* ``MaskablePPO`` (``agent.action_space=assign``) trains on the scheduling env's
+  ``"assign"`` mode (``MultiDiscrete([m+1]*M)``) and reads the valid choices from the env's
+  ``action_masks()`` (a full server is masked, "wait" always valid); its policy computes the
+  same mask from the observation (:func:`envs.scheduling.env.action_masks_from_obs`).
 * Logging: :class:`PipelineCallback` logs the shared ``charts/*`` and ``eval/*`` tags, and
   SB3's own ``train/*`` values are routed to ``losses/*`` (names with "loss") or
   ``charts/*`` through a custom SB3 logger output (:class:`RunLoggerOutput`).
@@ -54,6 +59,7 @@ ALGOS: dict[str, tuple[str, ...]] = {
     "PPO": ("discrete", "continuous"),
     "A2C": ("discrete", "continuous"),
     "DQN": ("discrete",),
+    "MaskablePPO": ("assign",),  # sb3-contrib; the scheduling env's "assign" mode
 }
 OFF_POLICY: tuple[str, ...] = ("TD3", "SAC", "DDPG", "DQN")
 NOISE_KINDS: tuple[str, ...] = ("normal", "ornstein_uhlenbeck")
@@ -104,6 +110,10 @@ RULES: dict[str, Rule] = {
 
 
 def _sb3_class(algo: str) -> type:
+    if algo == "MaskablePPO":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
     import stable_baselines3 as sb3
 
     return getattr(sb3, algo)
@@ -254,13 +264,21 @@ def _set_global_rng_state(state: dict[str, Any]) -> None:
 class SB3Policy:
     """A trained SB3 model as a deterministic policy in the raw env action space."""
 
-    def __init__(self, model: Any, continuous: bool, discrete_scalar: bool) -> None:
+    def __init__(
+        self, model: Any, continuous: bool, discrete_scalar: bool, masker: Any = None
+    ) -> None:
         self.model = model
         self.continuous = continuous
         self.discrete_scalar = discrete_scalar
+        self.masker = masker  # obs -> action masks (MaskablePPO), else None
+
+    def _predict(self, obs: np.ndarray) -> Any:
+        if self.masker is None:
+            return self.model.predict(obs, deterministic=True)[0]
+        return self.model.predict(obs, deterministic=True, action_masks=self.masker(obs))[0]
 
     def act(self, obs: np.ndarray) -> Any:
-        a, _ = self.model.predict(obs, deterministic=True)
+        a = self._predict(obs)
         if self.continuous:
             return UnitToSymmetric.to_env(a)
         if self.discrete_scalar:
@@ -268,7 +286,7 @@ class SB3Policy:
         return np.asarray(a, dtype=np.int64)
 
     def act_batch(self, obs_batch: np.ndarray) -> np.ndarray:
-        a, _ = self.model.predict(np.asarray(obs_batch), deterministic=True)
+        a = self._predict(np.asarray(obs_batch))
         if self.continuous:
             return UnitToSymmetric.to_env(a)
         return np.asarray(a, dtype=np.int64)
@@ -326,6 +344,7 @@ class SB3Runner(Runner):
     """Stable-Baselines3 agents (``agent=sb3_*``); see the module docstring."""
 
     meta_keys: ClassVar[tuple[str, ...]] = ("_target_", "name", "action_space")
+    action_spaces: ClassVar[tuple[str, ...]] = ("continuous", "discrete", "assign")
     rules: ClassVar[dict[str, Rule]] = RULES
     description = "Stable-Baselines3"
     buffer_file = "replay_buffer.npz"
@@ -349,7 +368,8 @@ class SB3Runner(Runner):
         bad = sorted(k for k in cls.hyperparameters(agent) if k not in params and k not in extra)
         if bad:
             raise ConfigError(
-                f"agent: {bad} not argument(s) of stable_baselines3.{algo} (agent {agent['name']})"
+                f"agent: {bad} not argument(s) of {_sb3_class(algo).__module__.split('.')[0]}."
+                f"{algo} (agent {agent['name']})"
             )
         if agent.get("action_noise") is not None and algo not in ("TD3", "DDPG", "SAC"):
             raise ConfigError(f"agent.action_noise applies to TD3/DDPG/SAC, not {algo}")
@@ -362,6 +382,11 @@ class SB3Runner(Runner):
                 f"env=scheduling offers (its 2^m share actions); env={env_name} decides one "
                 "platform per block (MultiDiscrete). Use sb3_ppo/sb3_a2c (discrete) or "
                 "sb3_td3/sb3_sac/sb3_ddpg/iorlo (continuous) there"
+            )
+        if agent.get("algo") == "MaskablePPO" and env_name != "scheduling":
+            raise ConfigError(
+                f"agent {agent['name']} (MaskablePPO) acts through the scheduling env's "
+                f"per-task 'assign' actions and their mask; env={env_name} has none"
             )
         super().check_env(agent, env_name)
 
@@ -599,8 +624,9 @@ class SB3Runner(Runner):
         from gymnasium import spaces
 
         return SB3Policy(
-            self.model, self.continuous, isinstance(self.raw_env.action_space, spaces.Discrete)
-        )
+            self.model, self.continuous, isinstance(self.raw_env.action_space, spaces.Discrete),
+            _masker(self.algo, self.raw_env),
+        )  # fmt: skip
 
     @classmethod
     def load_policy(cls, run_dir: Path, cfg: DictConfig, env: Any) -> SB3Policy:
@@ -629,12 +655,28 @@ class SB3Runner(Runner):
         finally:
             venv.close()
         space = getattr(env, "single_action_space", env.action_space)
-        return SB3Policy(model, bool(meta["rescaled_actions"]), isinstance(space, spaces.Discrete))
+        return SB3Policy(
+            model, bool(meta["rescaled_actions"]), isinstance(space, spaces.Discrete),
+            _masker(runner.algo, env),
+        )  # fmt: skip
 
     def close(self) -> None:
         super().close()
         if self.model is not None and self.model.get_env() is not None:
             self.model.get_env().close()
+
+
+def _masker(algo: str, env: Any) -> Any:
+    """MaskablePPO: ``obs -> action masks`` of the scheduling env ``env`` (else None)."""
+    if algo != "MaskablePPO":
+        return None
+    from functools import partial
+
+    from envs.scheduling.env import action_masks_from_obs
+
+    base = env.unwrapped
+    base = getattr(base, "env", base)  # a vector env holds its single env
+    return partial(action_masks_from_obs, layout=base.obs_layout, cmax=float(base.capacities.max()))
 
 
 def _attr(obj: Any, dotted: str) -> Any:

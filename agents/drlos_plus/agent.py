@@ -1,0 +1,584 @@
+"""DRLoS+: per-task scheduling with a shared (task, server) scorer (docs/model.md §8.2).
+
+The improved learned scheduler of ``EdgeRL/EdgeScheduling-v1`` (``action_mode="assign"``).
+Where DRLoS picks one of 2^m share vectors per step, DRLoS+ decides per visible task: a small
+MLP scores every (task, choice) pair from the features of :mod:`agents.drlos_plus.features`
+(server load and free slots, home or not, the task's place among the tasks of each server,
+its expected wait for home in RPC units, ...; the choices are the m servers and "keep
+waiting"), a mask removes full servers, and each task's choice is drawn from the softmax of
+its scores. One scorer serves every task and every server, so the policy has ~1,600 weights
+whatever m and M.
+
+Training is DRLoS's (DeepRM's) REINFORCE with the per-timestep baseline over N rollouts of
+one task set (the N copies of the native vector env), where a step's log-probability is the
+sum over the tasks decided in it::
+
+    G[j, t] = Σ_{t' >= t} γ^{t'-t} r[j, t'];   b[t] = mean_j G[j, t] (episodes running at t)
+    A = (G - b) / std(G - b)
+    loss = -Σ_{(j,t) taken} A[j, t] · Σ_{tasks k of step t} log π(a_k | s[j, t]) / Σ tasks
+           - entropy_coef · mean entropy per task
+
+Readings and choices (all in :class:`DRLoSPlusConfig`): γ = 0.9 (a task's latency and its
+share of the variance are felt within about one service time; γ = 1 works too, slower);
+advantages normalised per iteration; the policy acts by sampling with its own seeded
+generator (``deterministic=False``, default), since the argmax of identical tasks sends them
+all to one server, where the sample spreads them in proportion, as the trained
+probabilities say. Determinism: one ``torch.Generator`` (weights and training samples), the
+task sets from ``np.random.default_rng(seed)``; the same seed gives the same run, and a
+checkpoint resumes it exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from agents.common.checkpoint import (
+    env_signature,
+    numpy_rng_state,
+    restore_agent,
+    save_checkpoint,
+    set_numpy_rng_state,
+)
+from agents.common.evaluation import DEFAULT_EVAL_SEEDS
+from agents.common.logger import RunLogger
+from agents.common.threads import torch_threads
+from agents.drlos.agent import BASELINES, discounted_returns, scheduling_config, time_baseline
+from agents.drlos.rollout import max_episode_steps
+from agents.drlos_plus.features import NUM_FEATURES, FeatureSpec, task_server_features
+from envs.scheduling.env import EdgeSchedulingEnv
+from envs.scheduling.objective import episode_scores
+from envs.scheduling.vector import EdgeSchedulingVectorEnv
+
+ALGO = "drlos_plus"
+ACTIVATIONS: tuple[str, ...] = ("tanh", "relu")
+_NEG = -1e9  # logit of a masked choice
+
+
+@dataclass(frozen=True)
+class DRLoSPlusConfig:
+    """DRLoS+ hyperparameters.
+
+    | field | default | meaning |
+    |---|---|---|
+    | ``hidden`` | (32, 32) | hidden widths of the shared (task, choice) scorer |
+    | ``activation`` | ``"tanh"`` | ``"tanh"`` or ``"relu"`` |
+    | ``lr`` | 3e-3 | Adam learning rate |
+    | ``n_rollouts`` | 16 | N, episodes per task set (>= 2, for the baseline) |
+    | ``gamma`` | 0.9 | discount of the returns |
+    | ``baseline`` | ``"running"`` | ``"running"`` or ``"zeros"`` (DeepRM), as DRLoS |
+    | ``entropy_coef`` | 0.001 | entropy bonus per task decision |
+    | ``max_grad_norm`` | 1.0 | gradient clipping (``None``: off) |
+    | ``max_steps`` | ``None`` | cut rollouts after this many steps (``None``: the env's TimeLimit) |
+    | ``deterministic`` | ``False`` | act greedily (argmax) instead of sampling |
+    | ``seed`` | 0 | weights, action sampling, training task sets |
+    | ``torch_threads`` | 1 | ``torch.set_num_threads`` during ``learn`` (``None``: as is) |
+    """
+
+    hidden: int | tuple[int, ...] = (32, 32)
+    activation: str = "tanh"
+    lr: float = 3e-3
+    n_rollouts: int = 16
+    gamma: float = 0.9
+    baseline: str = "running"
+    entropy_coef: float = 0.001
+    max_grad_norm: float | None = 1.0
+    max_steps: int | None = None
+    deterministic: bool = False
+    seed: int = 0
+    torch_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        hidden = self.hidden
+        if isinstance(hidden, list | tuple):
+            hidden = tuple(hidden)
+        elif _is_int(hidden):
+            hidden = (int(hidden),)
+        if not (
+            isinstance(hidden, tuple)
+            and hidden
+            and all(_is_int(h) and 1 <= h <= 4096 for h in hidden)
+        ):
+            raise ValueError(
+                f"hidden must be an integer in [1, 4096] or a non-empty list of them, got "
+                f"{self.hidden!r}"
+            )
+        object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("baseline", self.baseline, BASELINES)
+        if not (_is_real(self.lr) and 0 < self.lr <= 1):
+            raise ValueError(f"lr must be a number in (0, 1], got {self.lr!r}")
+        if not (_is_int(self.n_rollouts) and 2 <= self.n_rollouts <= 4096):
+            raise ValueError(
+                f"n_rollouts must be an integer in [2, 4096] (the baseline averages over "
+                f"episodes), got {self.n_rollouts!r}"
+            )
+        if not (_is_real(self.gamma) and 0 <= self.gamma <= 1):
+            raise ValueError(f"gamma must be a number in [0, 1], got {self.gamma!r}")
+        if not (_is_real(self.entropy_coef) and self.entropy_coef >= 0):
+            raise ValueError(
+                f"entropy_coef must be a finite number >= 0, got {self.entropy_coef!r}"
+            )
+        if self.max_grad_norm is not None and not (
+            _is_real(self.max_grad_norm) and self.max_grad_norm > 0
+        ):
+            raise ValueError(f"max_grad_norm must be > 0 or None, got {self.max_grad_norm!r}")
+        if self.max_steps is not None and not (_is_int(self.max_steps) and self.max_steps >= 1):
+            raise ValueError(f"max_steps must be an integer >= 1 or None, got {self.max_steps!r}")
+        if not isinstance(self.deterministic, bool | np.bool_):
+            raise ValueError(f"deterministic must be true or false, got {self.deterministic!r}")
+        if not (_is_int(self.seed) and self.seed >= 0):
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if self.torch_threads is not None and not (
+            _is_int(self.torch_threads) and self.torch_threads >= 1
+        ):
+            raise ValueError(
+                f"torch_threads must be an integer >= 1 or None, got {self.torch_threads!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hidden"] = list(d["hidden"])
+        return d
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+
+def _is_real(v: Any) -> bool:
+    return (
+        isinstance(v, int | float | np.integer | np.floating)
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+    )
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def build_scorer(
+    hidden: Sequence[int], activation: str, generator: torch.Generator
+) -> torch.nn.Sequential:
+    """MLP ``NUM_FEATURES -> hidden... -> 1``, initialised from ``generator`` (last layer
+    small, so the first policy is near uniform)."""
+    act = torch.nn.Tanh if activation == "tanh" else torch.nn.ReLU
+    layers: list[torch.nn.Module] = []
+    width = NUM_FEATURES
+    for h in hidden:
+        layers += [torch.nn.Linear(width, h), act()]
+        width = h
+    layers.append(torch.nn.Linear(width, 1))
+    with torch.no_grad():
+        for layer in layers:
+            if isinstance(layer, torch.nn.Linear):
+                bound = 1.0 / math.sqrt(layer.in_features)
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                layer.bias.zero_()
+        last = layers[-1]
+        assert isinstance(last, torch.nn.Linear)
+        last.weight.mul_(0.01)
+    return torch.nn.Sequential(*layers)
+
+
+class PlusActor:
+    """The DRLoS+ policy in numpy (no torch): ``act(obs) -> (M,)`` assignments, m = wait.
+
+    Samples with ``np.random.default_rng(seed)`` (``reset()`` restarts it) unless
+    ``deterministic``. Built from :meth:`DRLoSPlus.actor_state` (also in checkpoints).
+    """
+
+    def __init__(self, state: Mapping[str, Any]) -> None:
+        self.spec = FeatureSpec(**state["spec"])
+        self.weights = [np.asarray(w, dtype=np.float64) for w in state["weights"]]
+        self.biases = [np.asarray(b, dtype=np.float64) for b in state["biases"]]
+        self.activation = str(state["activation"])
+        self.deterministic = bool(state["deterministic"])
+        self.seed = int(state["seed"])
+        self.rng = np.random.default_rng(self.seed)
+
+    def reset(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+
+    def check_fits(self, env: Any) -> None:
+        """ValueError unless ``env`` (single or vector) has this actor's observation size."""
+        space = getattr(env, "single_observation_space", None) or env.observation_space
+        if tuple(space.shape) != (self.spec.layout.size,):
+            raise ValueError(
+                f"observation_space: the actor takes {self.spec.layout.size} inputs "
+                f"(m={self.spec.num_servers}, M={self.spec.buffer_size}), the env gives "
+                f"{space.shape}"
+            )
+
+    def logits(self, feats: np.ndarray) -> np.ndarray:
+        x = feats.astype(np.float64)
+        act = np.tanh if self.activation == "tanh" else (lambda v: np.maximum(v, 0.0))
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            x = x @ w.T + b
+            if i < len(self.weights) - 1:
+                x = act(x)
+        return x[..., 0]
+
+    def act_batch(self, obs: np.ndarray) -> np.ndarray:
+        obs = np.asarray(obs)
+        if obs.ndim != 2 or obs.shape[1] != self.spec.layout.size:
+            raise ValueError(f"obs must have shape (B, {self.spec.layout.size}), got {obs.shape}")
+        m, big_m = self.spec.num_servers, self.spec.buffer_size
+        feats, valid, allowed = task_server_features(obs, self.spec)
+        out = np.full((obs.shape[0], big_m), m, dtype=np.int64)
+        if feats.shape[1] == 0:
+            return out
+        z = np.where(allowed, self.logits(feats), _NEG)
+        if not self.deterministic:  # Gumbel-max: a sample of softmax(z) per task
+            z = z - np.log(-np.log(self.rng.random(z.shape)))
+        choice = z.argmax(axis=-1)
+        out[:, : choice.shape[1]] = np.where(valid, choice, m)
+        return out
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        return self.act_batch(np.asarray(obs)[None])[0]
+
+
+class DRLoSPlus:
+    """DRLoS+ for ``EdgeRL/EdgeScheduling-v1`` (any scheduling env in ``"assign"`` mode).
+
+    Args:
+        env: The scheduling env (possibly wrapped); rollouts run on a private vector env of
+            ``n_rollouts`` copies of its configuration.
+        logger: A :class:`RunLogger` (default: in-memory only).
+        **kwargs: :class:`DRLoSPlusConfig` fields.
+
+    Example::
+
+        env = gym.make("EdgeRL/EdgeScheduling-v1")
+        agent = DRLoSPlus(env, seed=0).learn(150)
+        obs, _ = env.reset(seed=0)
+        env.step(agent.act(obs))
+    """
+
+    default_config: ClassVar[DRLoSPlusConfig] = DRLoSPlusConfig()
+
+    def __init__(self, env: Any, *, logger: RunLogger | None = None, **kwargs: Any) -> None:
+        known = {f.name for f in fields(DRLoSPlusConfig)}
+        if bad := sorted(set(kwargs) - known):
+            raise ValueError(f"unknown DRLoS+ argument(s) {bad}; known: {sorted(known)}")
+        self.config = replace(self.default_config, **kwargs)
+        cfg = self.config
+        base = env.unwrapped
+        if not isinstance(base, EdgeSchedulingEnv):
+            raise ValueError(f"DRLoS+ needs an EdgeSchedulingEnv, got {type(base).__name__}")
+        if base.action_mode != "assign":
+            raise ValueError(
+                "DRLoS+ decides per task: create the env with action_mode='assign' "
+                f"(got {base.action_mode!r})"
+            )
+        self.env = env
+        self.base = base
+        self.spec = FeatureSpec.from_env(base)
+        self.signature = env_signature(env)
+        self.scheduling = scheduling_config(env)
+        self.max_steps = cfg.max_steps or max_episode_steps(env)
+        self.logger = logger if logger is not None else RunLogger()
+        self.torch_gen = torch.Generator().manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.scorer = build_scorer(cfg.hidden, cfg.activation, self.torch_gen)
+        self.optimizer = torch.optim.Adam(self.scorer.parameters(), lr=cfg.lr)
+        self.iteration = 0
+        self.num_timesteps = 0
+        self.history: list[dict[str, float]] = []
+        self._train_envs: EdgeSchedulingVectorEnv | None = None
+        self._actor: PlusActor | None = None
+
+    # ------------------------------------------------------------------ acting
+    def actor_state(self) -> dict[str, Any]:
+        """The policy as plain values (weights as lists): :class:`PlusActor`'s input."""
+        lin = [m for m in self.scorer if isinstance(m, torch.nn.Linear)]
+        return {
+            "spec": asdict(self.spec),
+            "weights": [w.weight.detach().double().numpy().tolist() for w in lin],
+            "biases": [w.bias.detach().double().numpy().tolist() for w in lin],
+            "activation": self.config.activation,
+            "deterministic": bool(self.config.deterministic),
+            "seed": int(self.config.seed),
+        }
+
+    def fast_actor(self) -> PlusActor:
+        """A :class:`PlusActor` of the current policy (rebuilt after each update)."""
+        if self._actor is None:
+            self._actor = PlusActor(self.actor_state())
+        return self._actor
+
+    def act(self, obs: Any) -> np.ndarray:
+        return self.fast_actor().act(obs)
+
+    def act_batch(self, obs: Any) -> np.ndarray:
+        return self.fast_actor().act_batch(obs)
+
+    # ------------------------------------------------------------------ rollouts
+    def collect(self, task_set_seed: int) -> dict[str, Any]:
+        """N sampled episodes of one task set: the step rewards (N, T) and mask, and per
+        decided task its features, choice mask, choice and (episode, step)."""
+        n, m = self.config.n_rollouts, self.spec.num_servers
+        if self._train_envs is None:
+            self._train_envs = EdgeSchedulingVectorEnv.from_env(self.base, n, None)
+        envs = self._train_envs
+        obs, _ = envs.reset(options={"task_set_seed": [int(task_set_seed)] * n,
+                                     "repeat_task_set": True})  # fmt: skip
+        alive = np.ones(n, dtype=bool)
+        lengths = np.zeros(n, dtype=np.int64)
+        rewards, var_cols = [], []
+        feats_l, allowed_l, choice_l, where_l = [], [], [], []
+        scores: list[dict[str, float] | None] = [None] * n
+        totals, var_sums = np.zeros(n), np.zeros(n)
+        t = 0
+        while alive.any():
+            feats, valid, allowed = task_server_features(obs, self.spec)
+            actions = np.full((n, self.spec.buffer_size), m, dtype=np.int64)
+            sel = valid & alive[:, None]
+            if sel.any():
+                f, a = torch.from_numpy(feats[sel]), torch.from_numpy(allowed[sel])
+                with torch.no_grad():
+                    z = self.scorer(f)[..., 0].masked_fill(~a, _NEG)
+                    race = torch.empty_like(z).exponential_(1, generator=self.torch_gen)
+                    ch = (torch.softmax(z, dim=-1) / race).argmax(dim=-1).numpy()
+                actions[:, : sel.shape[1]][sel] = ch
+                feats_l.append(feats[sel])
+                allowed_l.append(allowed[sel])
+                choice_l.append(ch)
+                rows = np.nonzero(sel)[0]  # the episode of each decided task, at step t
+                where_l.append(np.stack([rows, np.full(rows.size, t)], axis=1))
+            obs, r, terminated, cut, info = envs.step(actions)
+            rewards.append(np.where(alive, r, 0.0))
+            totals += np.where(alive, r, 0.0)
+            var_sums += np.where(alive, info["variance"], 0.0)
+            var_cols.append(np.where(alive, info["variance"], 0.0))
+            lengths += alive
+            ended = alive & (terminated | cut | (lengths >= self.max_steps))
+            for j in np.flatnonzero(ended).tolist():
+                scores[j] = episode_scores(
+                    totals[j], var_sums[j], int(lengths[j]), envs.task_latency_ms(j),
+                    int(info["arrived"][j]), int(info["forwarded"][j]), int(info["dropped"][j]),
+                    int(self._window()),
+                )  # fmt: skip
+            alive &= ~ended
+            t += 1
+        steps = np.arange(t)
+        return {
+            "rewards": np.stack(rewards, axis=1),
+            "mask": steps[None, :] < lengths[:, None],
+            "lengths": lengths,
+            "feats": np.concatenate(feats_l) if feats_l else np.zeros((0, m + 1, NUM_FEATURES)),
+            "allowed": np.concatenate(allowed_l) if allowed_l else np.zeros((0, m + 1), bool),
+            "choice": np.concatenate(choice_l) if choice_l else np.zeros(0, np.int64),
+            "where": np.concatenate(where_l) if where_l else np.zeros((0, 2), np.int64),
+            "scores": scores,
+        }
+
+    def _window(self) -> int:
+        return int(getattr(self.base.arrival_process, "window_slots", 0) or 1)
+
+    # ------------------------------------------------------------------ update
+    def update(self, batch: Mapping[str, Any]) -> dict[str, float]:
+        """One REINFORCE step (module docstring)."""
+        cfg = self.config
+        mask = batch["mask"]
+        returns = discounted_returns(batch["rewards"], mask, cfg.gamma)
+        baseline = time_baseline(returns, mask, cfg.baseline)
+        adv = np.where(mask, returns - baseline[None, :], 0.0)
+        std = float(adv[mask].std())
+        adv = adv / (std + 1e-8)
+        where = batch["where"]
+        task_adv = torch.from_numpy(adv[where[:, 0], where[:, 1]]).float()
+        feats = torch.from_numpy(batch["feats"])
+        allowed = torch.from_numpy(batch["allowed"])
+        choice = torch.from_numpy(batch["choice"]).long()
+        z = self.scorer(feats)[..., 0].masked_fill(~allowed, _NEG)
+        logp_all = torch.log_softmax(z, dim=-1)
+        logp = logp_all.gather(1, choice[:, None])[:, 0]
+        n_tasks = max(int(choice.numel()), 1)
+        policy_loss = -(logp * task_adv).sum() / n_tasks
+        probs = logp_all.exp()
+        entropy = -(probs * torch.where(allowed, logp_all, torch.zeros_like(logp_all))).sum(-1)
+        entropy = entropy.mean() if choice.numel() else torch.zeros(())
+        loss = policy_loss - cfg.entropy_coef * entropy
+        self.optimizer.zero_grad()
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(
+            self.scorer.parameters(), cfg.max_grad_norm or math.inf
+        )
+        self.optimizer.step()
+        self._actor = None
+        return {
+            "policy_loss": float(policy_loss.item()),
+            "entropy": float(entropy.item()),
+            "grad_norm": float(grad_norm),
+            "advantage_std": std,
+        }
+
+    def learn(
+        self,
+        iterations: int,
+        callback: Callable[[DRLoSPlus, dict[str, float]], bool | None] | None = None,
+        eval_every: int | None = None,
+        eval_task_sets: Sequence[int] = DEFAULT_EVAL_SEEDS,
+        checkpoint_path: str | os.PathLike[str] | None = None,
+    ) -> DRLoSPlus:
+        """Train for ``iterations`` more iterations (one task set, N episodes, one update).
+
+        ``callback(agent, metrics)`` after each; ``False`` stops. ``metrics``: the rollouts'
+        means (``episodic_return``, ``objective``, ``cost`` = mean utilisation variance,
+        ``latency_ms``, ``latency_p95_ms``, ``forwarded_pct``, ``dropped``), the losses and,
+        every ``eval_every`` iterations, ``eval/*``.
+        """
+        if not (_is_int(iterations) and iterations >= 0):
+            raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
+        if eval_every is not None and not (_is_int(eval_every) and eval_every >= 1):
+            raise ValueError(f"eval_every must be an integer >= 1 or None, got {eval_every!r}")
+        log = self.logger
+        with torch_threads(self.config.torch_threads):
+            t0, start = time.perf_counter(), self.num_timesteps
+            final: dict[str, float] = {}
+            for i in range(int(iterations)):
+                batch = self.collect(int(self.rng.integers(2**62)))
+                losses = self.update(batch)
+                self.iteration += 1
+                self.num_timesteps += int(batch["lengths"].sum())
+                step = self.num_timesteps
+                sc = [s for s in batch["scores"] if s is not None]
+                charts = {
+                    "episodic_return": float(batch["rewards"].sum(axis=1).mean()),
+                    "episodic_length": float(batch["lengths"].mean()),
+                    "objective": float(np.mean([s["objective"] for s in sc])),
+                    "cost": float(np.mean([s["variance"] for s in sc])),
+                    "latency_ms": float(np.nanmean([s["latency_mean_ms"] for s in sc])),
+                    "latency_p95_ms": float(np.nanmean([s["latency_p95_ms"] for s in sc])),
+                    "forwarded_pct": float(np.mean([s["forwarded_pct"] for s in sc])),
+                    "dropped": float(np.mean([s["dropped_pct"] for s in sc])),
+                }
+                sps = (step - start) / max(time.perf_counter() - t0, 1e-9)
+                log.scalars({**charts, "SPS": sps}, step, prefix="charts")
+                log.scalars(losses, step, prefix="losses")
+                metrics = {"iteration": float(self.iteration), "timesteps": float(step)}
+                metrics |= charts | losses
+                if eval_every is not None and (
+                    self.iteration % eval_every == 0 or i == iterations - 1
+                ):
+                    final = self.evaluate(eval_task_sets)
+                    metrics |= final
+                self.history.append(metrics)
+                if callback is not None and callback(self, metrics) is False:
+                    break
+            if checkpoint_path is not None:
+                self.save(checkpoint_path)
+            log.log_hparams(
+                {"algo": ALGO, **self.config.to_dict(), **self.scheduling,
+                 "env_id": self.signature["env_id"]},
+                final or {"charts/objective": log.last("charts/objective", math.nan)},
+                step=self.num_timesteps,
+            )  # fmt: skip
+            log.flush()
+        return self
+
+    def evaluate(
+        self, task_sets: Sequence[int] = DEFAULT_EVAL_SEEDS, log: bool = True
+    ) -> dict[str, float]:
+        """The policy (as it acts: :class:`PlusActor`) once per task set on a copy of the
+        env; ``eval/objective``, ``eval/cost`` (variance), ``eval/latency_ms``, ... means."""
+        from agents.scheduling_eval import scoreboard
+
+        seeds = [int(k) for k in task_sets]
+        if not seeds:
+            raise ValueError("task_sets must hold at least one task-set seed")
+        env = _eval_env(self.env)
+        row = scoreboard(env, self.fast_actor(), seeds)
+        out = {
+            "eval/objective": row["objective"],
+            "eval/cost": row["variance"],
+            "eval/latency_ms": row["latency_mean_ms"],
+            "eval/latency_p95_ms": row["latency_p95_ms"],
+            "eval/forwarded_pct": row["forwarded_pct"],
+            "eval/dropped": row["dropped_pct"],
+        }
+        if log:
+            self.logger.scalars(out, self.num_timesteps)
+        return out
+
+    # ------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        keys = sorted({k for h in self.history for k in h})
+        return {
+            "scorer": self.scorer.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "iteration": self.iteration,
+            "num_timesteps": self.num_timesteps,
+            "rng": {"numpy": numpy_rng_state(self.rng), "torch": self.torch_gen.get_state()},
+            "history": {k: [float(h.get(k, math.nan)) for h in self.history] for k in keys},
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.scorer.load_state_dict(state["scorer"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration = int(state["iteration"])
+        self.num_timesteps = int(state["num_timesteps"])
+        set_numpy_rng_state(self.rng, state["rng"]["numpy"])
+        self.torch_gen.set_state(state["rng"]["torch"])
+        hist = state["history"]
+        n = len(next(iter(hist.values()))) if hist else 0
+        self.history = [
+            {k: v[i] for k, v in hist.items() if not math.isnan(v[i])} for i in range(n)
+        ]
+        self._actor = None
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write a resumable checkpoint atomically (``algo`` "drlos_plus", ``signature``,
+        ``scheduling``, ``config``, ``actor`` (:class:`PlusActor` state), ``state``)."""
+        return save_checkpoint(
+            path,
+            {
+                "algo": ALGO,
+                "signature": self.signature,
+                "scheduling": self.scheduling,
+                "config": self.config.to_dict(),
+                "actor": self.actor_state(),
+                "state": self.state_dict(),
+            },
+        )
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], env: Any, *, logger: RunLogger | None = None,
+        **overrides: Any,
+    ) -> DRLoSPlus:  # fmt: skip
+        """Rebuild an agent saved by :meth:`save` on ``env`` (its spaces must match)."""
+        return restore_agent(cls, path, env, ALGO, logger=logger, **overrides)
+
+
+def _eval_env(env: Any) -> Any:
+    """A private copy of ``env``'s configuration with its time limit (evaluation never
+    touches the training env's state)."""
+    import copy
+
+    from gymnasium.wrappers import TimeLimit
+
+    base = copy.deepcopy(env.unwrapped)
+    return TimeLimit(base, max_episode_steps=max_episode_steps(env))
+
+
+def load_plus_actor(path: str | os.PathLike[str]) -> PlusActor:
+    """The :class:`PlusActor` stored in a DRLoS+ checkpoint."""
+    from agents.common.checkpoint import load_checkpoint
+
+    payload = load_checkpoint(path)
+    if payload.get("algo") != ALGO:
+        raise ValueError(f"{path} holds a {payload.get('algo')!r} checkpoint, not {ALGO!r}")
+    return PlusActor(payload["actor"])
