@@ -524,6 +524,21 @@ def check_signature(saved: Mapping[str, Any], env: Any) -> dict[str, Any]:
     return actual
 
 
+# ------------------------------------------------------------ training history
+def history_columns(history: Iterable[Mapping[str, float]]) -> dict[str, list[float]]:
+    """Per-iteration metric dicts as ``{key: [value per iteration]}`` (weights_only-safe);
+    NaN where an iteration lacks the key (eval keys exist only on evaluation iterations)."""
+    rows = list(history)
+    keys = sorted({k for h in rows for k in h})
+    return {k: [float(h.get(k, math.nan)) for h in rows] for k in keys}
+
+
+def history_rows(columns: Mapping[str, list[float]]) -> list[dict[str, float]]:
+    """The inverse of :func:`history_columns` (NaN entries dropped)."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    return [{k: v[i] for k, v in columns.items() if not math.isnan(v[i])} for i in range(n)]
+
+
 # ---------------------------------------------------------------------- RNG states
 def numpy_rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """The bit generator state as plain values (Python ints may exceed 64 bits; pickle is fine)."""

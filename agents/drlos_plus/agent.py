@@ -43,6 +43,8 @@ import torch
 
 from agents.common.checkpoint import (
     env_signature,
+    history_columns,
+    history_rows,
     numpy_rng_state,
     restore_agent,
     save_checkpoint,
@@ -515,14 +517,13 @@ class DRLoSPlus:
 
     # ------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
-        keys = sorted({k for h in self.history for k in h})
         return {
             "scorer": self.scorer.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "iteration": self.iteration,
             "num_timesteps": self.num_timesteps,
             "rng": {"numpy": numpy_rng_state(self.rng), "torch": self.torch_gen.get_state()},
-            "history": {k: [float(h.get(k, math.nan)) for h in self.history] for k in keys},
+            "history": history_columns(self.history),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -532,11 +533,7 @@ class DRLoSPlus:
         self.num_timesteps = int(state["num_timesteps"])
         set_numpy_rng_state(self.rng, state["rng"]["numpy"])
         self.torch_gen.set_state(state["rng"]["torch"])
-        hist = state["history"]
-        n = len(next(iter(hist.values()))) if hist else 0
-        self.history = [
-            {k: v[i] for k, v in hist.items() if not math.isnan(v[i])} for i in range(n)
-        ]
+        self.history = history_rows(state["history"])
         self._actor = None
 
     def save(self, path: str | os.PathLike[str]) -> Path:
