@@ -29,6 +29,9 @@ class DRLoSRunner(TorchAgentRunner):
     description = "DRLoS, REINFORCE over the 2^m share actions"
     step_attr = "num_timesteps"
     logs_hparams_itself = True  # DRLoS.learn logs its hyperparameters
+    # the metric shown as "cost" on the progress line: per iteration and per evaluation
+    cost_key: ClassVar[str] = "cost"
+    eval_cost_key: ClassVar[str] = "eval/cost"
 
     @classmethod
     def config_class(cls) -> type:
@@ -48,7 +51,7 @@ class DRLoSRunner(TorchAgentRunner):
             return self._last_eval[1]
         out = self.agent.evaluate(ctx.eval_seeds)
         self._last_eval = (step, out)
-        ctx.progress.update(step, eval_cost=out.get("eval/cost"))
+        ctx.progress.update(step, eval_cost=out.get(self.eval_cost_key))
         return out
 
     def train(self, ctx: TrainContext) -> None:
@@ -62,7 +65,8 @@ class DRLoSRunner(TorchAgentRunner):
 
         def callback(agent: Any, metrics: dict[str, float]) -> bool:
             step = agent.num_timesteps
-            ctx.progress.update(step, ret=metrics.get("episodic_return"), cost=metrics.get("cost"),
+            ctx.progress.update(step, ret=metrics.get("episodic_return"),
+                                cost=metrics.get(self.cost_key),
                                 latency=metrics.get("latency_ms"))  # fmt: skip
             if step >= sched["eval"]:
                 sched["eval"] = (step // every + 1) * every
