@@ -30,13 +30,19 @@ def scoreboard_episode(env: Any, act: Act, task_set_seed: int) -> dict[str, floa
         var_sum += float(info["variance"])
         steps += 1
         done = terminated or truncated
+    return episode_scores(
+        total, var_sum, steps, base.task_latency_ms, int(info["arrived"]),
+        int(info["forwarded"]), int(info["dropped"]), episode_window(base),
+    )  # fmt: skip
+
+
+def episode_window(base: Any) -> int:
+    """The arrival window of the episode's task set in slots (the J denominator): the
+    arrival process's ``window_slots``, or a replayed trace's span."""
     window = getattr(base.arrival_process, "window_slots", None) or max(
         int(base.tasks.arrival[-1]) + 1 if base.tasks.size else 1, 1
     )
-    return episode_scores(
-        total, var_sum, steps, base.task_latency_ms, int(info["arrived"]),
-        int(info["forwarded"]), int(info["dropped"]), int(window),
-    )  # fmt: skip
+    return int(window)
 
 
 def scoreboard(

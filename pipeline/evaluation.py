@@ -29,7 +29,7 @@ import numpy as np
 
 PARTITION_METRICS: tuple[str, ...] = ("cost", "latency_ms", "energy_j", "overhead", "gap")
 SCHEDULING_METRICS: tuple[str, ...] = (
-    "variance", "latency_ms", "dropped", "forwarded_pct", "slots", "episodic_return",
+    "variance", "latency_ms", "dropped", "forwarded_pct", "slots", "episodic_return", "objective",
 )  # fmt: skip
 
 
@@ -205,6 +205,9 @@ def evaluate_scheduling(
     run: str | None = None,
 ) -> EvalResult:
     """One episode per task set ``seed + k`` (:func:`reset_episode`); samples per episode."""
+    from agents.scheduling_eval import episode_window
+    from envs.scheduling.objective import episode_objective
+
     rows: dict[str, list[float]] = {k: [] for k in SCHEDULING_METRICS}
     for k in range(episodes):
         if hasattr(policy, "reset"):
@@ -225,5 +228,7 @@ def evaluate_scheduling(
         rows["forwarded_pct"].append(100.0 * info["forwarded"] / arrived)
         rows["slots"].append(float(steps))
         rows["episodic_return"].append(total)
+        # J = -return / arrival window (docs/model.md §8.1): v1's combined objective
+        rows["objective"].append(episode_objective(total, episode_window(env.unwrapped)))
     samples = {k: np.asarray(v, dtype=np.float64) for k, v in rows.items()}
     return EvalResult(name=name, kind=kind, samples=samples, run=run, episode_scores=samples)

@@ -41,6 +41,7 @@ SCHEDULING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("forwarded_pct", "forwarded (%)"),
     ("slots", "slots"),
     ("episodic_return", "return"),
+    ("objective", "objective J"),
 )
 
 

@@ -262,13 +262,17 @@ DEFAULT_OBJECTIVE = "cost_mean"
 
 def run_objective(cfg: DictConfig) -> float:
     """The run's objective for sweeps, to minimise: the final evaluation's mean cost
-    (partitioning) or mean resource-usage variance (scheduling) on ``train.final_eval_episodes``
+    (partitioning), mean resource-usage variance (scheduling v0) or mean objective J
+    (scheduling v1, ``env.objective=combined``) on ``train.final_eval_episodes``
     fixed episodes, from ``metrics.json``; NaN when there is none (``final_eval_episodes=0``,
     or an unfinished run), which Optuna records as a failed trial."""
     f = Path(str(cfg.run_dir)) / "metrics.json"
     try:
         metrics = read_json(f) if f.is_file() else {}
-        value = (metrics.get("eval") or {}).get(OBJECTIVE.get(str(cfg.env.name), DEFAULT_OBJECTIVE))
+        key = OBJECTIVE.get(str(cfg.env.name), DEFAULT_OBJECTIVE)
+        if cfg.env.get("objective") == "combined":  # EdgeScheduling-v1: J, not the variance
+            key = "objective_mean"
+        value = (metrics.get("eval") or {}).get(key)
         return float("nan") if value is None else float(value)
     except (OSError, ValueError, TypeError, AttributeError):
         return float("nan")
