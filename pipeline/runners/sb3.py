@@ -41,8 +41,8 @@ import numpy as np
 from omegaconf import DictConfig
 from stable_baselines3.common.logger import KVWriter
 
-from pipeline.config import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.envs import UnitToSymmetric
+from pipeline.rules import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.runners.base import EpisodeTracker, Runner, TrainContext, TrainingStopped
 
 CHECKPOINT_FORMAT = "edgerl-sb3"
