@@ -60,7 +60,8 @@ def test_quick_report_renders_markdown_and_figures(tmp_path):
         "### 1.4 Training wall-clock to a 3% gap",
         "### 2.1 MEC",
         "### 2.2 D2D",
-        "## 3. Reproduction of Huang et al.",
+        "## 3. Multi-edge scheduling",
+        "### 3.5 Paper reproduction on v0: DRLoS",
         "## 5. Scaling: RLlib PPO samples per second",
         "## 6. Where our numbers differ from the papers",
     ):
@@ -91,3 +92,26 @@ def test_quick_report_renders_markdown_and_figures(tmp_path):
         assert row["gap_mean"] >= -1e-9, row["method"]
         if row["method"] == "oracle":
             assert abs(row["gap_mean"]) < 1e-9
+
+
+def test_regenerated_report_keeps_blocks_written_by_other_scripts():
+    """make_report rewrites results.md: the marked blocks other scripts wrote (speed targets,
+    the scheduling scoreboard, the section-4 v1 block) and everything from the v1 section on
+    (section 7) survive; a block the new report has no markers for is not invented."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import make_report as mr
+
+    old = "\n".join([
+        "# old", mr.TARGETS_BEGIN, "targets", mr.TARGETS_END, mr.SCHED_BEGIN, "scoreboard",
+        mr.SCHED_END, "old section 4", mr.ROB1_BEGIN, "v1 agents", mr.ROB1_END,
+        mr.V1_BEGIN, "v1 section", mr.V1_END, "## 7. Generalisation", "tables",
+    ])  # fmt: skip
+    new = "\n".join([
+        "# new", mr.TARGETS_BEGIN, mr.TARGETS_END, mr.SCHED_BEGIN, mr.SCHED_END, "new section 4",
+    ])  # fmt: skip
+    md = mr.carry_over(old, new)
+    for kept in ("targets", "scoreboard", "v1 section", "## 7. Generalisation", "tables"):
+        assert kept in md
+    assert "# new" in md and "new section 4" in md and "# old" not in md
+    assert "v1 agents" not in md  # the new report has no section-4 markers
+    assert md.index("targets") < md.index("scoreboard") < md.index("v1 section")
