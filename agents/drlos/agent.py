@@ -207,7 +207,7 @@ def _is_real(v: Any) -> bool:
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:  # str first: arrays, dicts
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 

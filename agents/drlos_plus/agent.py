@@ -53,7 +53,15 @@ from agents.common.checkpoint import (
 from agents.common.evaluation import DEFAULT_EVAL_SEEDS
 from agents.common.logger import RunLogger
 from agents.common.threads import torch_threads
-from agents.drlos.agent import BASELINES, discounted_returns, scheduling_config, time_baseline
+from agents.drlos.agent import (
+    BASELINES,
+    _choice,
+    _is_int,
+    _is_real,
+    discounted_returns,
+    scheduling_config,
+    time_baseline,
+)
 from agents.drlos.rollout import max_episode_steps
 from agents.drlos_plus.features import NUM_FEATURES, FeatureSpec, task_server_features
 from envs.scheduling.env import EdgeSchedulingEnv
@@ -150,23 +158,6 @@ class DRLoSPlusConfig:
         d = asdict(self)
         d["hidden"] = list(d["hidden"])
         return d
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int | np.integer) and not isinstance(v, bool)
-
-
-def _is_real(v: Any) -> bool:
-    return (
-        isinstance(v, int | float | np.integer | np.floating)
-        and not isinstance(v, bool)
-        and math.isfinite(v)
-    )
-
-
-def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
 def build_scorer(

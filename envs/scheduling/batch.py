@@ -452,9 +452,7 @@ class SchedulingBatch:
             variance,
             left_waiting,
             dropped,
-            step_latency_ms(left_waiting, placed_forwarded, cfg.slot_ms, cfg.rpc_latency_ms)
-            if cfg.latency_weight
-            else 0.0,
+            step_latency_ms(left_waiting, placed_forwarded, cfg.slot_ms, cfg.rpc_latency_ms),
             buffer_size=cfg.buffer_size,
             lambda_wait=cfg.lambda_wait,
             lambda_drop=cfg.lambda_drop,

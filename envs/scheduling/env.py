@@ -589,9 +589,7 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
             info["variance"],
             left_waiting,
             dropped,
-            step_latency_ms(left_waiting, placed_forwarded, self.slot_ms, self.rpc_latency_ms)
-            if self.latency_weight
-            else 0.0,
+            step_latency_ms(left_waiting, placed_forwarded, self.slot_ms, self.rpc_latency_ms),
             buffer_size=self.buffer_size,
             lambda_wait=self.lambda_wait,
             lambda_drop=self.lambda_drop,
