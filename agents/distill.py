@@ -36,8 +36,6 @@ replaying it from its seed: its frames do not depend on the actions).
 
 from __future__ import annotations
 
-import itertools
-import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -62,6 +60,8 @@ from agents.common.checkpoint import (
 )
 from agents.common.fast_actor import NumpyActor, mlp_actor_spec
 from agents.common.logger import RunLogger
+from agents.common.mlp import linear_modules, mlp
+from agents.common.rules import Rule, check_fields, non_negative, param, unit_interval
 
 ALGO = "dp_distill"
 
@@ -70,44 +70,23 @@ ALGO = "dp_distill"
 class DistillConfig:
     """Hyperparameters of :class:`DPDistill` (validated in ``__post_init__``)."""
 
-    hidden: tuple[int, ...] = (128, 128)
-    lr: float = 1e-3
-    batch_size: int = 256
-    num_envs: int = 64  # copies of the vector env rolled out per iteration
-    frames_per_iter: int = 25  # vector steps per iteration (num_envs * this samples)
-    epochs_per_iter: int = 4  # passes over the newest samples' worth of minibatches
-    buffer_size: int = 200_000
-    beta0: float = 1.0  # P(oracle acts) in iteration 0, decays linearly to 0
-    beta_iters: int = 5
-    seed: int = 0
+    hidden: tuple[int, ...] = param((128, 128), Rule("int_list", lo=1))
+    lr: float = param(1e-3, unit_interval(lo_open=True))
+    batch_size: int = param(256, Rule("int", lo=1))
+    # copies of the vector env rolled out per iteration
+    num_envs: int = param(64, Rule("int", lo=1))
+    # vector steps per iteration (num_envs * this samples)
+    frames_per_iter: int = param(25, Rule("int", lo=1))
+    # passes over the newest samples' worth of minibatches
+    epochs_per_iter: int = param(4, Rule("int", lo=1))
+    buffer_size: int = param(200_000, Rule("int", lo=1))
+    beta0: float = param(1.0, unit_interval())  # P(oracle acts) in iteration 0, decays to 0
+    beta_iters: int = param(5, non_negative("int"))
+    seed: int = param(0, non_negative("int"))
 
     def __post_init__(self) -> None:
-        def whole(name: str, lo: int) -> None:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-
-        for name in ("batch_size", "num_envs", "frames_per_iter", "epochs_per_iter", "buffer_size"):
-            whole(name, 1)
-        whole("beta_iters", 0)
-        whole("seed", 0)
-        if not isinstance(self.hidden, list | tuple):
-            raise ValueError(
-                f"hidden must be a non-empty list of integers >= 1, got {self.hidden!r}"
-            )
+        check_fields(self)
         self.hidden = tuple(self.hidden)
-        if not self.hidden or any(
-            isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden
-        ):
-            raise ValueError(
-                f"hidden must be a non-empty list of integers >= 1, got {self.hidden!r}"
-            )
-        for name, lo_open in (("lr", True), ("beta0", False)):
-            v = getattr(self, name)
-            ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-            if not (ok and (0 < v <= 1 if lo_open else 0 <= v <= 1)):
-                interval = "(0, 1]" if lo_open else "[0, 1]"
-                raise ValueError(f"{name} must be in {interval}, got {v!r}")
 
 
 class DPDistill:
@@ -214,11 +193,7 @@ class DPDistill:
         return {"actor": self.fast_actor().spec}
 
     def _build_net(self, obs_dim: int) -> None:
-        sizes = (obs_dim, *self.config.hidden, self._out_dim())
-        layers: list[nn.Module] = []
-        for a, b in itertools.pairwise(sizes):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        self.net = nn.Sequential(*layers[:-1])  # outputs: no activation after the last layer
+        self.net = mlp(obs_dim, self.config.hidden, self._out_dim(), "relu")
 
     def _label_dim(self) -> int:
         return self.n
@@ -249,8 +224,9 @@ class DPDistill:
 
     def fast_actor(self) -> NumpyActor:
         """The current policy as a numpy actor (a snapshot; discrete actions)."""
-        linears = [m for m in self.net if isinstance(m, nn.Linear)]
-        spec = mlp_actor_spec(linears, activation="relu", output="argmax", argmax_groups=self.n)
+        spec = mlp_actor_spec(
+            linear_modules(self.net), activation="relu", output="argmax", argmax_groups=self.n
+        )
         return NumpyActor(spec, signature=self.signature)
 
     # ---------------------------------------------------------------- training

@@ -16,7 +16,7 @@ selected link's inverse bandwidth and latency, ``d_u``, ``d_h``), and the foreca
 ``true_f / measured_f`` of the frame the step then reveals (``info["network"]``), whose
 minimiser is ``exp(c_f) = E[true_f / measured_f | obs]``; the last layer starts at zero, so
 an untrained agent *is* ``dp_measured``, and with ``observe="current"`` the target is 1 and
-the agent is the oracle. Each decision is the exact DP (:class:`envs.oracle.Oracle`, the
+the agent is the oracle. Each decision is the exact DP (:class:`envs.model.dp.Oracle`, the
 compiled kernel) on the forecast terms. What the network can learn from one frame is the
 predictable part of the dynamics: mean reversion of the platform load, the average
 drift of volatile links (a bandwidth measured high tends to fall), the effect of a spike
@@ -40,15 +40,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from agents.common.fast_actor import NumpyActor, mlp_actor_spec
+from agents.common.mlp import linear_modules
+from agents.common.rules import Rule, choice, param
 from agents.distill import DistillConfig, DPDistill
-from envs.costs import ChainCostModel, d2d_links, mec_links
 from envs.dnn import DNNProfile
 from envs.dynamics.table2 import D2D_LINK_FIELDS, MEC_LINK_FIELDS
-from envs.oracle import Oracle
-from envs.partition.common import midpoints
+from envs.model.chain import ChainCostModel
+from envs.model.dp import Oracle
+from envs.model.links import d2d_links, mec_links
+from envs.model.thresholds import midpoints
 from envs.partition.sim import D2D_LINK_SCALES, FACTOR_SCALE, MEC_LINK_SCALES
 
 ALGO = "dp_forecast"
@@ -81,16 +83,9 @@ class ForecastConfig(DistillConfig):
     beta0: float = 0.0
     # targets true / measured clipped to [1/clip, clip]: spikes give heavy tails, and a
     # tighter clip forecasts better at these data sizes (measured: docs/results.md)
-    ratio_clip: float = 5.0
-    objective: str = "cost"  # "cost": least expected cost; "gap": least expected cost / OPT
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {self.objective!r}")
-        c = self.ratio_clip
-        if isinstance(c, bool) or not isinstance(c, int | float) or not 1.0 < c <= 1e6:
-            raise ValueError(f"ratio_clip must be a number in (1, 1e6], got {c!r}")
+    ratio_clip: float = param(5.0, Rule("float", lo=1, hi=1e6, lo_open=True))
+    # "cost": least expected cost; "gap": least expected cost / OPT
+    objective: str = param("cost", choice(*OBJECTIVES))
 
 
 class ForecastDPActor:
@@ -236,7 +231,7 @@ class DPForecast(DPDistill):
             "scenario": self.scenario,
             "profile": inner.profile.to_dict(),
             "overhead_weights": inner.cost_model.overhead_weights.tolist(),
-            "cost_kw": dict(inner._cost_kw),
+            "cost_kw": dict(inner.cost_kw),
             "latency_scale": float(inner.latency_scale),
             "thresholds": inner.thresholds.tolist(),
             "action_mode": "discrete",
@@ -250,15 +245,14 @@ class DPForecast(DPDistill):
 
     def _build_net(self, obs_dim: int) -> None:
         super()._build_net(obs_dim)
-        last = [m for m in self.net if isinstance(m, nn.Linear)][-1]
+        last = linear_modules(self.net)[-1]
         with torch.no_grad():  # start as dp_measured: no correction
             last.weight.zero_()
             last.bias.zero_()
 
     def fast_actor(self) -> ForecastDPActor:
         """The current policy (a snapshot) as a :class:`ForecastDPActor`, discrete actions."""
-        linears = [m for m in self.net if isinstance(m, nn.Linear)]
-        spec = mlp_actor_spec(linears, activation="relu", output="identity")
+        spec = mlp_actor_spec(linear_modules(self.net), activation="relu", output="identity")
         return ForecastDPActor(NumpyActor(spec, signature=self.signature), self._dp, self.signature)
 
     def _actor_payload(self) -> dict[str, Any]:

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from agents.partition_baselines import D2D_ONLY, MEC_ONLY, make_rule
-from envs.costs import ChainTerms
-from envs.oracle import solve_terms
+from envs.model.chain import ChainTerms
+from envs.model.dp import solve_terms
 
 #: Heuristics of the report per scenario (``co_l`` is ``co_h``'s rule; ``oracle`` is the
 #: reference). ``dp_measured`` is the exact DP on the observed (measured) frame.
@@ -154,7 +154,7 @@ def best_constant(vec: Any, seed: int, frames: int) -> tuple[np.ndarray, float]:
     ``evaluate.py`` shows it beside every agent: on the frames an agent is evaluated on, no
     fixed placement does better, so an agent above it has not learnt to use the state."""
     base = vec.unwrapped
-    model, kw = base.cost_model, base.env._cost_kw
+    model, kw = base.cost_model, base.cost_kw
     acc = _ConstantAccumulator()
     for true, _, include in _frames(vec, seed, frames):
         opt = true.optimum()[1]
@@ -210,7 +210,7 @@ def hardness_report(
         )
         for n in names
     }
-    model, kw = base.cost_model, base.env._cost_kw
+    model, kw = base.cost_model, base.cost_kw
     acc = _ConstantAccumulator()
     ratios: dict[str, list[np.ndarray]] = {n: [] for n in names}
     decisions = []

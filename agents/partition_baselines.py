@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.costs import CostBreakdown
+from envs.model.chain import CostBreakdown
 from envs.problem import PartitionProblem
 
 OBJECTIVES = ("latency", "energy", "cost")

@@ -22,6 +22,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from agents.common.envcheck import scheduling_base
+from agents.common.rules import Rule, check_fields, param, unit_interval
 from envs.scheduling.env import ENV_ID, RECOMMENDED_MAX_EPISODE_STEPS, EdgeSchedulingEnv
 
 CHECKPOINT_FORMAT = "edgerl.qlearning"
@@ -30,26 +32,17 @@ CHECKPOINT_VERSION = 2  # 2: checksum manifest (1 still loads)
 
 @dataclass(frozen=True)
 class QLearningConfig:
-    util_bins: int = 5
-    queue_edges: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
-    alpha: float = 0.1
-    gamma: float = 0.99
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    epsilon_decay: float = 0.8
+    util_bins: int = param(5, Rule("int", lo=1))
+    queue_edges: tuple[float, ...] = param((0.0, 0.5, 1.0, 2.0), Rule("float_list", lo=0))
+    alpha: float = param(0.1, unit_interval(lo_open=True))
+    gamma: float = param(0.99, unit_interval())
+    epsilon_start: float = param(1.0, unit_interval())
+    epsilon_end: float = param(0.05, unit_interval())
+    epsilon_decay: float = param(0.8, unit_interval())
 
     def __post_init__(self) -> None:
-        if not isinstance(self.util_bins, int) or self.util_bins < 1:
-            raise ValueError(f"util_bins must be an integer >= 1, got {self.util_bins!r}")
-        edges = tuple(float(e) for e in self.queue_edges)
-        if np.any(np.diff(edges) <= 0) or np.any(np.asarray(edges) < 0):
-            raise ValueError(f"queue_edges must be increasing and >= 0, got {self.queue_edges!r}")
-        object.__setattr__(self, "queue_edges", edges)
-        if not 0.0 < self.alpha <= 1.0:
-            raise ValueError(f"alpha must be in (0, 1], got {self.alpha!r}")
-        for name in ("gamma", "epsilon_start", "epsilon_end", "epsilon_decay"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        check_fields(self)
+        object.__setattr__(self, "queue_edges", tuple(float(e) for e in self.queue_edges))
 
 
 def _env_id(env: gym.Env) -> str:
@@ -61,16 +54,9 @@ class QLearningAgent:
     """Tabular Q over (discretised utilisations, queue level) × 2^m share actions."""
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
-        base = env.unwrapped
-        if not isinstance(base, EdgeSchedulingEnv):
-            raise ValueError(
-                f"QLearningAgent needs an EdgeSchedulingEnv, got {type(base).__name__}"
-            )
-        if base.action_mode != "shares":
-            raise ValueError(
-                "QLearningAgent chooses DRLoS share actions: create the env with "
-                f"action_mode='shares' (got {base.action_mode!r})"
-            )
+        base = scheduling_base(
+            env.unwrapped, "QLearningAgent", "shares", "QLearningAgent chooses DRLoS share actions"
+        )
         self.config = QLearningConfig(**config)
         self.env_id = _env_id(env)
         self.num_servers = base.num_servers

@@ -31,7 +31,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.scheduling.env import EdgeSchedulingEnv, ObsParts
+from agents.common.envcheck import scheduling_base
+from envs.scheduling.env import ObsParts
 from envs.scheduling.servers import cap_assignments
 from envs.scheduling.vector import EdgeSchedulingVectorEnv
 
@@ -58,15 +59,8 @@ class SchedulingHeuristic(ABC):
         base = env.unwrapped
         if isinstance(base, EdgeSchedulingVectorEnv):  # act_batch on its observations
             base = base.env
-        if not isinstance(base, EdgeSchedulingEnv):
-            raise ValueError(
-                f"{type(self).__name__} needs an EdgeSchedulingEnv, got {type(base).__name__}"
-            )
-        if base.action_mode != "assign":
-            raise ValueError(
-                f"{type(self).__name__} acts through per-task assignments: create the env with "
-                f"action_mode='assign' (got {base.action_mode!r})"
-            )
+        name = type(self).__name__
+        base = scheduling_base(base, name, "assign", f"{name} acts through per-task assignments")
         self.layout = base.obs_layout
         self.num_servers = base.num_servers
         self.capacities = base.capacities.copy()

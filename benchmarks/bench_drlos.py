@@ -39,7 +39,6 @@ import argparse
 import csv
 import multiprocessing as mp
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,21 +47,19 @@ import numpy as np
 import torch
 from atomic_io import save_png, write_csv
 
+from agents.common.evaluation import FnPolicy, evaluate, mean_metrics
 from agents.drlos import DRLoS
 from agents.qlearning import QLearningAgent
 from agents.scheduling_baselines import SCHEDULING_POLICIES, make_scheduling_policy
 from envs.scheduling import ENV_ID
 
 ALL_LOADS = ",".join(f"{x / 10:.1f}" for x in range(1, 14))
-METRICS = (
-    "variance",
-    "latency_ms",
-    "p95_latency_ms",
-    "drop_pct",
-    "forwarded_pct",
-    "return",
-    "steps",
-)
+#: column -> episode metric (:class:`agents.common.evaluation.SchedulingEpisode`)
+METRICS = {
+    "variance": "variance", "latency_ms": "latency_mean_ms", "p95_latency_ms": "latency_p95_ms",
+    "drop_pct": "dropped_pct", "forwarded_pct": "forwarded_pct", "return": "episodic_return",
+    "steps": "steps",
+}  # fmt: skip
 POLICY_ORDER = (
     "drlos",
     "drlos_sampled",
@@ -76,36 +73,10 @@ POLICY_ORDER = (
 )
 
 
-def run_policy(
-    env: gymnasium.Env, act: Callable[[np.ndarray], Any], seeds: list[int], reset=None
-) -> dict[str, float]:
-    """Metrics of ``act`` over one episode per task set (means over the episodes)."""
-    base = env.unwrapped
-    per_episode = []
-    for k in seeds:
-        if reset is not None:
-            reset()
-        obs, info = env.reset(options={"task_set_seed": k})
-        n_tasks, variances, total, done = info["num_tasks"], [], 0.0, False
-        while not done:
-            obs, r, terminated, truncated, info = env.step(act(obs))
-            variances.append(info["variance"])
-            total += r
-            done = terminated or truncated
-        lat = base.task_latency_ms
-        lat = lat[~np.isnan(lat)]
-        per_episode.append(
-            {
-                "variance": float(np.mean(variances)),
-                "latency_ms": float(lat.mean()) if lat.size else float("nan"),
-                "p95_latency_ms": float(np.percentile(lat, 95)) if lat.size else float("nan"),
-                "drop_pct": 100.0 * info["dropped"] / max(n_tasks, 1),
-                "forwarded_pct": 100.0 * info["forwarded"] / max(n_tasks, 1),
-                "return": total,
-                "steps": float(len(variances)),
-            }
-        )
-    return {m: float(np.mean([p[m] for p in per_episode])) for m in METRICS}
+def run_policy(env: gymnasium.Env, policy: Any, seeds: list[int]) -> dict[str, float]:
+    """Metrics of ``policy`` (``act``, or an object with ``act`` and ``reset``) over one
+    episode per task set: means over the episodes, NaNs skipped (no placed task: no latency)."""
+    return mean_metrics(evaluate(policy, env, seeds), METRICS)
 
 
 def run_cell(task: dict[str, Any]) -> dict[str, Any]:
@@ -131,9 +102,11 @@ def run_cell(task: dict[str, Any]) -> dict[str, Any]:
             "policy": "drlos_sampled",
             **run_policy(
                 env_s,
-                lambda o: agent.predict(o, deterministic=False, generator=gen),
+                FnPolicy(
+                    lambda o: agent.predict(o, deterministic=False, generator=gen),
+                    reset=lambda: gen.manual_seed(seed),
+                ),
                 eval_seeds,
-                reset=lambda: gen.manual_seed(seed),
             ),
         }
     )
@@ -155,9 +128,7 @@ def run_cell(task: dict[str, Any]) -> dict[str, Any]:
     )
     for name in SCHEDULING_POLICIES:
         policy = make_scheduling_policy(name, env_a, **({"seed": seed} if name == "random" else {}))
-        rows.append(
-            {"policy": name, **run_policy(env_a, policy.act, eval_seeds, reset=policy.reset)}
-        )
+        rows.append({"policy": name, **run_policy(env_a, policy, eval_seeds)})
     print(
         f"  cell λ_wait={lw:g} ρ={load:g}: DRLoS {timing['drlos_train_s']:.0f} s, "
         f"Q-learning {timing['qlearning_train_s']:.0f} s",

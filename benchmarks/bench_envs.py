@@ -153,7 +153,7 @@ def main() -> None:
     print("-" * 82)
     for env_id, kind, oracle, num, rate in rows:
         print(f"{env_id:<26} {kind:<24} {oracle:<6} {num:>8} {rate:>14,.0f}")
-    from envs import kernels
+    from envs.model import kernels
 
     print(f"\nnumpy {np.__version__}, gymnasium {gym.__version__}, ids {envs.PARTITION_ENV_IDS}")
     print(f"v1 hot paths: {kernels.BACKEND} (EDGERL_NO_NUMBA=1 forces numpy; v0 always numpy)")

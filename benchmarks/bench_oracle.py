@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 import envs  # noqa: F401  (registers the env ids)
-from envs import kernels
+from envs.model import kernels
 from envs.partition import D2DPartitionVectorEnvV1, MECPartitionVectorEnvV1
 
 warnings.filterwarnings("ignore", message=".*is out of date.*")

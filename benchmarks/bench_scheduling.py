@@ -32,20 +32,18 @@ import gymnasium
 import numpy as np
 from atomic_io import save_png, write_csv
 
+from agents.common.evaluation import evaluate, mean_metrics
 from agents.qlearning import QLearningAgent
 from agents.scheduling_baselines import SCHEDULING_POLICIES, make_scheduling_policy
 from envs.scheduling import ENV_ID
 
 DEFAULT_LOADS = ",".join(f"{x / 10:.1f}" for x in range(1, 14))
-METRICS = (
-    "variance",
-    "latency_ms",
-    "p95_latency_ms",
-    "throughput_per_s",
-    "drop_pct",
-    "forwarded_pct",
-    "steps",
-)
+#: column -> episode metric (:class:`agents.common.evaluation.SchedulingEpisode`)
+METRICS = {
+    "variance": "variance", "latency_ms": "latency_mean_ms", "p95_latency_ms": "latency_p95_ms",
+    "throughput_per_s": "throughput_per_s", "drop_pct": "dropped_pct",
+    "forwarded_pct": "forwarded_pct", "steps": "steps",
+}  # fmt: skip
 
 
 def measure_speed(steps: int, seed: int) -> list[dict[str, Any]]:
@@ -120,29 +118,8 @@ def measure_queue_scaling(window_slots: int, seed: int) -> list[dict[str, Any]]:
 
 
 def run_policy(env: gymnasium.Env, act, episodes: int, seed: int) -> dict[str, float]:
-    base = env.unwrapped
-    per_episode = []
-    for e in range(episodes):
-        obs, info = env.reset(options={"task_set_seed": seed + e})
-        k, variances, done = info["num_tasks"], [], False
-        while not done:
-            obs, _, terminated, truncated, info = env.step(act(obs))
-            variances.append(info["variance"])
-            done = terminated or truncated
-        lat = base.task_latency_ms
-        lat = lat[~np.isnan(lat)]
-        per_episode.append(
-            {
-                "variance": float(np.mean(variances)),
-                "latency_ms": float(lat.mean()) if lat.size else 0.0,
-                "p95_latency_ms": float(np.percentile(lat, 95)) if lat.size else 0.0,
-                "throughput_per_s": info["completed"] / (len(variances) * base.slot_ms / 1000.0),
-                "drop_pct": 100.0 * info["dropped"] / max(k, 1),
-                "forwarded_pct": 100.0 * info["forwarded"] / max(k, 1),
-                "steps": float(len(variances)),
-            }
-        )
-    return {m: float(np.mean([p[m] for p in per_episode])) for m in METRICS}
+    """Means over task sets ``seed + e`` (NaNs skipped: no latency without a placed task)."""
+    return mean_metrics(evaluate(act, env, range(seed, seed + episodes)), METRICS)
 
 
 def sweep(

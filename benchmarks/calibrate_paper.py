@@ -39,10 +39,11 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from agents.partition_baselines import PAPER_TABLE3_SHARES
-from envs.costs import ChainCostModel, LinkMatrices, d2d_links, mec_links
 from envs.dnn import get_profile
 from envs.dynamics import TABLE2
-from envs.units import MW_MS_TO_J
+from envs.model.chain import ChainCostModel
+from envs.model.links import LinkMatrices, d2d_links, mec_links
+from envs.model.units import MW_MS_TO_J
 from pipeline.utils import atomic_write_json
 
 DNNS: tuple[str, ...] = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")

@@ -170,7 +170,7 @@ def suite_networks(suite: str, data: Path) -> dict[str, Any]:
     uplink and RTT of the same technology and mobility; MEC only)."""
     if suite == "test":
         return split_networks(data, "test")
-    from report_measure import trace_specs
+    from report.sections import trace_specs
 
     if not (data / "traces" / "lumos5g").is_dir():
         raise FileNotFoundError(f"--suite robustness needs {data}/traces/lumos5g")

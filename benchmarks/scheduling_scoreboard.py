@@ -46,8 +46,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import envs  # noqa: F401
+from agents.common.evaluation import scoreboard
 from agents.scheduling_baselines import SCHEDULING_POLICIES, make_scheduling_policy
-from agents.scheduling_eval import scoreboard
 from benchmarks.atomic_io import write_csv
 from envs.scheduling.objective import SCOREBOARD_COLUMNS
 

@@ -54,12 +54,12 @@ from typing import Any
 
 import numpy as np
 
-from envs import kernels
 from envs.dynamics.base import LinkProcess, _check_num
 from envs.dynamics.five_g_trial import FiveGTrialD2D, FiveGTrialMEC
 from envs.dynamics.table2 import D2D_LINK_FIELDS, MEC_LINK_FIELDS, field_unit
 from envs.dynamics.trace import _resample
 from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS
+from envs.model import kernels
 from envs.traces import read_lumos5g, read_mmwave_list
 
 SPLITS: tuple[str, ...] = ("train", "test", "all")
@@ -256,12 +256,10 @@ class RandomisedLink(LinkProcess):
             self._sync_scalar()
         return self.values
 
-    def reset_where(
-        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
+    def _reset_rows(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None
     ) -> np.ndarray:
-        idx = self._masked_rows(mask)  # few rows per frame: integer indexing beats a mask
-        if idx is None:
-            return self.values
+        idx = np.flatnonzero(mask)  # few rows per frame: integer indexing beats a mask
         self._sync_arrays()
         p, z, spike = self._fresh(rng, idx.size)
         self._p[:, idx], self._z[idx], self._spike[idx] = p, z, spike
@@ -528,15 +526,14 @@ class TraceBank(LinkProcess):
         self.values = self._assemble()
         return self.values
 
-    def reset_where(
-        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
+    def _reset_rows(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None
     ) -> np.ndarray:
-        idx = self._masked_rows(mask)
-        if idx is not None:
-            self.pick[idx], self._idx[idx] = self._start(rng, idx.size)
-            values = self.values.copy()
-            values[np.ix_(idx, self._cols)] = self._flat[self._idx[idx]]
-            self.values = values
+        idx = np.flatnonzero(mask)
+        self.pick[idx], self._idx[idx] = self._start(rng, idx.size)
+        values = self.values.copy()
+        values[np.ix_(idx, self._cols)] = self._flat[self._idx[idx]]
+        self.values = values
         return self.values
 
     def step(self, rng: np.random.Generator) -> np.ndarray:
@@ -685,31 +682,29 @@ class NetworkMixture(LinkProcess):
             np.copyto(out, self.trial.values, where=self._trial_rows[:, None])
         return out
 
+    def _parts(self) -> list[LinkProcess]:
+        """The component processes, in the order they draw: generator, traces, 5g_trial."""
+        return [p for p in (self.generator, self.traces, self.trial) if p is not None]
+
     def reset(
         self, rng: np.random.Generator, num: int = 1, offset: int | np.ndarray | None = None
     ) -> np.ndarray:
         num = _check_num(num)
         self._set_component(self._draw(rng, num))
-        self.generator.reset(rng, num)
-        for proc in (self.traces, self.trial):
-            if proc is not None:
-                proc.reset(rng, num)
+        for proc in self._parts():
+            proc.reset(rng, num)
         self.values = self._assemble()
         return self.values
 
-    def reset_where(
-        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
+    def _reset_rows(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None
     ) -> np.ndarray:
-        idx = self._masked_rows(mask)
-        if idx is None:
-            return self.values
         comp = self.component.copy()
+        idx = np.flatnonzero(mask)
         comp[idx] = self._draw(rng, idx.size)
         self._set_component(comp, idx)
-        self.generator.reset_where(rng, mask)
-        for proc in (self.traces, self.trial):
-            if proc is not None:
-                proc.reset_where(rng, mask)
+        for proc in self._parts():
+            proc.reset_where(rng, mask)
         self.values = self._assemble()
         return self.values
 

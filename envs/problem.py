@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.costs import ChainCostModel, CostBreakdown, LinkMatrices
-from envs.oracle import Oracle
+from envs.model.chain import ChainCostModel, CostBreakdown
+from envs.model.dp import Oracle
+from envs.model.links import LinkMatrices
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ Known quirks of the real data, and how they are handled:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -188,33 +188,41 @@ def _parse_table(rows: list[list[str]], line_nos: list[int], path: Path) -> np.n
     return arr
 
 
+def _reject_first(
+    bad: np.ndarray, lines: np.ndarray, path: Path, message: Callable[[int], str]
+) -> None:
+    """Raise :class:`TraceFormatError` at the line of the first True row ``i`` of ``bad``,
+    with ``message(i)``."""
+    rows = np.flatnonzero(bad)
+    if rows.size:
+        i = rows[0]
+        raise TraceFormatError(path, int(lines[i]), message(i))
+
+
 def _check_values(values: np.ndarray, lines: np.ndarray, path: Path, what: str, unit: str) -> None:
-    neg = np.flatnonzero(values < 0)
-    if neg.size:
-        i = neg[0]
-        raise TraceFormatError(path, int(lines[i]), f"negative {what}: {values[i]}")
+    _reject_first(values < 0, lines, path, lambda i: f"negative {what}: {values[i]}")
     top = MAX_VALUE[unit]
-    big = np.flatnonzero(values > top)
-    if big.size:
-        i = big[0]
-        raise TraceFormatError(
-            path,
-            int(lines[i]),
+    _reject_first(
+        values > top,
+        lines,
+        path,
+        lambda i: (
             f"{what} {values[i]:g} {unit} is above the {top:.0e} {unit} bound "
-            f"(envs.limits.MAX_{'BANDWIDTH_MBPS' if unit == 'Mbps' else 'LATENCY_MS'})",
-        )
+            f"(envs.limits.MAX_{'BANDWIDTH_MBPS' if unit == 'Mbps' else 'LATENCY_MS'})"
+        ),
+    )
 
 
 def _check_times(times: np.ndarray, lines: np.ndarray, path: Path) -> None:
-    big = np.flatnonzero(np.abs(times) > MAX_TRACE_TIME_S)
-    if big.size:
-        i = big[0]
-        raise TraceFormatError(
-            path,
-            int(lines[i]),
+    _reject_first(
+        np.abs(times) > MAX_TRACE_TIME_S,
+        lines,
+        path,
+        lambda i: (
             f"time {times[i]:g} s is outside ±{MAX_TRACE_TIME_S:.0e} s "
-            "(envs.limits.MAX_TRACE_TIME_S; replay would need an unbounded frame grid)",
-        )
+            "(envs.limits.MAX_TRACE_TIME_S; replay would need an unbounded frame grid)"
+        ),
+    )
 
 
 def _check_unit(unit: object) -> str:
@@ -279,6 +287,17 @@ def _read_lines(path: Path) -> list[str]:
     return lines
 
 
+def _data_lines(path: Path) -> list[tuple[int, str]]:
+    """The data lines of a text trace: ``(line number from 1, stripped text)`` of every line
+    that is neither blank nor a ``#`` comment."""
+    out = []
+    for no, raw in enumerate(_read_lines(path), 1):
+        s = raw.strip()
+        if s and not s.startswith("#"):
+            out.append((no, s))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Lumos5G
 
@@ -308,10 +327,7 @@ def read_lumos5g(
     _check_duplicates(duplicate_times)
     tokens: list[list[str]] = []
     line_nos: list[int] = []
-    for no, raw in enumerate(_read_lines(path), 1):
-        s = raw.strip()
-        if not s or s.startswith("#"):
-            continue
+    for no, s in _data_lines(path):
         toks = s.split()
         if len(toks) != 2:
             raise TraceFormatError(path, no, f"expected 2 columns (time, Mbps), got {len(toks)}")
@@ -543,10 +559,7 @@ def read_csv_trace(
     header: list[str] | None = None
     rows: list[list[str]] = []
     line_nos: list[int] = []
-    for no, raw in enumerate(_read_lines(path), 1):
-        s = raw.strip()
-        if not s or s.startswith("#"):
-            continue
+    for no, s in _data_lines(path):
         toks = [t.strip() for t in s.split(",")]
         if header is None:
             names = [t.lower() for t in toks]

@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.partition.common import check_thresholds, discretise, midpoints
+from envs.model.thresholds import check_thresholds, discretise, midpoints
 
 
 class IntentThresholds(gym.ActionWrapper):

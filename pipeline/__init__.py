@@ -2,12 +2,10 @@
 
 | module | contents |
 |---|---|
-| :mod:`~pipeline.config` | :func:`validate` (values, combinations) and :class:`ConfigError` |
-| :mod:`~pipeline.rules` | :class:`ConfigError`, :class:`Rule`, :func:`check_rules`, :class:`RunSpec` (the leaf of validation) |
+| :mod:`~pipeline.config` | :func:`validate` (values, combinations) -> :class:`RunSpec`; :class:`ConfigError` (from :mod:`agents.common.rules`, the one validator) |
 | :mod:`~pipeline.envs` | :func:`make_env`, the ``_target_`` of ``configs/env/*.yaml`` |
 | :mod:`~pipeline.runners` | one runner per agent family: IoRLO, DRLoS, Q-learning, SB3, RLlib |
 | :mod:`~pipeline.train` | one training run: run dir, checkpoints, Ctrl-C, resume, metrics.json |
-| :mod:`~pipeline.evaluation` | fixed-episode evaluation of any policy |
 | :mod:`~pipeline.evaluate` | ``evaluate.py``: trained runs vs every baseline and the oracle |
 | :mod:`~pipeline.report` | CSV / Markdown tables and plots |
 | :mod:`~pipeline.aggregate` | rliable aggregates over training seeds (IQM, CIs, profiles) |

@@ -7,8 +7,10 @@ group options (``dnn=nope``). :func:`validate` checks the rest and raises a
 * missing mandatory values (``???``) and broken interpolations;
 * ``seed``, ``torch_threads`` and every ``train.*`` number (:data:`TRAIN_RULES`);
 * the env / dnn / network combination (the scheduling env takes no DNN and no network);
-* the agent: its keys and values (each runner's ``rules``), and that it fits the env's
-  action space (e.g. DQN needs ``Discrete``: scheduling only);
+* the agent: its keys and values (each runner's ``agent_rules``: for this repo's agents the
+  rules of their config dataclass's fields, :func:`agents.common.rules.rules_of`, the same the
+  dataclass applies when built), and that it fits the env's action space (e.g. DQN needs
+  ``Discrete``: scheduling only);
 * the env itself: it is constructed once, so every env argument is checked by the env's
   own constructor (e.g. ``env.epsilon=0.9 env.phi=0.5``: "need epsilon < phi").
 """
@@ -19,11 +21,20 @@ import hashlib
 import inspect
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from agents.common.rules import (  # noqa: F401  (re-exported: their home before agents.common.rules)
+    ConfigError,
+    Rule,
+    check_rules,
+    non_negative,
+    positive,
+    unit_interval,
+)
 from pipeline.envs import (
     ACTION_MODES,
     ENV_NAMES,
@@ -32,15 +43,6 @@ from pipeline.envs import (
     custom_profile,
     env_kwargs,
     is_custom_dnn,
-)
-from pipeline.rules import (  # noqa: F401  (re-exported: their home before pipeline.rules)
-    ConfigError,
-    Rule,
-    RunSpec,
-    check_rules,
-    non_negative,
-    positive,
-    unit_interval,
 )
 
 # ----------------------------------------------------------------------------- resolvers
@@ -132,6 +134,15 @@ ENV_META_RULES: dict[str, Rule] = {
 
 
 # ------------------------------------------------------------------------- validation
+@dataclass(frozen=True)
+class RunSpec:
+    """What validation found out: the runner class and the env action mode it trains on."""
+
+    runner_cls: type
+    action_kind: str  # "continuous" | "discrete"
+    action_mode: str  # the env's action_mode
+
+
 def runner_class(target: str) -> type:
     """The runner class named by ``agent._target_`` (a :class:`pipeline.runners.base.Runner`)."""
     from hydra.utils import get_class

@@ -39,14 +39,14 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline.config import ConfigError, Rule, check_rules, non_negative, positive
-from pipeline.envs import HEURISTIC_ACTION_MODE, build_env, is_partition
-from pipeline.evaluation import (
+from agents.common.evaluation import (
     EvalResult,
     evaluate_partition,
     evaluate_scheduling,
     time_decisions,
 )
+from pipeline.config import ConfigError, Rule, check_rules, non_negative, positive
+from pipeline.envs import HEURISTIC_ACTION_MODE, build_env, is_partition
 from pipeline.utils import read_json, to_plain
 
 log = logging.getLogger("edgerl")

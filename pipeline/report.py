@@ -9,14 +9,14 @@ plots show the aggregates with their CIs.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from pipeline import tables
+from pipeline.tables import md_table
 from pipeline.utils import atomic_write, atomic_write_json, atomic_write_text
 
 #: what write_outputs records in out_dir (its files are removed before a rewrite)
@@ -83,15 +83,18 @@ def markdown_table(rows: list[dict[str, Any]], scheduling: bool) -> str:
     if dist:
         head.append(" / ".join(k[5:-4] for k in dist) + " (%)")
     head.append("decision (ms)")
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    body = []
     for r in rows:
         cells = [_label(r), *(_pm(r, c[0]) for c in cols)]
         if dist:
             cells.append(" / ".join(f"{_num(r.get(k, math.nan)):.0f}" for k in dist))
-        d = _num(r.get("decision_ms"))
-        cells.append(f"{d:.3g}" if math.isfinite(d) else "–")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append([*cells, _decision(r)])
+    return md_table(head, body)
+
+
+def _decision(row: dict[str, Any]) -> str:
+    d = _num(row.get("decision_ms"))
+    return f"{d:.3g}" if math.isfinite(d) else "–"
 
 
 def _ci(row: dict[str, Any], key: str) -> str:
@@ -114,16 +117,14 @@ def aggregate_table(rows: list[dict[str, Any]], scheduling: bool) -> str:
     for _, title in cols:
         head += [f"{title} IQM [95% CI]", f"{title} mean [95% CI]"]
     head.append("decision (ms)")
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    body = []
     for r in rows:
         name = f"**{r['agent']}**" if r.get("kind") == "trained" else str(r["agent"])
         cells = [name, str(r.get("runs", ""))]
         for key, _ in cols:
             cells += [_ci(r, f"{key}_iqm"), _ci(r, f"{key}_mean")]
-        d = _num(r.get("decision_ms"))
-        cells.append(f"{d:.3g}" if math.isfinite(d) else "–")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append([*cells, _decision(r)])
+    return md_table(head, body)
 
 
 def _aggregate_sections(aggregates: list[dict[str, Any]]) -> list[str]:
@@ -155,13 +156,8 @@ def print_summary(aggregates: list[dict[str, Any]], *, episodes: int, seed: int)
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
-    keys = list(OrderedDict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: r.get(k, "") for k in keys})
-    return atomic_write_text(path, buf.getvalue())
+    """``rows`` as a CSV (every key of every row a column; :func:`pipeline.tables.write_csv`)."""
+    return tables.write_csv(path, rows)
 
 
 def write_markdown(

@@ -13,8 +13,9 @@ from agents.partition_baselines import (
     single_split_candidates,
     two_cut_candidates,
 )
-from envs.costs import MEC_OVERHEAD_WEIGHTS, ChainCostModel, LinkMatrices, d2d_links, mec_links
 from envs.dnn import get_profile
+from envs.model.chain import ChainCostModel
+from envs.model.links import MEC_OVERHEAD_WEIGHTS, LinkMatrices, d2d_links, mec_links
 from envs.problem import PartitionProblem
 
 

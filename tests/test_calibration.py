@@ -21,8 +21,9 @@ from agents.partition_baselines import (
     share_thresholds,
 )
 from agents.partition_policies import PARTITION_POLICY_NAMES, make_partition_policy
-from envs.costs import MEC_OVERHEAD_WEIGHTS, ChainCostModel, LinkMatrices, d2d_links, mec_links
 from envs.dnn import get_profile
+from envs.model.chain import ChainCostModel
+from envs.model.links import MEC_OVERHEAD_WEIGHTS, LinkMatrices, d2d_links, mec_links
 from envs.problem import PartitionProblem
 from pipeline.utils import CONFIG_DIR
 

@@ -192,9 +192,12 @@ BAD_VALUES = [
     (["agent=sb3_ppo", "agent.gamma=1.5"], r"agent\.gamma=1\.5 is invalid: must be a number in \[0, 1\]"),
     (["agent=sb3_ppo", "agent.algo=TD3"], r"action_space='discrete' is invalid for TD3"),
     (["agent=sb3_td3", "agent.activation=gelu"], r"agent\.activation='gelu' is invalid: must be one of \['relu', 'tanh'\]"),
-    (["agent.lr_actor=-1"], r"lr_actor must be in \(0, 1\]"),
-    (["agent.noise=pink"], r"noise must be one of"),
-    (["env=scheduling", "agent.n_rollouts=1"], r"n_rollouts must be an integer >= 2"),
+    (["agent.lr_actor=-1"], r"agent\.lr_actor=-1 is invalid: must be a number in \(0, 1\]"),
+    (["agent.noise=pink"], r"agent\.noise='pink' is invalid: must be one of \['gaussian', 'ou'\]"),
+    (["agent.batch_size=true"], r"agent\.batch_size=True is invalid: must be an integer >= 1"),
+    (["env=scheduling", "agent.n_rollouts=1"], r"agent\.n_rollouts=1 is invalid: must be an integer >= 2 \(the baseline"),
+    (["env=scheduling", "agent.n_rollouts=true"], r"agent\.n_rollouts=True is invalid: must be an integer >= 2"),
+    (["agent.imitation_weight=1", "agent.variant=ddpg"], r"invalid agent config \(iorlo_plus\): agent\.imitation_weight > 0 needs"),
     (["env=scheduling", "agent=qlearning", "agent.alpha=0"], r"agent\.alpha=0 is invalid: must be a number in \(0, 1\]"),
     (["env.epsilon=0.9", "env.phi=0.5"], r"need epsilon < phi"),
     (["env.phi=1.5"], r"phi must be in \(0, 1\)"),
@@ -264,7 +267,7 @@ def test_env_yaml_defaults_match_constructor(cfg_factory, env):
     import gymnasium as gym
 
     import envs  # noqa: F401
-    from envs.network import PlatformLoad
+    from envs.dynamics import PlatformLoad
 
     cfg = cfg_factory(f"env={env}")
     ep = gym.spec(cfg.env.id).entry_point
@@ -286,7 +289,7 @@ def test_env_yaml_defaults_match_constructor(cfg_factory, env):
                 **{n: load[n].default for n in ("mean_util", "max_util", "rho", "std_util")},
             }
         elif k == "churn":
-            from envs.partition.collaborators import DEFAULT_CHURN
+            from envs.dynamics.collaborators import DEFAULT_CHURN
 
             assert d is None and v == DEFAULT_CHURN
         else:
@@ -294,7 +297,7 @@ def test_env_yaml_defaults_match_constructor(cfg_factory, env):
 
 
 def test_network_yaml_matches_5g_trial_defaults():
-    from envs.network import DEFAULT_D2D_MODELS, DEFAULT_MEC_MODELS
+    from envs.dynamics import DEFAULT_D2D_MODELS, DEFAULT_MEC_MODELS
 
     net = _yaml("network", "5g_trial")
     for scenario, models in (("mec", DEFAULT_MEC_MODELS), ("d2d", DEFAULT_D2D_MODELS)):
@@ -304,38 +307,32 @@ def test_network_yaml_matches_5g_trial_defaults():
 
 
 @pytest.mark.parametrize(
-    ("name", "config_cls"),
-    [("iorlo", "agents.iorlo:IoRLOConfig"), ("drlos", "agents.drlos:DRLoSConfig"),
-     ("qlearning", "agents.qlearning:QLearningConfig"),
-     ("dp_distill", "agents.distill:DistillConfig"),
-     ("dp_forecast", "agents.forecast:ForecastConfig"),
-     ("drlos_plus", "agents.drlos_plus:DRLoSPlusConfig")],
+    ("name", "config"),
+    [("iorlo", "agents.iorlo.IoRLOConfig"), ("drlos", "agents.drlos.DRLoSConfig"),
+     ("qlearning", "agents.qlearning.QLearningConfig"),
+     ("dp_distill", "agents.distill.DistillConfig"),
+     ("dp_forecast", "agents.forecast.ForecastConfig"),
+     ("drlos_plus", "agents.drlos_plus.DRLoSPlusConfig"),
+     ("iorlo_plus", "agents.iorlo.IoRLOPlus.default_config")],
 )  # fmt: skip
-def test_custom_agent_yaml_defaults(name, config_cls):
-    """The yaml repeats the constructor defaults, except the documented DRLOS_DEVIATIONS."""
-    mod, _, attr = config_cls.partition(":")
-    cls = getattr(__import__(mod, fromlist=[attr]), attr)
-    y = _yaml("agent", name)
-    hp = {k: v for k, v in y.items() if k not in ("_target_", "name", "action_space")}
-    defaults = {f.name: f.default for f in fields(cls) if f.name not in ("seed", "torch_threads")}
-    assert set(hp) == set(defaults)
-    for k, v in hp.items():
-        expected = DRLOS_DEVIATIONS.get(k, defaults[k]) if name == "drlos" else defaults[k]
-        assert _norm(v) == _norm(expected), k
+def test_custom_agent_config_is_the_dataclass(cfg_factory, name, config):
+    """The composed agent config holds every field of the agent's config dataclass with its
+    default (the schema node of pipeline.runners), except the DRLOS_DEVIATIONS its yaml sets."""
+    from hydra.utils import get_object
+
+    env = "scheduling" if name in ("drlos", "drlos_plus", "qlearning") else "mec"
+    agent = OmegaConf.to_container(cfg_factory(f"env={env}", f"agent={name}").agent)
+    hp = {k: v for k, v in agent.items() if k not in ("_target_", "name", "action_space")}
+    obj = get_object(config)
+    obj = obj() if isinstance(obj, type) else obj
+    defaults = {f.name: _norm(getattr(obj, f.name)) for f in fields(obj)
+                if f.name not in ("seed", "torch_threads")}  # fmt: skip
+    assert hp == {**defaults, **(DRLOS_DEVIATIONS if name == "drlos" else {})}
 
 
 #: agent=drlos trains with lr 0.01: the paper's 0.001 (the constructor default) left the greedy
 #: policy state-independent after ~100 iterations (benchmarks/bench_drlos.py); see the yaml.
 DRLOS_DEVIATIONS = {"lr": 0.01}
-
-
-def test_iorlo_plus_yaml_is_iorlo_plus():
-    from agents.iorlo import IoRLOPlus
-
-    y = _yaml("agent", "iorlo_plus")
-    for f in fields(IoRLOPlus.default_config):
-        if f.name not in ("seed", "torch_threads"):
-            assert _norm(y[f.name]) == _norm(getattr(IoRLOPlus.default_config, f.name)), f.name
 
 
 #: deliberate differences from the library defaults, documented in the yaml comments

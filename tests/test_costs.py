@@ -5,19 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.costs import (
-    MEC_OVERHEAD_WEIGHTS,
-    BlockCosts,
-    ChainCostModel,
-    EarlyExits,
-    LinkMatrices,
-    d2d_links,
-    layer_energy_j,
-    layer_latency_ms,
-    mec_links,
-    transfer_ms,
-)
 from envs.dnn import DNNProfile, get_profile
+from envs.model.chain import ChainCostModel, EarlyExits
+from envs.model.layers import BlockCosts, layer_energy_j, layer_latency_ms, transfer_ms
+from envs.model.links import MEC_OVERHEAD_WEIGHTS, LinkMatrices, d2d_links, mec_links
 
 # Two blocks: [conv 10000->20000, relu 20000] and [fc 20000->10]; raw input 10000 uint8 elements.
 TINY = DNNProfile.from_dict(

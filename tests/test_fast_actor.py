@@ -16,7 +16,7 @@ from agents.common.fast_actor import AUTO_MIN_BATCH, NumpyActor, mlp_actor_spec
 from agents.iorlo import IoRLO, IoRLOPlus
 from agents.loading import load_actor
 from agents.partition_policies import make_partition_policy
-from envs import kernels
+from envs.model import kernels
 
 MEC = "EdgeRL/MECPartition-v0"
 D2D = "EdgeRL/D2DPartition-v0"

@@ -1,4 +1,4 @@
-"""Compiled kernels (envs/kernels.py): the same results as the numpy and scalar paths."""
+"""Compiled kernels (envs/model/kernels.py): the same results as the numpy and scalar paths."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import envs  # noqa: F401  (registers the ids)
-from envs import kernels
-from envs.costs import ChainCostModel, d2d_links, mec_links
 from envs.dnn import resolve_profile
+from envs.model import kernels
+from envs.model.chain import ChainCostModel
+from envs.model.links import d2d_links, mec_links
 
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
 V1_IDS = ["EdgeRL/MECPartition-v1", "EdgeRL/D2DPartition-v1"]
@@ -133,7 +134,7 @@ def test_mec_observe_kernel_is_the_numpy_observation_exactly():
 def test_numpy_fallback_is_chosen_without_numba():
     code = (
         "import warnings; warnings.simplefilter('ignore');"
-        "import gymnasium as gym, envs; from envs import kernels;"
+        "import gymnasium as gym, envs; from envs.model import kernels;"
         "assert kernels.BACKEND == 'numpy' and not kernels.AVAILABLE;"
         "v = gym.make_vec('EdgeRL/D2DPartition-v1', num_envs=8, network='mixture_synthetic');"
         "v.reset(seed=0); v.step(v.action_space.sample()); print('ok', kernels.BACKEND)"
@@ -157,8 +158,8 @@ def test_numpy_fallback_is_chosen_without_numba():
 def test_compiled_oracle_is_the_python_dp_bit_for_bit(seed, scenario, dnn, eta, exits):
     """Compiled scalar and batched oracle == the Python DP (``_solve_rows``; ``solve_terms``
     with early exits), decisions and costs exactly; numpy's batched DP to rounding."""
-    from envs.costs import EarlyExits
-    from envs.oracle import Oracle
+    from envs.model.chain import EarlyExits
+    from envs.model.dp import Oracle
 
     P = 3 if scenario == "mec" else 2
     prof = resolve_profile(dnn)
@@ -193,8 +194,8 @@ def test_compiled_oracle_is_the_python_dp_bit_for_bit(seed, scenario, dnn, eta, 
 @pytest.mark.parametrize("exits", [False, True])
 def test_compiled_oracle_converts_other_inputs(exits):
     """Lists, float32, non-contiguous or (1, P, P) inputs take the checked path: same result."""
-    from envs.costs import EarlyExits
-    from envs.oracle import Oracle
+    from envs.model.chain import EarlyExits
+    from envs.model.dp import Oracle
 
     prof = resolve_profile("alexnet")
     ee = EarlyExits((0.3,) * prof.n_blocks) if exits else None
@@ -222,7 +223,7 @@ def test_compiled_oracle_converts_other_inputs(exits):
 def test_dp_marginals_are_constrained_optima(scenario, compiled):
     """``marginals[i, s]`` = min cost over decisions with block i on s (brute force on a small
     DNN), and its minimum over s is the oracle's cost for every block."""
-    from envs.oracle import Oracle
+    from envs.model.dp import Oracle
 
     P = 3 if scenario == "mec" else 2
     model = ChainCostModel(resolve_profile("alexnet"), P, [0.0, 1.0, 2.0][:P])
@@ -247,7 +248,7 @@ def test_dp_marginals_are_constrained_optima(scenario, compiled):
 def test_kernels_refuse_shapes_they_cannot_index():
     """The compiled loops have no bounds checks: a state batch that is neither one state nor
     one per decision is refused with an error naming the input."""
-    from envs.oracle import Oracle
+    from envs.model.dp import Oracle
 
     model = ChainCostModel(resolve_profile("alexnet"), 3, [0.0, 1.0, 2.0])
     model.sequential_batch = True

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from envs.network import (
+from envs.dynamics import (
     D2D_LINK_FIELDS,
     MEC_LINK_FIELDS,
     TABLE2,
@@ -435,15 +435,9 @@ def test_platform_load_validation(kwargs, what):
         PlatformLoad(3, enabled=True, **kwargs)
 
 
-def test_envs_network_reexports_envs_dynamics():
-    # envs.network is the compatibility module of envs.dynamics: the same objects, so old
-    # imports (and pickles naming envs.network) keep working.
+def test_process_classes():
     import envs.dynamics
-    import envs.network
 
-    for name in envs.dynamics.__all__:
-        assert getattr(envs.network, name) is getattr(envs.dynamics, name), name
-    assert envs.network.__all__ == envs.dynamics.__all__
     # Platform load is a process but not a link process; the link processes are both.
     assert issubclass(PlatformLoad, envs.dynamics.BatchedProcess)
     assert not issubclass(PlatformLoad, envs.dynamics.LinkProcess)

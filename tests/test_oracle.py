@@ -10,16 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.partition_baselines import D2D_ONLY, MEC_ONLY, PARTITION_RULES, make_rule
-from envs.costs import (
-    MEC_OVERHEAD_WEIGHTS,
-    ChainCostModel,
-    EarlyExits,
-    LinkMatrices,
-    d2d_links,
-    mec_links,
-)
 from envs.dnn import BUILTIN_PROFILES, DNNProfile, get_profile
-from envs.oracle import Oracle, brute_force
+from envs.model.chain import ChainCostModel, EarlyExits
+from envs.model.dp import Oracle, brute_force
+from envs.model.links import MEC_OVERHEAD_WEIGHTS, LinkMatrices, d2d_links, mec_links
 from envs.problem import PartitionProblem
 
 SMALL = [n for n in BUILTIN_PROFILES if get_profile(n).n_blocks <= 10]

@@ -15,11 +15,11 @@ from gymnasium.wrappers import RescaleAction
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
-from envs.costs import d2d_links, mec_links
 from envs.dnn import DNNProfile
-from envs.network import TABLE2
+from envs.dynamics import TABLE2
+from envs.dynamics.collaborators import ABSENT, AVAILABLE
+from envs.model.links import d2d_links, mec_links
 from envs.partition import D2DPartitionEnv, MECPartitionEnv
-from envs.partition.collaborators import ABSENT, AVAILABLE
 from envs.wrappers import IntentThresholds
 
 IDS = envs.PARTITION_ENV_IDS
@@ -541,8 +541,8 @@ def test_d2d_one_copy_fast_path_equals_batched_path(sticky):
 
 
 def test_candidate_chain_frequencies_and_initial_law():
-    from envs.network import make_link_process
-    from envs.partition.collaborators import CollaboratorPool
+    from envs.dynamics import make_link_process
+    from envs.dynamics.collaborators import CollaboratorPool
 
     churn = {"join": 0.1, "leave": 0.05, "overload": 0.1, "recover": 0.3, "disconnect": 0.05, "reconnect": 0.4}  # fmt: skip
     pool = CollaboratorPool(4, make_link_process("constant", "d2d"), churn)

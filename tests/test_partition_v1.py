@@ -14,6 +14,7 @@ from conftest import DATA_DIR, needs_traces
 import envs
 from agents import make_policy
 from agents.hardness import hardness_report
+from envs.dynamics import MEC_LINK_FIELDS, make_link_process
 from envs.mixture import (
     MMWAVE_TEST,
     NetworkMixture,
@@ -21,7 +22,6 @@ from envs.mixture import (
     make_trace_bank,
     trace_split,
 )
-from envs.network import MEC_LINK_FIELDS, make_link_process
 from envs.partition.common import squash
 from envs.partition.sim import MEC_LINK_SCALES
 

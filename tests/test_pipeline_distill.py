@@ -99,13 +99,13 @@ def test_distill_run_dir_table_tags_and_actor(distill_runs, env):
 def test_bad_distill_config_names_the_field(tmp_path):
     proc = train(tmp_path, "env=mec", "agent=dp_distill", "agent.lr=-1")
     assert proc.returncode == 2, proc.stderr
-    assert "invalid agent config (dp_distill): agent.lr must be in (0, 1], got -1" in proc.stderr
+    assert "agent.lr=-1 is invalid: must be a number in (0, 1]" in proc.stderr
     assert not any(tmp_path.iterdir())  # nothing left behind
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         for overrides, match in (
-            (["agent.hidden=[]"], r"agent\.hidden must be a non-empty list"),
-            (["agent.num_envs=0"], r"agent\.num_envs must be an integer >= 1"),
-            (["agent.beta0=2"], r"agent\.beta0 must be in \[0, 1\]"),
+            (["agent.hidden=[]"], r"agent\.hidden=\[\] is invalid: must be a non-empty list"),
+            (["agent.num_envs=0"], r"agent\.num_envs=0 is invalid: must be an integer >= 1"),
+            (["agent.beta0=2"], r"agent\.beta0=2 is invalid: must be a number in \[0, 1\]"),
             (["agent.action_space=continuous"], r"agent\.action_space='continuous' is invalid"),
             (["+agent.gamma=0.9"], r"agent: unknown key\(s\) \['gamma'\]"),
             (["env=scheduling"], r"dp_distill .* does not apply to env=scheduling"),

@@ -115,3 +115,76 @@ def test_regenerated_report_keeps_blocks_written_by_other_scripts():
     assert "# new" in md and "new section 4" in md and "# old" not in md
     assert "v1 agents" not in md  # the new report has no section-4 markers
     assert md.index("targets") < md.index("scoreboard") < md.index("v1 section")
+
+
+def _report_modules():
+    """benchmarks/report/ (its modules import the sibling benchmark scripts)."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+    from report import derive, render
+
+    return derive, render
+
+
+def test_papers_data_loads_with_every_dnn():
+    derive, _ = _report_modules()
+    papers = derive.load_papers()
+    dnns = {"alexnet", "vgg16", "resnet32", "mobilenet_v1"}
+    for key in ("ren_mec", "ren_d2d", "ren_table3_mec", "ren_table3_d2d"):
+        assert set(papers[key]["per_dnn"]) == dnns, key
+    assert papers["ren_mec"]["mean"] == [72.17, 66.91]
+    assert papers["ren_d2d"]["coh_mean"] == 47.02
+    assert papers["huang_drlos"]["ratio_vs_closest"] == 2.17
+    for split in papers["ren_table3_mec"]["per_dnn"].values():
+        assert abs(sum(split) - 100.0) < 0.05
+    assert derive.PAPER_MEC["alexnet"] == [86.77, 62.7]
+
+
+def test_derive_improvements_ratios_and_words():
+    derive, _ = _report_modules()
+    rows = [
+        {"dnn": "a", "method": "self", "latency_ms_mean": 10.0, "energy_j_mean": 2.0,
+         "cost_mean": 30.0},
+        {"dnn": "a", "method": "edge_only", "latency_ms_mean": 5.0, "energy_j_mean": 0.5,
+         "cost_mean": 10.0},
+    ]  # fmt: skip
+    (imp,) = derive.improvements(rows)
+    assert imp["method"] == "edge_only" and imp["setting"] == ""
+    assert (imp["latency_impr"], imp["energy_saving"]) == (50.0, 75.0)
+    assert abs(imp["cost_red"] - 200 / 3) < 1e-12
+    dr = [
+        {"lambda_wait": 0.0, "load": 0.8, "policy": "closest", "variance": 3.0},
+        {"lambda_wait": 0.0, "load": 0.8, "policy": "drlos", "variance": 1.0},
+    ]
+    assert derive.drlos_ratios(dr, 0.8) == {0.0: 3.0}
+    assert derive.compare_word(1.0, 2.0) == "lower than"
+    assert derive.compare_word(2.0, 2.0 + 1e-9) == "equal to"
+    assert f"{derive.speedup_needed(47.02):.1f}" == "1.9"
+
+
+def test_template_filters_and_a_report_without_measurements(tmp_path):
+    """The templates render a report with no measured section: the headings, the markers
+    other scripts fill and the re-render command, nothing undefined (StrictUndefined)."""
+    _, render = _report_modules()
+    assert render.para("  one\n  two\n\n three ") == "one two three\n"
+    assert render.items("\n a\n\n b \n", "; ") == "a; b"
+    tpl = render.environment().from_string(
+        "{% for x in xs %}{{ x|fnum(1) }}{{ sep(loop) }}{% endfor %} {{ 1234.5|fsig }}"
+    )
+    assert tpl.render(xs=[1, 2.25, None]) == "1.0, 2.2, – 1,234"
+    R = {
+        "params": {"dnns": ["alexnet"], "seed": 0, "eval_seed": 1, "episodes": 2, "steps": 10,
+                   "csv_dir_display": "d", "out_display": "o"},
+        "timings": {"x": 1.0},
+        "meta": {"date": "today", "cpu": "c", "nproc": 2, "affinity": 2, "mem_gib": 1.0,
+                 "gpu": "none", "os": "os", "versions": {"python": "3"}, "commit": "abc",
+                 "dirty": []},
+        "command": "cmd",
+    }  # fmt: skip
+    md = render.render(R, tmp_path, "cmd")
+    assert md.startswith("# EdgeRL: benchmarks and reproduction report\n")
+    for text in ("## Setup", "## 1. Speed", render.TARGETS_BEGIN, "## 6. Where our numbers",
+                 "--render-only d/results.json --out o`."):  # fmt: skip
+        assert text in md, text
+    assert "## Headline numbers" not in md and "## 3." not in md and "None" not in md
+    assert md.endswith("--out o`.\n")

@@ -15,9 +15,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401
+from agents.common.evaluation import scoreboard
 from agents.drlos_plus import DRLoSPlus, DRLoSPlusConfig, load_plus_actor
 from agents.scheduling_baselines import LatencyGreedyPolicy, make_scheduling_policy
-from agents.scheduling_eval import scoreboard
 from envs.scheduling.arrivals import BurstyArrivals, home_probabilities
 from envs.scheduling.batch import _py_variance
 from envs.scheduling.env import (

@@ -211,7 +211,7 @@ def test_custom_dnn_errors_name_the_field(own_model, monkeypatch):
 
 
 def test_csv_network_columns_scales_frame(tmp_path):
-    from envs.network import make_link_process
+    from envs.dynamics import make_link_process
 
     f = tmp_path / "link.csv"
     f.write_text("# own trace\nt,ul,dl,ping,cell\n0,10,50,20,a\n1,12,40,25,b\n2,8,60,30,c\n")

@@ -10,7 +10,7 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import envs
-from envs.costs import d2d_links, mec_links
+from envs.model.links import d2d_links, mec_links
 from envs.partition import D2DPartitionVectorEnv, MECPartitionVectorEnv
 
 IDS = envs.PARTITION_ENV_IDS
@@ -209,14 +209,13 @@ def test_batched_cost_path_accepts_any_integer_dtype():
     rng = np.random.default_rng(0)
     dec = rng.integers(0, 3, (40, 17))
     ref = [
-        float(v.cost_model.evaluate(dec[i], *_row(problem, i), **v.env._cost_kw).cost)
-        for i in range(40)
+        float(v.cost_model.evaluate(dec[i], *_row(problem, i), **v.cost_kw).cost) for i in range(40)
     ]
     for dtype in (np.int64, np.int32, np.int8, np.uint8, np.uint64):
         np.testing.assert_allclose(problem.evaluate(dec.astype(dtype)).cost, ref, rtol=1e-12)
 
 
 def _row(problem, i):
-    from envs.costs import LinkMatrices
+    from envs.model.links import LinkMatrices
 
     return LinkMatrices(*(np.asarray(m)[i] for m in problem.links)), problem.speed[i]

@@ -40,7 +40,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
@@ -581,3 +581,41 @@ def restore_agent(
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
         raise payload_error(path, exc, f"restoring the {algo} agent") from exc
     return agent
+
+
+class CheckpointMixin:
+    """``save`` and ``load`` of an agent whose checkpoint is one :func:`save_checkpoint` file.
+
+    The agent sets ``algo`` (the checkpoint's ``algo``), builds the file's content in
+    :meth:`checkpoint_payload` (``state``: its ``state_dict()``) and restores it in
+    ``load_state_dict``; :meth:`load` rebuilds it with :func:`restore_agent` (the constructor
+    ``cls(env, logger=, **config)``), after the checks of :meth:`restore_check`.
+    """
+
+    algo: ClassVar[str]
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        """The checkpoint's content (without ``format``, ``version`` and ``manifest``)."""
+        raise NotImplementedError
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`checkpoint_payload` to ``path`` atomically (:func:`save_checkpoint`)."""
+        return save_checkpoint(path, self.checkpoint_payload())
+
+    @classmethod
+    def restore_check(
+        cls, path: str | os.PathLike[str], env: Any
+    ) -> Callable[[Mapping[str, Any]], None] | None:
+        """A check of the payload beyond the env signature (``None``: none)."""
+        return None
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], env: Any, *, logger: Any = None, **overrides: Any
+    ) -> Self:
+        """Rebuild an agent saved by :meth:`save` on ``env``, which must match the checkpoint's
+        signature (a ValueError names the mismatching fields). ``overrides`` replace config
+        fields (e.g. ``torch_threads``). Every problem with the file is one
+        :class:`CheckpointError` naming it."""
+        check = cls.restore_check(path, env)
+        return restore_agent(cls, path, env, cls.algo, logger=logger, check=check, **overrides)

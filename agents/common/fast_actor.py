@@ -31,7 +31,6 @@ Spec (plain values and tensors, ``torch.load(weights_only=True)``-safe)::
 
 from __future__ import annotations
 
-import math
 import os
 import time
 import warnings
@@ -45,7 +44,8 @@ from threadpoolctl import ThreadpoolController
 from torch import nn
 
 from agents.common.fileio import atomic_write
-from envs import kernels
+from envs.model import kernels
+from envs.model.thresholds import discretise, logit_thresholds
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh")
 OUTPUTS: tuple[str, ...] = ("sigmoid", "tanh", "identity", "argmax")
@@ -305,7 +305,7 @@ class NumpyActor:
             th = self.thresholds
             if th.ndim != 1 or not np.all((th > 0) & (th < 1)) or np.any(np.diff(th) <= 0):
                 raise ValueError(f"thresholds must be increasing in (0, 1), got {thresholds}")
-            self._logit_th = [np.float32(math.log(t / (1.0 - t))) for t in th.tolist()]
+            self._logit_th = logit_thresholds(th.tolist())
         # The common IoRLO case (one hidden ReLU layer) gets a fully unrolled act().
         self._simple = len(self._W) == 2 and self.activation == "relu"
         if self._simple:
@@ -520,11 +520,7 @@ class NumpyActor:
             except TypeError:  # not float32 C-contiguous: convert
                 _mlp_decide(np.array(x, np.float32), self._params, self._layout, self._th32, d)
             return d
-        z = self.logits(obs)
-        d = (z >= th[0]).astype(np.int64)
-        for t in th[1:]:
-            d += z >= t
-        return d
+        return discretise(self.logits(obs), th)
 
     def decide_batch(self, obs_batch: Any) -> np.ndarray:
         """Platforms ``(B, n)`` for a batch of observations."""
@@ -532,11 +528,7 @@ class NumpyActor:
         x = np.asarray(obs_batch, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
             self._bad_obs(x, True)
-        z = self._forward_batch(x)
-        d = (z >= th[0]).astype(np.int64)
-        for t in th[1:]:
-            d += z >= t
-        return d
+        return discretise(self._forward_batch(x), th)
 
     # ------------------------------------------------------------------- export
     def to_torch(self) -> nn.Module:

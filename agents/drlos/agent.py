@@ -52,26 +52,34 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
 
 from agents.common.checkpoint import (
+    CheckpointMixin,
     env_signature,
     history_columns,
     history_rows,
     numpy_rng_state,
-    restore_agent,
-    save_checkpoint,
     set_numpy_rng_state,
 )
+from agents.common.envcheck import scheduling_base
 from agents.common.evaluation import DEFAULT_EVAL_SEEDS
 from agents.common.fast_actor import NumpyActor, mlp_actor_spec
 from agents.common.logger import RunLogger
+from agents.common.rules import (
+    Rule,
+    check_fields,
+    choice,
+    non_negative,
+    param,
+    positive,
+    unit_interval,
+)
 from agents.common.threads import torch_threads
-from agents.drlos.networks import ACTIVATIONS, FEATURES, PolicyNetwork, check_hidden, pooling_matrix
+from agents.drlos.networks import ACTIVATIONS, FEATURES, PolicyNetwork, pooling_matrix
 from agents.drlos.rollout import (
     RolloutBatch,
     collect_rollouts,
@@ -139,53 +147,23 @@ class DRLoSConfig:
     | ``torch_threads`` | 1 | ``torch.set_num_threads`` during ``learn`` (``None``: leave as is) |
     """
 
-    hidden: int | tuple[int, ...] = 20
-    activation: str = "relu"
-    features: str = "pooled"
-    lr: float = 1e-3
-    n_rollouts: int = 20
-    gamma: float = 1.0
-    baseline: str = "running"
-    entropy_coef: float = 0.0
-    max_grad_norm: float | None = None
-    max_steps: int | None = None
-    seed: int = 0
-    torch_threads: int | None = 1
+    hidden: int | tuple[int, ...] = param(20, Rule("ints", lo=1))
+    activation: str = param("relu", choice(*ACTIVATIONS))
+    features: str = param("pooled", choice(*FEATURES))
+    lr: float = param(1e-3, unit_interval(lo_open=True))
+    n_rollouts: int = param(20, Rule("int", lo=2, note="the baseline averages over episodes"))
+    gamma: float = param(1.0, unit_interval())
+    baseline: str = param("running", choice(*BASELINES))
+    entropy_coef: float = param(0.0, non_negative())
+    max_grad_norm: float | None = param(None, positive(none_ok=True))
+    max_steps: int | None = param(None, Rule("int", lo=1, none_ok=True))
+    seed: int = param(0, non_negative("int"))
+    torch_threads: int | None = param(1, Rule("int", lo=1, none_ok=True))
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if isinstance(self.hidden, list):
             object.__setattr__(self, "hidden", tuple(self.hidden))
-        check_hidden(self.hidden)
-        _choice("activation", self.activation, tuple(ACTIVATIONS))
-        _choice("features", self.features, FEATURES)
-        _choice("baseline", self.baseline, BASELINES)
-        if not (_is_real(self.lr) and 0 < self.lr <= 1):
-            raise ValueError(f"lr must be a number in (0, 1], got {self.lr!r}")
-        if not (_is_int(self.n_rollouts) and self.n_rollouts >= 2):
-            raise ValueError(
-                f"n_rollouts must be an integer >= 2 (the baseline averages over episodes), "
-                f"got {self.n_rollouts!r}"
-            )
-        if not (_is_real(self.gamma) and 0 <= self.gamma <= 1):
-            raise ValueError(f"gamma must be a number in [0, 1], got {self.gamma!r}")
-        if not (_is_real(self.entropy_coef) and self.entropy_coef >= 0):
-            raise ValueError(
-                f"entropy_coef must be a finite number >= 0, got {self.entropy_coef!r}"
-            )
-        if self.max_grad_norm is not None and not (
-            _is_real(self.max_grad_norm) and self.max_grad_norm > 0
-        ):
-            raise ValueError(f"max_grad_norm must be > 0 or None, got {self.max_grad_norm!r}")
-        if self.max_steps is not None and not (_is_int(self.max_steps) and self.max_steps >= 1):
-            raise ValueError(f"max_steps must be an integer >= 1 or None, got {self.max_steps!r}")
-        if not (_is_int(self.seed) and self.seed >= 0):
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if self.torch_threads is not None and not (
-            _is_int(self.torch_threads) and self.torch_threads >= 1
-        ):
-            raise ValueError(
-                f"torch_threads must be an integer >= 1 or None, got {self.torch_threads!r}"
-            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -196,19 +174,6 @@ class DRLoSConfig:
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool)
-
-
-def _is_real(v: Any) -> bool:
-    return (
-        isinstance(v, int | float | np.integer | np.floating)
-        and not isinstance(v, bool)
-        and math.isfinite(v)
-    )
-
-
-def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in allowed:  # str first: arrays, dicts
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
 def scheduling_config(env: Any) -> dict[str, Any]:
@@ -228,8 +193,180 @@ def scheduling_config(env: Any) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------- shared base
+class TaskSetReinforce(CheckpointMixin):
+    """What DRLoS and DRLoS+ share: the set-up, the training loop (per iteration: N rollouts
+    of one fresh task set, one REINFORCE update) and the checkpoints.
+
+    A subclass sets ``algo``, ``label`` (its name in error messages), ``default_config``,
+    ``net_key`` (the attribute holding the network, also its key in :meth:`state_dict`) and
+    ``summary_tag`` (the hparams metric of a run without evaluation), and implements
+    ``collect``, ``update``, :meth:`rollout_stats`, ``evaluate`` and ``actor_state``.
+    """
+
+    label: ClassVar[str]
+    net_key: ClassVar[str]
+    summary_tag: ClassVar[str]
+    default_config: ClassVar[Any]
+
+    def _setup(
+        self, env: Any, logger: RunLogger | None, kwargs: Mapping[str, Any], action_mode: str,
+        why: str,
+    ) -> EdgeSchedulingEnv:  # fmt: skip
+        """Config, env checks, generators and counters; returns the unwrapped env."""
+        known = {f.name for f in fields(self.default_config)}
+        if bad := sorted(set(kwargs) - known):
+            raise ValueError(f"unknown {self.label} argument(s) {bad}; known: {sorted(known)}")
+        self.config = cfg = replace(self.default_config, **kwargs)
+        base = scheduling_base(env.unwrapped, self.label, action_mode, why)
+        self.env = env
+        self.signature = env_signature(env)
+        self.scheduling = scheduling_config(env)
+        self.max_steps = cfg.max_steps or max_episode_steps(env)
+        self.logger = logger if logger is not None else RunLogger()
+        self.torch_gen = torch.Generator().manual_seed(cfg.seed)  # init + training samples
+        self.rng = np.random.default_rng(cfg.seed)  # training task sets
+        self.iteration = 0
+        self.num_timesteps = 0
+        self.history: list[dict[str, float]] = []
+        return base
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The trained network (the attribute named ``net_key``)."""
+        return getattr(self, self.net_key)
+
+    def rollout_stats(self, batch: Any) -> tuple[int, dict[str, float]]:
+        """The env steps of a ``collect`` batch and its means (``charts/*``)."""
+        raise NotImplementedError
+
+    def _gradient_step(
+        self, loss: torch.Tensor, policy_loss: torch.Tensor, entropy: torch.Tensor
+    ) -> dict[str, float]:
+        """One Adam step on ``loss``, the gradient clipped to ``max_grad_norm`` (``inf`` only
+        measures its norm, for the logs); returns ``policy_loss``, ``entropy``, ``grad_norm``."""
+        self.optimizer.zero_grad()
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(
+            self.network.parameters(), self.config.max_grad_norm or math.inf
+        )
+        self.optimizer.step()
+        self._actor = None
+        return {
+            "policy_loss": float(policy_loss.item()),
+            "entropy": float(entropy.item()),
+            "grad_norm": float(grad_norm),
+        }
+
+    def learn(
+        self,
+        iterations: int,
+        callback: Callable[[Self, dict[str, float]], bool | None] | None = None,
+        eval_every: int | None = None,
+        eval_task_sets: Sequence[int] = DEFAULT_EVAL_SEEDS,
+        checkpoint_path: str | os.PathLike[str] | None = None,
+        checkpoint_every: int | None = None,
+    ) -> Self:
+        """Train for ``iterations`` more iterations (one task set and one update each).
+
+        Args:
+            iterations: Iterations in this call (continues ``self.iteration``).
+            callback: ``callback(agent, metrics)`` after every iteration; ``metrics`` holds
+                ``iteration``, ``timesteps``, the iteration's rollout statistics
+                (:meth:`rollout_stats`), the losses and, on evaluation iterations, the
+                ``eval/...`` keys of ``evaluate``. Returning ``False`` stops training.
+            eval_every: Evaluate the policy on ``eval_task_sets`` every this many iterations
+                and at the end (``None``: never).
+            checkpoint_path, checkpoint_every: Save every ``checkpoint_every`` iterations and
+                at the end.
+        """
+        if not (_is_int(iterations) and iterations >= 0):
+            raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
+        if eval_every is not None and not (_is_int(eval_every) and eval_every >= 1):
+            raise ValueError(f"eval_every must be an integer >= 1 or None, got {eval_every!r}")
+        if checkpoint_every is not None and (
+            checkpoint_path is None or not (_is_int(checkpoint_every) and checkpoint_every >= 1)
+        ):
+            raise ValueError("checkpoint_every must be an integer >= 1 and needs checkpoint_path")
+        cfg, log = self.config, self.logger
+        with torch_threads(cfg.torch_threads):
+            start_steps, t0 = self.num_timesteps, time.perf_counter()
+            final: dict[str, float] = {}
+            for i in range(int(iterations)):
+                batch = self.collect(int(self.rng.integers(2**62)))
+                losses = self.update(batch)
+                self.iteration += 1
+                steps, charts = self.rollout_stats(batch)
+                self.num_timesteps += steps
+                step = self.num_timesteps
+                sps = (step - start_steps) / max(time.perf_counter() - t0, 1e-9)
+                log.scalars({**charts, "SPS": sps}, step, prefix="charts")
+                log.scalars(losses, step, prefix="losses")
+                metrics = {"iteration": float(self.iteration), "timesteps": float(step)}
+                metrics |= charts | losses
+                last = i == iterations - 1
+                if eval_every is not None and (self.iteration % eval_every == 0 or last):
+                    final = self.evaluate(eval_task_sets)
+                    metrics |= final
+                self.history.append(metrics)
+                if checkpoint_every is not None and self.iteration % checkpoint_every == 0:
+                    self.save(checkpoint_path)
+                if callback is not None and callback(self, metrics) is False:
+                    break
+            if checkpoint_path is not None:
+                self.save(checkpoint_path)
+            log.log_hparams(
+                {
+                    "algo": self.algo,
+                    **cfg.to_dict(),
+                    **self.scheduling,
+                    "env_id": self.signature["env_id"],
+                },
+                final or {self.summary_tag: log.last(self.summary_tag, math.nan)},
+                step=self.num_timesteps,
+            )
+            log.flush()
+        return self
+
+    # ------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume (tensors and plain values, weights_only-safe)."""
+        return {
+            self.net_key: self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "iteration": self.iteration,
+            "num_timesteps": self.num_timesteps,
+            "rng": {"numpy": numpy_rng_state(self.rng), "torch": self.torch_gen.get_state()},
+            "history": history_columns(self.history),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.network.load_state_dict(state[self.net_key])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration = int(state["iteration"])
+        self.num_timesteps = int(state["num_timesteps"])
+        set_numpy_rng_state(self.rng, state["rng"]["numpy"])
+        self.torch_gen.set_state(state["rng"]["torch"])
+        self.history = history_rows(state["history"])
+        self._actor = None
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        """A resumable checkpoint's keys (besides ``format``, ``version``, ``manifest``):
+        ``algo``, ``signature`` (:func:`env_signature`), ``scheduling`` (env settings, for
+        provenance), ``config`` (the config as a dict), ``actor`` (``actor_state()``, what
+        :func:`agents.loading.load_actor` reads), ``state`` (:meth:`state_dict`)."""
+        return {
+            "algo": self.algo,
+            "signature": self.signature,
+            "scheduling": self.scheduling,
+            "config": self.config.to_dict(),
+            "actor": self.actor_state(),
+            "state": self.state_dict(),
+        }
+
+
 # ------------------------------------------------------------------------ agent
-class DRLoS:
+class DRLoS(TaskSetReinforce):
     """The DRLoS scheduler for ``EdgeRL/EdgeScheduling-v0`` (``action_mode="shares"``).
 
     Args:
@@ -246,33 +383,17 @@ class DRLoS:
         actor = agents.loading.load_actor("runs/drlos.pt")   # NumpyActor, int share action
     """
 
+    algo: ClassVar[str] = ALGO
+    label: ClassVar[str] = "DRLoS"
+    net_key: ClassVar[str] = "policy"
+    summary_tag: ClassVar[str] = "charts/cost"
     default_config: ClassVar[DRLoSConfig] = DRLoSConfig()
 
     def __init__(self, env: Any, *, logger: RunLogger | None = None, **kwargs: Any) -> None:
-        known = {f.name for f in fields(DRLoSConfig)}
-        bad = sorted(set(kwargs) - known)
-        if bad:
-            raise ValueError(f"unknown DRLoS argument(s) {bad}; known: {sorted(known)}")
-        self.config = replace(self.default_config, **kwargs)
+        base = self._setup(env, logger, kwargs, "shares", "DRLoS chooses share actions")
         cfg = self.config
-        base = env.unwrapped
-        if not isinstance(base, EdgeSchedulingEnv):
-            raise ValueError(f"DRLoS needs an EdgeSchedulingEnv, got {type(base).__name__}")
-        if base.action_mode != "shares":
-            raise ValueError(
-                "DRLoS chooses share actions: create the env with action_mode='shares' "
-                f"(got {base.action_mode!r})"
-            )
-        self.env = env
-        self.signature = env_signature(env)
-        self.scheduling = scheduling_config(env)
         self.num_actions = int(env.action_space.n)
-        self.max_steps = cfg.max_steps or max_episode_steps(env)
-        self.logger = logger if logger is not None else RunLogger()
-
-        self.torch_gen = torch.Generator().manual_seed(cfg.seed)  # init + training samples
         self.predict_generator = torch.Generator().manual_seed(cfg.seed)  # predict() only
-        self.rng = np.random.default_rng(cfg.seed)
         projection = pooling_matrix(base.obs_layout) if cfg.features == "pooled" else None
         self.policy = PolicyNetwork(
             base.obs_layout.size,
@@ -283,9 +404,6 @@ class DRLoS:
             generator=self.torch_gen,
         )
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.lr)
-        self.iteration = 0
-        self.num_timesteps = 0
-        self.history: list[dict[str, float]] = []
         # Vector envs of the rollouts (one copy per episode), built on first use.
         self._train_envs: EdgeSchedulingVectorEnv | None = None
         self._eval_envs: dict[int, EdgeSchedulingVectorEnv] = {}
@@ -352,19 +470,8 @@ class DRLoS:
         policy_loss = -(dist.log_prob(actions) * adv).mean()
         entropy = dist.entropy().mean()
         loss = policy_loss - cfg.entropy_coef * entropy
-
-        self.optimizer.zero_grad()
-        loss.backward()
-        # max_norm=inf only measures the norm (for the logs).
-        grad_norm = torch.nn.utils.clip_grad_norm_(
-            self.policy.parameters(), cfg.max_grad_norm or math.inf
-        )
-        self.optimizer.step()
-        self._actor = None
         return {
-            "policy_loss": float(policy_loss.item()),
-            "entropy": float(entropy.item()),
-            "grad_norm": float(grad_norm),
+            **self._gradient_step(loss, policy_loss, entropy),
             "baseline_0": float(baseline[0]),
             "advantage_abs": float(np.abs(advantages[mask]).mean()),
         }
@@ -382,82 +489,17 @@ class DRLoS:
             generator=self.torch_gen,
         )
 
-    def learn(
-        self,
-        iterations: int,
-        callback: Callable[[DRLoS, dict[str, float]], bool | None] | None = None,
-        eval_every: int | None = None,
-        eval_task_sets: Sequence[int] = DEFAULT_EVAL_SEEDS,
-        checkpoint_path: str | os.PathLike[str] | None = None,
-        checkpoint_every: int | None = None,
-    ) -> DRLoS:
-        """Train for ``iterations`` more iterations (one task set and one update each).
-
-        Args:
-            iterations: Iterations in this call (continues ``self.iteration``).
-            callback: ``callback(agent, metrics)`` after every iteration; ``metrics`` holds
-                the iteration's rollout statistics (``episodic_return``, ``cost`` = mean
-                per-step utilisation variance, ``latency_ms``, ``dropped``,
-                ``episodic_length``), the losses and, on evaluation iterations, ``eval/...``
-                keys. Returning ``False`` stops training.
-            eval_every: Evaluate the greedy policy on ``eval_task_sets`` every this many
-                iterations and at the end (``None``: never).
-            checkpoint_path, checkpoint_every: Save every ``checkpoint_every`` iterations and
-                at the end.
-        """
-        if not (_is_int(iterations) and iterations >= 0):
-            raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
-        if eval_every is not None and not (_is_int(eval_every) and eval_every >= 1):
-            raise ValueError(f"eval_every must be an integer >= 1 or None, got {eval_every!r}")
-        if checkpoint_every is not None and (
-            checkpoint_path is None or not (_is_int(checkpoint_every) and checkpoint_every >= 1)
-        ):
-            raise ValueError("checkpoint_every must be an integer >= 1 and needs checkpoint_path")
-        cfg, log = self.config, self.logger
-        with torch_threads(cfg.torch_threads):
-            start_steps, t0 = self.num_timesteps, time.perf_counter()
-            final: dict[str, float] = {}
-            for i in range(int(iterations)):
-                batch = self.collect(int(self.rng.integers(2**62)))
-                losses = self.update(batch)
-                self.iteration += 1
-                self.num_timesteps += int(batch.lengths.sum())
-                step = self.num_timesteps
-                charts = {
-                    "episodic_return": float(batch.returns.mean()),
-                    "episodic_length": float(batch.lengths.mean()),
-                    "cost": float(batch.mean_variance.mean()),
-                    "latency_ms": float(np.nanmean(batch.latency_ms)),
-                    "dropped": float(batch.dropped.mean()),
-                }
-                sps = (step - start_steps) / max(time.perf_counter() - t0, 1e-9)
-                log.scalars({**charts, "SPS": sps}, step, prefix="charts")
-                log.scalars(losses, step, prefix="losses")
-                metrics = {"iteration": float(self.iteration), "timesteps": float(step)}
-                metrics |= charts | losses
-                last = i == iterations - 1
-                if eval_every is not None and (self.iteration % eval_every == 0 or last):
-                    final = self.evaluate(eval_task_sets)
-                    metrics |= final
-                self.history.append(metrics)
-                if checkpoint_every is not None and self.iteration % checkpoint_every == 0:
-                    self.save(checkpoint_path)
-                if callback is not None and callback(self, metrics) is False:
-                    break
-            if checkpoint_path is not None:
-                self.save(checkpoint_path)
-            log.log_hparams(
-                {
-                    "algo": ALGO,
-                    **cfg.to_dict(),
-                    **self.scheduling,
-                    "env_id": self.signature["env_id"],
-                },
-                final or {"charts/cost": log.last("charts/cost", math.nan)},
-                step=self.num_timesteps,
-            )
-            log.flush()
-        return self
+    def rollout_stats(self, batch: RolloutBatch) -> tuple[int, dict[str, float]]:
+        """The batch's env steps and means: ``episodic_return``, ``episodic_length``,
+        ``cost`` (mean per-step utilisation variance), ``latency_ms``, ``dropped``."""
+        charts = {
+            "episodic_return": float(batch.returns.mean()),
+            "episodic_length": float(batch.lengths.mean()),
+            "cost": float(batch.mean_variance.mean()),
+            "latency_ms": float(np.nanmean(batch.latency_ms)),
+            "dropped": float(batch.dropped.mean()),
+        }
+        return int(batch.lengths.sum()), charts
 
     def evaluate(
         self,
@@ -505,64 +547,14 @@ class DRLoS:
         )
 
     # ------------------------------------------------------------- checkpoints
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume (tensors and plain values, weights_only-safe)."""
-        return {
-            "policy": self.policy.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "iteration": self.iteration,
-            "num_timesteps": self.num_timesteps,
-            "rng": {"numpy": numpy_rng_state(self.rng), "torch": self.torch_gen.get_state()},
-            "history": history_columns(self.history),
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.iteration = int(state["iteration"])
-        self.num_timesteps = int(state["num_timesteps"])
-        set_numpy_rng_state(self.rng, state["rng"]["numpy"])
-        self.torch_gen.set_state(state["rng"]["torch"])
-        self.history = history_rows(state["history"])
-        self._actor = None
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write a resumable checkpoint atomically.
-
-        Keys: ``format``, ``version``, ``algo`` ("drlos"), ``signature``
-        (:func:`env_signature`), ``scheduling`` (env settings, for provenance), ``config``
-        (:class:`DRLoSConfig` as a dict), ``actor`` (greedy fast-actor spec for
-        :func:`agents.loading.load_actor`), ``state`` (:meth:`state_dict`).
-        """
-        return save_checkpoint(
-            path,
-            {
-                "algo": ALGO,
-                "signature": self.signature,
-                "scheduling": self.scheduling,
-                "config": self.config.to_dict(),
-                "actor": self.actor_state(),
-                "state": self.state_dict(),
-            },
-        )
-
     @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike[str],
-        env: Any,
-        *,
-        logger: RunLogger | None = None,
-        **overrides: Any,
-    ) -> DRLoS:
-        """Rebuild an agent saved by :meth:`save` on ``env``.
-
-        ``env`` must match the checkpoint's signature (observation/action spaces: m and M),
-        else a ValueError names the mismatching fields. Other settings (load, λ_wait) may
-        differ: evaluating a policy at another load is allowed. Settings that keep the spaces
-        but change what observations or actions mean (``SEMANTIC_FIELDS``: capacities, η,
-        queue_limit) warn. ``overrides`` replace config fields (e.g. ``torch_threads``).
-        """
+    def restore_check(
+        cls, path: str | os.PathLike[str], env: Any
+    ) -> Callable[[Mapping[str, Any]], None]:
+        """:meth:`load` rebuilds the agent on any env of the checkpoint's signature (the
+        spaces: m and M). Other settings (load, λ_wait) may differ: evaluating a policy at
+        another load is allowed. Settings that keep the spaces but change what observations
+        or actions mean (``SEMANTIC_FIELDS``: capacities, η, queue_limit) warn."""
 
         def warn_semantics(payload: Mapping[str, Any]) -> None:
             saved, actual = payload.get("scheduling") or {}, scheduling_config(env)
@@ -575,4 +567,4 @@ class DRLoS:
                     stacklevel=3,
                 )
 
-        return restore_agent(cls, path, env, ALGO, logger=logger, check=warn_semantics, **overrides)
+        return warn_semantics

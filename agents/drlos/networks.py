@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.common.mlp import ACTIVATIONS, linear_modules, mlp
 from envs.scheduling.env import ObsLayout
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 FEATURES: tuple[str, ...] = ("pooled", "raw")
 
 
@@ -94,13 +94,11 @@ class PolicyNetwork(nn.Module):
                 )
         self.register_buffer("projection", projection)
         self.in_dim = self.obs_dim if projection is None else int(projection.shape[1])
-        layers: list[nn.Module] = []
-        width = self.in_dim
-        for h in self.hidden:
-            layers += [_init(nn.Linear(width, h), 2**0.5, generator), ACTIVATIONS[activation]()]
-            width = h
-        layers.append(_init(nn.Linear(width, self.num_actions), 0.01, generator))
-        self.head = nn.Sequential(*layers)
+
+        def init(layer: nn.Linear, last: bool) -> None:
+            _init(layer, 0.01 if last else 2**0.5, generator)
+
+        self.head = mlp(self.in_dim, self.hidden, self.num_actions, activation, init)
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
         """The policy input: ``obs @ projection`` (the observation itself without one)."""
@@ -114,8 +112,9 @@ class PolicyNetwork(nn.Module):
 
         The projection is folded into the first layer: ``W_1 (obs P)ᵀ = (W_1 Pᵀ) obs``.
         """
-        linears = [m for m in self.head if isinstance(m, nn.Linear)]
-        out = [(lin.weight.detach().clone(), lin.bias.detach().clone()) for lin in linears]
+        out = [
+            (m.weight.detach().clone(), m.bias.detach().clone()) for m in linear_modules(self.head)
+        ]
         if self.projection is not None:
             w0, b0 = out[0]
             out[0] = (w0 @ self.projection.T, b0)

@@ -32,39 +32,33 @@ from __future__ import annotations
 
 import math
 import os
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from agents.common.checkpoint import (
-    env_signature,
-    history_columns,
-    history_rows,
-    numpy_rng_state,
-    restore_agent,
-    save_checkpoint,
-    set_numpy_rng_state,
-)
 from agents.common.evaluation import DEFAULT_EVAL_SEEDS
 from agents.common.logger import RunLogger
-from agents.common.threads import torch_threads
+from agents.common.mlp import linear_modules, mlp
+from agents.common.rules import (
+    Rule,
+    check_fields,
+    choice,
+    non_negative,
+    param,
+    positive,
+    unit_interval,
+)
 from agents.drlos.agent import (
     BASELINES,
-    _choice,
-    _is_int,
-    _is_real,
+    TaskSetReinforce,
     discounted_returns,
-    scheduling_config,
     time_baseline,
 )
 from agents.drlos.rollout import max_episode_steps
 from agents.drlos_plus.features import NUM_FEATURES, FeatureSpec, task_server_features
-from envs.scheduling.env import EdgeSchedulingEnv
 from envs.scheduling.objective import episode_scores
 from envs.scheduling.vector import EdgeSchedulingVectorEnv
 
@@ -93,66 +87,25 @@ class DRLoSPlusConfig:
     | ``torch_threads`` | 1 | ``torch.set_num_threads`` during ``learn`` (``None``: as is) |
     """
 
-    hidden: int | tuple[int, ...] = (32, 32)
-    activation: str = "tanh"
-    lr: float = 3e-3
-    n_rollouts: int = 16
-    gamma: float = 0.9
-    baseline: str = "running"
-    entropy_coef: float = 0.001
-    max_grad_norm: float | None = 1.0
-    max_steps: int | None = None
+    hidden: int | tuple[int, ...] = param((32, 32), Rule("ints", lo=1, hi=4096))
+    activation: str = param("tanh", choice(*ACTIVATIONS))
+    lr: float = param(3e-3, unit_interval(lo_open=True))
+    n_rollouts: int = param(
+        16, Rule("int", lo=2, hi=4096, note="the baseline averages over episodes")
+    )
+    gamma: float = param(0.9, unit_interval())
+    baseline: str = param("running", choice(*BASELINES))
+    entropy_coef: float = param(0.001, non_negative())
+    max_grad_norm: float | None = param(1.0, positive(none_ok=True))
+    max_steps: int | None = param(None, Rule("int", lo=1, none_ok=True))
     deterministic: bool = False
-    seed: int = 0
-    torch_threads: int | None = 1
+    seed: int = param(0, non_negative("int"))
+    torch_threads: int | None = param(1, Rule("int", lo=1, none_ok=True))
 
     def __post_init__(self) -> None:
-        hidden = self.hidden
-        if isinstance(hidden, list | tuple):
-            hidden = tuple(hidden)
-        elif _is_int(hidden):
-            hidden = (int(hidden),)
-        if not (
-            isinstance(hidden, tuple)
-            and hidden
-            and all(_is_int(h) and 1 <= h <= 4096 for h in hidden)
-        ):
-            raise ValueError(
-                f"hidden must be an integer in [1, 4096] or a non-empty list of them, got "
-                f"{self.hidden!r}"
-            )
+        check_fields(self)
+        hidden = self.hidden if isinstance(self.hidden, list | tuple) else (self.hidden,)
         object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
-        _choice("activation", self.activation, ACTIVATIONS)
-        _choice("baseline", self.baseline, BASELINES)
-        if not (_is_real(self.lr) and 0 < self.lr <= 1):
-            raise ValueError(f"lr must be a number in (0, 1], got {self.lr!r}")
-        if not (_is_int(self.n_rollouts) and 2 <= self.n_rollouts <= 4096):
-            raise ValueError(
-                f"n_rollouts must be an integer in [2, 4096] (the baseline averages over "
-                f"episodes), got {self.n_rollouts!r}"
-            )
-        if not (_is_real(self.gamma) and 0 <= self.gamma <= 1):
-            raise ValueError(f"gamma must be a number in [0, 1], got {self.gamma!r}")
-        if not (_is_real(self.entropy_coef) and self.entropy_coef >= 0):
-            raise ValueError(
-                f"entropy_coef must be a finite number >= 0, got {self.entropy_coef!r}"
-            )
-        if self.max_grad_norm is not None and not (
-            _is_real(self.max_grad_norm) and self.max_grad_norm > 0
-        ):
-            raise ValueError(f"max_grad_norm must be > 0 or None, got {self.max_grad_norm!r}")
-        if self.max_steps is not None and not (_is_int(self.max_steps) and self.max_steps >= 1):
-            raise ValueError(f"max_steps must be an integer >= 1 or None, got {self.max_steps!r}")
-        if not isinstance(self.deterministic, bool | np.bool_):
-            raise ValueError(f"deterministic must be true or false, got {self.deterministic!r}")
-        if not (_is_int(self.seed) and self.seed >= 0):
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if self.torch_threads is not None and not (
-            _is_int(self.torch_threads) and self.torch_threads >= 1
-        ):
-            raise ValueError(
-                f"torch_threads must be an integer >= 1 or None, got {self.torch_threads!r}"
-            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -165,23 +118,15 @@ def build_scorer(
 ) -> torch.nn.Sequential:
     """MLP ``NUM_FEATURES -> hidden... -> 1``, initialised from ``generator`` (last layer
     small, so the first policy is near uniform)."""
-    act = torch.nn.Tanh if activation == "tanh" else torch.nn.ReLU
-    layers: list[torch.nn.Module] = []
-    width = NUM_FEATURES
-    for h in hidden:
-        layers += [torch.nn.Linear(width, h), act()]
-        width = h
-    layers.append(torch.nn.Linear(width, 1))
+    net = mlp(NUM_FEATURES, hidden, 1, activation)
+    layers = linear_modules(net)
     with torch.no_grad():
         for layer in layers:
-            if isinstance(layer, torch.nn.Linear):
-                bound = 1.0 / math.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=generator)
-                layer.bias.zero_()
-        last = layers[-1]
-        assert isinstance(last, torch.nn.Linear)
-        last.weight.mul_(0.01)
-    return torch.nn.Sequential(*layers)
+            bound = 1.0 / math.sqrt(layer.in_features)
+            layer.weight.uniform_(-bound, bound, generator=generator)
+            layer.bias.zero_()
+        layers[-1].weight.mul_(0.01)
+    return net
 
 
 class PlusActor:
@@ -242,7 +187,7 @@ class PlusActor:
         return self.act_batch(np.asarray(obs)[None])[0]
 
 
-class DRLoSPlus:
+class DRLoSPlus(TaskSetReinforce):
     """DRLoS+ for ``EdgeRL/EdgeScheduling-v1`` (any scheduling env in ``"assign"`` mode).
 
     Args:
@@ -259,43 +204,25 @@ class DRLoSPlus:
         env.step(agent.act(obs))
     """
 
+    algo: ClassVar[str] = ALGO
+    label: ClassVar[str] = "DRLoS+"
+    net_key: ClassVar[str] = "scorer"
+    summary_tag: ClassVar[str] = "charts/objective"
     default_config: ClassVar[DRLoSPlusConfig] = DRLoSPlusConfig()
 
     def __init__(self, env: Any, *, logger: RunLogger | None = None, **kwargs: Any) -> None:
-        known = {f.name for f in fields(DRLoSPlusConfig)}
-        if bad := sorted(set(kwargs) - known):
-            raise ValueError(f"unknown DRLoS+ argument(s) {bad}; known: {sorted(known)}")
-        self.config = replace(self.default_config, **kwargs)
+        self.base = self._setup(env, logger, kwargs, "assign", "DRLoS+ decides per task")
         cfg = self.config
-        base = env.unwrapped
-        if not isinstance(base, EdgeSchedulingEnv):
-            raise ValueError(f"DRLoS+ needs an EdgeSchedulingEnv, got {type(base).__name__}")
-        if base.action_mode != "assign":
-            raise ValueError(
-                "DRLoS+ decides per task: create the env with action_mode='assign' "
-                f"(got {base.action_mode!r})"
-            )
-        self.env = env
-        self.base = base
-        self.spec = FeatureSpec.from_env(base)
-        self.signature = env_signature(env)
-        self.scheduling = scheduling_config(env)
-        self.max_steps = cfg.max_steps or max_episode_steps(env)
-        self.logger = logger if logger is not None else RunLogger()
-        self.torch_gen = torch.Generator().manual_seed(cfg.seed)
-        self.rng = np.random.default_rng(cfg.seed)
+        self.spec = FeatureSpec.from_env(self.base)
         self.scorer = build_scorer(cfg.hidden, cfg.activation, self.torch_gen)
         self.optimizer = torch.optim.Adam(self.scorer.parameters(), lr=cfg.lr)
-        self.iteration = 0
-        self.num_timesteps = 0
-        self.history: list[dict[str, float]] = []
         self._train_envs: EdgeSchedulingVectorEnv | None = None
         self._actor: PlusActor | None = None
 
     # ------------------------------------------------------------------ acting
     def actor_state(self) -> dict[str, Any]:
         """The policy as plain values (weights as lists): :class:`PlusActor`'s input."""
-        lin = [m for m in self.scorer if isinstance(m, torch.nn.Linear)]
+        lin = linear_modules(self.scorer)
         return {
             "spec": asdict(self.spec),
             "weights": [w.weight.detach().double().numpy().tolist() for w in lin],
@@ -404,90 +331,31 @@ class DRLoSPlus:
         entropy = -(probs * torch.where(allowed, logp_all, torch.zeros_like(logp_all))).sum(-1)
         entropy = entropy.mean() if choice.numel() else torch.zeros(())
         loss = policy_loss - cfg.entropy_coef * entropy
-        self.optimizer.zero_grad()
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(
-            self.scorer.parameters(), cfg.max_grad_norm or math.inf
-        )
-        self.optimizer.step()
-        self._actor = None
-        return {
-            "policy_loss": float(policy_loss.item()),
-            "entropy": float(entropy.item()),
-            "grad_norm": float(grad_norm),
-            "advantage_std": std,
+        return {**self._gradient_step(loss, policy_loss, entropy), "advantage_std": std}
+
+    def rollout_stats(self, batch: Mapping[str, Any]) -> tuple[int, dict[str, float]]:
+        """The batch's env steps and means: ``episodic_return``, ``episodic_length``,
+        ``objective``, ``cost`` (mean utilisation variance), ``latency_ms``,
+        ``latency_p95_ms``, ``forwarded_pct``, ``dropped``."""
+        sc = [s for s in batch["scores"] if s is not None]
+        charts = {
+            "episodic_return": float(batch["rewards"].sum(axis=1).mean()),
+            "episodic_length": float(batch["lengths"].mean()),
+            "objective": float(np.mean([s["objective"] for s in sc])),
+            "cost": float(np.mean([s["variance"] for s in sc])),
+            "latency_ms": float(np.nanmean([s["latency_mean_ms"] for s in sc])),
+            "latency_p95_ms": float(np.nanmean([s["latency_p95_ms"] for s in sc])),
+            "forwarded_pct": float(np.mean([s["forwarded_pct"] for s in sc])),
+            "dropped": float(np.mean([s["dropped_pct"] for s in sc])),
         }
-
-    def learn(
-        self,
-        iterations: int,
-        callback: Callable[[DRLoSPlus, dict[str, float]], bool | None] | None = None,
-        eval_every: int | None = None,
-        eval_task_sets: Sequence[int] = DEFAULT_EVAL_SEEDS,
-        checkpoint_path: str | os.PathLike[str] | None = None,
-    ) -> DRLoSPlus:
-        """Train for ``iterations`` more iterations (one task set, N episodes, one update).
-
-        ``callback(agent, metrics)`` after each; ``False`` stops. ``metrics``: the rollouts'
-        means (``episodic_return``, ``objective``, ``cost`` = mean utilisation variance,
-        ``latency_ms``, ``latency_p95_ms``, ``forwarded_pct``, ``dropped``), the losses and,
-        every ``eval_every`` iterations, ``eval/*``.
-        """
-        if not (_is_int(iterations) and iterations >= 0):
-            raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
-        if eval_every is not None and not (_is_int(eval_every) and eval_every >= 1):
-            raise ValueError(f"eval_every must be an integer >= 1 or None, got {eval_every!r}")
-        log = self.logger
-        with torch_threads(self.config.torch_threads):
-            t0, start = time.perf_counter(), self.num_timesteps
-            final: dict[str, float] = {}
-            for i in range(int(iterations)):
-                batch = self.collect(int(self.rng.integers(2**62)))
-                losses = self.update(batch)
-                self.iteration += 1
-                self.num_timesteps += int(batch["lengths"].sum())
-                step = self.num_timesteps
-                sc = [s for s in batch["scores"] if s is not None]
-                charts = {
-                    "episodic_return": float(batch["rewards"].sum(axis=1).mean()),
-                    "episodic_length": float(batch["lengths"].mean()),
-                    "objective": float(np.mean([s["objective"] for s in sc])),
-                    "cost": float(np.mean([s["variance"] for s in sc])),
-                    "latency_ms": float(np.nanmean([s["latency_mean_ms"] for s in sc])),
-                    "latency_p95_ms": float(np.nanmean([s["latency_p95_ms"] for s in sc])),
-                    "forwarded_pct": float(np.mean([s["forwarded_pct"] for s in sc])),
-                    "dropped": float(np.mean([s["dropped_pct"] for s in sc])),
-                }
-                sps = (step - start) / max(time.perf_counter() - t0, 1e-9)
-                log.scalars({**charts, "SPS": sps}, step, prefix="charts")
-                log.scalars(losses, step, prefix="losses")
-                metrics = {"iteration": float(self.iteration), "timesteps": float(step)}
-                metrics |= charts | losses
-                if eval_every is not None and (
-                    self.iteration % eval_every == 0 or i == iterations - 1
-                ):
-                    final = self.evaluate(eval_task_sets)
-                    metrics |= final
-                self.history.append(metrics)
-                if callback is not None and callback(self, metrics) is False:
-                    break
-            if checkpoint_path is not None:
-                self.save(checkpoint_path)
-            log.log_hparams(
-                {"algo": ALGO, **self.config.to_dict(), **self.scheduling,
-                 "env_id": self.signature["env_id"]},
-                final or {"charts/objective": log.last("charts/objective", math.nan)},
-                step=self.num_timesteps,
-            )  # fmt: skip
-            log.flush()
-        return self
+        return int(batch["lengths"].sum()), charts
 
     def evaluate(
         self, task_sets: Sequence[int] = DEFAULT_EVAL_SEEDS, log: bool = True
     ) -> dict[str, float]:
         """The policy (as it acts: :class:`PlusActor`) once per task set on a copy of the
         env; ``eval/objective``, ``eval/cost`` (variance), ``eval/latency_ms``, ... means."""
-        from agents.scheduling_eval import scoreboard
+        from agents.common.evaluation import scoreboard
 
         seeds = [int(k) for k in task_sets]
         if not seeds:
@@ -505,50 +373,6 @@ class DRLoSPlus:
         if log:
             self.logger.scalars(out, self.num_timesteps)
         return out
-
-    # ------------------------------------------------------------- checkpoints
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "scorer": self.scorer.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "iteration": self.iteration,
-            "num_timesteps": self.num_timesteps,
-            "rng": {"numpy": numpy_rng_state(self.rng), "torch": self.torch_gen.get_state()},
-            "history": history_columns(self.history),
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.scorer.load_state_dict(state["scorer"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.iteration = int(state["iteration"])
-        self.num_timesteps = int(state["num_timesteps"])
-        set_numpy_rng_state(self.rng, state["rng"]["numpy"])
-        self.torch_gen.set_state(state["rng"]["torch"])
-        self.history = history_rows(state["history"])
-        self._actor = None
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write a resumable checkpoint atomically (``algo`` "drlos_plus", ``signature``,
-        ``scheduling``, ``config``, ``actor`` (:class:`PlusActor` state), ``state``)."""
-        return save_checkpoint(
-            path,
-            {
-                "algo": ALGO,
-                "signature": self.signature,
-                "scheduling": self.scheduling,
-                "config": self.config.to_dict(),
-                "actor": self.actor_state(),
-                "state": self.state_dict(),
-            },
-        )
-
-    @classmethod
-    def load(
-        cls, path: str | os.PathLike[str], env: Any, *, logger: RunLogger | None = None,
-        **overrides: Any,
-    ) -> DRLoSPlus:  # fmt: skip
-        """Rebuild an agent saved by :meth:`save` on ``env`` (its spaces must match)."""
-        return restore_agent(cls, path, env, ALGO, logger=logger, **overrides)
 
 
 def _eval_env(env: Any) -> Any:

@@ -88,9 +88,9 @@ import torch.nn.functional as F
 from gymnasium import spaces
 
 from agents.common.checkpoint import (
+    CheckpointMixin,
     env_signature,
     numpy_rng_state,
-    restore_agent,
     save_checkpoint,
     set_numpy_rng_state,
 )
@@ -98,10 +98,20 @@ from agents.common.evaluation import DEFAULT_EVAL_SEEDS, evaluate_policy
 from agents.common.fast_actor import NumpyActor, mlp_actor_spec
 from agents.common.logger import RunLogger
 from agents.common.normalization import RunningMeanStd
+from agents.common.rules import (
+    Rule,
+    check_fields,
+    choice,
+    non_negative,
+    param,
+    positive,
+    unit_interval,
+)
 from agents.common.threads import torch_threads
 from agents.iorlo.buffer import ReplayBatch, ReplayBuffer
 from agents.iorlo.networks import Actor, Critic
 from agents.iorlo.noise import GaussianNoise, OUNoise
+from envs.model.thresholds import discretise_array
 
 ALGO = "iorlo"
 VARIANTS: tuple[str, ...] = ("ddpg", "td3")
@@ -175,115 +185,53 @@ class IoRLOConfig:
     | ``torch_threads`` | 1 | ``torch.set_num_threads`` during ``learn`` (``None``: leave as is) |
     """
 
-    hidden_actor: int | tuple[int, ...] = 50
-    hidden_critic: int | tuple[int, ...] = 30
-    activation: str = "relu"
-    actor_out_init: float | None = 3e-3
-    lr_actor: float = 1e-4
-    lr_critic: float = 1e-3
-    gamma: float = 0.0
-    tau: float = 0.01
-    batch_size: int = 64
-    buffer_size: int = 100_000
-    learning_starts: int = 1000
-    warmup: str = "actor"
-    train_freq: int = 1
-    gradient_steps: int = 1
-    noise: str = "gaussian"
-    noise_sigma: float = 0.1
-    noise_sigma_final: float | None = None
-    noise_decay_steps: int = 0
-    ou_theta: float = 0.15
-    ou_dt: float = 1.0
-    noise_common: float = 0.0
-    explore_placements: float = 0.0
-    reward_scale: float | str = "auto"
-    reward_transform: str = "none"
+    hidden_actor: int | tuple[int, ...] = param(50, Rule("ints", lo=1))
+    hidden_critic: int | tuple[int, ...] = param(30, Rule("ints", lo=1))
+    activation: str = param("relu", choice("relu", "tanh"))
+    actor_out_init: float | None = param(3e-3, non_negative(none_ok=True))
+    lr_actor: float = param(1e-4, unit_interval(lo_open=True))
+    lr_critic: float = param(1e-3, unit_interval(lo_open=True))
+    gamma: float = param(0.0, unit_interval())
+    tau: float = param(0.01, unit_interval(lo_open=True))
+    batch_size: int = param(64, Rule("int", lo=1))
+    buffer_size: int = param(100_000, Rule("int", lo=1))
+    learning_starts: int = param(1000, non_negative("int"))
+    warmup: str = param("actor", choice(*WARMUPS))
+    train_freq: int = param(1, Rule("int", lo=1))
+    gradient_steps: int = param(1, Rule("int", lo=1))
+    noise: str = param("gaussian", choice(*NOISE_KINDS))
+    noise_sigma: float = param(0.1, non_negative())
+    noise_sigma_final: float | None = param(None, non_negative(none_ok=True))
+    noise_decay_steps: int = param(0, non_negative("int"))
+    ou_theta: float = param(0.15, positive())
+    ou_dt: float = param(1.0, positive())
+    noise_common: float = param(0.0, non_negative())
+    explore_placements: float = param(0.0, unit_interval(note="a probability"))
+    reward_scale: float | str = param("auto", positive(also=("auto",)))
+    reward_transform: str = param("none", choice(*REWARD_TRANSFORMS))
     obs_norm: bool = False
-    obs_clip: float | None = 10.0
-    variant: str = "ddpg"
-    policy_delay: int = 2
-    target_noise: float = 0.1
-    target_noise_clip: float = 0.2
-    critic_input: str = "action"
-    relax_sigma: float = 0.1
-    imitation_weight: float = 0.0
-    max_grad_norm: float | None = None
-    seed: int = 0
+    obs_clip: float | None = param(10.0, non_negative(none_ok=True))
+    variant: str = param("ddpg", choice(*VARIANTS))
+    policy_delay: int = param(2, Rule("int", lo=1))
+    target_noise: float = param(0.1, non_negative())
+    target_noise_clip: float = param(0.2, non_negative())
+    critic_input: str = param("action", choice(*CRITIC_INPUTS))
+    relax_sigma: float = param(0.1, positive())
+    imitation_weight: float = param(0.0, non_negative())
+    max_grad_norm: float | None = param(None, non_negative(none_ok=True))
+    seed: int = param(0, non_negative("int"))
     device: str = "cpu"
-    torch_threads: int | None = 1
+    torch_threads: int | None = param(1, Rule("int", lo=1, none_ok=True))
 
     def __post_init__(self) -> None:
+        check_fields(self)
         for name in ("hidden_actor", "hidden_critic"):
-            v = getattr(self, name)
-            if isinstance(v, list):
-                v = tuple(v)
-                object.__setattr__(self, name, v)
-            sizes = (v,) if isinstance(v, int) else v
-            if not sizes or not all(isinstance(h, int) and h >= 1 for h in sizes):
-                raise ValueError(f"{name} must be an int >= 1 or a tuple of them, got {v!r}")
-        _choice("activation", self.activation, ("relu", "tanh"))
-        _choice("noise", self.noise, NOISE_KINDS)
-        _choice("variant", self.variant, VARIANTS)
-        _choice("warmup", self.warmup, WARMUPS)
-        _choice("critic_input", self.critic_input, CRITIC_INPUTS)
-        for name in ("lr_actor", "lr_critic", "tau"):
-            v = getattr(self, name)
-            if not (isinstance(v, int | float) and 0 < v <= 1):
-                raise ValueError(f"{name} must be in (0, 1], got {v!r}")
-        if not (isinstance(self.gamma, int | float) and 0.0 <= self.gamma <= 1.0):
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
-        for name in ("batch_size", "buffer_size", "train_freq", "gradient_steps", "policy_delay"):
-            v = getattr(self, name)
-            if not (isinstance(v, int) and v >= 1):
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        for name in ("learning_starts", "noise_decay_steps", "seed"):
-            v = getattr(self, name)
-            if not (isinstance(v, int) and v >= 0):
-                raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
-        for name in (
-            "noise_sigma",
-            "noise_common",
-            "target_noise",
-            "target_noise_clip",
-            "imitation_weight",
-        ):
-            v = getattr(self, name)
-            if not (isinstance(v, int | float) and v >= 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-        for name in ("relax_sigma", "ou_theta", "ou_dt"):
-            v = getattr(self, name)
-            if not (isinstance(v, int | float) and v > 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-        for name in ("noise_sigma_final", "obs_clip", "max_grad_norm", "actor_out_init"):
-            v = getattr(self, name)
-            if v is not None and not (isinstance(v, int | float) and v >= 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be a finite number >= 0 or None, got {v!r}")
-        if not (
-            isinstance(self.explore_placements, int | float)
-            and 0.0 <= self.explore_placements <= 1.0
-        ):
-            raise ValueError(
-                f"explore_placements must be a probability in [0, 1], got {self.explore_placements!r}"
-            )
-        if self.reward_transform not in REWARD_TRANSFORMS:
-            raise ValueError(
-                f"reward_transform must be one of {list(REWARD_TRANSFORMS)}, "
-                f"got {self.reward_transform!r}"
-            )
-        rs = self.reward_scale
-        if not (rs == "auto" or (isinstance(rs, int | float) and rs > 0 and math.isfinite(rs))):
-            raise ValueError(f"reward_scale must be 'auto' or a finite number > 0, got {rs!r}")
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.imitation_weight > 0 and (self.critic_input != "decision" or self.variant != "td3"):
             raise ValueError(
                 "imitation_weight > 0 needs critic_input='decision' and variant='td3' (it "
                 "scores decisions with both critics)"
-            )
-        if self.torch_threads is not None and not (
-            isinstance(self.torch_threads, int) and self.torch_threads >= 1
-        ):
-            raise ValueError(
-                f"torch_threads must be an integer >= 1 or None, got {self.torch_threads!r}"
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -295,12 +243,7 @@ class IoRLOConfig:
         return d
 
 
-def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-
-
-class IoRLO:
+class IoRLO(CheckpointMixin):
     """The IoRLO agent (DDPG) for ``EdgeRL/MECPartition-v0`` / ``EdgeRL/D2DPartition-v0``.
 
     Args:
@@ -319,6 +262,7 @@ class IoRLO:
         actor = agents.loading.load_actor("runs/iorlo_alexnet.pt")  # NumpyActor, ~9 µs/decision
     """
 
+    algo: ClassVar[str] = ALGO  # also IoRLO+'s (its checkpoints are IoRLO checkpoints)
     default_config: ClassVar[IoRLOConfig] = IoRLOConfig()
 
     def __init__(self, env: Any, *, logger: RunLogger | None = None, **kwargs: Any) -> None:
@@ -436,7 +380,7 @@ class IoRLO:
     def _q_in(self, actions: torch.Tensor) -> torch.Tensor:
         if self.config.critic_input == "action":
             return actions
-        platform = (actions.unsqueeze(-1) >= self.thresholds).sum(-1, keepdim=True)
+        platform = discretise_array(actions, self.thresholds).unsqueeze(-1)
         # F.one_hot's values without its range check (a device sync, ~50 µs a call)
         return (platform == self._choices).to(actions.dtype).flatten(-2)
 
@@ -615,7 +559,7 @@ class IoRLO:
             jump = best_q.unsqueeze(-1) > q_pi  # (B, 1)
             # no better candidate: hold the actor at its own decision's interval midpoints
             chosen = torch.where(jump, cand[torch.arange(B), best], mu_d)
-            target = self._midpoints[(chosen.unsqueeze(-1) >= self.thresholds).sum(-1)]
+            target = self._midpoints[discretise_array(chosen, self.thresholds)]
         loss = (mu - target).pow(2).sum(-1).mean()
         return loss, jump.float().mean().item()
 
@@ -876,20 +820,6 @@ class IoRLO:
                 "state": self.state_dict(include_buffer),
             },
         )
-
-    @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike[str],
-        env: Any,
-        *,
-        logger: RunLogger | None = None,
-        **overrides: Any,
-    ) -> IoRLO:
-        """Rebuild an agent from :meth:`save` on ``env`` (which must match the checkpoint's
-        signature: ValueError naming the mismatching fields otherwise). ``overrides``
-        replace config fields (e.g. ``device``, ``torch_threads``)."""
-        return restore_agent(cls, path, env, ALGO, logger=logger, **overrides)
 
 
 class IoRLOPlus(IoRLO):

@@ -8,14 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+from agents.common.mlp import ACTIVATIONS, linear_modules, mlp
 
-
-def _hidden(hidden: int | Sequence[int]) -> tuple[int, ...]:
-    sizes = (hidden,) if isinstance(hidden, int) else tuple(int(h) for h in hidden)
-    if not sizes or any(h < 1 for h in sizes):
-        raise ValueError(f"hidden sizes must be integers >= 1, got {hidden!r}")
-    return sizes
+__all__ = ["ACTIVATIONS", "Actor", "Critic", "forward_mlp", "mlp"]
 
 
 def forward_mlp(net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
@@ -31,19 +26,6 @@ def forward_mlp(net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def mlp(in_dim: int, hidden: int | Sequence[int], out_dim: int, activation: str) -> nn.Sequential:
-    """``Linear -> act -> ... -> Linear`` (no output activation)."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
-    layers: list[nn.Module] = []
-    last = in_dim
-    for h in _hidden(hidden):
-        layers += [nn.Linear(last, h), ACTIVATIONS[activation]()]
-        last = h
-    layers.append(nn.Linear(last, out_dim))
-    return nn.Sequential(*layers)
-
-
 class Actor(nn.Module):
     """``μ(s) = sigmoid(z(s)) ∈ [0, 1]^n``: one entry per DNN block (Ren et al. Sec. 4.2.2).
 
@@ -53,13 +35,9 @@ class Actor(nn.Module):
     """
 
     def __init__(
-        self,
-        obs_dim: int,
-        act_dim: int,
-        hidden: int | Sequence[int] = 50,
-        activation: str = "relu",
+        self, obs_dim: int, act_dim: int, hidden: int | Sequence[int] = 50, activation: str = "relu",
         out_init: float | None = None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         super().__init__()
         self.activation = activation
         self.net = mlp(obs_dim, hidden, act_dim, activation)
@@ -67,25 +45,18 @@ class Actor(nn.Module):
             nn.init.uniform_(self.net[-1].weight, -out_init, out_init)
             nn.init.uniform_(self.net[-1].bias, -out_init, out_init)
 
-    def logits(self, obs: torch.Tensor) -> torch.Tensor:
-        return forward_mlp(self.net, obs)
-
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(forward_mlp(self.net, obs))
 
     def linears(self) -> list[nn.Linear]:
-        return [m for m in self.net if isinstance(m, nn.Linear)]
+        return linear_modules(self.net)
 
 
 class Critic(nn.Module):
     """``Q(s, a)``: an MLP on the concatenated observation and [0, 1] action."""
 
     def __init__(
-        self,
-        obs_dim: int,
-        act_dim: int,
-        hidden: int | Sequence[int] = 30,
-        activation: str = "relu",
+        self, obs_dim: int, act_dim: int, hidden: int | Sequence[int] = 30, activation: str = "relu"
     ) -> None:
         super().__init__()
         self.net = mlp(obs_dim + act_dim, hidden, 1, activation)

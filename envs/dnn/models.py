@@ -153,6 +153,29 @@ class BasicBlock(nn.Module):
         return self.relu2(y + self.shortcut(x))
 
 
+def _resnet(
+    stem: nn.Sequential, widths: tuple[int, ...], *, units: int, stage: str, num_classes: int
+) -> nn.Sequential:
+    """The blocks of a ResNet: ``stem``; per stage s (``widths[s - 1]`` channels) ``units``
+    basic units ``{stage}{s}_unit{u}``, the first of stages 2, 3, ... with stride 2; ``head``:
+    adaptive avg-pool 1×1, flatten, fc ``widths[-1]``→classes. The stem's output has
+    ``widths[0]`` channels. Modules are created in block order (seeded initialisation)."""
+    blocks: list[tuple[str, nn.Module]] = [("stem", stem)]
+    cin = widths[0]
+    for s, cout in enumerate(widths, start=1):
+        for u in range(1, units + 1):
+            stride = 2 if (u == 1 and s > 1) else 1
+            blocks.append((f"{stage}{s}_unit{u}", BasicBlock(cin, cout, stride)))
+            cin = cout
+    head = _seq(
+        ("avgpool", nn.AdaptiveAvgPool2d(1)),
+        ("flatten", nn.Flatten()),
+        ("fc", nn.Linear(widths[-1], num_classes)),
+    )
+    blocks.append(("head", head))
+    return _seq(*blocks)
+
+
 def resnet32(num_classes: int = 10, in_channels: int = 3) -> nn.Sequential:
     """CIFAR ResNet-32 (He et al. 2016, Sec. 4.2: 6n+2 layers, n = 5), 17 blocks.
 
@@ -161,33 +184,12 @@ def resnet32(num_classes: int = 10, in_channels: int = 3) -> nn.Sequential:
     and a projection shortcut). Block 17 ``head``: adaptive avg-pool 1×1, flatten,
     fc 64→classes.
     """
-    blocks: list[tuple[str, nn.Module]] = [
-        (
-            "stem",
-            _seq(
-                ("conv", nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)),
-                ("bn", nn.BatchNorm2d(16)),
-                ("relu", nn.ReLU()),
-            ),
-        )
-    ]
-    cin = 16
-    for s, cout in enumerate((16, 32, 64), start=1):
-        for u in range(1, 6):
-            stride = 2 if (u == 1 and s > 1) else 1
-            blocks.append((f"stage{s}_unit{u}", BasicBlock(cin, cout, stride)))
-            cin = cout
-    blocks.append(
-        (
-            "head",
-            _seq(
-                ("avgpool", nn.AdaptiveAvgPool2d(1)),
-                ("flatten", nn.Flatten()),
-                ("fc", nn.Linear(64, num_classes)),
-            ),
-        )
+    stem = _seq(
+        ("conv", nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)),
+        ("bn", nn.BatchNorm2d(16)),
+        ("relu", nn.ReLU()),
     )
-    return _seq(*blocks)
+    return _resnet(stem, (16, 32, 64), units=5, stage="stage", num_classes=num_classes)
 
 
 def resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Sequential:
@@ -197,34 +199,13 @@ def resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Sequential:
     units ``layer{l}_unit{u}`` (64/128/256/512 channels, stride 2 at the first unit of
     layers 2-4). Block 10 ``head``: adaptive avg-pool 1×1, flatten, fc 512→classes.
     """
-    blocks: list[tuple[str, nn.Module]] = [
-        (
-            "stem",
-            _seq(
-                ("conv", nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)),
-                ("bn", nn.BatchNorm2d(64)),
-                ("relu", nn.ReLU()),
-                ("pool", nn.MaxPool2d(3, 2, 1)),
-            ),
-        )
-    ]
-    cin = 64
-    for layer, cout in enumerate((64, 128, 256, 512), start=1):
-        for u in (1, 2):
-            stride = 2 if (u == 1 and layer > 1) else 1
-            blocks.append((f"layer{layer}_unit{u}", BasicBlock(cin, cout, stride)))
-            cin = cout
-    blocks.append(
-        (
-            "head",
-            _seq(
-                ("avgpool", nn.AdaptiveAvgPool2d(1)),
-                ("flatten", nn.Flatten()),
-                ("fc", nn.Linear(512, num_classes)),
-            ),
-        )
+    stem = _seq(
+        ("conv", nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)),
+        ("bn", nn.BatchNorm2d(64)),
+        ("relu", nn.ReLU()),
+        ("pool", nn.MaxPool2d(3, 2, 1)),
     )
-    return _seq(*blocks)
+    return _resnet(stem, (64, 128, 256, 512), units=2, stage="layer", num_classes=num_classes)
 
 
 def _dw_separable(cin: int, cout: int, stride: int) -> list[nn.Module]:

@@ -8,14 +8,14 @@ Every process is batched (``num`` independent copies) and takes all its randomne
 | :mod:`~envs.dynamics.base` | :class:`BatchedProcess` (the process base), :class:`LinkProcess` |
 | :mod:`~envs.dynamics.table2` | link field orders, Ren et al. Table 2, :func:`field_unit`, :func:`table2_means` |
 | :mod:`~envs.dynamics.five_g_trial` | the 5g_trial generator and its calibration: :class:`FieldModel`, :class:`FiveGTrialMEC`, :class:`FiveGTrialD2D` |
+| :mod:`~envs.dynamics.calibration` | the calibration maths of :class:`FieldModel`: clipped lognormal and truncated Pareto means, the solve for ``mu`` |
 | :mod:`~envs.dynamics.constant` | :class:`ConstantLink` |
 | :mod:`~envs.dynamics.trace` | :class:`TraceReplay` (real traces, :mod:`envs.traces`) |
 | :mod:`~envs.dynamics.platform_load` | :class:`PlatformLoad`, slowdown factors on ``d_X`` (docs/model.md §3) |
 | :mod:`~envs.dynamics.factory` | :func:`make_link_process`, a link process from a config spec |
+| :mod:`~envs.dynamics.collaborators` | :class:`CollaboratorPool`, the D2D candidate collaborators (churn, availability, selection) |
 
-The network mixtures of the v1 envs are in :mod:`envs.mixture`, the D2D collaborators in
-:mod:`envs.partition.collaborators`. :mod:`envs.network` re-exports these names for older
-imports.
+The network mixtures of the v1 envs are in :mod:`envs.mixture`.
 """
 
 from __future__ import annotations

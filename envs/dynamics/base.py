@@ -80,11 +80,14 @@ class BatchedProcess(ABC):
             offset: Start position in frames (trace replay); ``None`` = random start.
         """
 
-    @abstractmethod
     def reset_where(
         self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
     ) -> np.ndarray:
         """Re-initialise the rows where ``mask`` is True; other rows keep their state.
+
+        Checks the call (after :meth:`reset`, a boolean mask of shape ``(num,)``), returns
+        :attr:`values` unchanged when no row is masked and otherwise leaves the rows to
+        :meth:`_reset_rows`, the part a process defines.
 
         Args:
             rng: Source of all randomness.
@@ -92,6 +95,18 @@ class BatchedProcess(ABC):
             offset: As in :meth:`reset`; an array may have shape ``(num,)`` (its masked
                 entries are used) or ``(mask.sum(),)``.
         """
+        self._require_reset()
+        mask = _check_mask(mask, self.num)
+        if not mask.any():
+            return self.values
+        return self._reset_rows(rng, mask, offset)
+
+    def _reset_rows(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None
+    ) -> np.ndarray:
+        """:meth:`reset_where` once checked: ``mask`` (boolean, ``(num,)``) has a True row.
+        Return (and store) the new values ``(num, F)``."""
+        raise NotImplementedError(f"{type(self).__name__} does not define _reset_rows")
 
     @abstractmethod
     def step(self, rng: np.random.Generator) -> np.ndarray:
@@ -100,12 +115,6 @@ class BatchedProcess(ABC):
     def _require_reset(self) -> None:
         if self.values.shape[0] == 0:
             raise RuntimeError(f"{type(self).__name__}: call reset() before step()/reset_where()")
-
-    def _masked_rows(self, mask: np.ndarray) -> np.ndarray | None:
-        """The rows :meth:`reset_where` re-initialises (checked), or ``None`` for none."""
-        self._require_reset()
-        idx = np.flatnonzero(_check_mask(mask, self.num))
-        return idx if idx.size else None
 
 
 class LinkProcess(BatchedProcess):

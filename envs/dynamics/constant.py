@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from envs.dynamics.base import LinkProcess, _check_mask, _check_num
+from envs.dynamics.base import LinkProcess, _check_num
 from envs.dynamics.table2 import field_unit
 from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS, MIN_BANDWIDTH_MBPS
 
@@ -50,11 +50,9 @@ class ConstantLink(LinkProcess):
         self.values = self._tile(_check_num(num))
         return self.values
 
-    def reset_where(
-        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
+    def _reset_rows(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None
     ) -> np.ndarray:
-        self._require_reset()
-        _check_mask(mask, self.num)
         return self.values
 
     def step(self, rng: np.random.Generator) -> np.ndarray:

@@ -22,8 +22,8 @@ The excess follows a log-AR(1) baseline with occasional Markov excursions::
 
 so every value lies in ``[minimum, maximum]`` by construction. ``z`` has stationary law
 ``N(mu, sigma^2)`` and ``s`` is a Bernoulli(pi), ``pi = spike_prob / (spike_prob + 1/spike_len)``;
-``mu`` is solved (closed form for the clipped lognormal mean, then bisection) so that the
-stationary mean equals ``mean`` exactly::
+``mu`` is solved (closed form for the clipped lognormal mean, then bisection; the maths is in
+:mod:`envs.dynamics.calibration`) so that the stationary mean equals ``mean`` exactly::
 
     (1 - pi) * E[min(exp(z), max - min)] + pi * E[P] = |mean - anchor|
 
@@ -49,7 +49,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from envs.dynamics.base import LinkProcess, _check_mask, _check_num
+from envs.dynamics.base import LinkProcess, _check_num
+from envs.dynamics.calibration import clipped_lognormal_mean, pareto_mean, solve_mu
 from envs.dynamics.table2 import MEC_LINK_FIELDS, TABLE2, field_unit
 
 __all__ = [
@@ -60,28 +61,6 @@ __all__ = [
     "FiveGTrialMEC",
     "FiveGTrialProcess",
 ]
-
-
-def _norm_cdf(x: float) -> float:
-    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
-
-
-def _clipped_lognormal_mean(mu: float, sigma: float, cap: float) -> float:
-    """E[min(exp(Z), cap)] for Z ~ N(mu, sigma^2)."""
-    if sigma == 0.0:
-        return min(math.exp(mu), cap)
-    lc = math.log(cap)
-    return math.exp(mu + sigma**2 / 2) * _norm_cdf((lc - mu - sigma**2) / sigma) + cap * (
-        1.0 - _norm_cdf((lc - mu) / sigma)
-    )
-
-
-def _pareto_mean(lo: float, hi: float, alpha: float) -> float:
-    """Mean of a Pareto(alpha) with scale ``lo`` truncated to ``[lo, hi]``."""
-    r = (lo / hi) ** alpha
-    if abs(alpha - 1.0) < 1e-12:
-        return lo / (1.0 - r) * math.log(hi / lo)
-    return alpha * lo**alpha / (1.0 - r) * (hi ** (1 - alpha) - lo ** (1 - alpha)) / (1 - alpha)
 
 
 @dataclass(frozen=True)
@@ -173,7 +152,7 @@ class FieldModel:
 
     @property
     def spike_excess_mean(self) -> float:
-        return _pareto_mean(self.spike_lo, self.span, self.spike_alpha)
+        return pareto_mean(self.spike_lo, self.span, self.spike_alpha)
 
     @property
     def baseline_mean(self) -> float:
@@ -184,22 +163,12 @@ class FieldModel:
     @property
     def mu(self) -> float:
         """Stationary mean of the log-excess ``z``, solved so the field's mean is exact."""
-        target, cap, s = self.baseline_mean, self.span, self.sigma
-        if not 0.0 < target < cap:
-            raise ValueError(f"cannot calibrate: baseline mean excess {target} not in (0, {cap})")
-        lo, hi = math.log(target) - s * s / 2 - 1.0, math.log(cap) + 10.0 * s + 1.0
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            if _clipped_lognormal_mean(mid, s, cap) < target:
-                lo = mid
-            else:
-                hi = mid
-        return 0.5 * (lo + hi)
+        return solve_mu(self.baseline_mean, self.span, self.sigma)
 
     def stationary_mean(self) -> float:
         """Analytical long-run mean of the field (equals ``mean`` up to float error)."""
         pi = self.spike_share
-        base = _clipped_lognormal_mean(self.mu, self.sigma, self.span)
+        base = clipped_lognormal_mean(self.mu, self.sigma, self.span)
         excess = (1 - pi) * base + pi * self.spike_excess_mean
         return self.anchor + excess if self.heavy == "up" else self.anchor - excess
 
@@ -366,19 +335,14 @@ class FiveGTrialProcess(LinkProcess):
             self._sync_scalar()
         return self.values
 
-    def reset_where(
-        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
+    def _reset_rows(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None
     ) -> np.ndarray:
         """Restart the masked copies in the stationary distribution. ``offset`` is ignored."""
-        self._require_reset()
-        mask = _check_mask(mask, self.num)
-        idx = np.flatnonzero(mask)
-        k = idx.size
-        if k == 0:
-            return self.values
         if self.num == 1:
             return self.reset(rng, 1)
-        z, spike, v = self._fresh(rng, k)
+        idx = np.flatnonzero(mask)
+        z, spike, v = self._fresh(rng, idx.size)
         self._z[idx] = z
         self._spike[idx] = spike
         values = self.values.copy()

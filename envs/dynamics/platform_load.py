@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from envs.dynamics.base import BatchedProcess, _check_mask, _check_num
+from envs.dynamics.base import BatchedProcess, _check_num
 
 __all__ = ["PlatformLoad"]
 
@@ -106,12 +106,10 @@ class PlatformLoad(BatchedProcess):
         self.values = self._factor()
         return self.values
 
-    def reset_where(
-        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
+    def _reset_rows(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None
     ) -> np.ndarray:
-        self._require_reset()
-        mask = _check_mask(mask, self.num)
-        if not self.enabled or not mask.any():
+        if not self.enabled:
             return self.values
         self.util[mask] = self._fresh(rng, int(mask.sum()))
         self.values = self._factor()

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from envs.dynamics.base import LinkProcess, _check_mask, _check_num
+from envs.dynamics.base import LinkProcess, _check_num
 from envs.dynamics.table2 import field_unit
 from envs.limits import check_alloc
 from envs.traces import Trace
@@ -181,13 +181,9 @@ class TraceReplay(LinkProcess):
         self.values = self._assemble()
         return self.values
 
-    def reset_where(
-        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None = None
+    def _reset_rows(
+        self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None
     ) -> np.ndarray:
-        self._require_reset()
-        mask = _check_mask(mask, self.num)
-        if not mask.any():
-            return self.values
         off = None if offset is None else _offsets(offset, self.num, mask)
         self._idx[mask] = self._base + self._start(rng, int(mask.sum()), off)
         if self.fallback is not None:

@@ -8,13 +8,13 @@
 | ``EdgeRL/D2DPartition-v1`` | :class:`D2DPartitionEnvV1` | :class:`D2DPartitionVectorEnvV1` |
 
 Parts: :mod:`~envs.partition.common` (argument checks, intent thresholds),
-:mod:`~envs.partition.collaborators` (D2D candidates: churn and selection),
+:mod:`~envs.dynamics.collaborators` (D2D candidates: churn and selection),
 :mod:`~envs.partition.sim` (batched per-frame state and observations),
 :mod:`~envs.partition.env` (Gymnasium envs), :mod:`~envs.partition.vector` (vector envs).
 """
 
-from envs.partition.collaborators import CollaboratorPool
-from envs.partition.common import discretise, midpoints
+from envs.dynamics.collaborators import CollaboratorPool
+from envs.model.thresholds import discretise, midpoints
 from envs.partition.env import (
     D2DPartitionEnv,
     D2DPartitionEnvV1,

@@ -1,5 +1,5 @@
-"""Shared pieces of the partitioning environments: argument checks, intent thresholds,
-observation scales (docs/model.md §4-§6).
+"""Shared pieces of the partitioning environments: argument checks, observation scales
+(docs/model.md §4-§6); the intent thresholds' formulas are in :mod:`envs.model.thresholds`.
 
 Everything here is scenario-agnostic; :mod:`envs.partition.sim` holds the per-scenario
 simulators and :mod:`envs.partition.env` / :mod:`envs.partition.vector` the Gymnasium classes.
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.costs import EarlyExits
 from envs.limits import MAX_WEIGHT
+from envs.model.chain import EarlyExits
 
 ACTION_MODES: tuple[str, ...] = ("continuous", "discrete")
 #: v1: what the agent observes ("measured": the previous frame's links and load; docs/model.md §10)
@@ -92,42 +92,6 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise ValueError(f"{name} must be true or false, got {value!r}")
     return bool(value)
-
-
-def check_thresholds(names: Sequence[str], values: Sequence[Any]) -> np.ndarray:
-    """Intent thresholds must satisfy ``0 < t_1 < t_2 < ... < 1`` (IoRLO Sec. 4.2.2)."""
-    out = []
-    for name, value in zip(names, values, strict=True):
-        if isinstance(value, bool | str | bytes) or not isinstance(value, Real):
-            raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
-        v = float(value)
-        if not (math.isfinite(v) and 0.0 < v < 1.0):
-            raise ValueError(f"{name} must be in (0, 1), got {value!r}")
-        out.append(v)
-    for (n1, v1), (n2, v2) in zip(
-        zip(names, out, strict=True), zip(names[1:], out[1:], strict=True), strict=False
-    ):
-        if not v1 < v2:
-            raise ValueError(f"need {n1} < {n2} (0 < {' < '.join(names)} < 1), got {v1} >= {v2}")
-    return np.asarray(out, dtype=np.float64)
-
-
-def discretise(actions: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Platform index per entry: the number of thresholds ``<= a`` (docs/model.md §4, §5).
-
-    With thresholds ``(ε, φ)``: ``a < ε -> 0``, ``ε <= a < φ -> 1``, ``a >= φ -> 2``.
-    """
-    a = np.asarray(actions)
-    out = (a >= thresholds[0]).astype(np.int64)
-    for t in thresholds[1:]:  # one comparison per threshold beats searchsorted on big batches
-        out += a >= t
-    return out
-
-
-def midpoints(thresholds: np.ndarray) -> np.ndarray:
-    """Centre of each platform's action interval, e.g. ``(ε/2, (ε+φ)/2, (φ+1)/2)``."""
-    edges = np.concatenate([[0.0], thresholds, [1.0]])
-    return 0.5 * (edges[:-1] + edges[1:])
 
 
 MAX_CLASSES = 100_000  # classes of an exit branch (its FC layer's outputs)

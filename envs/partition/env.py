@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import os
-from bisect import bisect_right
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.costs import (
-    D2D_PLATFORMS,
-    MEC_OVERHEAD_WEIGHTS,
-    MEC_PLATFORMS,
-    ChainCostModel,
-    CostBreakdown,
-)
 from envs.dnn import DNNProfile, resolve_profile
 from envs.dynamics import (
     D2D_LINK_FIELDS,
@@ -27,9 +20,16 @@ from envs.dynamics import (
     field_unit,
     make_link_process,
 )
+from envs.dynamics.collaborators import CollaboratorPool
 from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS
-from envs.oracle import Oracle
-from envs.partition.collaborators import CollaboratorPool
+from envs.model.chain import ChainCostModel, CostBreakdown
+from envs.model.dp import Oracle
+from envs.model.links import (
+    D2D_PLATFORMS,
+    MEC_OVERHEAD_WEIGHTS,
+    MEC_PLATFORMS,
+)
+from envs.model.thresholds import check_thresholds, discretise, discretise_one, midpoints
 from envs.partition.common import (
     ACTION_MODES,
     DEFAULT_DNN,
@@ -46,9 +46,6 @@ from envs.partition.common import (
     check_options,
     check_positive,
     check_seed,
-    check_thresholds,
-    discretise,
-    midpoints,
     parse_early_exit,
     parse_platform_load,
 )
@@ -109,6 +106,26 @@ def _check_network_spec(spec: Any, fields: Sequence[str]) -> Any:
     return spec
 
 
+@dataclass(frozen=True)
+class CommonArgs:
+    """The arguments both scenarios validate and build the same way (the cost model, oracle,
+    thresholds, action space): :meth:`PartitionEnv._setup_common`'s input."""
+
+    dnn: str | DNNProfile | Mapping[str, Any]
+    input_shape: Sequence[int] | None
+    num_platforms: int
+    overhead_weights: Sequence[float] | None  # None: no deployment overhead (D2D)
+    early_exit: Any
+    d_energy: float
+    eta_energy: float
+    eta_overhead: float
+    thresholds: Sequence[float]
+    action_mode: str
+    oracle: bool
+    reward_scale: float
+    eta_names: tuple[str, str]  # the constructor's names of eta_energy / eta_overhead
+
+
 class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
     """Common machinery of :class:`MECPartitionEnv` and :class:`D2DPartitionEnv`.
 
@@ -146,42 +163,30 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         return 0.5 if self.latency_reading == "one_way" else 1.0
 
     # ------------------------------------------------------------------ set-up
-    def _setup_common(
-        self,
-        dnn: str | DNNProfile | Mapping[str, Any],
-        input_shape: Sequence[int] | None,
-        num_platforms: int,
-        overhead_weights: Sequence[float] | None,
-        early_exit: Any,
-        d_energy: float,
-        eta_energy: float,
-        eta_overhead: float,
-        thresholds: Sequence[float],
-        action_mode: str,
-        oracle: bool,
-        reward_scale: float,
-        eta_names: tuple[str, str],
-    ) -> None:
+    def _setup_common(self, a: CommonArgs) -> None:
+        num_platforms, action_mode, oracle = a.num_platforms, a.action_mode, a.oracle
         try:
-            self.profile: DNNProfile = resolve_profile(dnn, input_shape)
+            self.profile: DNNProfile = resolve_profile(a.dnn, a.input_shape)
         except (ValueError, TypeError) as exc:
             if "dnn" in str(exc) or "input_shape" in str(exc):
                 raise
             raise ValueError(f"dnn / input_shape: {exc}") from None
         weights = (
-            None if overhead_weights is None else _check_weights(overhead_weights, num_platforms)
+            None
+            if a.overhead_weights is None
+            else _check_weights(a.overhead_weights, num_platforms)
         )
         self.cost_model = ChainCostModel(
-            self.profile, num_platforms, weights, parse_early_exit(early_exit)
+            self.profile, num_platforms, weights, parse_early_exit(a.early_exit)
         )
         self.cost_model.sequential_batch = self.version >= 1  # v0 keeps its numpy sums
         self.oracle = Oracle(self.cost_model)
         self.n_blocks = self.cost_model.n
         self.num_platforms = num_platforms
-        self.d_energy = check_factor("d_energy", d_energy)
-        self.eta_energy = check_positive(eta_names[0], eta_energy, allow_zero=True)
-        self.eta_overhead = check_positive(eta_names[1], eta_overhead, allow_zero=True)
-        self.thresholds = check_thresholds(self.threshold_names, thresholds)
+        self.d_energy = check_factor("d_energy", a.d_energy)
+        self.eta_energy = check_positive(a.eta_names[0], a.eta_energy, allow_zero=True)
+        self.eta_overhead = check_positive(a.eta_names[1], a.eta_overhead, allow_zero=True)
+        self.thresholds = check_thresholds(self.threshold_names, a.thresholds)
         self._th_list = self.thresholds.tolist()
         self._mid = midpoints(self.thresholds)
         if not isinstance(action_mode, str) or action_mode not in ACTION_MODES:
@@ -190,14 +195,15 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         if not isinstance(oracle, bool | np.bool_):
             raise ValueError(f"oracle must be True or False, got {oracle!r}")
         self.use_oracle = bool(oracle)
-        self.reward_scale = check_positive("reward_scale", reward_scale)
+        self.reward_scale = check_positive("reward_scale", a.reward_scale)
         n = self.n_blocks
         if action_mode == "continuous":
             self.action_space = spaces.Box(0.0, 1.0, (n,), np.float32)
         else:
             self.action_space = spaces.MultiDiscrete(np.full(n, num_platforms, dtype=np.int64))
         self._exits = self.cost_model.early_exits is not None
-        self._cost_kw = {
+        # the cost weights every evaluation takes (PartitionProblem's, ChainCostModel.evaluate's)
+        self.cost_kw: dict[str, float] = {
             "d_energy": self.d_energy,
             "eta_energy": self.eta_energy,
             "eta_overhead": self.eta_overhead,
@@ -223,7 +229,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             dim += self.n_blocks * self.num_platforms
         self.observation_space = spaces.Box(0.0, 1.0, (dim,), np.float32)
 
-    def _observe(self) -> np.ndarray:
+    def observe_batch(self) -> np.ndarray:
         """The observation of every copy of the simulator, ``(num, obs_dim)``, with the DP
         features appended when ``dp_features`` is on."""
         obs = self.sim.observe()
@@ -236,13 +242,13 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
 
         Entry ``(i, s)`` is the relative regret ``r = M_i(s) / OPT - 1`` of running block
         ``i`` on platform ``s``, where ``M_i(s)`` is the least cost of a decision that does
-        (:meth:`envs.oracle.Oracle.marginals_batch`) on the frame **as observed** (the
+        (:meth:`envs.model.dp.Oracle.marginals_batch`) on the frame **as observed** (the
         measured links and load under ``observe="measured"``), squashed as
         ``r / (r + DP_FEATURE_SCALE)``: 0 on the observed frame's optimal placement,
         0.5 at a 10% regret."""
         sim = self.sim
         marg = self.oracle.marginals_batch(
-            sim.links_batch(measured=True), sim.obs_speed, **self._cost_kw
+            sim.links_batch(measured=True), sim.obs_speed, **self.cost_kw
         )
         opt = np.maximum(marg.min(-1, keepdims=True), 1e-12)
         r = np.maximum(marg / opt - 1.0, 0.0)
@@ -303,8 +309,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             vals = action.tolist()
             if self.action_mode == "continuous":
                 if action.dtype.kind == "f" and all(0.0 <= x <= 1.0 for x in vals):
-                    th = self._th_list
-                    return np.array([bisect_right(th, x) for x in vals], dtype=np.int64)
+                    return discretise_one(vals, self._th_list)
             elif action.dtype.kind in "iu" and all(0 <= x < self.num_platforms for x in vals):
                 return action.astype(np.int64)
         decision = self.action_to_decision(action)  # slow path: conversion and error messages
@@ -337,7 +342,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         """
         self._require_reset()
         return PartitionProblem(
-            self.cost_model, self.sim.links_one(), self.sim.speed[0].copy(), **self._cost_kw
+            self.cost_model, self.sim.links_one(), self.sim.speed[0].copy(), **self.cost_kw
         )
 
     @property
@@ -350,7 +355,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             self.cost_model,
             self.sim.links_one(measured=True),
             self.sim.obs_speed[0].copy(),
-            **self._cost_kw,
+            **self.cost_kw,
         )
 
     # -------------------------------------------------------------------- gym API
@@ -363,28 +368,44 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         if offset is not None and np.ndim(offset) != 0:
             raise ValueError(f"options['offset'] must be one integer frame, got {offset!r}")
         self.sim.reset(self.np_random, 1, offset=offset)
-        return self._observe()[0], {}
+        return self.observe_batch()[0], {}
 
-    def _evaluate(
-        self, decision: np.ndarray
-    ) -> tuple[np.ndarray, CostBreakdown, CostBreakdown, float | None]:
-        sim = self.sim
-        draws = self.np_random.random(self.n_blocks) if self._exits else None
-        if sim.available is not None and not sim.available[0]:
-            decision = np.zeros(self.n_blocks, dtype=np.int64)
-        links, speed = sim.links_one(), sim.speed[0]
-        res = self.cost_model.evaluate(decision, links, speed, exit_draws=draws, **self._cost_kw)
-        exp = (
-            self.cost_model.evaluate(decision, links, speed, **self._cost_kw)
-            if self._exits
-            else res
-        )
+    def frame_outcome(
+        self, decision: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, CostBreakdown, CostBreakdown, Any]:
+        """The transition's cost part, shared by the single env (``decision`` ``(n,)``, the
+        simulator's one copy) and the vector env (``(B, n)``, ``B`` copies).
+
+        Returns ``(decision, realised, expected, optimal)``: the decision as evaluated (copies
+        without a D2D collaborator run every block locally), the realised cost (early exits
+        drawn from ``rng``), its expectation over the exits (the realised one without
+        exits), and the oracle's optimal cost (``None`` when ``oracle=False``). One copy is
+        evaluated with the scalar paths of :class:`ChainCostModel` and :class:`Oracle`.
+        """
+        sim, model, kw = self.sim, self.cost_model, self.cost_kw
+        avail = sim.available
+        batch = decision.ndim == 2
+        draws = rng.random(decision.shape) if self._exits else None
+        if batch:
+            if avail is not None and not avail.all():
+                decision = np.where(avail[:, None], decision, 0)
+            links, speed = sim.links_batch(), sim.speed
+        else:
+            if avail is not None and not avail[0]:
+                decision = np.zeros(self.n_blocks, dtype=np.int64)
+            links, speed = sim.links_one(), sim.speed[0]
+        res = model.evaluate(decision, links, speed, exit_draws=draws, **kw)
+        exp = model.evaluate(decision, links, speed, **kw) if self._exits else res
         opt = None
         if self.use_oracle:
-            if sim.available is not None and not sim.available[0]:
+            if batch:
+                opt = self.oracle.solve_batch(links, speed, **kw)[1]
+                if avail is not None:
+                    opt = np.where(avail, opt, exp.cost)
+            elif avail is not None and not avail[0]:
                 opt = exp.cost  # all-local is the only feasible decision
             else:
-                opt = self.oracle.solve(links, speed, **self._cost_kw)[1]
+                opt = self.oracle.solve(links, speed, **kw)[1]
         return decision, res, exp, opt
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -392,11 +413,11 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         self._require_reset()
         decision = self._decision_one(action)
         network = self.sim.network_one()
-        decision, res, exp, opt = self._evaluate(decision)
+        decision, res, exp, opt = self.frame_outcome(decision, self.np_random)
         info = self._info(decision, network, res, exp, opt)
         self.sim.step(self.np_random)
         reward = -float(res.cost) * self.reward_scale
-        return self._observe()[0], reward, False, False, info
+        return self.observe_batch()[0], reward, False, False, info
 
     def _info(self, decision, network, res, exp, opt) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -557,19 +578,21 @@ class MECPartitionEnv(PartitionEnv):
     ) -> None:
         super().__init__()
         self._setup_common(
-            dnn,
-            input_shape,
-            3,
-            _check_weights(overhead_weights, 3),
-            early_exit,
-            d_energy,
-            eta1,
-            eta2,
-            (epsilon, phi),
-            action_mode,
-            oracle,
-            reward_scale,
-            ("eta1", "eta2"),
+            CommonArgs(
+                dnn=dnn,
+                input_shape=input_shape,
+                num_platforms=3,
+                overhead_weights=_check_weights(overhead_weights, 3),
+                early_exit=early_exit,
+                d_energy=d_energy,
+                eta_energy=eta1,
+                eta_overhead=eta2,
+                thresholds=(epsilon, phi),
+                action_mode=action_mode,
+                oracle=oracle,
+                reward_scale=reward_scale,
+                eta_names=("eta1", "eta2"),
+            )
         )
         factors = np.array(
             [check_factor(k, v) for k, v in (("d_t", d_t), ("d_e", d_e), ("d_c", d_c))]
@@ -609,7 +632,7 @@ class D2DPartitionEnv(PartitionEnv):
 
     One step is one inference request (a frame). Up to ``num_candidates`` nearby phones
     join, leave, overload and disconnect over time (a per-candidate Markov chain, see
-    :mod:`envs.partition.collaborators`). Each frame the controller selects the collaborator
+    :mod:`envs.dynamics.collaborators`). Each frame the controller selects the collaborator
     ``H_x = argmax_i (s_i/max(s) + B_i/max(B) + 1/L_i)`` over the available candidates
     (``s_i = 1/d_Hi``, ``d_Hi = d_base / availability_i``, docs/model.md §3/§5), re-picking by the
     formula every frame (or, with ``sticky_selection=True``, only when the current one is
@@ -731,19 +754,21 @@ class D2DPartitionEnv(PartitionEnv):
     ) -> None:
         super().__init__()
         self._setup_common(
-            dnn,
-            input_shape,
-            2,
-            None,
-            early_exit,
-            d_energy,
-            eta,
-            0.0,
-            (zeta,),
-            action_mode,
-            oracle,
-            reward_scale,
-            ("eta", "eta2"),
+            CommonArgs(
+                dnn=dnn,
+                input_shape=input_shape,
+                num_platforms=2,
+                overhead_weights=None,
+                early_exit=early_exit,
+                d_energy=d_energy,
+                eta_energy=eta,
+                eta_overhead=0.0,
+                thresholds=(zeta,),
+                action_mode=action_mode,
+                oracle=oracle,
+                reward_scale=reward_scale,
+                eta_names=("eta", "eta2"),
+            )
         )
         d_u = check_factor("d_u", d_u)
         base = (

@@ -7,7 +7,7 @@ random draws, so a vector env with one copy reproduces the single env for the sa
 
 Per-frame randomness, in order: MEC — the link process, then the platform load; D2D — the
 platform load, then the candidates (their links, then churn); see :mod:`envs.dynamics` and
-:mod:`envs.partition.collaborators`. With one copy (the single env) the D2D candidate logic
+:mod:`envs.dynamics.collaborators`. With one copy (the single env) the D2D candidate logic
 and observation run on plain Python floats (the MEC observation on 1-D rows): the same
 draws and the same float64 arithmetic as the numpy path, so the results are bit-identical
 (tested); numpy's per-call overhead would dominate at that size.
@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import kernels
-from envs.costs import ChainCostModel, LinkMatrices, d2d_links, mec_links
 from envs.dynamics import D2D_LINK_FIELDS, MEC_LINK_FIELDS, TABLE2, LinkProcess, PlatformLoad
-from envs.partition.collaborators import ABSENT, AVAILABLE, OVERLOADED, CollaboratorPool
+from envs.dynamics.collaborators import ABSENT, AVAILABLE, OVERLOADED, CollaboratorPool
+from envs.model import kernels
+from envs.model.chain import ChainCostModel
+from envs.model.links import LinkMatrices, d2d_links, mec_links
 from envs.partition.common import squash
 
 # Observation scales (``x / (x + scale)`` is 0.5 at the scale): Ren et al. Table 2 averages.
@@ -341,7 +342,7 @@ class D2DSim:
         sel = pool.selected
         has = sel >= 0
         flat = np.maximum(sel, 0)
-        flat += pool._flat_rows  # row e * m + selected of the candidate arrays
+        flat += pool.flat_rows  # row e * m + selected of the candidate arrays
         values = link_values.take(flat, axis=0)
         speed = np.empty((sel.size, 2))
         speed[:, 0] = self.d_u

@@ -36,8 +36,8 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
 
+from envs.batching import adopt, check_vector_args
 from envs.limits import check_alloc
 from envs.partition.common import DEFAULT_MAX_EPISODE_STEPS, check_options, check_seed
 from envs.partition.env import (
@@ -71,16 +71,7 @@ class PartitionVectorEnv(VectorEnv):
         max_episode_steps: int | None = DEFAULT_MAX_EPISODE_STEPS,
         **kwargs: Any,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
-        if max_episode_steps is not None and (
-            isinstance(max_episode_steps, bool)
-            or not isinstance(max_episode_steps, int | np.integer)
-            or max_episode_steps < 1
-        ):
-            raise ValueError(
-                f"max_episode_steps must be an integer >= 1 or None, got {max_episode_steps!r}"
-            )
+        num_envs, self.max_episode_steps = check_vector_args(num_envs, max_episode_steps)
         # The single env holds the configuration, cost model, oracle and the simulator.
         self.env = self.env_class(**kwargs)
         self.sim = self.env.sim
@@ -94,71 +85,26 @@ class PartitionVectorEnv(VectorEnv):
             float(num_envs) * per_copy,
             f"{num_envs} copies of about {per_copy} bytes of state and step temporaries each",
         )
-        self.num_envs = int(num_envs)
-        self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
-        self.single_observation_space = self.env.observation_space
-        self.single_action_space = self.env.action_space
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        adopt(self, self.env, num_envs, self.SHARED)
         self._t = np.zeros(self.num_envs, dtype=np.int64)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._ones = np.ones(self.n_blocks)
 
-    # -------------------------------------------------------------- forwarding
-    @property
-    def scenario(self) -> str:
-        return self.env.scenario
-
-    @property
-    def profile(self):
-        return self.env.profile
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.env.params
-
-    @property
-    def cost_model(self):
-        return self.env.cost_model
-
-    @property
-    def oracle(self):
-        return self.env.oracle
-
-    @property
-    def use_oracle(self) -> bool:
-        return self.env.use_oracle
-
-    @property
-    def n_blocks(self) -> int:
-        return self.env.n_blocks
-
-    @property
-    def num_platforms(self) -> int:
-        return self.env.num_platforms
-
-    @property
-    def thresholds(self) -> np.ndarray:
-        return self.env.thresholds
-
-    @property
-    def action_mode(self) -> str:
-        return self.env.action_mode
-
-    def action_to_decision(self, action: Any) -> np.ndarray:
-        """See :meth:`PartitionEnv.action_to_decision`."""
-        return self.env.action_to_decision(action)
-
-    def decision_to_action(self, decision: Any) -> np.ndarray:
-        """See :meth:`PartitionEnv.decision_to_action`."""
-        return self.env.decision_to_action(decision)
+    # ------------------------------------------------------------ shared parts
+    #: read-only parts of the single env the vector env exposes as its own attributes (the
+    #: same objects: one cost model, oracle and profile per configuration)
+    SHARED: ClassVar[tuple[str, ...]] = (
+        "scenario", "profile", "params", "cost_model", "cost_kw", "oracle", "use_oracle",
+        "n_blocks", "num_platforms", "thresholds", "action_mode", "action_to_decision",
+        "decision_to_action",
+    )  # fmt: skip
 
     @property
     def problem(self) -> PartitionProblem:
         """The batched frame (``B = num_envs``) the next actions are evaluated on."""
         self._require_reset()
         return PartitionProblem(
-            self.cost_model, self.sim.links_batch(), self.sim.speed.copy(), **self.env._cost_kw
+            self.cost_model, self.sim.links_batch(), self.sim.speed.copy(), **self.cost_kw
         )
 
     @property
@@ -169,7 +115,7 @@ class PartitionVectorEnv(VectorEnv):
             self.cost_model,
             self.sim.links_batch(measured=True),
             np.array(self.sim.obs_speed),
-            **self.env._cost_kw,
+            **self.cost_kw,
         )
 
     def _require_reset(self) -> None:
@@ -201,7 +147,7 @@ class PartitionVectorEnv(VectorEnv):
         self.sim.reset(self.np_random, self.num_envs, offset=offset)
         self._t[:] = 0
         self._autoreset[:] = False
-        return self.env._observe(), {}
+        return self.env.observe_batch(), {}
 
     def step(
         self, actions: np.ndarray
@@ -217,17 +163,7 @@ class PartitionVectorEnv(VectorEnv):
         decision = env.action_to_decision(actions)
         if decision.shape != (num, n):
             raise ValueError(f"actions must have shape ({num}, {n}), got {np.shape(actions)}")
-        avail = sim.available
-        if avail is not None:  # copies without a collaborator run every block locally
-            if decision is actions or decision.base is not None:  # may be the caller's memory
-                decision = decision.copy()
-            if not avail.all():
-                decision[~avail] = 0
-        draws = rng.random((num, n)) if env._exits else None
-        links, speed, kw = sim.links_batch(), sim.speed, env._cost_kw
-        model = env.cost_model
-        res = model.evaluate(decision, links, speed, exit_draws=draws, **kw)
-        exp = model.evaluate(decision, links, speed, **kw) if env._exits else res
+        decision, res, exp, opt = env.frame_outcome(decision, rng)
         infos: dict[str, Any] = {
             "decision": decision,
             "network": sim.network_batch(),
@@ -238,10 +174,7 @@ class PartitionVectorEnv(VectorEnv):
             infos["overhead"] = res.overhead
         infos["cost"] = res.cost
         infos["expected_cost"] = exp.cost
-        if env.use_oracle:
-            opt = env.oracle.solve_batch(links, speed, **kw)[1]
-            if avail is not None:
-                opt = np.where(avail, opt, exp.cost)
+        if opt is not None:
             infos["optimal_cost"] = opt
             with np.errstate(divide="ignore", invalid="ignore"):
                 infos["gap"] = np.where(opt > 0, exp.cost / opt - 1.0, 0.0)
@@ -268,7 +201,7 @@ class PartitionVectorEnv(VectorEnv):
         self._autoreset = truncated.copy()
         _add_masks(infos, valid)
         terminated = np.zeros(num, dtype=bool)
-        return env._observe(), rewards, terminated, truncated, infos
+        return env.observe_batch(), rewards, terminated, truncated, infos
 
     def _distribution(self, decision: np.ndarray) -> np.ndarray:
         """Share of blocks per platform, ``(num, P)``: counts by a matrix-vector product per

@@ -39,7 +39,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -135,8 +135,29 @@ def _largest_remainder(total: int, probs: np.ndarray) -> np.ndarray:
     return out
 
 
+class _LoadRate:
+    """λ and the expected task count of a process with a load level: λ = load · Σc / E[service
+    slots] arrivals per slot keeps the servers at utilisation ``load``; windows of
+    ``window_slots`` slots. For dataclasses with the fields ``load``, ``total_capacity`` and
+    ``window_slots`` and a ``mean_service_slots`` property."""
+
+    load: float  # annotations only: the fields are the dataclass's
+    total_capacity: int
+    window_slots: int
+    mean_service_slots: float
+
+    @property
+    def rate_per_slot(self) -> float:
+        return self.load * self.total_capacity / self.mean_service_slots
+
+    @property
+    def expected_tasks(self) -> float:
+        """Expected tasks per task set (λ · window_slots)."""
+        return self.rate_per_slot * self.window_slots
+
+
 @dataclass(frozen=True)
-class BernoulliArrivals:
+class BernoulliArrivals(_LoadRate):
     """Per-user Bernoulli requests per slot over a window, homed by region."""
 
     num_servers: int
@@ -162,15 +183,6 @@ class BernoulliArrivals:
         return expected_service(self.service_time, self.service_mean)
 
     @property
-    def rate_per_slot(self) -> float:
-        return self.load * self.total_capacity / self.mean_service_slots
-
-    @property
-    def expected_tasks(self) -> float:
-        """Expected tasks per task set (λ · window_slots)."""
-        return self.rate_per_slot * self.window_slots
-
-    @property
     def users_per_region(self) -> np.ndarray:
         return _largest_remainder(self.num_users, self.home_probs)
 
@@ -178,6 +190,12 @@ class BernoulliArrivals:
         m, w = self.num_servers, self.window_slots
         q = self.rate_per_slot / self.num_users
         counts = rng.binomial(self.users_per_region, q, size=(w, m)).ravel()
+        return self._task_set(rng, counts)
+
+    def _task_set(self, rng: np.random.Generator, counts: np.ndarray) -> TaskSet:
+        """The task set of ``counts[t * m + i]`` requests from region i in slot t (flat
+        ``(w, m)``), with their service times drawn from ``rng``."""
+        m, w = self.num_servers, self.window_slots
         arrival = np.repeat(np.repeat(np.arange(w), m), counts)
         home = np.repeat(np.tile(np.arange(m), w), counts)
         # Requests of one slot reach the queue in random order, not grouped by region.
@@ -251,12 +269,7 @@ class BurstyArrivals(BernoulliArrivals):
         q = self.rate_per_slot / self.num_users
         q_slot = np.where(on, q * self.on_scale, q * self.on_scale / self.burst_ratio)
         counts = rng.binomial(self.users_per_region, q_slot).ravel()
-        arrival = np.repeat(np.repeat(np.arange(w), m), counts)
-        home = np.repeat(np.tile(np.arange(m), w), counts)
-        perm = rng.permutation(arrival.size)
-        order = perm[np.argsort(arrival[perm], kind="stable")]
-        service = sample_service(rng, arrival.size, self.service_time, self.service_mean)
-        return TaskSet(arrival[order], home[order], service)
+        return self._task_set(rng, counts)
 
 
 def _check_real(name: str, value: Any, low: float, high: float, *, open_ends: bool = False) -> None:
@@ -345,19 +358,43 @@ def _read_rows(path: str, header: tuple[str, ...]) -> list[list[str]]:
     return body
 
 
+_TIME_BOUNDS = (-MAX_TRACE_TIME_S, MAX_TRACE_TIME_S)  # seconds; |t| beyond: rejected
+
+
+def _column(
+    path: str,
+    body: list[list[str]],
+    col: int,
+    name: str,
+    parse: Callable[[str], Any],
+    bounds: tuple[float, float],
+    out_of_range: Callable[[Any, str], str],
+) -> np.ndarray:
+    """Column ``col`` of ``body`` read with ``parse`` (``int``: an int64 array, else float64),
+    every value in ``bounds`` (NaN is not). ValueError naming the line: "<name> must be an
+    integer / a number" when ``parse`` fails, "<name> " + ``out_of_range(value, text)`` when
+    the value is out of bounds."""
+    lo, hi = bounds
+    what = "an integer" if parse is int else "a number"
+    out = np.empty(len(body), dtype=np.int64 if parse is int else np.float64)
+    for i, row in enumerate(body):
+        try:
+            v = parse(row[col].strip())
+        except ValueError:
+            raise _bad(path, i + 2, f"{name} must be {what}, got {row[col]!r}") from None
+        if not lo <= v <= hi:  # also rejects NaN (and inf, for finite bounds)
+            raise _bad(path, i + 2, f"{name} {out_of_range(v, row[col])}")
+        out[i] = v
+    return out
+
+
 def _int_column(
     path: str, body: list[list[str]], col: int, name: str, minimum: int, maximum: int = MAX_COUNT
 ) -> np.ndarray:
-    out = np.empty(len(body), dtype=np.int64)
-    for i, row in enumerate(body):
-        try:
-            v = int(row[col].strip())
-        except ValueError:
-            raise _bad(path, i + 2, f"{name} must be an integer, got {row[col]!r}") from None
-        if not minimum <= v <= maximum:
-            raise _bad(path, i + 2, f"{name} must be in [{minimum}, {maximum}], got {v}")
-        out[i] = v
-    return out
+    def bad(v: int, _: str) -> str:
+        return f"must be in [{minimum}, {maximum}], got {v}"
+
+    return _column(path, body, col, name, int, (minimum, maximum), bad)
 
 
 def _file_key(path: str | os.PathLike[str]) -> tuple[str, int, str]:
@@ -433,19 +470,14 @@ def _read_azure_cached(path: str, size: int, digest: str) -> AzureTrace:
 @functools.lru_cache(maxsize=8)
 def _read_plain_cached(path: str, size: int, digest: str) -> PlainTrace:
     body = _read_rows(path, PLAIN_HEADER)
-    t = np.empty(len(body), dtype=np.float64)
-    for i, row in enumerate(body):
-        try:
-            t[i] = float(row[0].strip())
-        except ValueError:
-            raise _bad(path, i + 2, f"time_s must be a number, got {row[0]!r}") from None
-        if not abs(t[i]) <= MAX_TRACE_TIME_S:  # also rejects inf and NaN
-            raise _bad(
-                path,
-                i + 2,
-                f"time_s must be a finite number in [-{MAX_TRACE_TIME_S:.0e}, "
-                f"{MAX_TRACE_TIME_S:.0e}] (envs.limits.MAX_TRACE_TIME_S), got {row[0]!r}",
-            )
+
+    def bad_time(_: float, text: str) -> str:
+        return (
+            f"must be a finite number in [-{MAX_TRACE_TIME_S:.0e}, {MAX_TRACE_TIME_S:.0e}] "
+            f"(envs.limits.MAX_TRACE_TIME_S), got {text!r}"
+        )
+
+    t = _column(path, body, 0, "time_s", float, _TIME_BOUNDS, bad_time)
     home = _int_column(path, body, 1, "home", 0)
     service = _int_column(path, body, 2, "service", 1)
     order = np.argsort(t, kind="stable")
@@ -492,7 +524,7 @@ def read_plain_trace(path: str | os.PathLike[str]) -> PlainTrace:
 
 
 @dataclass(frozen=True)
-class AzureTraceArrivals:
+class AzureTraceArrivals(_LoadRate):
     """Load-scaled, cyclic window replay of an Azure LLM inference trace (see module doc)."""
 
     trace: AzureTrace
@@ -546,15 +578,6 @@ class AzureTraceArrivals:
     def mean_service_slots(self) -> float:
         # The realised mean after rounding defines λ, so ρ stays exact.
         return float(self.service_slots.mean())
-
-    @property
-    def rate_per_slot(self) -> float:
-        return self.load * self.total_capacity / self.mean_service_slots
-
-    @property
-    def expected_tasks(self) -> float:
-        """Expected tasks per task set (λ · window_slots)."""
-        return self.rate_per_slot * self.window_slots
 
     def sample(self, rng: np.random.Generator) -> TaskSet:
         t = self.trace.time_s
@@ -655,16 +678,10 @@ class CsvTrace:
 
 
 def _float_column(path: str, body: list[list[str]], col: int, name: str) -> np.ndarray:
-    out = np.empty(len(body), dtype=np.float64)
-    for i, row in enumerate(body):
-        try:
-            v = float(row[col].strip())
-        except ValueError:
-            raise _bad(path, i + 2, f"{name} must be a number, got {row[col]!r}") from None
-        if not 0 <= v <= MAX_COUNT:  # also rejects inf and NaN
-            raise _bad(path, i + 2, f"{name} must be a finite number in [0, {MAX_COUNT}], got {v}")
-        out[i] = v
-    return out
+    def bad(v: float, _: str) -> str:
+        return f"must be a finite number in [0, {MAX_COUNT}], got {v}"
+
+    return _column(path, body, col, name, float, (0, MAX_COUNT), bad)
 
 
 def _group_hashes(values: list[str]) -> np.ndarray:
@@ -713,19 +730,15 @@ def _read_csv_cached(
         t_ns = _datetimes_ns(path, [r[col] for r in body], name)
         t = (t_ns - t_ns.min()) / 1e9
     else:
-        t = np.empty(len(body), dtype=np.float64)
-        for i, row in enumerate(body):
-            try:
-                t[i] = float(row[col].strip()) / (1000.0 if time_unit == "ms" else 1.0)
-            except ValueError:
-                raise _bad(path, i + 2, f"{name} must be a number, got {row[col]!r}") from None
-            if not abs(t[i]) <= MAX_TRACE_TIME_S:  # also rejects inf and NaN
-                raise _bad(
-                    path,
-                    i + 2,
-                    f"{name} must be a finite time within {MAX_TRACE_TIME_S:.0e} s "
-                    f"(envs.limits.MAX_TRACE_TIME_S; time_unit={time_unit!r}), got {row[col]!r}",
-                )
+        scale = 1000.0 if time_unit == "ms" else 1.0
+
+        def bad_time(_: float, text: str) -> str:
+            return (
+                f"must be a finite time within {MAX_TRACE_TIME_S:.0e} s "
+                f"(envs.limits.MAX_TRACE_TIME_S; time_unit={time_unit!r}), got {text!r}"
+            )
+
+        t = _column(path, body, col, name, lambda x: float(x) / scale, _TIME_BOUNDS, bad_time)
     order = np.argsort(t, kind="stable")
     time_s = t[order] - t[order[0]]
     if time_s[-1] > 2 * MAX_TRACE_TIME_S:

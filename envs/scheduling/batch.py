@@ -26,8 +26,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from envs.scheduling.objective import step_latency_ms, step_reward
-from envs.scheduling.servers import cap_assignments_rows, fill_shares_batch, share_offers
+from envs.scheduling.servers import (
+    _Servers,
+    cap_assignments_rows,
+    fill_shares_batch,
+    share_offers,
+)
 from envs.scheduling.tasks import TaskSet
 
 if TYPE_CHECKING:
@@ -229,7 +233,7 @@ class BatchTimeline:
         return self.queue_at[j, self.start[j] : self.end[j]] - self.base[j]
 
 
-class BatchServerPool:
+class BatchServerPool(_Servers):
     """``m`` servers with capacities c_i, in ``num`` independent copies (rows): the batched
     :class:`~envs.scheduling.servers.ServerPool`.
 
@@ -245,10 +249,7 @@ class BatchServerPool:
     """
 
     def __init__(self, capacities: Sequence[int] | np.ndarray, num: int = 1) -> None:
-        caps = np.array(capacities, dtype=np.int64)
-        caps.setflags(write=False)
-        self.capacities = caps
-        self.num_servers = int(caps.size)
+        self._set_capacities(capacities)
         self.num = int(num)
         self.load = np.zeros((self.num, self.num_servers), dtype=np.int64)
         # Calendar rows hold horizon + 1 cells: the last one stays empty and stands for
@@ -278,16 +279,6 @@ class BatchServerPool:
         lat[:, :h] = self._latency_ms[:, :h]
         self._departures, self._latency_ms = dep, lat
         self._base = np.arange(self.num, dtype=np.int64) * (horizon + 1)
-
-    @property
-    def free(self) -> np.ndarray:
-        """Free capacity c_i - g_i, (num, m)."""
-        return self.capacities - self.load
-
-    @property
-    def utilization(self) -> np.ndarray:
-        """u_i = g_i / c_i, (num, m) float64."""
-        return self.load / self.capacities
 
     def place(
         self,
@@ -448,17 +439,7 @@ class SchedulingBatch:
 
         mean_latency = np.where(done > 0, latency_sum / np.maximum(done, 1), 0.0)
         variance = sample_variance_rows(util)
-        reward = step_reward(
-            variance,
-            left_waiting,
-            dropped,
-            step_latency_ms(left_waiting, placed_forwarded, cfg.slot_ms, cfg.rpc_latency_ms),
-            buffer_size=cfg.buffer_size,
-            lambda_wait=cfg.lambda_wait,
-            lambda_drop=cfg.lambda_drop,
-            latency_weight=cfg.latency_weight,
-            latency_norm_ms=cfg.latency_norm_ms,
-        )
+        reward = cfg._step_reward(variance, left_waiting, dropped, placed_forwarded)
         terminated = self.completed + tl.dropped == tl.size
         return StepResult(reward, variance, terminated, dropped, mean_latency)
 

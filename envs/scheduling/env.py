@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
@@ -585,8 +587,18 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
         dropped = tl.admit()
 
         info = self._info(latency_sum / done if done else 0.0)
-        reward = step_reward(
-            info["variance"],
+        reward = self._step_reward(info["variance"], left_waiting, dropped, placed_forwarded)
+        terminated = self._completed + tl.dropped == tasks.size
+        return self._observation(), float(reward), bool(terminated), False, info
+
+    def _step_reward(
+        self, variance: Any, left_waiting: Any, dropped: Any, placed_forwarded: Any
+    ) -> Any:
+        """The step's reward (:func:`~envs.scheduling.objective.step_reward`) under this env's
+        settings: scalars here, ``(num,)`` arrays in :class:`~envs.scheduling.batch.SchedulingBatch`.
+        """
+        return step_reward(
+            variance,
             left_waiting,
             dropped,
             step_latency_ms(left_waiting, placed_forwarded, self.slot_ms, self.rpc_latency_ms),
@@ -596,8 +608,6 @@ class EdgeSchedulingEnv(gym.Env[np.ndarray, Any]):
             latency_weight=self.latency_weight,
             latency_norm_ms=self.latency_norm_ms,
         )
-        terminated = self._completed + tl.dropped == tasks.size
-        return self._observation(), float(reward), bool(terminated), False, info
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":
@@ -712,6 +722,28 @@ V1_ARRIVALS: dict[str, Any] = {"kind": "bursty", "burst_ratio": 4.0, "on_fractio
                                "mean_on_slots": 8.0}  # fmt: skip
 
 
+def _with_defaults(func: Any, defaults: Mapping[str, Any]) -> inspect.Signature:
+    """The signature of ``func`` with the defaults of the parameters named in ``defaults``."""
+    sig = inspect.signature(func)
+    params = [p.replace(default=defaults.get(p.name, p.default)) for p in sig.parameters.values()]
+    return sig.replace(parameters=params)
+
+
+#: The arguments whose defaults v1 changes; the others keep :class:`EdgeSchedulingEnv`'s.
+V1_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "capacities": V1_CAPACITIES,
+        "buffer_size": 100,
+        "queue_limit": 1000,
+        "action_mode": "assign",
+        "arrivals": "bursty",
+        "rpc_latency_ms": 30.0,
+        "lambda_drop": 1.0,
+        "objective": "combined",
+    }
+)
+
+
 class EdgeSchedulingEnvV1(EdgeSchedulingEnv):
     """Multi-edge request scheduling, version 1: balance and latency trade off (docs/model.md §8.1).
 
@@ -777,7 +809,7 @@ class EdgeSchedulingEnvV1(EdgeSchedulingEnv):
     r = -0.03 - 0.0125 = -0.0425.
 
     The episode objective J = -(Σ_t r_t) / window_slots (lower is better) is the scoreboard's
-    (``agents.scheduling_eval``, ``benchmarks/scheduling_scoreboard.py``).
+    (``agents.common.evaluation``, ``benchmarks/scheduling_scoreboard.py``).
 
     ## Starting State
 
@@ -811,35 +843,8 @@ class EdgeSchedulingEnvV1(EdgeSchedulingEnv):
     - v0: the paper's MDP (:class:`EdgeSchedulingEnv`), unchanged.
     """
 
-    def __init__(
-        self,
-        *,
-        num_servers: int = 3,
-        capacities: int | Sequence[int] | None = V1_CAPACITIES,
-        load: float = 0.8,
-        home_skew: float | Sequence[float] = 1.0,
-        num_users: int = 1000,
-        window_slots: int = 100,
-        slot_ms: float = 10.0,
-        buffer_size: int = 100,
-        queue_limit: int | None = 1000,
-        eta: float = 0.05,
-        action_mode: str = "assign",
-        arrivals: str | os.PathLike[str] | Mapping[str, Any] = "bursty",
-        service_time: str = "geometric",
-        mean_service_slots: float = 10.0,
-        rpc_latency_ms: float = 30.0,
-        lambda_wait: float = 0.0,
-        lambda_drop: float = 1.0,
-        render_mode: str | None = None,
-        objective: str = "combined",
-        latency_weight: float | None = None,
-    ) -> None:
-        super().__init__(
-            num_servers=num_servers, capacities=capacities, load=load, home_skew=home_skew,
-            num_users=num_users, window_slots=window_slots, slot_ms=slot_ms,
-            buffer_size=buffer_size, queue_limit=queue_limit, eta=eta, action_mode=action_mode,
-            arrivals=arrivals, service_time=service_time, mean_service_slots=mean_service_slots,
-            rpc_latency_ms=rpc_latency_ms, lambda_wait=lambda_wait, lambda_drop=lambda_drop,
-            render_mode=render_mode, objective=objective, latency_weight=latency_weight,
-        )  # fmt: skip
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**V1_DEFAULTS, **kwargs})
+
+    # EdgeSchedulingEnv.__init__'s signature with v1's defaults, for help() and inspect.
+    __init__.__signature__ = _with_defaults(EdgeSchedulingEnv.__init__, V1_DEFAULTS)  # type: ignore[attr-defined]

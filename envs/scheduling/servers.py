@@ -20,14 +20,37 @@ import numpy as np
 _FLOOR_EPS = 1e-9  # keeps floor((1-η)·free) exact where the float product lands just below
 
 
-class ServerPool:
-    """``m`` servers with capacities c_i; load g_i = tasks in service on server i."""
+class _Servers:
+    """What :class:`ServerPool` and :class:`~envs.scheduling.batch.BatchServerPool` share: the
+    capacities c_i (read-only int64) and, from the loads g_i (``(m,)`` or ``(num, m)``), the free
+    capacity and the utilisation."""
 
-    def __init__(self, capacities: Sequence[int] | np.ndarray) -> None:
+    capacities: np.ndarray
+    num_servers: int
+    load: np.ndarray
+
+    def _set_capacities(self, capacities: Sequence[int] | np.ndarray) -> None:
         caps = np.array(capacities, dtype=np.int64)
         caps.setflags(write=False)
         self.capacities = caps
         self.num_servers = int(caps.size)
+
+    @property
+    def free(self) -> np.ndarray:
+        """Free capacity c_i - g_i, shaped as :attr:`load`."""
+        return self.capacities - self.load
+
+    @property
+    def utilization(self) -> np.ndarray:
+        """u_i = g_i / c_i, shaped as :attr:`load` (float64)."""
+        return self.load / self.capacities
+
+
+class ServerPool(_Servers):
+    """``m`` servers with capacities c_i; load g_i = tasks in service on server i."""
+
+    def __init__(self, capacities: Sequence[int] | np.ndarray) -> None:
+        self._set_capacities(capacities)
         self.reset()
 
     def reset(self, horizon: int = 256) -> None:
@@ -36,16 +59,6 @@ class ServerPool:
         # _latency_ms[s]: summed end-to-end latency of the tasks leaving at slot s.
         self._departures = np.zeros((max(horizon, 1), self.num_servers), dtype=np.int64)
         self._latency_ms = np.zeros(max(horizon, 1), dtype=np.float64)
-
-    @property
-    def free(self) -> np.ndarray:
-        """Free capacity c_i - g_i."""
-        return self.capacities - self.load
-
-    @property
-    def utilization(self) -> np.ndarray:
-        """u_i = g_i / c_i."""
-        return self.load / self.capacities
 
     def place(
         self, servers: np.ndarray, service: np.ndarray, latency_ms: np.ndarray, slot: int

@@ -40,8 +40,8 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
 
+from envs.batching import adopt, check_vector_args
 from envs.limits import check_alloc
 from envs.scheduling.batch import SchedulingBatch
 from envs.scheduling.env import (
@@ -104,16 +104,7 @@ class EdgeSchedulingVectorEnv(VectorEnv):
         return self
 
     def _setup(self, env: EdgeSchedulingEnv, num_envs: Any, max_episode_steps: Any) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
-        if max_episode_steps is not None and (
-            isinstance(max_episode_steps, bool)
-            or not isinstance(max_episode_steps, int | np.integer)
-            or max_episode_steps < 1
-        ):
-            raise ValueError(
-                f"max_episode_steps must be an integer >= 1 or None, got {max_episode_steps!r}"
-            )
+        num_envs, self.max_episode_steps = check_vector_args(num_envs, max_episode_steps)
         # Per copy: several observation-sized float32 arrays, the visible-task temporaries
         # and a task set (the single env's per-task estimate).
         tasks = env.arrival_process.expected_tasks
@@ -125,12 +116,7 @@ class EdgeSchedulingVectorEnv(VectorEnv):
             "temporaries and task set each",
         )
         self.env = env
-        self.num_envs = int(num_envs)
-        self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
-        self.single_observation_space = env.observation_space
-        self.single_action_space = env.action_space
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        adopt(self, env, num_envs, self.SHARED)
         self.render_mode = None
         self.batch = SchedulingBatch(env, self.num_envs)
         n = self.num_envs
@@ -144,25 +130,10 @@ class EdgeSchedulingVectorEnv(VectorEnv):
         self._started = False
 
     # -------------------------------------------------------------- configuration
-    @property
-    def num_servers(self) -> int:
-        return self.env.num_servers
-
-    @property
-    def buffer_size(self) -> int:
-        return self.env.buffer_size
-
-    @property
-    def action_mode(self) -> str:
-        return self.env.action_mode
-
-    @property
-    def capacities(self) -> np.ndarray:
-        return self.env.capacities
-
-    @property
-    def obs_layout(self) -> Any:
-        return self.env.obs_layout
+    #: read-only configuration of the single env, exposed as the vector env's own attributes
+    SHARED: ClassVar[tuple[str, ...]] = (
+        "num_servers", "buffer_size", "action_mode", "capacities", "obs_layout",
+    )  # fmt: skip
 
     def task_set(self, task_set_seed: int) -> TaskSet:
         """Task set number ``task_set_seed`` of this configuration (cached by seed)."""

@@ -25,16 +25,19 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from omegaconf import DictConfig
 
+from agents.common.evaluation import training_eval
 from agents.common.logger import RunLogger, flatten_hparams
+from agents.common.rules import ConfigError, Rule, check_rules
 from pipeline.envs import ENV_NAMES, build_env, is_partition
-from pipeline.evaluation import training_eval
 from pipeline.progress import GracefulInterrupt, Progress
-from pipeline.rules import ConfigError, Rule, RunSpec, check_rules
 from pipeline.utils import to_plain
+
+if TYPE_CHECKING:
+    from pipeline.config import RunSpec
 
 ACTION_KINDS: tuple[str, ...] = ("continuous", "discrete")
 
@@ -202,7 +205,8 @@ class Runner(ABC):
     action_spaces: ClassVar[tuple[str, ...]] = ACTION_KINDS
     #: keys of the agent config handled by the pipeline, not agent hyperparameters
     meta_keys: ClassVar[tuple[str, ...]] = ("_target_", "name", "action_space")
-    #: allowed values of the hyperparameters
+    #: allowed values of the hyperparameters (SB3, RLlib; the native runners derive theirs
+    #: from their config dataclass: ``ConfigAgentRunner.agent_rules``)
     rules: ClassVar[dict[str, Rule]] = {}
     #: what the agent is (for messages)
     description: ClassVar[str] = ""
@@ -239,6 +243,19 @@ class Runner(ABC):
         """Allowed hyperparameter keys and values (default: :attr:`rules`)."""
         return cls.rules
 
+    @staticmethod
+    def require_discrete_env(
+        agent: Mapping[str, Any], env_name: str, algo: str, instead: str
+    ) -> None:
+        """ConfigError unless ``env_name`` offers the Discrete action space that ``algo``
+        needs (scheduling only); ``instead`` names the agents to use there."""
+        if env_name != "scheduling":
+            raise ConfigError(
+                f"agent {agent['name']} ({algo}) needs a Discrete action space, which only "
+                f"env=scheduling offers (its 2^m share actions); env={env_name} decides one "
+                f"platform per block (MultiDiscrete). Use {instead} there"
+            )
+
     @classmethod
     def check_env(cls, agent: Mapping[str, Any], env_name: str) -> None:
         if env_name not in cls.envs:
@@ -259,13 +276,18 @@ class Runner(ABC):
         return self._eval_env
 
     def log_eval(self, ctx: TrainContext, step: int) -> dict[str, float]:
-        """Deterministic evaluation on ``ctx.eval_seeds``, logged as ``eval/*``."""
+        """The evaluation at ``step`` (:meth:`run_eval`), once per step."""
         if self._last_eval is not None and self._last_eval[0] == step:
             return self._last_eval[1]
+        out = self.run_eval(ctx, step)
+        self._last_eval = (step, out)
+        return out
+
+    def run_eval(self, ctx: TrainContext, step: int) -> dict[str, float]:
+        """Deterministic evaluation on ``ctx.eval_seeds``, logged as ``eval/*``."""
         res = training_eval(self.policy(), self.eval_env, ctx.eval_seeds)
         out = {f"eval/{k}": v for k, v in res.items()}
         ctx.logger.scalars(out, step)
-        self._last_eval = (step, out)
         ctx.progress.update(
             step, **{f"eval_{k}": v for k, v in res.items() if k in ("cost", "gap")}
         )

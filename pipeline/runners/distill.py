@@ -18,11 +18,9 @@ numpy actor (:func:`agents.loading.load_actor`).
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
 from typing import Any, ClassVar
 
-from pipeline.runners.base import TrainContext, TrainingStopped
+from pipeline.runners.base import TrainContext
 from pipeline.runners.native import TorchAgentRunner
 
 
@@ -34,19 +32,10 @@ class DPDistillRunner(TorchAgentRunner):
     description = (
         "DP-distill, DAgger imitation of the clairvoyant oracle over MultiDiscrete actions"
     )
+    config_path = "agents.distill.DistillConfig"
+    agent_path = "agents.distill.DPDistill"
     step_attr = "frames"
-
-    @classmethod
-    def config_class(cls) -> type:
-        from agents.distill import DistillConfig
-
-        return DistillConfig
-
-    @classmethod
-    def agent_class(cls) -> type:
-        from agents.distill import DPDistill
-
-        return DPDistill
+    save_kwargs: ClassVar[dict[str, Any]] = {"include_buffer": True}
 
     def setup(self, resume: bool) -> None:
         agent_cls = self.agent_class()
@@ -68,32 +57,11 @@ class DPDistillRunner(TorchAgentRunner):
     def train(self, ctx: TrainContext) -> None:
         if self.steps >= ctx.total_steps:
             return
-        every, ck = ctx.eval_every, ctx.checkpoint_every
-        sched = {
-            "eval": (self.steps // every + 1) * every if every else math.inf,
-            "ckpt": (self.steps // ck + 1) * ck if ck else math.inf,
-        }
-
-        def callback(agent: Any, metrics: dict[str, float]) -> bool:
-            step = agent.frames
-            shown = {"loss": metrics.get("loss"), "acc": metrics.get("oracle_accuracy"),
-                     "ret": metrics.get("episodic_return"), "cost": metrics.get("cost"),
-                     "gap": metrics.get("gap")}  # fmt: skip
-            ctx.progress.update(step, **shown)
-            if step >= sched["eval"]:
-                sched["eval"] = (step // every + 1) * every
-                self.log_eval(ctx, step)
-            if step >= sched["ckpt"]:
-                sched["ckpt"] = (step // ck + 1) * ck
-                self.save()
-            return step < ctx.total_steps and not ctx.stop_requested()
-
+        callback = self.iteration_callback(ctx, lambda m: {
+            "loss": m.get("loss"), "acc": m.get("oracle_accuracy"),
+            "ret": m.get("episodic_return"), "cost": m.get("cost"), "gap": m.get("gap")})  # fmt: skip
         self.agent.learn(ctx.total_steps - self.steps, callback=callback, log_every=ctx.log_every)
-        if ctx.stop_requested():
-            raise TrainingStopped
-
-    def save(self) -> Path:
-        return self.agent.save(self.checkpoint_path(self.run_dir), include_buffer=True)
+        self.stop_if_requested(ctx)
 
     def close(self) -> None:
         super().close()
@@ -108,15 +76,5 @@ class DPForecastRunner(DPDistillRunner):
     iterations, schedules and checkpoint as DP-distill (:mod:`agents.forecast`)."""
 
     description = "DP-forecast, a learned one-step forecast of the cost terms + the exact DP"
-
-    @classmethod
-    def config_class(cls) -> type:
-        from agents.forecast import ForecastConfig
-
-        return ForecastConfig
-
-    @classmethod
-    def agent_class(cls) -> type:
-        from agents.forecast import DPForecast
-
-        return DPForecast
+    config_path = "agents.forecast.ForecastConfig"
+    agent_path = "agents.forecast.DPForecast"

@@ -28,21 +28,8 @@ class DRLoSPlusRunner(DRLoSRunner):
     description = "DRLoS+, per-task (task, server) scorer trained by REINFORCE"
     cost_key: ClassVar[str] = "objective"  # the combined objective J, not the variance
     eval_cost_key: ClassVar[str] = "eval/objective"
-
-    @classmethod
-    def config_class(cls) -> type:
-        from agents.drlos_plus import DRLoSPlusConfig
-
-        return DRLoSPlusConfig
-
-    @classmethod
-    def agent_class(cls) -> type:
-        from agents.drlos_plus import DRLoSPlus
-
-        return DRLoSPlus
-
-    def policy(self) -> Any:
-        return self.agent.fast_actor()
+    config_path = "agents.drlos_plus.DRLoSPlusConfig"
+    agent_path = "agents.drlos_plus.DRLoSPlus"
 
     @classmethod
     def load_policy(cls, run_dir: Path, cfg: DictConfig, env: Any) -> Any:

@@ -10,10 +10,9 @@ and RNG states, replay buffer); evaluation loads its fast numpy actor
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
-from pipeline.runners.base import TrainContext, TrainingStopped
+from pipeline.runners.base import TrainContext
 from pipeline.runners.native import TorchAgentRunner
 
 
@@ -23,20 +22,11 @@ class IoRLORunner(TorchAgentRunner):
     envs: ClassVar[tuple[str, ...]] = ("mec", "d2d")
     action_spaces: ClassVar[tuple[str, ...]] = ("continuous",)
     description = "IoRLO, DDPG with intent thresholds over Box(0,1) actions"
+    config_path = "agents.iorlo.IoRLOConfig"
+    agent_path = "agents.iorlo.IoRLO"
     step_attr = "global_step"
+    save_kwargs: ClassVar[dict[str, Any]] = {"include_buffer": True}
     logs_hparams_itself = True  # IoRLO.learn logs its hyperparameters and final eval
-
-    @classmethod
-    def config_class(cls) -> type:
-        from agents.iorlo import IoRLOConfig
-
-        return IoRLOConfig
-
-    @classmethod
-    def agent_class(cls) -> type:
-        from agents.iorlo import IoRLO
-
-        return IoRLO
 
     def train(self, ctx: TrainContext) -> None:
         remaining = ctx.total_steps - self.steps
@@ -62,8 +52,4 @@ class IoRLORunner(TorchAgentRunner):
             checkpoint_path=self.checkpoint_path(self.run_dir) if ckpt_every else None,
             checkpoint_every=ckpt_every,
         )
-        if ctx.stop_requested():
-            raise TrainingStopped
-
-    def save(self) -> Path:
-        return self.agent.save(self.checkpoint_path(self.run_dir), include_buffer=True)
+        self.stop_if_requested(ctx)

@@ -1,58 +1,71 @@
 """Shared base of the runners of this repo's own agents (:mod:`agents`).
 
-:class:`ConfigAgentRunner`: an agent whose hyperparameters are a config dataclass (validated
-by building it) and whose resumable checkpoint is ``checkpoint.pt`` in the run directory
-(``self.agent``, ``None`` until :meth:`~pipeline.runners.base.Runner.setup`).
+:class:`ConfigAgentRunner`: an agent whose hyperparameters are a config dataclass and whose
+resumable checkpoint is ``checkpoint.pt`` in the run directory (``self.agent``, ``None``
+until :meth:`~pipeline.runners.base.Runner.setup`). The dataclass is the one source of the
+agent's keys, defaults and allowed values: ``agent.*`` is checked against the rules of its
+fields (:func:`agents.common.rules.rules_of`, the rules its ``__post_init__`` applies), then the
+dataclass is built for the checks that combine fields; its defaults are the Hydra schema
+node of the agent's yaml (:mod:`pipeline.runners`).
 
 :class:`TorchAgentRunner`: on top, a torch agent built as ``Agent(env, logger=, seed=,
 torch_threads=, **hp)``, restored by ``Agent.load(path, env, logger=, torch_threads=)``,
 counting its env steps in one attribute and evaluated through its fast numpy actor
-(:func:`agents.loading.load_actor`).
+(:func:`agents.loading.load_actor`); :meth:`TorchAgentRunner.iteration_callback` is the
+callback of the agents that train in iterations (DRLoS, DRLoS+, DP-distill, DP-forecast).
 
-The agent classes are imported lazily (in :meth:`ConfigAgentRunner.config_class` /
-:meth:`TorchAgentRunner.agent_class`), like every runner's library.
+The config and agent classes are named by dotted paths (:attr:`ConfigAgentRunner.config_path`,
+:attr:`TorchAgentRunner.agent_path`) and imported lazily, like every runner's library.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from collections.abc import Mapping
-from dataclasses import fields
+import math
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from omegaconf import DictConfig
 
-from pipeline.rules import ConfigError, Rule
-from pipeline.runners.base import Runner
+from agents.common.rules import ConfigError, Rule, rules_of
+from pipeline.runners import PIPELINE_FIELDS
+from pipeline.runners.base import Runner, TrainContext, TrainingStopped
+
+
+def import_object(path: str) -> Any:
+    """The object named by the dotted ``path`` (``agents.drlos.DRLoSConfig``)."""
+    from hydra.utils import get_object
+
+    return get_object(path)
 
 
 class ConfigAgentRunner(Runner):
     """An agent with a config dataclass and a ``checkpoint.pt`` checkpoint (module docstring)."""
 
     checkpoint_file: ClassVar[str] = "checkpoint.pt"
-    #: put before the config class's error message (``"agent."``: the message names the key)
-    config_error_prefix: ClassVar[str] = "agent."
+    #: dotted path of the agent's config dataclass
+    config_path: ClassVar[str]
+    #: config fields set by the pipeline (top-level ``seed``, ``torch_threads``), not ``agent.*``
+    pipeline_fields: ClassVar[tuple[str, ...]] = PIPELINE_FIELDS
 
     @classmethod
-    @abstractmethod
     def config_class(cls) -> type:
         """The agent's config dataclass (imported here, lazily)."""
+        return import_object(cls.config_path)
 
     @classmethod
-    def config_kwargs(cls, hp: dict[str, Any]) -> dict[str, Any]:
-        """The config class's keyword arguments for the hyperparameters ``hp``."""
-        return hp
+    def agent_rules(cls) -> dict[str, Rule]:
+        """The config dataclass's field rules, without the pipeline's fields."""
+        rules = rules_of(cls.config_class())
+        return {k: r for k, r in rules.items() if k not in cls.pipeline_fields}
 
     @classmethod
     def validate_agent(cls, agent: Mapping[str, Any], env_name: str) -> None:
         super().validate_agent(agent, env_name)
-        try:
-            cls.config_class()(**cls.config_kwargs(cls.hyperparameters(agent)))
+        try:  # what the field rules cannot say: checks that combine fields
+            cls.config_class()(**cls.hyperparameters(agent))
         except (TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"invalid agent config ({agent['name']}): {cls.config_error_prefix}{exc}"
-            ) from None
+            raise ConfigError(f"invalid agent config ({agent['name']}): agent.{exc}") from None
 
     @classmethod
     def checkpoint_path(cls, run_dir: Path) -> Path:
@@ -66,21 +79,17 @@ class ConfigAgentRunner(Runner):
 class TorchAgentRunner(ConfigAgentRunner):
     """A torch agent with ``torch_threads``, a step counter and a fast actor (module docstring)."""
 
-    #: config fields set by the pipeline rather than the agent config
-    pipeline_fields: ClassVar[tuple[str, ...]] = ("seed", "torch_threads")
+    #: dotted path of the agent class
+    agent_path: ClassVar[str]
     #: the agent attribute counting the env steps trained
     step_attr: ClassVar[str]
+    #: keyword arguments of ``agent.save`` for the resumable checkpoint
+    save_kwargs: ClassVar[dict[str, Any]] = {}
 
     @classmethod
-    @abstractmethod
     def agent_class(cls) -> type:
         """The agent class (imported here, lazily)."""
-
-    @classmethod
-    def agent_rules(cls) -> dict[str, Rule]:
-        # The config class checks the values; the rules only fix the allowed keys.
-        names = [f.name for f in fields(cls.config_class()) if f.name not in cls.pipeline_fields]
-        return {name: Rule("any") for name in names}
+        return import_object(cls.agent_path)
 
     @property
     def steps(self) -> int:
@@ -112,6 +121,41 @@ class TorchAgentRunner(ConfigAgentRunner):
             self.agent = agent_cls(
                 env, logger=self.logger, seed=self.seed, torch_threads=self._threads(), **hp
             )
+
+    def iteration_callback(
+        self, ctx: TrainContext, shown: Callable[[dict[str, float]], dict[str, Any]]
+    ) -> Callable[[Any, dict[str, float]], bool]:
+        """The ``learn`` callback of an agent that trains in iterations, called after each:
+        the progress line (``shown(metrics)``), an evaluation every ``train.eval_every`` and
+        a checkpoint every ``train.checkpoint_every`` env steps; False (stop) once
+        ``train.total_steps`` are reached or a stop was requested."""
+        every, ck = ctx.eval_every, ctx.checkpoint_every
+        sched = {
+            "eval": (self.steps // every + 1) * every if every else math.inf,
+            "ckpt": (self.steps // ck + 1) * ck if ck else math.inf,
+        }
+
+        def callback(agent: Any, metrics: dict[str, float]) -> bool:
+            step = getattr(agent, self.step_attr)
+            ctx.progress.update(step, **shown(metrics))
+            if step >= sched["eval"]:
+                sched["eval"] = (step // every + 1) * every
+                self.log_eval(ctx, step)
+            if step >= sched["ckpt"]:
+                sched["ckpt"] = (step // ck + 1) * ck
+                self.save()
+            return step < ctx.total_steps and not ctx.stop_requested()
+
+        return callback
+
+    @staticmethod
+    def stop_if_requested(ctx: TrainContext) -> None:
+        """TrainingStopped after a ``learn`` call that ended on a stop request."""
+        if ctx.stop_requested():
+            raise TrainingStopped
+
+    def save(self) -> Path:
+        return self.agent.save(self.checkpoint_path(self.run_dir), **self.save_kwargs)
 
     def policy(self) -> Any:
         return self.agent.fast_actor()

@@ -16,7 +16,6 @@ from typing import Any, ClassVar
 import numpy as np
 from omegaconf import DictConfig
 
-from pipeline.rules import Rule, positive, unit_interval
 from pipeline.runners.base import EpisodeTracker, TrainContext, TrainingStopped
 from pipeline.runners.native import ConfigAgentRunner
 from pipeline.utils import read_json
@@ -50,27 +49,8 @@ class QLearningRunner(ConfigAgentRunner):
     envs: ClassVar[tuple[str, ...]] = ("scheduling",)
     action_spaces: ClassVar[tuple[str, ...]] = ("discrete",)
     description = "tabular Q-learning over the DRLoS share actions"
-    rules: ClassVar[dict[str, Rule]] = {
-        "util_bins": positive("int"),
-        "queue_edges": Rule("any"),
-        "alpha": unit_interval(lo_open=True),
-        "gamma": unit_interval(),
-        "epsilon_start": unit_interval(),
-        "epsilon_end": unit_interval(),
-        "epsilon_decay": unit_interval(),
-    }
+    config_path = "agents.qlearning.QLearningConfig"
     state_file = "runner_state.json"  # legacy: env steps of runs saved before checkpoint "extra"
-    config_error_prefix = ""
-
-    @classmethod
-    def config_class(cls) -> type:
-        from agents.qlearning import QLearningConfig
-
-        return QLearningConfig
-
-    @classmethod
-    def config_kwargs(cls, hp: dict[str, Any]) -> dict[str, Any]:
-        return {**hp, "queue_edges": tuple(hp.get("queue_edges", ()))}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -40,8 +40,8 @@ from typing import Any, ClassVar
 import numpy as np
 from omegaconf import DictConfig
 
+from agents.common.rules import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.envs import UnitToSymmetric
-from pipeline.rules import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.runners.base import Runner, SetupError, TrainContext, TrainingStopped
 
 log = logging.getLogger("edgerl")
@@ -294,12 +294,9 @@ class RLlibRunner(Runner):
 
     @classmethod
     def check_env(cls, agent: dict[str, Any], env_name: str) -> None:
-        if agent.get("algo") == "DQN" and env_name != "scheduling":
-            raise ConfigError(
-                f"agent {agent['name']} (RLlib DQN) needs a Discrete action space, which only "
-                f"env=scheduling offers (its 2^m share actions); env={env_name} decides one "
-                "platform per block (MultiDiscrete). Use rllib_ppo (discrete) or rllib_sac "
-                "(continuous) there"
+        if agent.get("algo") == "DQN":
+            cls.require_discrete_env(
+                agent, env_name, "RLlib DQN", "rllib_ppo (discrete) or rllib_sac (continuous)"
             )
         super().check_env(agent, env_name)
 

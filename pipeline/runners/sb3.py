@@ -41,8 +41,8 @@ import numpy as np
 from omegaconf import DictConfig
 from stable_baselines3.common.logger import KVWriter
 
+from agents.common.rules import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.envs import UnitToSymmetric
-from pipeline.rules import ConfigError, Rule, non_negative, positive, unit_interval
 from pipeline.runners.base import EpisodeTracker, Runner, TrainContext, TrainingStopped
 
 CHECKPOINT_FORMAT = "edgerl-sb3"
@@ -376,13 +376,9 @@ class SB3Runner(Runner):
 
     @classmethod
     def check_env(cls, agent: dict[str, Any], env_name: str) -> None:
-        if agent.get("algo") == "DQN" and env_name != "scheduling":
-            raise ConfigError(
-                f"agent {agent['name']} (DQN) needs a Discrete action space, which only "
-                f"env=scheduling offers (its 2^m share actions); env={env_name} decides one "
-                "platform per block (MultiDiscrete). Use sb3_ppo/sb3_a2c (discrete) or "
-                "sb3_td3/sb3_sac/sb3_ddpg/iorlo (continuous) there"
-            )
+        if agent.get("algo") == "DQN":
+            cls.require_discrete_env(agent, env_name, "DQN", "sb3_ppo/sb3_a2c (discrete) or "
+                                     "sb3_td3/sb3_sac/sb3_ddpg/iorlo (continuous)")  # fmt: skip
         if agent.get("algo") == "MaskablePPO" and env_name != "scheduling":
             raise ConfigError(
                 f"agent {agent['name']} (MaskablePPO) acts through the scheduling env's "

@@ -1,224 +1,42 @@
-"""Per-layer cost models and the partitioning cost of a decision (docs/model.md §1, §3-§6).
+"""The partitioning cost of a chain (docs/model.md §4-§7): reference and fast paths.
 
 Both partitioning scenarios are *chains*: block ``i`` runs on platform ``S_i`` (``S_0`` is the
 user's device, platform 0), each block adds a compute term that depends on ``S_i`` alone and
 a transfer term that depends on ``(S_{i-1}, S_i)``, and the result returns from ``S_n`` to the
 device. :class:`ChainCostModel` evaluates such chains for one decision or a batch of them
-(numpy-vectorised over the batch) and is shared by MEC (3 platforms) and D2D (2 platforms);
-the scenario-specific part is only the link matrices built by :func:`mec_links` and
-:func:`d2d_links`.
+and is shared by MEC (3 platforms) and D2D (2 platforms); the scenario-specific part is only
+the link matrices (:mod:`envs.model.links`). Moving ``G`` KB from ``a`` to ``b`` takes
+``x = G * ms_per_kb[a, b] + latency_ms[a, b]`` ms and costs the device
+``x * power_mw[a, b] * MW_MS_TO_J`` J (:func:`envs.model.layers.transfer_ms`).
 
-Units (docs/model.md §1): ms, J, mW, Mbps, KB (1000 bytes). ``x(G, B, L) = 8*G/B + L`` ms.
+The chain cost is written once as a reference and beside it the fast paths that must agree
+with it (``tests/test_model_equivalence.py`` checks every pair):
+
+* ``_evaluate_batch`` (numpy, batched, early exits): the reference;
+* ``_evaluate_batch_plain`` (numpy, batched, no exits, few temporaries): equal to the reference;
+* ``_evaluate_one`` (plain Python, one decision; the single env's path);
+* ``kernels.chain_cost`` (numba, one pass in chain order): bit for bit ``_evaluate_one``.
+
+The oracle's weighted terms are :func:`node_const` (per block and platform, without compute)
+and :func:`weighted_moves` (per pair), used by :meth:`ChainCostModel.chain_terms` and
+:mod:`envs.model.dp`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from envs import kernels
-from envs.dnn import DNNProfile
-from envs.units import MW_MS_TO_J
+from envs.model import kernels
+from envs.model.layers import BlockCosts, exit_branch_costs
+from envs.model.links import LinkMatrices
+from envs.model.units import MW_MS_TO_J
 
-# Ren et al. Table 1 (docs/model.md §3): kind -> (alpha, beta, gamma). ReLU and norm have no beta.
-LATENCY_COEFS: dict[str, tuple[float, float, float]] = {
-    "conv": (6.240e-5, 1.074e-4, -1.938),
-    "relu": (1.534e-5, 0.0, 4.844e-1),
-    "pool": (1.136e-5, 1.313e-6, -1.695),
-    "norm": (5.182e-5, 0.0, 6.497e-1),
-    "fc": (9.163e-5, 3.990e-4, 1.172),
-    "free": (0.0, 0.0, 0.0),
-}
-ENERGY_COEFS: dict[str, tuple[float, float, float]] = {
-    "conv": (9.240e-7, 1.874e-6, 3.810e-2),
-    "relu": (1.435e-6, 0.0, 2.881e-1),
-    "pool": (1.410e-6, 1.312e-7, 3.572e-1),
-    "norm": (5.187e-6, 0.0, 5.991e-1),
-    "fc": (9.213e-6, 4.012e-5, 1.125),
-    "free": (0.0, 0.0, 0.0),
-}
-
-MEC_PLATFORMS: tuple[str, ...] = ("device", "edge", "cloud")
-D2D_PLATFORMS: tuple[str, ...] = ("user", "collaborator")
-# docs/model.md §4: deployment overhead weights w[S_i] (the paper's D_cp = sum_{S_i != 1} S_i / n).
-MEC_OVERHEAD_WEIGHTS: tuple[float, ...] = (0.0, 2.0, 3.0)
-# docs/model.md §4: 5G power P = alpha * B_TE + beta (mW), uplink / downlink (Narayanan et al.).
-P5G_UP: tuple[float, float] = (65.0, 11475.97)
-P5G_DOWN: tuple[float, float] = (6.5, 11475.97)
-# docs/model.md §5: Wi-Fi Direct power P_D2D = 283.17 * B + 132.86 (mW).
-P_D2D: tuple[float, float] = (283.17, 132.86)
-
-
-def layer_latency_ms(kind: str, in_elems: float, out_elems: float, d: float = 1.0) -> float:
-    """``d * max(0, α_l*in + β_l*out + γ_l)`` (docs/model.md §3); ``free`` layers cost 0."""
-    a, b, g = LATENCY_COEFS[kind]
-    return d * max(0.0, a * in_elems + b * out_elems + g)
-
-
-def layer_energy_j(kind: str, in_elems: float, out_elems: float, d_energy: float = 1.0) -> float:
-    """``d_e * max(0, α_e*in + β_e*out + γ_e)`` (docs/model.md §3); ``free`` layers cost 0."""
-    a, b, g = ENERGY_COEFS[kind]
-    return d_energy * max(0.0, a * in_elems + b * out_elems + g)
-
-
-def transfer_ms(kb: float | np.ndarray, mbps: float | np.ndarray, latency_ms: float | np.ndarray):
-    """``x(G, B, L) = 8*G/B + L``: time in ms to send ``kb`` KB (docs/model.md §1)."""
-    return 8.0 * kb / mbps + latency_ms
-
-
-@dataclass(frozen=True)
-class BlockCosts:
-    """Per-block base costs of a profile at capability factor 1 (docs/model.md §3).
-
-    ``latency_ms[i]`` is ``T_cp_i`` at ``d = 1`` (scale by ``d_X`` per platform; valid because
-    every layer's clamp is applied before the positive factor), ``energy_j[i]`` is ``E_cp_i``
-    at ``d_e = 1``.
-    """
-
-    latency_ms: np.ndarray
-    energy_j: np.ndarray
-    in_kb: np.ndarray
-    out_kb: np.ndarray
-
-    @classmethod
-    def from_profile(cls, profile: DNNProfile) -> BlockCosts:
-        lat = [
-            sum(layer_latency_ms(x.kind, x.in_elems, x.out_elems) for x in b.layers)
-            for b in profile.blocks
-        ]
-        en = [
-            sum(layer_energy_j(x.kind, x.in_elems, x.out_elems) for x in b.layers)
-            for b in profile.blocks
-        ]
-        return cls(
-            latency_ms=np.asarray(lat, dtype=np.float64),
-            energy_j=np.asarray(en, dtype=np.float64),
-            in_kb=np.asarray([b.in_kb for b in profile.blocks], dtype=np.float64),
-            out_kb=np.asarray([b.out_kb for b in profile.blocks], dtype=np.float64),
-        )
-
-
-class LinkMatrices(NamedTuple):
-    """Transfers between platforms ``a -> b`` (shape ``(..., P, P)``; diagonal unused).
-
-    ``ms_per_kb[a, b] * G + latency_ms[a, b]`` is the full-path transfer time of ``G`` KB;
-    ``power_mw[a, b]`` is the device's radio power during it (0 when the device is neither
-    sender nor receiver).
-    """
-
-    ms_per_kb: np.ndarray
-    latency_ms: np.ndarray
-    power_mw: np.ndarray
-
-
-def _check_links(**fields: float | np.ndarray) -> None:
-    for name, v in fields.items():
-        if isinstance(v, float | int):
-            ok = math.isfinite(v) and (v > 0 if name.startswith("b") else v >= 0)
-        else:
-            arr = np.asarray(v, dtype=np.float64)
-            ok = bool(
-                np.all(np.isfinite(arr) & ((arr > 0) if name.startswith("b") else (arr >= 0)))
-            )
-        if not ok:
-            what = (
-                "bandwidth, Mbps) must be finite and > 0"
-                if name.startswith("b")
-                else "latency, ms) must be finite and >= 0"
-            )
-            raise ValueError(f"{name} ({what}, got {v}")
-
-
-_SCALAR_TYPES = (float, int, np.float64, np.float32, np.int64, np.int32)
-
-
-def _is_scalar(*vals) -> bool:
-    for v in vals:  # a plain loop: this runs every env step
-        if type(v) not in _SCALAR_TYPES:
-            return False
-    return True
-
-
-def mec_links(
-    b_te_up,
-    b_te_down,
-    b_ec_up,
-    b_ec_down,
-    l_te,
-    l_ec,
-    *,
-    p_up: tuple[float, float] = P5G_UP,
-    p_down: tuple[float, float] = P5G_DOWN,
-    validate: bool = True,
-) -> LinkMatrices:
-    """MEC link matrices on the path T-E-C (docs/model.md §4); inputs scalars or arrays of shape (B,).
-
-    Toward the cloud uses uplinks, toward the device downlinks; T<->C crosses both links.
-    The device pays ``P^U`` for the whole path time when it sends and ``P^D`` when it
-    receives (Ren et al. eq. 6, with ``L_EC`` in place of ``L_EC/2``, docs/model.md §4).
-    """
-    vals = (b_te_up, b_te_down, b_ec_up, b_ec_down, l_te, l_ec)
-    if validate:
-        _check_links(
-            **dict(
-                zip(
-                    ("b_te_up", "b_te_down", "b_ec_up", "b_ec_down", "l_te", "l_ec"),
-                    vals,
-                    strict=True,
-                )
-            )
-        )
-    if _is_scalar(*vals):  # one state: plain floats are ~10x faster than numpy element writes
-        bu, bd, cu, cd, lt, lc = (float(v) for v in vals)
-        tu, td, eu, ed = 8.0 / bu, 8.0 / bd, 8.0 / cu, 8.0 / cd
-        pu = p_up[0] * bu + p_up[1]
-        pd = p_down[0] * bd + p_down[1]
-        return LinkMatrices(
-            np.array([[0.0, tu, tu + eu], [td, 0.0, eu], [td + ed, ed, 0.0]]),
-            np.array([[0.0, lt, lt + lc], [lt, 0.0, lc], [lt + lc, lc, 0.0]]),
-            np.array([[0.0, pu, pu], [pd, 0.0, 0.0], [pd, 0.0, 0.0]]),
-        )
-    bu, bd, cu, cd, lt, lc = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in vals))
-    shape = bu.shape
-    k = np.zeros((*shape, 3, 3))
-    lat = np.zeros((*shape, 3, 3))
-    pw = np.zeros((*shape, 3, 3))
-    te_u, te_d, ec_u, ec_d = 8.0 / bu, 8.0 / bd, 8.0 / cu, 8.0 / cd
-    k[..., 0, 1], k[..., 1, 2], k[..., 0, 2] = te_u, ec_u, te_u + ec_u
-    k[..., 1, 0], k[..., 2, 1], k[..., 2, 0] = te_d, ec_d, te_d + ec_d
-    lat[..., 0, 1] = lat[..., 1, 0] = lt
-    lat[..., 1, 2] = lat[..., 2, 1] = lc
-    lat[..., 0, 2] = lat[..., 2, 0] = lt + lc
-    pu = p_up[0] * bu + p_up[1]
-    pd = p_down[0] * bd + p_down[1]
-    pw[..., 0, 1] = pw[..., 0, 2] = pu
-    pw[..., 1, 0] = pw[..., 2, 0] = pd
-    return LinkMatrices(k, lat, pw)
-
-
-def d2d_links(b, l, *, p_d2d: tuple[float, float] = P_D2D, validate: bool = True) -> LinkMatrices:  # noqa: E741
-    """D2D link matrices (docs/model.md §5): one symmetric link; the user pays ``P_D2D`` for every transfer."""
-    if validate:
-        _check_links(b=b, l=l)
-    if _is_scalar(b, l):
-        bf, lf = float(b), float(l)
-        t, pw = 8.0 / bf, p_d2d[0] * bf + p_d2d[1]
-        return LinkMatrices(
-            np.array([[0.0, t], [t, 0.0]]),
-            np.array([[0.0, lf], [lf, 0.0]]),
-            np.array([[0.0, pw], [pw, 0.0]]),
-        )
-    bb, ll = np.broadcast_arrays(np.asarray(b, dtype=np.float64), np.asarray(l, dtype=np.float64))
-    off = np.array([[0.0, 1.0], [1.0, 0.0]])
-    return LinkMatrices(
-        (8.0 / bb)[..., None, None] * off,
-        ll[..., None, None] * off,
-        (p_d2d[0] * bb + p_d2d[1])[..., None, None] * off,
-    )
+if TYPE_CHECKING:
+    from envs.dnn import DNNProfile
 
 
 @dataclass(frozen=True)
@@ -270,6 +88,34 @@ class ChainTerms(NamedTuple):
     probs: np.ndarray
 
 
+def node_const(
+    energy_j: np.ndarray,
+    overhead_weights: np.ndarray,
+    d_energy: float,
+    eta_energy: float,
+    eta_overhead: float,
+) -> np.ndarray:
+    """``(n, P)``: the weighted cost of block ``i`` on platform ``s`` apart from its compute
+    time: ``eta_overhead * w[s] / n``, plus ``eta_energy * d_energy * energy_j[i]`` on the
+    device (``s = 0``). The oracle's node term is ``latency_ms[i] * speed[s]`` plus this."""
+    n = energy_j.shape[0]
+    c = np.zeros((n, overhead_weights.shape[0])) + eta_overhead * overhead_weights / n
+    c[:, 0] += eta_energy * d_energy * energy_j
+    return c
+
+
+def weighted_moves(
+    ms_per_kb: np.ndarray, latency_ms: np.ndarray, power_mw: np.ndarray, eta_energy: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(edge_kb, edge_0)`` (shapes of the links): moving ``G`` KB from ``a`` to ``b`` costs
+    ``G * edge_kb[a, b] + edge_0[a, b]``, time plus ``eta_energy`` times the radio energy
+    (scale ``1 + (eta_energy * MW_MS_TO_J) * power_mw``; compiled:
+    ``kernels._weighted_moves``). :meth:`ChainCostModel.chain_terms` groups the product as
+    ``eta_energy * power_mw * MW_MS_TO_J``, as the exits DP does."""
+    scale = 1.0 + (eta_energy * MW_MS_TO_J) * power_mw
+    return ms_per_kb * scale, latency_ms * scale
+
+
 class ChainCostModel:
     """Cost of partitioning decisions for one profile (docs/model.md §4-§6).
 
@@ -308,11 +154,12 @@ class ChainCostModel:
             )
         self.overhead_weights = w
         self.early_exits = early_exits
-        # Batched evaluation in chain order by the compiled kernel (envs/kernels.py) where
+        # Batched evaluation in chain order by the compiled kernel (envs/model/kernels.py) where
         # numba is available: bit-identical to the scalar path. v1 envs turn it on; v0 keeps
         # numpy's sums so that its results stay identical for a seed.
         self.sequential_batch = False
         self._out_one = np.empty((4, 1))  # the compiled single-decision path's output
+        self._node_consts: dict[tuple[float, float, float], np.ndarray] = {}
         self.exit_probs = np.zeros(self.n)
         self.branch_latency_ms = np.zeros(self.n)
         self.branch_energy_j = np.zeros(self.n)
@@ -325,11 +172,9 @@ class ChainCostModel:
                 )
             self.exit_probs = p.copy()
             self.exit_probs[-1] = 0.0  # no branch after the last block
-            nc = early_exits.num_classes
-            out_elems = self.blocks.out_kb * 1000.0 / 4.0
-            self.branch_latency_ms = np.array([layer_latency_ms("fc", e, nc) for e in out_elems])
-            self.branch_energy_j = np.array([layer_energy_j("fc", e, nc) for e in out_elems])
-            self.exit_kb = nc * 4.0 / 1000.0
+            self.branch_latency_ms, self.branch_energy_j, self.exit_kb = exit_branch_costs(
+                self.blocks.out_kb, early_exits.num_classes
+            )
         # Python copies for the scalar path.
         self._lat = self.blocks.latency_ms.tolist()
         self._en = self.blocks.energy_j.tolist()
@@ -369,6 +214,19 @@ class ChainCostModel:
     def compute_ms(self, speed) -> np.ndarray:
         """Per-block compute latency on each platform, ``(..., n, P)``; ``speed = (..., P)`` d factors."""
         return self.blocks.latency_ms[:, None] * np.asarray(speed, dtype=np.float64)[..., None, :]
+
+    def node_const(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
+        """:func:`node_const` of this model (cached per weighting; do not modify)."""
+        key = (d_energy, eta_energy, eta_overhead)
+        c = self._node_consts.get(key)
+        if c is None:
+            c = node_const(
+                self.blocks.energy_j, self.overhead_weights, d_energy, eta_energy, eta_overhead
+            )
+            if len(self._node_consts) >= 64:  # weightings are few; bound the cache regardless
+                self._node_consts.clear()
+            self._node_consts[key] = c
+        return c
 
     # --------------------------------------------------------------- evaluation
     def evaluate(
@@ -613,23 +471,14 @@ class ChainCostModel:
 
     # ------------------------------------------------------------------- oracle
     def chain_terms(
-        self,
-        links: LinkMatrices,
-        speed,
-        *,
-        d_energy: float = 1.0,
-        eta_energy: float = 0.0,
-        eta_overhead: float = 0.0,
+        self, links: LinkMatrices, speed, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
     ) -> ChainTerms:
         """The weighted per-block / per-pair cost terms used by the DP oracle (docs/model.md §7)."""
         k, lat, pw = (np.asarray(m) for m in links)
         sp = np.asarray(speed, dtype=np.float64)
         on_dev = np.zeros(self.P)
         on_dev[0] = 1.0
-        node = self.compute_ms(sp) + (
-            eta_energy * d_energy * np.multiply.outer(self.blocks.energy_j, on_dev)
-            + eta_overhead * self.overhead_weights / self.n
-        )
+        node = self.compute_ms(sp) + self.node_const(d_energy, eta_energy, eta_overhead)
         scale = 1.0 + eta_energy * pw * MW_MS_TO_J
         edge_kb = k * scale
         edge_0 = lat * scale

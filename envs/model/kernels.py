@@ -1,5 +1,10 @@
 """Compiled loops for the batched hot paths of the v1 partitioning envs (numba, optional).
 
+The compiled forms of :mod:`envs.model.chain` (``chain_cost``) and :mod:`envs.model.dp`
+(``dp_one``/``dp_solve``/``dp_marginals``), each checked against its numpy/Python reference
+in ``tests/test_model_equivalence.py``, plus the observation and link-process loops of the
+envs.
+
 numpy pays a full pass over memory per operation; a step at thousands of copies runs dozens
 of them over ``(num, n)`` arrays. These kernels do the same float64 arithmetic in one pass
 per copy, **in the order of the scalar (single-env) path**, so the vector env reproduces the
@@ -21,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.units import MW_MS_TO_J
+from envs.model.units import MW_MS_TO_J
 
 try:
     if os.environ.get("EDGERL_NO_NUMBA", "") not in ("", "0"):
@@ -325,7 +330,8 @@ _weighted_moves = _jit(_weighted_moves_py)
 
 # ------------------------------------------------------------------ exact oracle (DP)
 # The constants of one cost model and weighting packed in one float64 vector (one argument
-# instead of eight: a compiled call pays ~60 ns per argument), built by ``Oracle._table``.
+# instead of eight: a compiled call pays ~60 ns per argument), built by ``Oracle._table``
+# (envs/model/dp.py).
 # Layout for n blocks and P platforms:
 #   [out_kb_last, eta_energy * MW_MS_TO_J, eta_energy, has_exits (0/1), exit_kb,
 #    latency_ms (n), in_kb (n), node_const (n * P, row-major),
@@ -351,7 +357,7 @@ def _dp_chain_py(
     dec: np.ndarray,  # (n,) int out: the optimal decision
 ) -> float:
     """Optimal weighted cost of one state (docs/model.md §7): the operations, in order, of
-    :mod:`envs.oracle`'s Python DPs (``_solve_rows`` without early exits, ``solve_terms``
+    :mod:`envs.model.dp`'s Python DPs (``_solve_rows`` without early exits, ``solve_terms``
     with them), so costs and decisions are theirs bit for bit. Ties go to the lowest
     platform index (without exits) or to staying on the platform (with exits)."""
     P, n = sp.shape[0], dec.shape[0]

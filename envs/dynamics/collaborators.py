@@ -46,8 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from envs import kernels
 from envs.dynamics.base import LinkProcess
+from envs.model import kernels
 
 ABSENT, AVAILABLE, OVERLOADED, DISCONNECTED = 0, 1, 2, 3
 _NO_OWN = np.zeros((0, 0))  # the kernels' "no per-candidate factor" (v0)
@@ -186,7 +186,7 @@ class CollaboratorPool:
         # One copy (the single env) runs churn and selection in plain Python: numpy's
         # per-call overhead dominates at (1, m). Same draws, same results (tested).
         self.scalar = True
-        # v1: selection by the compiled kernel (envs/kernels.py; set by the simulator)
+        # v1: selection by the compiled kernel (envs/model/kernels.py; set by the simulator)
         self.compiled = False
         self.transition = transition_matrix(self.churn)
         # next state = number of cumulative bounds <= u, u ~ U[0, 1)
@@ -250,7 +250,8 @@ class CollaboratorPool:
         self._f = np.empty((3, *shape))
         self._b = np.empty((3, *shape), dtype=bool)
         self._col = np.empty((2, num))
-        self._flat_rows = np.arange(num) * self.m
+        #: ``e * m``: copy ``e``'s first row in the flattened ``(num * m)`` candidate arrays
+        self.flat_rows = np.arange(num) * self.m
         self._buf_num = num
 
     def reset_where(self, rng: np.random.Generator, mask: np.ndarray, offset=None) -> None:
@@ -347,11 +348,11 @@ class CollaboratorPool:
         score += np.divide(1.0, tmp, out=tmp)
         np.copyto(score, -np.inf, where=np.logical_not(usable, out=self._b[2]))
         pick = score.argmax(1)
-        best = score.reshape(-1).take(self._flat_rows + pick)
+        best = score.reshape(-1).take(self.flat_rows + pick)
         pick[np.isneginf(best)] = -1
         if self.sticky:
             prev = self.selected
-            keep = (prev >= 0) & usable.reshape(-1).take(self._flat_rows + np.maximum(prev, 0))
+            keep = (prev >= 0) & usable.reshape(-1).take(self.flat_rows + np.maximum(prev, 0))
             pick = np.where(keep, prev, pick)
         self.selected = pick
 

@@ -1,6 +1,6 @@
 """Figures of ``docs/results.md`` (driven by ``benchmarks/make_report.py``).
 
-Each function takes the rows measured by :mod:`report_measure`, writes one PNG atomically
+Each function takes the rows measured by :mod:`.sections`, writes one PNG atomically
 (temp file + ``os.replace``, mode 0644) and returns its file name, or ``None`` when there is
 nothing to plot.
 """
@@ -56,6 +56,21 @@ def _save(fig: Any, path: Path) -> str:
     return path.name
 
 
+def _two_panels(rows: list[dict[str, Any]]) -> tuple[list[str], Any, Any, Any] | None:
+    """The DNNs of ``rows`` (in order), a figure with two panels side by side, its axes and
+    the bar positions (None: no rows)."""
+    dnns = list(dict.fromkeys(r["dnn"] for r in rows))
+    if not dnns:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.8))
+    return dnns, fig, axes, np.arange(len(dnns))
+
+
+def _value(rows: list[dict[str, Any]], key: str, **match: Any) -> float:
+    """``key`` of the first row whose fields equal ``match`` (NaN: none)."""
+    return next((r[key] for r in rows if all(r[k] == v for k, v in match.items())), np.nan)
+
+
 def _grid(n: int) -> tuple[int, int]:
     cols = min(n, 2)
     return (n + cols - 1) // cols, cols
@@ -100,13 +115,12 @@ def improvement_vs_self(
     path: Path,
 ) -> str | None:
     """MEC: latency improvement and energy saving vs Self per DNN (ours and the paper's)."""
-    dnns = list(dict.fromkeys(r["dnn"] for r in improvements))
-    if not dnns:
-        return None
-    fig, axes = plt.subplots(1, 2, figsize=(14, 4.8))
     series = [m for m in methods if any(r["method"] == m for r in improvements)]
+    panels = _two_panels(improvements)
+    if panels is None:
+        return None
+    dnns, fig, axes, x = panels
     width = 0.8 / (len(series) + 1)
-    x = np.arange(len(dnns))
     for k, (ax, key, title) in enumerate(
         zip(
             axes,
@@ -116,10 +130,7 @@ def improvement_vs_self(
         )
     ):
         for i, m in enumerate(series):
-            vals = [
-                next((r[key] for r in improvements if r["dnn"] == d and r["method"] == m), np.nan)
-                for d in dnns
-            ]
+            vals = [_value(improvements, key, dnn=d, method=m) for d in dnns]
             ax.bar(x + i * width, vals, width, label=label(m))
         pv = [paper.get(d, (np.nan, np.nan))[k] for d in dnns]
         ax.bar(
@@ -148,12 +159,11 @@ def d2d_bars(
     path: Path,
 ) -> str | None:
     """D2D: latency and energy per method per DNN; ``series``: (setting, method, label)."""
-    dnns = list(dict.fromkeys(r["dnn"] for r in rows))
-    if not dnns:
+    panels = _two_panels(rows)
+    if panels is None:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(14, 4.8))
+    dnns, fig, axes, x = panels
     width = 0.8 / len(series)
-    x = np.arange(len(dnns))
     for ax, key, title in zip(
         axes,
         ("latency_ms_mean", "energy_j_mean"),
@@ -161,17 +171,7 @@ def d2d_bars(
         strict=True,
     ):
         for i, (setting, method, lab) in enumerate(series):
-            vals = [
-                next(
-                    (
-                        r[key]
-                        for r in rows
-                        if r["dnn"] == d and r["setting"] == setting and r["method"] == method
-                    ),
-                    np.nan,
-                )
-                for d in dnns
-            ]
+            vals = [_value(rows, key, dnn=d, setting=setting, method=method) for d in dnns]
             ax.bar(x + i * width, vals, width, label=lab)
         ax.set_xticks(x + width * (len(series) - 1) / 2, [dnn_label(d) for d in dnns])
         ax.set_ylabel(title)

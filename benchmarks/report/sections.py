@@ -1,4 +1,4 @@
-"""Measurements behind ``docs/results.md`` (driven by ``benchmarks/make_report.py``).
+"""The measurements of each section of ``docs/results.md`` (run by :mod:`.measure`).
 
 Every function returns plain rows (lists of dicts of str/int/float, JSON-serialisable) so
 the driver can write them to CSV/JSON and render tables and figures from them. Timing
@@ -34,15 +34,19 @@ import numpy as np
 from atomic_io import display_path
 
 import envs  # noqa: F401  (registers the env ids)
-from agents.common.evaluation import DEFAULT_EVAL_SEEDS, evaluate_policy
+from agents.common.evaluation import (
+    DEFAULT_EVAL_SEEDS,
+    evaluate_partition,
+    evaluate_policy,
+    time_decisions,
+)
 from agents.iorlo import IoRLO, IoRLOPlus
 from agents.loading import load_actor
 from agents.partition_policies import make_partition_policy
-from envs.oracle import brute_force
+from envs.model.dp import brute_force
 from envs.partition import D2DPartitionEnv, MECPartitionEnv
 from envs.partition.vector import D2DPartitionVectorEnv, MECPartitionVectorEnv
 from envs.traces import read_lumos5g, read_mmwave_list
-from pipeline.evaluation import evaluate_partition, time_decisions
 
 ENV_IDS = {"mec": "EdgeRL/MECPartition-v0", "d2d": "EdgeRL/D2DPartition-v0"}
 SINGLE = {"mec": MECPartitionEnv, "d2d": D2DPartitionEnv}
@@ -199,8 +203,9 @@ def decision_latency(
 def policy_decision_times(
     scenario: str, dnn: str, names: Sequence[str], actors: dict[str, Path], steps: int
 ) -> list[dict[str, Any]]:
-    """Median µs of ``act(obs)`` on one observation (``pipeline.evaluation.time_decisions``)
-    for every named baseline and loaded actor, in the env (the oracle/rules read the frame)."""
+    """Median µs of ``act(obs)`` on one observation
+    (``agents.common.evaluation.time_decisions``) for every named baseline and loaded actor,
+    in the env (the oracle/rules read the frame)."""
     rows = []
     for name in [*names, *actors]:
         env = gym.make(ENV_IDS[scenario], dnn=dnn, oracle=False)
@@ -301,8 +306,8 @@ def evaluate_methods(
     setting: str = "",
 ) -> list[dict[str, Any]]:
     """Every method on the same frames: ``episodes`` copies of the native vector env reset
-    with ``seed`` (``pipeline.evaluation.evaluate_partition``; the frames do not depend on the
-    actions). Trained actors are loaded from their checkpoints (``agents.load_actor``)."""
+    with ``seed`` (``agents.common.evaluation.evaluate_partition``; the frames do not depend
+    on the actions). Trained actors are loaded from their checkpoints (``agents.load_actor``)."""
     env_kw = env_kw or {}
     rows = []
     for name in [*methods, *actors]:

@@ -1,6 +1,6 @@
 """Exact optimum of the partitioning cost by dynamic programming (docs/model.md §7).
 
-The MEC and D2D costs are chains (see :mod:`envs.costs`): per-block terms, terms on
+The MEC and D2D costs are chains (see :mod:`envs.model.chain`): per-block terms, terms on
 consecutive pairs ``(S_{i-1}, S_i)`` and a terminal term. A backward DP over the expected
 cost-to-go ``V_i(s)`` (block ``i`` runs on ``s`` and its input is already there) finds the
 minimum over all ``P^n`` decisions in ``O(n·P²)``:
@@ -12,7 +12,7 @@ minimum over all ``P^n`` decisions in ``O(n·P²)``:
     OPT    = min_s move(G_1^in, 0 -> s) + V_1(s)
 
 With no early exits ``p_i = 0`` and ``branch_i = 0`` and this is the plain shortest path.
-With numba (:mod:`envs.kernels`) both solvers run one compiled loop per state
+With numba (:mod:`envs.model.kernels`) both solvers run one compiled loop per state
 (``kernels.dp_one`` / ``dp_solve``, early exits included) with the operations of the Python
 reference solvers below, bit for bit. Without it the scalar solver runs in pure Python on
 lists (faster than numpy for P ≤ 3, n ≈ 20) and the batched one is numpy-vectorised over
@@ -25,9 +25,10 @@ import itertools
 
 import numpy as np
 
-from envs import kernels
-from envs.costs import ChainCostModel, ChainTerms, LinkMatrices
-from envs.units import MW_MS_TO_J
+from envs.model import kernels
+from envs.model.chain import ChainCostModel, ChainTerms, weighted_moves
+from envs.model.links import LinkMatrices
+from envs.model.units import MW_MS_TO_J
 
 
 def solve_terms(
@@ -119,29 +120,14 @@ def _solve_rows(rows: list[list[float]], P: int, last: list[float]) -> tuple[np.
     choice: list[list[int]] = [[] for _ in range(n - 1)]
     for i in range(n - 2, -1, -1):
         r, m = rows[i], rows[i + 1]  # node of block i; moves into block i+1
-        if P == 3:  # unrolled: this loop is the oracle's hot path in the single env
+        if P == 3:  # unrolled: this loop is the oracle's hot path without numba (ties: lowest)
             v0, v1, v2 = V
             c0, c1, c2 = m[3] + v0, m[4] + v1, m[5] + v2
-            if c0 <= c1 and c0 <= c2:
-                w0, a0 = r[0] + c0, 0
-            elif c1 <= c2:
-                w0, a0 = r[0] + c1, 1
-            else:
-                w0, a0 = r[0] + c2, 2
+            w0, a0 = (r[0] + c0, 0) if c0 <= c1 and c0 <= c2 else (r[0] + c1, 1) if c1 <= c2 else (r[0] + c2, 2)  # fmt: skip
             c0, c1, c2 = m[6] + v0, m[7] + v1, m[8] + v2
-            if c0 <= c1 and c0 <= c2:
-                w1, a1 = r[1] + c0, 0
-            elif c1 <= c2:
-                w1, a1 = r[1] + c1, 1
-            else:
-                w1, a1 = r[1] + c2, 2
+            w1, a1 = (r[1] + c0, 0) if c0 <= c1 and c0 <= c2 else (r[1] + c1, 1) if c1 <= c2 else (r[1] + c2, 2)  # fmt: skip
             c0, c1, c2 = m[9] + v0, m[10] + v1, m[11] + v2
-            if c0 <= c1 and c0 <= c2:
-                w2, a2 = r[2] + c0, 0
-            elif c1 <= c2:
-                w2, a2 = r[2] + c1, 1
-            else:
-                w2, a2 = r[2] + c2, 2
+            w2, a2 = (r[2] + c0, 0) if c0 <= c1 and c0 <= c2 else (r[2] + c1, 1) if c1 <= c2 else (r[2] + c2, 2)  # fmt: skip
             newV, ch = [w0, w1, w2], [a0, a1, a2]
         elif P == 2:  # unrolled likewise (D2D)
             v0, v1 = V
@@ -175,22 +161,11 @@ class Oracle:
         self.model = model
         self._in_kb = model.blocks.in_kb
         self._out_last = float(model.blocks.out_kb[-1])
-        self._const: dict[tuple[float, float, float], np.ndarray] = {}
         self._lat_col = model.blocks.latency_ms[:, None]
         self._in_col = model.blocks.in_kb[:, None]
         self._rows = np.empty((model.n, model.P + model.P * model.P))  # scratch for solve()
         self._n = model.n
         self._tables: dict[tuple[float, float, float], np.ndarray] = {}
-
-    def _node_const(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
-        key = (d_energy, eta_energy, eta_overhead)
-        c = self._const.get(key)
-        if c is None:
-            m = self.model
-            c = np.zeros((m.n, m.P)) + eta_overhead * m.overhead_weights / m.n
-            c[:, 0] += eta_energy * d_energy * m.blocks.energy_j
-            self._const[key] = c
-        return c
 
     def _table(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
         """The compiled DP's constants for one weighting (layout: :data:`kernels.TABLE_HEAD`)."""
@@ -201,7 +176,7 @@ class Oracle:
             head = [self._out_last, eta_energy * MW_MS_TO_J, eta_energy, m.early_exits is not None]
             tab = np.concatenate([
                 np.array([*head, m.exit_kb], dtype=np.float64), m.blocks.latency_ms, self._in_kb,
-                self._node_const(d_energy, eta_energy, eta_overhead).ravel(), m.exit_probs,
+                m.node_const(d_energy, eta_energy, eta_overhead).ravel(), m.exit_probs,
                 m.branch_latency_ms, eta_energy * d_energy * m.branch_energy_j,
             ])  # fmt: skip
             if len(self._tables) >= 64:  # weightings are few; bound the cache regardless
@@ -221,13 +196,7 @@ class Oracle:
         return k.reshape(-1, P, P), lat.reshape(-1, P, P), pw.reshape(-1, P, P), sp.reshape(-1, P)
 
     def solve(
-        self,
-        links: LinkMatrices,
-        speed,
-        *,
-        d_energy: float = 1.0,
-        eta_energy: float = 0.0,
-        eta_overhead: float = 0.0,
+        self, links: LinkMatrices, speed, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
     ) -> tuple[np.ndarray, float]:
         """Optimal decision ``(n,)`` and its expected weighted cost for one state."""
         if kernels.AVAILABLE:  # compiled: the operations of _solve_rows / solve_terms below
@@ -251,25 +220,17 @@ class Oracle:
             )
             return solve_terms(terms, self._in_kb, self._out_last)
         P = m.P
-        scale = 1.0 + (eta_energy * MW_MS_TO_J) * links.power_mw
-        ekb = links.ms_per_kb * scale
-        e0 = links.latency_ms * scale
+        ekb, e0 = weighted_moves(*links, eta_energy)
         rows = self._rows
         np.multiply(self._lat_col, speed, out=rows[:, :P])
-        rows[:, :P] += self._node_const(d_energy, eta_energy, eta_overhead)
+        rows[:, :P] += m.node_const(d_energy, eta_energy, eta_overhead)
         np.multiply(self._in_col, ekb.reshape(1, P * P), out=rows[:, P:])
         rows[:, P:] += e0.reshape(1, P * P)
         last = (self._out_last * ekb[:, 0] + e0[:, 0]).tolist()
         return _solve_rows(rows.tolist(), P, last)
 
     def solve_batch(
-        self,
-        links: LinkMatrices,
-        speed,
-        *,
-        d_energy: float = 1.0,
-        eta_energy: float = 0.0,
-        eta_overhead: float = 0.0,
+        self, links: LinkMatrices, speed, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
     ) -> tuple[np.ndarray, np.ndarray]:
         """Optimal decisions ``(B, n)`` and costs ``(B,)`` for batched links (leading dim B)."""
         k = np.asarray(links.ms_per_kb)
@@ -289,13 +250,7 @@ class Oracle:
         return solve_terms_batch(terms, self._in_kb, self._out_last)
 
     def marginals_batch(
-        self,
-        links: LinkMatrices,
-        speed,
-        *,
-        d_energy: float = 1.0,
-        eta_energy: float = 0.0,
-        eta_overhead: float = 0.0,
+        self, links: LinkMatrices, speed, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
     ) -> np.ndarray:
         """``(B, n, P)``: the least weighted cost over the decisions that run block ``i`` on
         platform ``s`` (a forward and a backward DP); its minimum over ``s`` is the optimum
@@ -311,7 +266,7 @@ class Oracle:
         kernels.check_batch(k, lat, pw, sp, B, P)  # the kernel has no bounds checks
         k, lat, pw = (x.reshape(-1, P, P) for x in (k, lat, pw))
         sp = sp.reshape(-1, P)
-        nc = self._node_const(d_energy, eta_energy, eta_overhead)
+        nc = m.node_const(d_energy, eta_energy, eta_overhead)
         out = np.empty((B, n, P))
         if kernels.AVAILABLE:
             kernels.dp_marginals(
@@ -319,9 +274,8 @@ class Oracle:
                 eta_energy * MW_MS_TO_J, out,
             )  # fmt: skip
             return out
-        scale = 1.0 + (eta_energy * MW_MS_TO_J) * pw  # numpy: the same recursions over the batch
-        ekb = np.broadcast_to(k * scale, (B, P, P))
-        e0 = np.broadcast_to(lat * scale, (B, P, P))
+        ekb, e0 = weighted_moves(k, lat, pw, eta_energy)  # numpy: the same recursions
+        ekb, e0 = np.broadcast_to(ekb, (B, P, P)), np.broadcast_to(e0, (B, P, P))
         node = m.blocks.latency_ms[None, :, None] * sp[:, None, :] + nc
         V = np.empty((B, n, P))
         V[:, -1] = node[:, -1] + (self._out_last * ekb[:, :, 0] + e0[:, :, 0])
@@ -336,24 +290,16 @@ class Oracle:
 
 
 def brute_force(
-    model: ChainCostModel,
-    links: LinkMatrices,
-    speed,
-    *,
-    d_energy: float = 1.0,
-    eta_energy: float = 0.0,
-    eta_overhead: float = 0.0,
-    max_decisions: int = 2_000_000,
+    model: ChainCostModel, links: LinkMatrices, speed, *, max_decisions: int = 2_000_000, **weights
 ) -> tuple[np.ndarray, float]:
-    """Exhaustive search over all ``P^n`` decisions (for tests and benchmarks only)."""
+    """Exhaustive search over all ``P^n`` decisions (for tests and benchmarks only);
+    ``weights``: ``d_energy``, ``eta_energy``, ``eta_overhead`` of :meth:`ChainCostModel.evaluate`."""
     total = model.P**model.n
     if total > max_decisions:
         raise ValueError(
             f"brute force over {total} decisions exceeds max_decisions={max_decisions}"
         )
     all_dec = np.array(list(itertools.product(range(model.P), repeat=model.n)), dtype=np.int64)
-    res = model.evaluate(
-        all_dec, links, speed, d_energy=d_energy, eta_energy=eta_energy, eta_overhead=eta_overhead
-    )
+    res = model.evaluate(all_dec, links, speed, **weights)
     best = int(np.argmin(res.cost))
     return all_dec[best], float(res.cost[best])
