@@ -161,11 +161,11 @@ class ForecastDPActor:
         s = self.latency_scale
         if self.scenario == "mec":
             links = mec_links(*v[:, :4].T, v[:, 4] * s, v[:, 5] * s, validate=False)
-            speed = v[:, 6:9]
+            slowdown = v[:, 6:9]
         else:
             links = d2d_links(v[:, 0], v[:, 1] * s, validate=False)
-            speed = v[:, 2:4]
-        dec, _ = self.oracle.solve_batch(links, np.ascontiguousarray(speed), **self.cost_kw)
+            slowdown = v[:, 2:4]
+        dec, _ = self.oracle.solve_batch(links, np.ascontiguousarray(slowdown), **self.cost_kw)
         if self.scenario == "d2d":
             dec[obs[:, 4] < 0.5] = 0  # no collaborator: every block stays local
         return dec

@@ -158,7 +158,7 @@ def best_constant(vec: Any, seed: int, frames: int) -> tuple[np.ndarray, float]:
     acc = _ConstantAccumulator()
     for true, _, include in _frames(vec, seed, frames):
         opt = true.optimum()[1]
-        acc.add(model.chain_terms(true.links, true.speed, **kw), 1.0 / opt, include)
+        acc.add(model.chain_terms(true.links, true.slowdown, **kw), 1.0 / opt, include)
     return _solve_constant(model, acc)
 
 
@@ -217,7 +217,7 @@ def hardness_report(
     try:
         for true, seen, include in _frames(vec, seed, frames):
             dec, opt = true.optimum()
-            acc.add(model.chain_terms(true.links, true.speed, **kw), 1.0 / opt, include)
+            acc.add(model.chain_terms(true.links, true.slowdown, **kw), 1.0 / opt, include)
             for n, rule in rules.items():
                 d = rule.decide(seen).copy()
                 d[~include] = 0  # no collaborator: the env runs every block locally

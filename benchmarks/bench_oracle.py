@@ -48,8 +48,8 @@ def measure(scenario: str, dnn: str, batch: int, scalar: int, repeats: int, exit
     vec.reset(seed=0)
     problem = vec.problem
     oracle, okw = vec.env.oracle, problem._kw()
-    links, speed = problem.links, np.asarray(problem.speed)
-    rows = [(type(links)(*(np.asarray(m)[i] for m in links)), speed[i]) for i in range(scalar)]
+    links, slowdown = problem.links, np.asarray(problem.slowdown)
+    rows = [(type(links)(*(np.asarray(m)[i] for m in links)), slowdown[i]) for i in range(scalar)]
     out = {"scenario": scenario, "dnn": dnn, "blocks": n, "exits": exits}
     costs = {}
     for backend in ("compiled", "reference"):
@@ -57,10 +57,10 @@ def measure(scenario: str, dnn: str, batch: int, scalar: int, repeats: int, exit
         kernels.AVAILABLE = backend == "compiled" and saved
         try:
             oracle.solve(*rows[0], **okw)  # warm-up (compiles on first use)
-            oracle.solve_batch(links, speed, **okw)
+            oracle.solve_batch(links, slowdown, **okw)
             t_scalar = _best(lambda: [oracle.solve(lk, sp, **okw) for lk, sp in rows], repeats)
-            t_batch = _best(lambda: oracle.solve_batch(links, speed, **okw), repeats)
-            costs[backend] = oracle.solve_batch(links, speed, **okw)[1]
+            t_batch = _best(lambda: oracle.solve_batch(links, slowdown, **okw), repeats)
+            costs[backend] = oracle.solve_batch(links, slowdown, **okw)[1]
         finally:
             kernels.AVAILABLE = saved
         out[f"{backend}_scalar_us"] = t_scalar / scalar * 1e6

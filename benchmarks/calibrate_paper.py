@@ -90,7 +90,7 @@ STARTS: tuple[tuple[float, ...], ...] = (
 def expected_chain_cost(
     model: ChainCostModel,
     links: LinkMatrices,
-    speed: Sequence[float],
+    slowdown: Sequence[float],
     shares: Sequence[float],
     d_energy: float = 1.0,
 ) -> tuple[float, float]:
@@ -102,7 +102,7 @@ def expected_chain_cost(
     energy weighted by ``p_0`` and each transfer by the radio power (docs/model.md §4, §5).
     """
     p = np.asarray(shares, dtype=np.float64)
-    sp = np.asarray(speed, dtype=np.float64)
+    sp = np.asarray(slowdown, dtype=np.float64)
     b = model.blocks
     k, lat, pw = (np.asarray(m, dtype=np.float64) for m in links)
     q = np.tile(p, (model.n, 1))

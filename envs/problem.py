@@ -22,7 +22,7 @@ class PartitionProblem:
 
     model: ChainCostModel
     links: LinkMatrices
-    speed: np.ndarray
+    slowdown: np.ndarray
     d_energy: float = 1.0
     eta_energy: float = 0.0
     eta_overhead: float = 0.0
@@ -52,7 +52,7 @@ class PartitionProblem:
         """Cost of one decision per state (``(n,)`` single, ``(B, n)`` batched), or of many
         decisions ``(C, n)`` under a single state. ``kwargs`` go to
         :meth:`ChainCostModel.evaluate` (``exit_draws``, ``in_kb_scale``)."""
-        return self.model.evaluate(decisions, self.links, self.speed, **self._kw(), **kwargs)
+        return self.model.evaluate(decisions, self.links, self.slowdown, **self._kw(), **kwargs)
 
     def evaluate_candidates(self, candidates: np.ndarray, **kwargs) -> CostBreakdown:
         """Every candidate decision ``(C, n)`` under every state: fields ``(C,)`` single,
@@ -63,16 +63,16 @@ class PartitionProblem:
             return self.evaluate(cand, **kwargs)
         C = cand.shape[0]
         links = LinkMatrices(*(np.repeat(np.asarray(m), C, axis=0) for m in self.links))
-        speed = np.repeat(np.broadcast_to(self.speed, (B, self.model.P)), C, axis=0)
+        slowdown = np.repeat(np.broadcast_to(self.slowdown, (B, self.model.P)), C, axis=0)
         if "in_kb_scale" in kwargs and kwargs["in_kb_scale"] is not None:
             scale = np.asarray(kwargs["in_kb_scale"])
             kwargs["in_kb_scale"] = np.tile(scale, (B, 1)) if scale.ndim == 2 else scale
-        res = self.model.evaluate(np.tile(cand, (B, 1)), links, speed, **self._kw(), **kwargs)
+        res = self.model.evaluate(np.tile(cand, (B, 1)), links, slowdown, **self._kw(), **kwargs)
         return CostBreakdown(*(np.asarray(v).reshape(B, C) for v in res))
 
     def optimum(self) -> tuple[np.ndarray, float | np.ndarray]:
         """Exact optimum (docs/model.md §7): ``(n,)`` and a float, or ``(B, n)`` and ``(B,)``."""
         oracle = Oracle(self.model)
         if self.batch_size is None:
-            return oracle.solve(self.links, self.speed, **self._kw())
-        return oracle.solve_batch(self.links, self.speed, **self._kw())
+            return oracle.solve(self.links, self.slowdown, **self._kw())
+        return oracle.solve_batch(self.links, self.slowdown, **self._kw())

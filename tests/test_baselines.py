@@ -132,7 +132,7 @@ def test_batched_rules_equal_single(rule):
         one = PartitionProblem(
             prob.model,
             LinkMatrices(*(x[j] for x in prob.links)),
-            prob.speed,
+            prob.slowdown,
             eta_energy=10.0,
             eta_overhead=10.0,
         )
@@ -144,4 +144,4 @@ def test_unknown_rule_lists_known():
     with pytest.raises(ValueError, match="unknown partitioning rule 'best'.*neuro_l"):
         make_rule("best")
     with pytest.raises(ValueError, match="objective must be one of"):
-        make_rule("deepar", objective="speed")
+        make_rule("deepar", objective="slowdown")

@@ -47,13 +47,13 @@ def _problem(dnn: str = "alexnet", P: int = 3, batch: int | None = None) -> Part
     model = ChainCostModel(get_profile(dnn), P, MEC_OVERHEAD_WEIGHTS if P == 3 else None)
     if P == 3:
         links = mec_links(76.1, 382.4, 73.3, 542.3, 8.76, 27.04)
-        speed = np.array([4.0, 1.0, 0.25])
+        slowdown = np.array([4.0, 1.0, 0.25])
     else:
         links = d2d_links(87.6, 23.14)
-        speed = np.array([4.0, 2.0])
+        slowdown = np.array([4.0, 2.0])
     if batch is not None:
         links = LinkMatrices(*(np.repeat(np.asarray(m)[None], batch, axis=0) for m in links))
-    return PartitionProblem(model, links, speed, eta_energy=10.0, eta_overhead=10.0)
+    return PartitionProblem(model, links, slowdown, eta_energy=10.0, eta_overhead=10.0)
 
 
 # ------------------------------------------------------------------------- paper_random
@@ -149,17 +149,17 @@ def test_policy_registered_and_acts(env_id):
 def test_expected_cost_is_exact(P):
     """Closed form == probability-weighted sum over all P^n decisions (AlexNet, n = 10)."""
     prob = _problem("alexnet", P=P)
-    model, links, speed = prob.model, prob.links, prob.speed
+    model, links, slowdown = prob.model, prob.links, prob.slowdown
     shares = np.array([0.2, 0.3, 0.5]) if P == 3 else np.array([0.35, 0.65])
     all_dec = np.array(list(itertools.product(range(P), repeat=model.n)), dtype=np.int64)
     weights = np.prod(shares[all_dec], axis=1)
-    res = model.evaluate(all_dec, links, speed, d_energy=0.7)
-    t, e = cal.expected_chain_cost(model, links, speed, shares, d_energy=0.7)
+    res = model.evaluate(all_dec, links, slowdown, d_energy=0.7)
+    t, e = cal.expected_chain_cost(model, links, slowdown, shares, d_energy=0.7)
     assert t == pytest.approx(float(weights @ res.latency_ms), rel=1e-9)
     assert e == pytest.approx(float(weights @ res.energy_j), rel=1e-9)
     for s in range(P):  # one-hot: the fixed decision
-        one = model.evaluate(np.full(model.n, s), links, speed, d_energy=0.7)
-        t1, e1 = cal.expected_chain_cost(model, links, speed, np.eye(P)[s], d_energy=0.7)
+        one = model.evaluate(np.full(model.n, s), links, slowdown, d_energy=0.7)
+        t1, e1 = cal.expected_chain_cost(model, links, slowdown, np.eye(P)[s], d_energy=0.7)
         assert (t1, e1) == pytest.approx((one.latency_ms, one.energy_j), rel=1e-12)
 
 

@@ -170,14 +170,14 @@ def test_scalar_and_batched_paths_agree(scenario, exits):
     else:
         raw = [rng.uniform(50, 100, B), rng.uniform(2, 300, B)]
         links = d2d_links(*raw)
-    speed = rng.uniform(0.2, 5, (B, P))
+    slowdown = rng.uniform(0.2, 5, (B, P))
     kw = dict(d_energy=1.3, eta_energy=7.0, eta_overhead=3.0)
     for draw in (None, draws):
-        batch = m.evaluate(dec, links, speed, exit_draws=draw, **kw)
+        batch = m.evaluate(dec, links, slowdown, exit_draws=draw, **kw)
         for j in range(0, B, 7):
             lj = LinkMatrices(*(x[j] for x in links))
             one = m.evaluate(
-                dec[j], lj, speed[j], exit_draws=None if draw is None else draw[j], **kw
+                dec[j], lj, slowdown[j], exit_draws=None if draw is None else draw[j], **kw
             )
             for a, b in zip(one, batch, strict=True):
                 assert a == pytest.approx(b[j], rel=1e-12)

@@ -48,21 +48,21 @@ def test_chain_cost_kernel_is_the_scalar_path_bit_for_bit(seed, scenario, dnn, e
     model = ChainCostModel(resolve_profile(dnn), P, [0.0, 1.0, 2.0][:P])
     rng = np.random.default_rng(seed)
     B = 16
-    links, speed = _links(rng, scenario, B)
+    links, slowdown = _links(rng, scenario, B)
     dec = rng.integers(0, P, (B, model.n))
     kw = {"d_energy": 0.7, "eta_energy": eta, "eta_overhead": 3.0}
     model.sequential_batch = True
-    batch = model.evaluate(dec, links, speed, **kw)
+    batch = model.evaluate(dec, links, slowdown, **kw)
     single = [
-        model.evaluate(dec[b], type(links)(*(m[b] for m in links)), speed[b], **kw)
+        model.evaluate(dec[b], type(links)(*(m[b] for m in links)), slowdown[b], **kw)
         for b in range(B)
     ]
     model.sequential_batch = False  # the Python scalar path and numpy's batched sums
     scalar = [
-        model.evaluate(dec[b], type(links)(*(m[b] for m in links)), speed[b], **kw)
+        model.evaluate(dec[b], type(links)(*(m[b] for m in links)), slowdown[b], **kw)
         for b in range(B)
     ]
-    numpy_batch = model.evaluate(dec, links, speed, **kw)
+    numpy_batch = model.evaluate(dec, links, slowdown, **kw)
     for b in range(B):
         assert single[b] == scalar[b]  # kernel with B = 1 == Python floats, exactly
         assert tuple(float(v[b]) for v in batch) == scalar[b]
@@ -170,15 +170,15 @@ def test_compiled_oracle_is_the_python_dp_bit_for_bit(seed, scenario, dnn, eta, 
     oracle = Oracle(model)
     rng = np.random.default_rng(seed)
     B = 12
-    links, speed = _links(rng, scenario, B)
+    links, slowdown = _links(rng, scenario, B)
     kw = {"d_energy": 0.7, "eta_energy": eta, "eta_overhead": 5.0}
-    dec_b, cost_b = oracle.solve_batch(links, speed, **kw)
-    rows = [(type(links)(*(m[b] for m in links)), speed[b]) for b in range(B)]
+    dec_b, cost_b = oracle.solve_batch(links, slowdown, **kw)
+    rows = [(type(links)(*(m[b] for m in links)), slowdown[b]) for b in range(B)]
     compiled = [oracle.solve(lk, sp, **kw) for lk, sp in rows]
     with pytest.MonkeyPatch.context() as m:
         m.setattr(kernels, "AVAILABLE", False)
         python = [oracle.solve(lk, sp, **kw) for lk, sp in rows]
-        _, cost_np = oracle.solve_batch(links, speed, **kw)
+        _, cost_np = oracle.solve_batch(links, slowdown, **kw)
     for b in range(B):
         np.testing.assert_array_equal(compiled[b][0], python[b][0])
         assert compiled[b][1] == python[b][1]
@@ -200,22 +200,22 @@ def test_compiled_oracle_converts_other_inputs(exits):
     prof = resolve_profile("alexnet")
     ee = EarlyExits((0.3,) * prof.n_blocks) if exits else None
     oracle = Oracle(ChainCostModel(prof, 3, [0.0, 1.0, 2.0], ee))
-    links, speed = _links(np.random.default_rng(1), "mec", 1)
+    links, slowdown = _links(np.random.default_rng(1), "mec", 1)
     one = type(links)(*(np.ascontiguousarray(m[0]) for m in links))
     kw = {"d_energy": 0.5, "eta_energy": 3.0, "eta_overhead": 2.0}
-    want = oracle.solve(one, speed[0], **kw)
+    want = oracle.solve(one, slowdown[0], **kw)
     for lk, sp in (
-        (type(links)(*(m.tolist() for m in one)), speed[0].tolist()),
-        (links, speed),  # a batch of one
-        (type(links)(*(np.asfortranarray(m) for m in one)), speed[:, ::-1][0, ::-1]),
+        (type(links)(*(m.tolist() for m in one)), slowdown[0].tolist()),
+        (links, slowdown),  # a batch of one
+        (type(links)(*(np.asfortranarray(m) for m in one)), slowdown[:, ::-1][0, ::-1]),
     ):
         dec, cost = oracle.solve(lk, sp, **kw)
         np.testing.assert_array_equal(dec, want[0])
         assert cost == want[1]
-    _, cost32 = oracle.solve(one, speed[0].astype(np.float32), **kw)
+    _, cost32 = oracle.solve(one, slowdown[0].astype(np.float32), **kw)
     assert cost32 == pytest.approx(want[1], rel=1e-6)
     with pytest.raises(ValueError, match="links must have shape"):
-        oracle.solve(type(links)(*(m[0, :2] for m in links)), speed[0])
+        oracle.solve(type(links)(*(m[0, :2] for m in links)), slowdown[0])
 
 
 @pytest.mark.parametrize("scenario", ["mec", "d2d"])
@@ -229,17 +229,17 @@ def test_dp_marginals_are_constrained_optima(scenario, compiled):
     model = ChainCostModel(resolve_profile("alexnet"), P, [0.0, 1.0, 2.0][:P])
     oracle = Oracle(model)
     rng = np.random.default_rng(4)
-    links, speed = _links(rng, scenario, 6)
+    links, slowdown = _links(rng, scenario, 6)
     kw = {"d_energy": 0.8, "eta_energy": 2.0, "eta_overhead": 4.0}
     with pytest.MonkeyPatch.context() as m:
         m.setattr(kernels, "AVAILABLE", compiled)
-        marg = oracle.marginals_batch(links, speed, **kw)
-    _, opt = oracle.solve_batch(links, speed, **kw)
+        marg = oracle.marginals_batch(links, slowdown, **kw)
+    _, opt = oracle.solve_batch(links, slowdown, **kw)
     np.testing.assert_allclose(marg.min(-1), np.repeat(opt[:, None], model.n, 1), rtol=1e-12)
     every = np.array(list(itertools.product(range(P), repeat=model.n)))
     for b in range(2):
         lk = type(links)(*(x[b] for x in links))
-        cost = model.evaluate(every, lk, speed[b], **kw).cost
+        cost = model.evaluate(every, lk, slowdown[b], **kw).cost
         for i in range(model.n):
             want = [cost[every[:, i] == s].min() for s in range(P)]
             np.testing.assert_allclose(marg[b, i], want, rtol=1e-12)
@@ -255,13 +255,13 @@ def test_kernels_refuse_shapes_they_cannot_index():
     oracle = Oracle(model)
     links, _ = _links(np.random.default_rng(0), "mec", 5)
     one = type(links)(*(m[0] for m in links))
-    for speed in (np.ones((3, 3)), np.ones(4)):
-        with pytest.raises(ValueError, match="speed must have shape"):
-            oracle.solve_batch(links, speed)
-        with pytest.raises(ValueError, match="speed must have shape"):
-            oracle.marginals_batch(links, speed)
-    with pytest.raises(ValueError, match="speed must have shape"):
+    for slowdown in (np.ones((3, 3)), np.ones(4)):
+        with pytest.raises(ValueError, match="slowdown must have shape"):
+            oracle.solve_batch(links, slowdown)
+        with pytest.raises(ValueError, match="slowdown must have shape"):
+            oracle.marginals_batch(links, slowdown)
+    with pytest.raises(ValueError, match="slowdown must have shape"):
         oracle.solve(one, np.ones(4))
-    with pytest.raises(ValueError, match="speed must have shape"):
+    with pytest.raises(ValueError, match="slowdown must have shape"):
         model.evaluate(np.zeros((5, model.n), dtype=np.int64), links, np.ones((3, 3)))
     assert np.isfinite(oracle.solve(one, np.ones(3))[1])

@@ -46,7 +46,7 @@ class Case:
             self.links = mec_links(*self.raw[0], *self.raw[1])
         else:
             self.links = d2d_links(self.raw[0][0], self.raw[1][0])
-        self.speed = rng.uniform(0.3, 40.0, (B, P))
+        self.slowdown = rng.uniform(0.3, 40.0, (B, P))
         self.dec = rng.integers(0, P, (B, self.model.n))
         self.draws = rng.uniform(0.0, 1.0, (B, self.model.n)) if exits else None
         self.kw = {"d_energy": 0.7, "eta_energy": 10.0, "eta_overhead": 3.0}
@@ -59,7 +59,7 @@ class Case:
         self.model.sequential_batch = False
         return np.array([
             self.model.evaluate(
-                decisions[b], self.row(b), self.speed[b].tolist(), **self.kw,
+                decisions[b], self.row(b), self.slowdown[b].tolist(), **self.kw,
                 exit_draws=None if self.draws is None else self.draws[b],
             )
             for b in range(B)
@@ -70,7 +70,7 @@ class Case:
         with monkeypatch.context() as m:
             m.setattr(kernels, "AVAILABLE", False)
             o = Oracle(self.model)
-            res = [o.solve(self.row(b), self.speed[b], **self.kw) for b in range(B)]
+            res = [o.solve(self.row(b), self.slowdown[b], **self.kw) for b in range(B)]
         return np.array([d for d, _ in res]), np.array([c for _, c in res])
 
 
@@ -92,7 +92,7 @@ def pair(*needs: str) -> Callable[[Pair], Pair]:
 def chain_numpy_batch(c: Case, mp) -> tuple[Any, Any, bool]:
     """numpy batched (``_evaluate_batch`` / ``_evaluate_batch_plain``) vs the scalar chain."""
     c.model.sequential_batch = False
-    got = c.model.evaluate(c.dec, c.links, c.speed, **c.kw, exit_draws=c.draws)
+    got = c.model.evaluate(c.dec, c.links, c.slowdown, **c.kw, exit_draws=c.draws)
     return c.scalar(c.dec), np.array(got).T, False
 
 
@@ -100,7 +100,7 @@ def chain_numpy_batch(c: Case, mp) -> tuple[Any, Any, bool]:
 def chain_kernel_batch(c: Case, mp) -> tuple[Any, Any, bool]:
     """``kernels.chain_cost`` over a batch vs the scalar chain (no early exits)."""
     c.model.sequential_batch = True
-    got = np.array(c.model.evaluate(c.dec, c.links, c.speed, **c.kw)).T
+    got = np.array(c.model.evaluate(c.dec, c.links, c.slowdown, **c.kw)).T
     return c.scalar(c.dec), got, True
 
 
@@ -108,7 +108,7 @@ def chain_kernel_batch(c: Case, mp) -> tuple[Any, Any, bool]:
 def chain_kernel_one(c: Case, mp) -> tuple[Any, Any, bool]:
     """``kernels.chain_cost`` of one decision (the v1 single env) vs the scalar chain."""
     c.model.sequential_batch = True
-    got = [c.model.evaluate(c.dec[b], c.row(b), c.speed[b], **c.kw) for b in range(B)]
+    got = [c.model.evaluate(c.dec[b], c.row(b), c.slowdown[b], **c.kw) for b in range(B)]
     return c.scalar(c.dec), np.array(got), True
 
 
@@ -128,7 +128,7 @@ def transfer_time(c: Case, mp) -> tuple[Any, Any, bool]:
 def dp_compiled_one(c: Case, mp) -> tuple[Any, Any, bool]:
     """``kernels.dp_one`` (the scalar oracle) vs the Python DP."""
     o = Oracle(c.model)
-    res = [o.solve(c.row(b), c.speed[b], **c.kw) for b in range(B)]
+    res = [o.solve(c.row(b), c.slowdown[b], **c.kw) for b in range(B)]
     ref = c.python_oracle(mp)
     return ref, (np.array([d for d, _ in res]), np.array([x for _, x in res])), True
 
@@ -137,24 +137,24 @@ def dp_compiled_one(c: Case, mp) -> tuple[Any, Any, bool]:
 def dp_compiled_batch(c: Case, mp) -> tuple[Any, Any, bool]:
     """``kernels.dp_solve`` (the batched oracle of v1) vs the Python DP."""
     c.model.sequential_batch = True
-    return c.python_oracle(mp), Oracle(c.model).solve_batch(c.links, c.speed, **c.kw), True
+    return c.python_oracle(mp), Oracle(c.model).solve_batch(c.links, c.slowdown, **c.kw), True
 
 
 @pair()
 def dp_numpy_batch(c: Case, mp) -> tuple[Any, Any, bool]:
     """numpy ``solve_terms_batch`` (the batched oracle of v0) vs the Python DP: optimal costs."""
     c.model.sequential_batch = False
-    _, cost = Oracle(c.model).solve_batch(c.links, c.speed, **c.kw)
+    _, cost = Oracle(c.model).solve_batch(c.links, c.slowdown, **c.kw)
     return c.python_oracle(mp)[1], cost, False
 
 
 @pair("numba", "no exits")
 def dp_marginals(c: Case, mp) -> tuple[Any, Any, bool]:
     """``kernels.dp_marginals`` vs its numpy recursions (no early exits)."""
-    got = Oracle(c.model).marginals_batch(c.links, c.speed, **c.kw)
+    got = Oracle(c.model).marginals_batch(c.links, c.slowdown, **c.kw)
     with mp.context() as m:
         m.setattr(kernels, "AVAILABLE", False)
-        ref = Oracle(c.model).marginals_batch(c.links, c.speed, **c.kw)
+        ref = Oracle(c.model).marginals_batch(c.links, c.slowdown, **c.kw)
     return ref, got, True
 
 

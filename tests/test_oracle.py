@@ -30,13 +30,15 @@ def _random_state(rng, P, batch=None):
             rng.uniform(1.61, 104.25, size),
             rng.uniform(15.37, 905.16, size),
         )
-        speed = np.array([4.0, 1.0, 0.25]) * rng.uniform(
+        slowdown = np.array([4.0, 1.0, 0.25]) * rng.uniform(
             0.5, 2.0, (3,) if batch is None else (batch, 3)
         )
     else:
         links = d2d_links(rng.uniform(71.1, 97.3, size), rng.uniform(2.72, 304.16, size))
-        speed = np.array([4.0, 4.0]) * rng.uniform(0.5, 2.0, (2,) if batch is None else (batch, 2))
-    return links, speed
+        slowdown = np.array([4.0, 4.0]) * rng.uniform(
+            0.5, 2.0, (2,) if batch is None else (batch, 2)
+        )
+    return links, slowdown
 
 
 def test_small_profiles_exist():
@@ -53,17 +55,17 @@ def test_dp_equals_brute_force_on_builtin_profiles(name, P, exits):
     model = ChainCostModel(prof, P, MEC_OVERHEAD_WEIGHTS if P == 3 else None, ee)
     oracle = Oracle(model)
     for _ in range(2):
-        links, speed = _random_state(rng, P)
+        links, slowdown = _random_state(rng, P)
         kw = dict(
             d_energy=1.0,
             eta_energy=float(rng.uniform(0, 50)),
             eta_overhead=float(rng.uniform(0, 30)),
         )
-        dec, cost = oracle.solve(links, speed, **kw)
-        _bdec, bcost = brute_force(model, links, speed, **kw)
+        dec, cost = oracle.solve(links, slowdown, **kw)
+        _bdec, bcost = brute_force(model, links, slowdown, **kw)
         assert cost == pytest.approx(bcost, rel=1e-9)
         # the reported cost is the cost of the reported decision
-        assert model.evaluate(dec, links, speed, **kw).cost == pytest.approx(cost, rel=1e-9)
+        assert model.evaluate(dec, links, slowdown, **kw).cost == pytest.approx(cost, rel=1e-9)
 
 
 def _profile(sizes, kinds, elems):
@@ -114,10 +116,10 @@ def test_dp_equals_brute_force_on_random_profiles(inst):
     rng = np.random.default_rng(seed)
     ee = EarlyExits(tuple(exits)) if exits is not None else None
     model = ChainCostModel(prof, P, MEC_OVERHEAD_WEIGHTS if P == 3 else None, ee)
-    links, speed = _random_state(rng, P)
+    links, slowdown = _random_state(rng, P)
     kw = dict(d_energy=d_energy, eta_energy=eta_e, eta_overhead=eta_d)
-    _, cost = Oracle(model).solve(links, speed, **kw)
-    _, bcost = brute_force(model, links, speed, **kw)
+    _, cost = Oracle(model).solve(links, slowdown, **kw)
+    _, bcost = brute_force(model, links, slowdown, **kw)
     assert cost == pytest.approx(bcost, rel=1e-9, abs=1e-9)
 
 
@@ -128,14 +130,14 @@ def test_batched_dp_equals_scalar(P, exits):
     prof = get_profile("resnet32")
     ee = EarlyExits(tuple(rng.uniform(0, 0.5, prof.n_blocks))) if exits else None
     model = ChainCostModel(prof, P, MEC_OVERHEAD_WEIGHTS if P == 3 else None, ee)
-    links, speed = _random_state(rng, P, batch=50)
+    links, slowdown = _random_state(rng, P, batch=50)
     kw = dict(eta_energy=10.0, eta_overhead=10.0)
-    bdec, bcost = Oracle(model).solve_batch(links, speed, **kw)
+    bdec, bcost = Oracle(model).solve_batch(links, slowdown, **kw)
     for j in range(50):
-        _dec, cost = Oracle(model).solve(LinkMatrices(*(x[j] for x in links)), speed[j], **kw)
+        _dec, cost = Oracle(model).solve(LinkMatrices(*(x[j] for x in links)), slowdown[j], **kw)
         assert cost == pytest.approx(bcost[j], rel=1e-9)
         # ties may resolve differently; costs of both decisions must be equal
-        c2 = model.evaluate(bdec[j], LinkMatrices(*(x[j] for x in links)), speed[j], **kw).cost
+        c2 = model.evaluate(bdec[j], LinkMatrices(*(x[j] for x in links)), slowdown[j], **kw).cost
         assert c2 == pytest.approx(cost, rel=1e-9)
 
 
@@ -144,8 +146,8 @@ def test_batched_dp_equals_scalar(P, exits):
 def test_oracle_beats_every_baseline(name, P):
     rng = np.random.default_rng(7)
     model = ChainCostModel(get_profile(name), P, MEC_OVERHEAD_WEIGHTS if P == 3 else None)
-    links, speed = _random_state(rng, P, batch=40)
-    prob = PartitionProblem(model, links, speed, eta_energy=10.0, eta_overhead=10.0)
+    links, slowdown = _random_state(rng, P, batch=40)
+    prob = PartitionProblem(model, links, slowdown, eta_energy=10.0, eta_overhead=10.0)
     _, opt = prob.optimum()
     skip = D2D_ONLY if P == 3 else MEC_ONLY
     for rule in PARTITION_RULES:
@@ -163,8 +165,8 @@ def test_oracle_beats_every_baseline(name, P):
 
 def test_brute_force_refuses_huge_spaces():
     model = ChainCostModel(get_profile("resnet32"), 3, MEC_OVERHEAD_WEIGHTS)
-    links, speed = _random_state(np.random.default_rng(0), 3)
+    links, slowdown = _random_state(np.random.default_rng(0), 3)
     with pytest.raises(ValueError, match="max_decisions"):
-        brute_force(model, links, speed)
+        brute_force(model, links, slowdown)
     with pytest.raises(ValueError, match="batched links"):
-        Oracle(model).solve_batch(links, speed)
+        Oracle(model).solve_batch(links, slowdown)

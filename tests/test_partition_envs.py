@@ -169,24 +169,24 @@ def _recompute(env, info, **kw):
     scale = u.latency_scale  # v1 charges RTT / 2 per transfer
     if u.scenario == "mec":
         links = mec_links(*(net[f] * (scale if f[0] == "l" else 1.0) for f in MEC_AVG))
-        speed = [
+        slowdown = [
             net.get("d_t", u.params["d_t"]),
             net.get("d_e", u.params["d_e"]),
             net.get("d_c", u.params["d_c"]),
         ]
         return u.cost_model.evaluate(
-            info["decision"], links, speed, d_energy=u.params["d_energy"],
+            info["decision"], links, slowdown, d_energy=u.params["d_energy"],
             eta_energy=u.params["eta1"], eta_overhead=u.params["eta2"], **kw,
         )  # fmt: skip
     if info["no_collaborator"]:
-        links, speed = d2d_links(1.0, 1.0), [net.get("d_u", u.params["d_u"]), 1.0]
+        links, slowdown = d2d_links(1.0, 1.0), [net.get("d_u", u.params["d_u"]), 1.0]
     else:
         links = d2d_links(net["b"], net["l"] * scale)
-        speed = [net.get("d_u", u.params["d_u"]), net["d_h"]]
+        slowdown = [net.get("d_u", u.params["d_u"]), net["d_h"]]
     return u.cost_model.evaluate(
         info["decision"],
         links,
-        speed,
+        slowdown,
         d_energy=u.params["d_energy"],
         eta_energy=u.params["eta"],
         **kw,
@@ -351,7 +351,7 @@ def test_d2d_selection_follows_the_formula():
             s, bb = pool.avail[0] * usable, b * usable
             score = np.where(usable, s / s.max() + bb / bb.max() + 1 / lat, -np.inf)
             assert sel == int(np.argmax(score))
-            assert env.problem.speed[1] == pytest.approx(pool.base_factor / pool.avail[0, sel])
+            assert env.problem.slowdown[1] == pytest.approx(pool.base_factor / pool.avail[0, sel])
         else:
             assert sel == -1
         env.step(env.action_space.sample())

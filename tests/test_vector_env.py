@@ -145,15 +145,15 @@ def test_batched_costs_match_cost_model(env_id):
                 net["b_te_up"], net["b_te_down"], net["b_ec_up"], net["b_ec_down"],
                 s * net["l_te"], s * net["l_ec"],
             )  # fmt: skip
-            speed = np.stack([net["d_t"], net["d_e"], net["d_c"]], 1)
+            slowdown = np.stack([net["d_t"], net["d_e"], net["d_c"]], 1)
             kw = {"eta_energy": u.params["eta1"], "eta_overhead": u.params["eta2"]}
         else:
             has = ~info["no_collaborator"]
             lat = np.where(has, net["l"], 1.0) * u.env.latency_scale
             links = d2d_links(np.where(has, net["b"], 1.0), lat)
-            speed = np.stack([net["d_u"], np.where(has, net["d_h"], 1.0)], 1)
+            slowdown = np.stack([net["d_u"], np.where(has, net["d_h"], 1.0)], 1)
             kw = {"eta_energy": u.params["eta"]}
-        ref = u.cost_model.evaluate(info["decision"], links, speed, **kw)
+        ref = u.cost_model.evaluate(info["decision"], links, slowdown, **kw)
         np.testing.assert_allclose(info["cost"], ref.cost, rtol=1e-12)
         np.testing.assert_allclose(rew, -ref.cost, rtol=1e-12)
         # the problem exposed before the step is the one the step evaluated
@@ -218,4 +218,4 @@ def test_batched_cost_path_accepts_any_integer_dtype():
 def _row(problem, i):
     from envs.model.links import LinkMatrices
 
-    return LinkMatrices(*(np.asarray(m)[i] for m in problem.links)), problem.speed[i]
+    return LinkMatrices(*(np.asarray(m)[i] for m in problem.links)), problem.slowdown[i]

@@ -127,24 +127,24 @@ def oracle_speed(
             for _ in range(3):
                 t0 = time.perf_counter()
                 for p in problems:
-                    oracle.solve(p.links, p.speed, **kw)
+                    oracle.solve(p.links, p.slowdown, **kw)
                 best = min(best, time.perf_counter() - t0)
             scalar_us = best / len(problems) * 1e6
 
             venv = VECTOR[scenario](num_envs=batch, dnn=dnn, oracle=False)
             venv.reset(seed=0)
             bp = venv.problem
-            oracle.solve_batch(bp.links, bp.speed, **kw)  # warm-up
+            oracle.solve_batch(bp.links, bp.slowdown, **kw)  # warm-up
             times = []
             for _ in range(batch_repeats):
                 t0 = time.perf_counter()
-                _, bcost = oracle.solve_batch(bp.links, bp.speed, **kw)
+                _, bcost = oracle.solve_batch(bp.links, bp.slowdown, **kw)
                 times.append(time.perf_counter() - t0)
             batch_us = float(np.median(times)) / batch * 1e6
             # batched == scalar on a few rows
             for i in range(min(5, batch)):
                 links_i = type(bp.links)(*(np.asarray(m)[i] for m in bp.links))
-                c = oracle.solve(links_i, np.asarray(bp.speed)[i], **kw)[1]
+                c = oracle.solve(links_i, np.asarray(bp.slowdown)[i], **kw)[1]
                 if not math.isclose(c, float(bcost[i]), rel_tol=1e-9):
                     raise AssertionError(f"{scenario}/{dnn}: batched oracle {bcost[i]} != {c}")
 
@@ -155,10 +155,10 @@ def oracle_speed(
                 for p in problems[:brute_instances]:
                     t0 = time.perf_counter()
                     _, bc = brute_force(
-                        env.cost_model, p.links, p.speed, max_decisions=brute_max_decisions, **kw
+                        env.cost_model, p.links, p.slowdown, max_decisions=brute_max_decisions, **kw
                     )
                     t_total += time.perf_counter() - t0
-                    dc = oracle.solve(p.links, p.speed, **kw)[1]
+                    dc = oracle.solve(p.links, p.slowdown, **kw)[1]
                     brute_ok &= math.isclose(bc, dc, rel_tol=1e-9)
                 brute_ms = t_total / min(brute_instances, len(problems)) * 1e3
             row = {

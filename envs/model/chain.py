@@ -97,7 +97,7 @@ def node_const(
 ) -> np.ndarray:
     """``(n, P)``: the weighted cost of block ``i`` on platform ``s`` apart from its compute
     time: ``eta_overhead * w[s] / n``, plus ``eta_energy * d_energy * energy_j[i]`` on the
-    device (``s = 0``). The oracle's node term is ``latency_ms[i] * speed[s]`` plus this."""
+    device (``s = 0``). The oracle's node term is ``latency_ms[i] * slowdown[s]`` plus this."""
     n = energy_j.shape[0]
     c = np.zeros((n, overhead_weights.shape[0])) + eta_overhead * overhead_weights / n
     c[:, 0] += eta_energy * d_energy * energy_j
@@ -211,9 +211,11 @@ class ChainCostModel:
             )
         return s
 
-    def compute_ms(self, speed) -> np.ndarray:
-        """Per-block compute latency on each platform, ``(..., n, P)``; ``speed = (..., P)`` d factors."""
-        return self.blocks.latency_ms[:, None] * np.asarray(speed, dtype=np.float64)[..., None, :]
+    def compute_ms(self, slowdown) -> np.ndarray:
+        """Per-block compute latency on each platform, ``(..., n, P)``; ``slowdown = (..., P)`` d factors."""
+        return (
+            self.blocks.latency_ms[:, None] * np.asarray(slowdown, dtype=np.float64)[..., None, :]
+        )
 
     def node_const(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
         """:func:`node_const` of this model (cached per weighting; do not modify)."""
@@ -233,7 +235,7 @@ class ChainCostModel:
         self,
         decisions,
         links: LinkMatrices,
-        speed,
+        slowdown,
         *,
         d_energy: float = 1.0,
         eta_energy: float = 0.0,
@@ -246,7 +248,7 @@ class ChainCostModel:
         Args:
             decisions: ints of shape ``(n,)`` or ``(B, n)`` (platform per block).
             links: from :func:`mec_links`/:func:`d2d_links`, unbatched or batched with ``B``.
-            speed: capability factors ``(P,)`` or ``(B, P)``, e.g. ``(d_T, d_E, d_C)``.
+            slowdown: capability factors ``(P,)`` or ``(B, P)``, e.g. ``(d_T, d_E, d_C)``.
             d_energy: the energy factor ``d_e`` (docs/model.md §3).
             eta_energy, eta_overhead: the weights η1, η2 (MEC) or η (D2D, overhead 0).
             exit_draws: with early exits, uniforms shaped like ``decisions``: the sample exits
@@ -271,19 +273,19 @@ class ChainCostModel:
                     self._kernel_one
                     and exit_draws is None
                     and decisions.dtype == np.int64
-                    and type(speed) is np.ndarray
-                    and speed.shape == (self.P,)
+                    and type(slowdown) is np.ndarray
+                    and slowdown.shape == (self.P,)
                 ):
                     P, out = self.P, self._out_one
                     kernels.chain_cost(
                         decisions.reshape(1, -1), links.ms_per_kb.reshape(1, P, P),
                         links.latency_ms.reshape(1, P, P), links.power_mw.reshape(1, P, P),
-                        speed.reshape(1, -1), self.blocks.latency_ms, self.blocks.energy_j,
+                        slowdown.reshape(1, -1), self.blocks.latency_ms, self.blocks.energy_j,
                         self.blocks.in_kb, self._gout, self.overhead_weights, float(d_energy),
                         float(eta_energy), float(eta_overhead), out,
                     )  # fmt: skip
                     return CostBreakdown(*out.ravel().tolist())
-                sp1 = speed.tolist() if type(speed) is np.ndarray else list(speed)
+                sp1 = slowdown.tolist() if type(slowdown) is np.ndarray else list(slowdown)
                 if len(sp1) == self.P:
                     draws = (
                         None
@@ -294,7 +296,7 @@ class ChainCostModel:
                         dec, links, sp1, d_energy, eta_energy, eta_overhead, draws
                     )
         s = self.check_decisions(decisions)
-        sp = np.asarray(speed, dtype=np.float64)
+        sp = np.asarray(slowdown, dtype=np.float64)
         if s.ndim == 1 and np.ndim(links.ms_per_kb) == 2 and sp.ndim == 1 and in_kb_scale is None:
             draws = (
                 None if exit_draws is None else np.asarray(exit_draws, dtype=np.float64).tolist()
@@ -455,7 +457,7 @@ class ChainCostModel:
         e_in *= t_in
         e_in *= MW_MS_TO_J
         spd = np.asarray(sp, dtype=np.float64)
-        if spd.ndim == 1 or spd.strides[0] == 0:  # one speed vector for every state
+        if spd.ndim == 1 or spd.strides[0] == 0:  # one slowdown vector for every state
             t_blk = spd.reshape(-1, P)[0].take(s2)
         else:
             t_blk = np.take_along_axis(np.broadcast_to(spd, (B, P)), s2, axis=1)
@@ -471,11 +473,11 @@ class ChainCostModel:
 
     # ------------------------------------------------------------------- oracle
     def chain_terms(
-        self, links: LinkMatrices, speed, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
+        self, links: LinkMatrices, slowdown, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
     ) -> ChainTerms:
         """The weighted per-block / per-pair cost terms used by the DP oracle (docs/model.md §7)."""
         k, lat, pw = (np.asarray(m) for m in links)
-        sp = np.asarray(speed, dtype=np.float64)
+        sp = np.asarray(slowdown, dtype=np.float64)
         on_dev = np.zeros(self.P)
         on_dev[0] = 1.0
         node = self.compute_ms(sp) + self.node_const(d_energy, eta_energy, eta_overhead)

@@ -184,19 +184,19 @@ class Oracle:
             self._tables[key] = tab
         return tab
 
-    def _links_speed(
-        self, links: LinkMatrices, speed, B: int
+    def _links_slowdown(
+        self, links: LinkMatrices, slowdown, B: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """float64 C-contiguous ``(B or 1, P, P)`` links and ``(B or 1, P)`` speed, checked:
+        """float64 C-contiguous ``(B or 1, P, P)`` links and ``(B or 1, P)`` slowdown, checked:
         the compiled loops index without bounds checks."""
         P = self.model.P
         k, lat, pw = (np.ascontiguousarray(x, dtype=np.float64) for x in links)
-        sp = np.ascontiguousarray(speed, dtype=np.float64)
+        sp = np.ascontiguousarray(slowdown, dtype=np.float64)
         kernels.check_batch(k, lat, pw, sp, B, P)
         return k.reshape(-1, P, P), lat.reshape(-1, P, P), pw.reshape(-1, P, P), sp.reshape(-1, P)
 
     def solve(
-        self, links: LinkMatrices, speed, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
+        self, links: LinkMatrices, slowdown, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
     ) -> tuple[np.ndarray, float]:
         """Optimal decision ``(n,)`` and its expected weighted cost for one state."""
         if kernels.AVAILABLE:  # compiled: the operations of _solve_rows / solve_terms below
@@ -206,23 +206,23 @@ class Oracle:
             k, lat, pw = links
             dec = np.empty(self._n, dtype=np.int64)
             try:  # float64 C-contiguous (P, P) and (P,) arrays go straight in
-                cost = kernels.dp_one(k, lat, pw, speed, tab, dec)
+                cost = kernels.dp_one(k, lat, pw, slowdown, tab, dec)
             except TypeError:  # anything else: converted and checked below
                 cost = np.nan
             if cost != cost:  # NaN: a shape the kernel refused, or NaN inputs
-                k, lat, pw, sp = (x[0].copy() for x in self._links_speed(links, speed, 1))
+                k, lat, pw, sp = (x[0].copy() for x in self._links_slowdown(links, slowdown, 1))
                 cost = kernels.dp_one(k, lat, pw, sp, tab, dec)
             return dec, cost
         m = self.model
         if m.early_exits is not None:
             terms = m.chain_terms(
-                links, speed, d_energy=d_energy, eta_energy=eta_energy, eta_overhead=eta_overhead
+                links, slowdown, d_energy=d_energy, eta_energy=eta_energy, eta_overhead=eta_overhead
             )
             return solve_terms(terms, self._in_kb, self._out_last)
         P = m.P
         ekb, e0 = weighted_moves(*links, eta_energy)
         rows = self._rows
-        np.multiply(self._lat_col, speed, out=rows[:, :P])
+        np.multiply(self._lat_col, slowdown, out=rows[:, :P])
         rows[:, :P] += m.node_const(d_energy, eta_energy, eta_overhead)
         np.multiply(self._in_col, ekb.reshape(1, P * P), out=rows[:, P:])
         rows[:, P:] += e0.reshape(1, P * P)
@@ -230,7 +230,7 @@ class Oracle:
         return _solve_rows(rows.tolist(), P, last)
 
     def solve_batch(
-        self, links: LinkMatrices, speed, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
+        self, links: LinkMatrices, slowdown, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
     ) -> tuple[np.ndarray, np.ndarray]:
         """Optimal decisions ``(B, n)`` and costs ``(B,)`` for batched links (leading dim B)."""
         k = np.asarray(links.ms_per_kb)
@@ -238,30 +238,30 @@ class Oracle:
             raise ValueError(f"solve_batch needs batched links of shape (B, P, P), got {k.shape}")
         B = k.shape[0]
         if kernels.AVAILABLE and self.model.sequential_batch:  # the scalar path's operations
-            k, lat, pw, sp = self._links_speed(links, speed, B)
+            k, lat, pw, sp = self._links_slowdown(links, slowdown, B)
             dec, cost = np.empty((B, self.model.n), dtype=np.int64), np.empty(B)
             tab = self._table(d_energy, eta_energy, eta_overhead)
             kernels.dp_solve(k, lat, pw, sp, tab, dec, cost)
             return dec, cost
-        sp = np.broadcast_to(np.asarray(speed, dtype=np.float64), (B, self.model.P))
+        sp = np.broadcast_to(np.asarray(slowdown, dtype=np.float64), (B, self.model.P))
         terms = self.model.chain_terms(
             links, sp, d_energy=d_energy, eta_energy=eta_energy, eta_overhead=eta_overhead
         )
         return solve_terms_batch(terms, self._in_kb, self._out_last)
 
     def marginals_batch(
-        self, links: LinkMatrices, speed, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
+        self, links: LinkMatrices, slowdown, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
     ) -> np.ndarray:
         """``(B, n, P)``: the least weighted cost over the decisions that run block ``i`` on
         platform ``s`` (a forward and a backward DP); its minimum over ``s`` is the optimum
-        for every block. ``links`` and ``speed`` are batched with a leading ``B`` (either may
+        for every block. ``links`` and ``slowdown`` are batched with a leading ``B`` (either may
         have ``B = 1``). Models with early exits are not supported."""
         m = self.model
         if m.early_exits is not None:
             raise ValueError("marginals_batch needs a cost model without early exits")
         P, n = m.P, m.n
         k, lat, pw = (np.asarray(x, dtype=np.float64) for x in links)
-        sp = np.asarray(speed, dtype=np.float64)
+        sp = np.asarray(slowdown, dtype=np.float64)
         B = max(k.shape[0] if k.ndim == 3 else 1, sp.shape[0] if sp.ndim == 2 else 1)
         kernels.check_batch(k, lat, pw, sp, B, P)  # the kernel has no bounds checks
         k, lat, pw = (x.reshape(-1, P, P) for x in (k, lat, pw))
@@ -290,7 +290,12 @@ class Oracle:
 
 
 def brute_force(
-    model: ChainCostModel, links: LinkMatrices, speed, *, max_decisions: int = 2_000_000, **weights
+    model: ChainCostModel,
+    links: LinkMatrices,
+    slowdown,
+    *,
+    max_decisions: int = 2_000_000,
+    **weights,
 ) -> tuple[np.ndarray, float]:
     """Exhaustive search over all ``P^n`` decisions (for tests and benchmarks only);
     ``weights``: ``d_energy``, ``eta_energy``, ``eta_overhead`` of :meth:`ChainCostModel.evaluate`."""
@@ -300,6 +305,6 @@ def brute_force(
             f"brute force over {total} decisions exceeds max_decisions={max_decisions}"
         )
     all_dec = np.array(list(itertools.product(range(model.P), repeat=model.n)), dtype=np.int64)
-    res = model.evaluate(all_dec, links, speed, **weights)
+    res = model.evaluate(all_dec, links, slowdown, **weights)
     best = int(np.argmin(res.cost))
     return all_dec[best], float(res.cost[best])

@@ -109,7 +109,7 @@ chain_cost = _jit(_chain_cost)
 
 def _d2d_observe(
     obs_values: np.ndarray,  # (num, 2) observed selected link: b (Mbps), l (ms)
-    obs_speed: np.ndarray,  # (num, 2) observed d_u, d_h
+    obs_slowdown: np.ndarray,  # (num, 2) observed d_u, d_h
     has: np.ndarray,  # (num,) bool: a collaborator is selected
     status: np.ndarray,  # (num, m) int candidate state
     avail: np.ndarray,  # (num, m) availability
@@ -134,8 +134,8 @@ def _d2d_observe(
         row[0] = x / (x + sb)
         x = obs_values[b, 1]
         row[1] = x / (x + sl)
-        du = obs_speed[b, 0]
-        dh = obs_speed[b, 1]
+        du = obs_slowdown[b, 0]
+        dh = obs_slowdown[b, 1]
         row[2] = du / (du + 1.0)
         row[3] = dh / (dh + 1.0)
         row[4] = 1.0 if has[b] else 0.0
@@ -164,10 +164,10 @@ d2d_observe = _jit(_d2d_observe)
 
 def _mec_observe(
     values: np.ndarray,  # (num, 6) observed links
-    speed: np.ndarray,  # (num, P) observed capability factors
+    slowdown: np.ndarray,  # (num, P) observed capability factors
     link_scales: np.ndarray,  # (6,)
     factor_scale: float,
-    load: bool,  # the speed entries vary (else they stay the template's)
+    load: bool,  # the slowdown entries vary (else they stay the template's)
     latency: np.ndarray,  # (n,) block latency at d = 1
     compute_scale: float,
     template: np.ndarray,  # (obs_dim,) float32 static entries
@@ -176,7 +176,7 @@ def _mec_observe(
 ) -> None:
     """The MEC observation (layout: :class:`envs.partition.sim.MECSim`) of every copy: the
     elementwise ``x / (x + scale)`` of its numpy path in one pass (identical values)."""
-    num, n, P = out.shape[0], latency.shape[0], speed.shape[1]
+    num, n, P = out.shape[0], latency.shape[0], slowdown.shape[1]
     lat = np.empty(n * P)  # block-major latency and factor per entry: contiguous SIMD loops
     fac = np.empty(n * P)
     for i in range(n):
@@ -190,7 +190,7 @@ def _mec_observe(
             row[f] = x / (x + link_scales[f])
         if load:
             for p in range(P):
-                x = speed[b, p]
+                x = slowdown[b, p]
                 row[6 + p] = x / (x + factor_scale)
                 for i in range(n):
                     fac[i * P + p] = x
@@ -234,7 +234,7 @@ lognormal_ar_step = _jit(_lognormal_ar_step)
 def _select_candidates(
     status: np.ndarray,  # (num, m) int
     avail: np.ndarray,  # (num, m)
-    own: np.ndarray,  # (num, m) own factors, or a (0, 0) array (v0: speed = availability)
+    own: np.ndarray,  # (num, m) own factors, or a (0, 0) array (v0: slowdown = availability)
     links: np.ndarray,  # (num * m, F) candidate links
     ib: int,  # bandwidth column
     il: int,  # latency column
@@ -282,7 +282,7 @@ def _d2d_selected(
     d_u: float,
     none: np.ndarray,  # (3,) sentinel b, l, d_h when no collaborator is selected
     values: np.ndarray,  # (num, 2) out: the selected link
-    speed: np.ndarray,  # (num, 2) out: (d_u, d_h) with load
+    slowdown: np.ndarray,  # (num, 2) out: (d_u, d_h) with load
     has: np.ndarray,  # (num,) bool out
 ) -> None:
     """:meth:`envs.partition.sim.D2DSim._selected` in one pass (same arithmetic)."""
@@ -299,8 +299,8 @@ def _d2d_selected(
             values[r, 1] = none[1]
             d_h = none[2]
         has[r] = j >= 0
-        speed[r, 0] = d_u * load[r, 0] if has_load else d_u
-        speed[r, 1] = d_h * load[r, 1] if has_load else d_h
+        slowdown[r, 0] = d_u * load[r, 0] if has_load else d_u
+        slowdown[r, 1] = d_h * load[r, 1] if has_load else d_h
 
 
 d2d_selected = _jit(_d2d_selected)
@@ -456,7 +456,7 @@ def _dp_one(
 
 
 def _dp_one_signatures() -> list[Any]:
-    """float64 C-contiguous arrays only (the speed may be read-only): any other input is a
+    """float64 C-contiguous arrays only (the slowdown may be read-only): any other input is a
     TypeError, which the caller answers by converting, instead of a new compilation."""
     if numba is None:
         return []
@@ -473,21 +473,21 @@ def _dp_solve(
     k: np.ndarray,  # (B or 1, P, P) ms per KB
     lat: np.ndarray,  # (B or 1, P, P) ms
     pw: np.ndarray,  # (B or 1, P, P) mW
-    speed: np.ndarray,  # (B or 1, P)
+    slowdown: np.ndarray,  # (B or 1, P)
     tab: np.ndarray,  # packed constants
     dec: np.ndarray,  # (B, n) int out: optimal decisions
     cost: np.ndarray,  # (B,) out: optimal weighted costs
 ) -> None:
     """:func:`_dp_chain` of every state of a batch (shapes checked by :func:`check_batch`)."""
     B, n = dec.shape
-    P = speed.shape[1]
-    lk, ls = k.shape[0] > 1, speed.shape[0] > 1
+    P = slowdown.shape[1]
+    lk, ls = k.shape[0] > 1, slowdown.shape[0] > 1
     work = np.empty(2 * P * P + 3 * P)
     choice = np.empty(n * P, dtype=np.int64)
     for b in range(B):
         bl = b if lk else 0
         bs = b if ls else 0
-        cost[b] = _dp_chain(k[bl], lat[bl], pw[bl], speed[bs], tab, work, choice, dec[b])
+        cost[b] = _dp_chain(k[bl], lat[bl], pw[bl], slowdown[bs], tab, work, choice, dec[b])
 
 
 dp_solve = _jit(_dp_solve)
@@ -497,7 +497,7 @@ def _dp_marginals(
     k: np.ndarray,  # (B or 1, P, P)
     lat: np.ndarray,
     pw: np.ndarray,
-    speed: np.ndarray,  # (B or 1, P)
+    slowdown: np.ndarray,  # (B or 1, P)
     blk_lat: np.ndarray,  # (n,)
     in_kb: np.ndarray,  # (n,)
     out_last: float,
@@ -509,7 +509,7 @@ def _dp_marginals(
     cost over the decisions that run block ``i`` on ``s``; its minimum over ``s`` is the
     optimum for every ``i`` (docs/model.md §7)."""
     B, n, P = out.shape
-    lk, ls = k.shape[0] > 1, speed.shape[0] > 1
+    lk, ls = k.shape[0] > 1, slowdown.shape[0] > 1
     ekb = np.empty((P, P))
     e0 = np.empty((P, P))
     node = np.empty((n, P))
@@ -522,7 +522,7 @@ def _dp_marginals(
         _weighted_moves(k, lat, pw, bl, eta_mj, ekb, e0)
         for i in range(n):
             for s in range(P):
-                node[i, s] = blk_lat[i] * speed[bs, s] + node_const[i, s]
+                node[i, s] = blk_lat[i] * slowdown[bs, s] + node_const[i, s]
         for s in range(P):
             V[n - 1, s] = node[n - 1, s] + (out_last * ekb[s, 0] + e0[s, 0])
         for i in range(n - 2, -1, -1):
@@ -551,13 +551,13 @@ dp_marginals = _jit(_dp_marginals)
 
 
 def check_batch(
-    k: np.ndarray, lat: np.ndarray, pw: np.ndarray, speed: np.ndarray, B: int, P: int
+    k: np.ndarray, lat: np.ndarray, pw: np.ndarray, slowdown: np.ndarray, B: int, P: int
 ) -> None:
-    """ValueError unless the link matrices ``(P, P)`` and the speed ``(P,)`` are each one
+    """ValueError unless the link matrices ``(P, P)`` and the slowdown ``(P,)`` are each one
     state or ``B`` states (a leading axis of 1 or ``B``): the kernels index without bounds
     checks, so callers check shapes first."""
     for name, shape, tail in (("links", k.shape, (P, P)), ("links", lat.shape, (P, P)),
-                              ("links", pw.shape, (P, P)), ("speed", speed.shape, (P,))):  # fmt: skip
+                              ("links", pw.shape, (P, P)), ("slowdown", slowdown.shape, (P,))):  # fmt: skip
         lead = shape[: len(shape) - len(tail)]
         if shape[len(lead) :] != tail or len(lead) > 1 or (lead and lead[0] not in (1, B)):
             raise ValueError(f"{name} must have shape {tail} or (1 or {B}, *{tail}), got {shape}")

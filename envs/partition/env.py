@@ -248,7 +248,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         0.5 at a 10% regret."""
         sim = self.sim
         marg = self.oracle.marginals_batch(
-            sim.links_batch(measured=True), sim.obs_speed, **self.cost_kw
+            sim.links_batch(measured=True), sim.obs_slowdown, **self.cost_kw
         )
         opt = np.maximum(marg.min(-1, keepdims=True), 1e-12)
         r = np.maximum(marg / opt - 1.0, 0.0)
@@ -342,7 +342,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         """
         self._require_reset()
         return PartitionProblem(
-            self.cost_model, self.sim.links_one(), self.sim.speed[0].copy(), **self.cost_kw
+            self.cost_model, self.sim.links_one(), self.sim.slowdown[0].copy(), **self.cost_kw
         )
 
     @property
@@ -354,7 +354,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         return PartitionProblem(
             self.cost_model,
             self.sim.links_one(measured=True),
-            self.sim.obs_speed[0].copy(),
+            self.sim.obs_slowdown[0].copy(),
             **self.cost_kw,
         )
 
@@ -389,23 +389,23 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         if batch:
             if avail is not None and not avail.all():
                 decision = np.where(avail[:, None], decision, 0)
-            links, speed = sim.links_batch(), sim.speed
+            links, slowdown = sim.links_batch(), sim.slowdown
         else:
             if avail is not None and not avail[0]:
                 decision = np.zeros(self.n_blocks, dtype=np.int64)
-            links, speed = sim.links_one(), sim.speed[0]
-        res = model.evaluate(decision, links, speed, exit_draws=draws, **kw)
-        exp = model.evaluate(decision, links, speed, **kw) if self._exits else res
+            links, slowdown = sim.links_one(), sim.slowdown[0]
+        res = model.evaluate(decision, links, slowdown, exit_draws=draws, **kw)
+        exp = model.evaluate(decision, links, slowdown, **kw) if self._exits else res
         opt = None
         if self.use_oracle:
             if batch:
-                opt = self.oracle.solve_batch(links, speed, **kw)[1]
+                opt = self.oracle.solve_batch(links, slowdown, **kw)[1]
                 if avail is not None:
                     opt = np.where(avail, opt, exp.cost)
             elif avail is not None and not avail[0]:
                 opt = exp.cost  # all-local is the only feasible decision
             else:
-                opt = self.oracle.solve(links, speed, **kw)[1]
+                opt = self.oracle.solve(links, slowdown, **kw)[1]
         return decision, res, exp, opt
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:

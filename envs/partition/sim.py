@@ -148,10 +148,10 @@ class MECSim:
         # batched observation by the compiled kernel (v1; the same elementwise operations)
         self.compiled = model.sequential_batch and kernels.AVAILABLE
         self.values = np.zeros((0, 6))
-        self.speed = np.zeros((0, P))
+        self.slowdown = np.zeros((0, P))
         # What the agent observes: the current frame, or (measured) the previous frame's
-        # values; the cost is always charged on ``values``/``speed`` (the current frame).
-        self.obs_values, self.obs_speed = self.values, self.speed
+        # values; the cost is always charged on ``values``/``slowdown`` (the current frame).
+        self.obs_values, self.obs_slowdown = self.values, self.slowdown
 
     @property
     def num(self) -> int:
@@ -160,64 +160,64 @@ class MECSim:
     def _refresh(self) -> None:
         self.values = self.link.values
         if self.load.enabled:
-            self.speed = self.nominal * self.load.values
-        elif self.speed.shape[0] != self.values.shape[0]:  # constant: build once per size
-            self.speed = np.broadcast_to(self.nominal, (self.values.shape[0], 3))
+            self.slowdown = self.nominal * self.load.values
+        elif self.slowdown.shape[0] != self.values.shape[0]:  # constant: build once per size
+            self.slowdown = np.broadcast_to(self.nominal, (self.values.shape[0], 3))
 
     def reset(self, rng: np.random.Generator, num: int, offset=None) -> None:
         self.link.reset(rng, num, offset=offset)
         self.load.reset(rng, num)
         self._refresh()
         # the first frame's measurement is the frame itself (the device probes on connecting)
-        self.obs_values, self.obs_speed = self.values, self.speed
+        self.obs_values, self.obs_slowdown = self.values, self.slowdown
 
     def reset_where(self, rng: np.random.Generator, mask: np.ndarray, offset=None) -> None:
         self.link.reset_where(rng, mask, offset=offset)
         self.load.reset_where(rng, mask)
         self._refresh()
         if not self.measured:
-            self.obs_values, self.obs_speed = self.values, self.speed
+            self.obs_values, self.obs_slowdown = self.values, self.slowdown
         elif mask.any():
             self.obs_values = self.obs_values.copy()
             self.obs_values[mask] = self.values[mask]
             if self.load.enabled:
-                self.obs_speed = self.obs_speed.copy()
-                self.obs_speed[mask] = self.speed[mask]
+                self.obs_slowdown = self.obs_slowdown.copy()
+                self.obs_slowdown[mask] = self.slowdown[mask]
 
     def step(self, rng: np.random.Generator) -> None:
         # processes store a new values array per call, so keeping references is safe
-        prev = self.values, self.speed
+        prev = self.values, self.slowdown
         self.link.step(rng)
         self.load.step(rng)
         self._refresh()
-        self.obs_values, self.obs_speed = prev if self.measured else (self.values, self.speed)
+        self.obs_values, self.obs_slowdown = prev if self.measured else (self.values, self.slowdown)
 
     @property
     def available(self) -> None:
         return None  # every MEC frame has all three platforms
 
     def observe(self) -> np.ndarray:
-        values, speed = self.obs_values, self.obs_speed
+        values, slowdown = self.obs_values, self.obs_slowdown
         if self.num == 1:  # the single env: the same ops on 1-D rows, fewer numpy calls
             obs = self._template.copy()
             obs[:6] = squash(values[0], MEC_LINK_SCALES)
             if self.load.enabled:
-                obs[6:9] = squash(speed[0], FACTOR_SCALE)
-                obs[self._cs] = self.static.compute(speed)[0]
+                obs[6:9] = squash(slowdown[0], FACTOR_SCALE)
+                obs[self._cs] = self.static.compute(slowdown)[0]
             return obs[None]
         obs = np.empty((self.num, self.obs_dim), dtype=np.float32)
         if self.compiled:
             st = self.static
             kernels.mec_observe(
-                values, speed, MEC_LINK_SCALES, FACTOR_SCALE, self.load.enabled, st.latency,
+                values, slowdown, MEC_LINK_SCALES, FACTOR_SCALE, self.load.enabled, st.latency,
                 st.compute_scale, self._template, self._cs.start, obs,
             )  # fmt: skip
             return obs
         obs[:] = self._template
         obs[:, :6] = squash(values, MEC_LINK_SCALES)
         if self.load.enabled:
-            obs[:, 6:9] = squash(speed, FACTOR_SCALE)
-            self.static.compute_into(obs, self._cs.start, speed)
+            obs[:, 6:9] = squash(slowdown, FACTOR_SCALE)
+            self.static.compute_into(obs, self._cs.start, slowdown)
         return obs
 
     def links_one(self, measured: bool = False) -> LinkMatrices:
@@ -238,13 +238,13 @@ class MECSim:
     def network_one(self) -> dict[str, float]:
         out = dict(zip(self.fields, self.values[0].tolist(), strict=True))
         if self.load.enabled:
-            out.update(zip(("d_t", "d_e", "d_c"), self.speed[0].tolist(), strict=True))
+            out.update(zip(("d_t", "d_e", "d_c"), self.slowdown[0].tolist(), strict=True))
         return out
 
     def network_batch(self) -> dict[str, np.ndarray]:
         out = {f: self.values[:, i].copy() for i, f in enumerate(self.fields)}
         if self.load.enabled:
-            out.update({k: self.speed[:, i].copy() for i, k in enumerate(("d_t", "d_e", "d_c"))})
+            out.update({k: self.slowdown[:, i].copy() for i, k in enumerate(("d_t", "d_e", "d_c"))})
         return out
 
 
@@ -302,12 +302,12 @@ class D2DSim:
         self._link_scales = D2D_LINK_SCALES.tolist()
         self._latency = self.static.latency.tolist()
         self.values = np.zeros((0, 2))
-        self.speed = np.zeros((0, 2))
+        self.slowdown = np.zeros((0, 2))
         self.has = np.zeros(0, dtype=bool)
         # Observed state: the current frame's, or (measured) every candidate's link and the
         # load as measured in the previous frame; a candidate that just joined is measured
         # when it joins. Availability, status and the selection are current.
-        self.obs_values, self.obs_speed = self.values, self.speed
+        self.obs_values, self.obs_slowdown = self.values, self.slowdown
         self._meas_link = np.zeros((0, 2))
         self._meas_load = np.zeros((0, 2))
         self._buf_num = 0
@@ -330,11 +330,11 @@ class D2DSim:
         pick = self._selected_one if one else self._selected
         if self.compiled:
             pick = self._selected_compiled
-        self.values, self.speed, self.has = pick(pool.link.values, self.load.values)
+        self.values, self.slowdown, self.has = pick(pool.link.values, self.load.values)
         if self.measured:
-            self.obs_values, self.obs_speed, _ = pick(self._meas_link, self._meas_load)
+            self.obs_values, self.obs_slowdown, _ = pick(self._meas_link, self._meas_load)
         else:
-            self.obs_values, self.obs_speed = self.values, self.speed
+            self.obs_values, self.obs_slowdown = self.values, self.slowdown
 
     def _selected(self, link_values: np.ndarray, load_values: np.ndarray) -> tuple[np.ndarray, ...]:
         """The selected collaborator's link and the factors ``(d_u, d_h)`` per copy."""
@@ -344,17 +344,17 @@ class D2DSim:
         flat = np.maximum(sel, 0)
         flat += pool.flat_rows  # row e * m + selected of the candidate arrays
         values = link_values.take(flat, axis=0)
-        speed = np.empty((sel.size, 2))
-        speed[:, 0] = self.d_u
+        slowdown = np.empty((sel.size, 2))
+        slowdown[:, 0] = self.d_u
         own = pool.base_factor if pool.own is None else pool.own.reshape(-1).take(flat)
-        np.divide(own, pool.avail.reshape(-1).take(flat), out=speed[:, 1])
+        np.divide(own, pool.avail.reshape(-1).take(flat), out=slowdown[:, 1])
         if not has.all():  # sentinel frame: no collaborator
             none = np.flatnonzero(~has)
             values[none] = (NO_LINK_MBPS, NO_LINK_MS)
-            speed[none, 1] = NO_COLLAB_FACTOR
+            slowdown[none, 1] = NO_COLLAB_FACTOR
         if self.load.enabled:
-            speed *= load_values
-        return values, speed, has
+            slowdown *= load_values
+        return values, slowdown, has
 
     def _selected_compiled(
         self, link_values: np.ndarray, load_values: np.ndarray
@@ -362,13 +362,13 @@ class D2DSim:
         """:meth:`_selected` by the compiled kernel (same arithmetic)."""
         pool = self.pool
         num = pool.selected.shape[0]
-        values, speed, has = np.empty((num, 2)), np.empty((num, 2)), np.empty(num, dtype=bool)
+        values, slowdown, has = np.empty((num, 2)), np.empty((num, 2)), np.empty(num, dtype=bool)
         kernels.d2d_selected(
             link_values, load_values if self.load.enabled else _NO_LOAD, pool.selected,
             _NO_LOAD if pool.own is None else pool.own, pool.avail, pool.base_factor, self.d_u,
-            _NO_COLLABORATOR, values, speed, has,
+            _NO_COLLABORATOR, values, slowdown, has,
         )  # fmt: skip
-        return values, speed, has
+        return values, slowdown, has
 
     def _selected_one(
         self, link_values: np.ndarray, load_values: np.ndarray
@@ -382,10 +382,10 @@ class D2DSim:
             d_h = own / float(pool.avail[0, sel])
         else:
             b, lat, d_h = NO_LINK_MBPS, NO_LINK_MS, NO_COLLAB_FACTOR
-        speed = np.array([[self.d_u, d_h]])
+        slowdown = np.array([[self.d_u, d_h]])
         if self.load.enabled:
-            speed *= load_values
-        return np.array([[b, lat]]), speed, np.array([sel >= 0])
+            slowdown *= load_values
+        return np.array([[b, lat]]), slowdown, np.array([sel >= 0])
 
     def reset(self, rng: np.random.Generator, num: int, offset=None) -> None:
         self.load.reset(rng, num)
@@ -428,7 +428,7 @@ class D2DSim:
         if self.compiled:
             obs = np.empty((num, self.obs_dim), dtype=np.float32)
             kernels.d2d_observe(
-                self.obs_values, self.obs_speed, self.has, pool.status, pool.avail,
+                self.obs_values, self.obs_slowdown, self.has, pool.status, pool.avail,
                 self._obs_links, pool.selected, _STATE_FLAGS, self.static.latency,
                 self.static.compute_scale, *self._link_scales, self._template, self._cs.start,
                 self._cand, obs,
@@ -444,13 +444,13 @@ class D2DSim:
         for j, scale in enumerate(self._link_scales):
             x = self.obs_values[:, j]
             np.divide(x, np.add(x, scale, out=col), out=obs[:, j])
-        obs[:, 2:4] = squash(self.obs_speed, FACTOR_SCALE)
+        obs[:, 2:4] = squash(self.obs_slowdown, FACTOR_SCALE)
         obs[:, 4] = self.has
         if self.load.enabled:
-            self.static.compute_into(obs, self._cs.start, self.obs_speed)
+            self.static.compute_into(obs, self._cs.start, self.obs_slowdown)
         else:  # the user's column is constant (in the template): only the collaborator's
             c, c2 = self._c
-            np.multiply(self.static.latency, self.obs_speed[:, 1:2], out=c)
+            np.multiply(self.static.latency, self.obs_slowdown[:, 1:2], out=c)
             np.add(c, self.static.compute_scale, out=c2)
             np.divide(c, c2, out=obs[:, self._cs.start + 1 : self._cs.stop : 2])
         # Per candidate (a strided float32 view): flags from the state, then masked values.
@@ -495,13 +495,13 @@ class D2DSim:
         so the float32 observation is bit-identical to the batched path)."""
         pool = self.pool
         obs = self._template.copy()
-        (b, lat), (d_u, d_h) = self.obs_values[0].tolist(), self.obs_speed[0].tolist()
+        (b, lat), (d_u, d_h) = self.obs_values[0].tolist(), self.obs_slowdown[0].tolist()
         sb, sl = self._link_scales
         obs[:5] = [b / (b + sb), lat / (lat + sl), d_u / (d_u + FACTOR_SCALE),
                    d_h / (d_h + FACTOR_SCALE), float(self.has[0])]  # fmt: skip
         cs = self.static.compute_scale
         if self.load.enabled:
-            obs[self._cs] = self.static.compute(self.obs_speed)[0]
+            obs[self._cs] = self.static.compute(self.obs_slowdown)[0]
         else:
             c = [x * d_h for x in self._latency]
             obs[self._cs.start + 1 : self._cs.stop : 2] = [x / (x + cs) for x in c]
@@ -547,10 +547,10 @@ class D2DSim:
             "b": b if has else 0.0,
             "l": lat if has else float("inf"),
             "collaborator": int(self.pool.selected[0]),
-            "d_h": float(self.speed[0, 1]) if has else float("inf"),
+            "d_h": float(self.slowdown[0, 1]) if has else float("inf"),
         }
         if self.load.enabled:
-            out["d_u"] = float(self.speed[0, 0])
+            out["d_u"] = float(self.slowdown[0, 0])
         return out
 
     def network_batch(self) -> dict[str, np.ndarray]:
@@ -559,8 +559,8 @@ class D2DSim:
             "b": np.where(has, self.values[:, 0], 0.0),
             "l": np.where(has, self.values[:, 1], np.inf),
             "collaborator": self.pool.selected.copy(),
-            "d_h": np.where(has, self.speed[:, 1], np.inf),
+            "d_h": np.where(has, self.slowdown[:, 1], np.inf),
         }
         if self.load.enabled:
-            out["d_u"] = self.speed[:, 0].copy()
+            out["d_u"] = self.slowdown[:, 0].copy()
         return out

@@ -104,7 +104,7 @@ class PartitionVectorEnv(VectorEnv):
         """The batched frame (``B = num_envs``) the next actions are evaluated on."""
         self._require_reset()
         return PartitionProblem(
-            self.cost_model, self.sim.links_batch(), self.sim.speed.copy(), **self.cost_kw
+            self.cost_model, self.sim.links_batch(), self.sim.slowdown.copy(), **self.cost_kw
         )
 
     @property
@@ -114,7 +114,7 @@ class PartitionVectorEnv(VectorEnv):
         return PartitionProblem(
             self.cost_model,
             self.sim.links_batch(measured=True),
-            np.array(self.sim.obs_speed),
+            np.array(self.sim.obs_slowdown),
             **self.cost_kw,
         )
 
