@@ -16,52 +16,13 @@ validation, ``checkpoint.pt``, and for the torch agents set-up, step count and f
 Runner modules import their agent library lazily, so ``import pipeline.runners.sb3`` does not
 start Ray and vice versa.
 
-**Agent config schemas.** The config dataclasses of this repo's agents are the one source of
-their hyperparameters' keys, defaults and allowed values. Importing this package registers,
-in Hydra's ConfigStore, the node ``schema/agent/<name>`` for each entry of
-:data:`AGENT_SCHEMAS`: ``_target_``, ``name`` and ``action_space`` (mandatory) and every
-field of the dataclass with its default (without :data:`PIPELINE_FIELDS`). Each
-``configs/agent/<name>.yaml`` lists it first in its ``defaults`` and sets only ``_target_``,
-``name``, ``action_space`` and the values that deliberately differ (``configs/train.yaml``
-names this package in ``hydra.searchpath``, so Hydra imports it before it composes).
+Importing this package registers the Hydra schema nodes of the agent and env configs
+(:func:`pipeline.schemas.register_schemas`): ``configs/train.yaml`` names it in
+``hydra.searchpath`` so that Hydra imports it before it composes.
 """
 
 from __future__ import annotations
 
-#: config fields that come from the top-level config (``seed``, ``torch_threads``), not
-#: from ``agent.*``
-PIPELINE_FIELDS: tuple[str, ...] = ("seed", "torch_threads")
+from pipeline.schemas import register_schemas
 
-#: ``configs/agent/<name>.yaml`` -> the config dataclass (or instance) whose defaults are the
-#: schema node ``schema/agent/<name>``
-AGENT_SCHEMAS: dict[str, str] = {
-    "iorlo": "agents.iorlo.IoRLOConfig",
-    "iorlo_plus": "agents.iorlo.IoRLOPlus.default_config",  # IoRLO+'s own defaults
-    "dp_distill": "agents.distill.DistillConfig",
-    "dp_forecast": "agents.forecast.ForecastConfig",
-    "drlos": "agents.drlos.DRLoSConfig",
-    "drlos_plus": "agents.drlos_plus.DRLoSPlusConfig",
-    "qlearning": "agents.qlearning.QLearningConfig",
-}
-
-
-def schema_node(path: str) -> dict:
-    """The schema node of the config dataclass (or instance) at the dotted ``path``."""
-    from hydra.utils import get_object
-
-    from agents.common.rules import field_defaults
-
-    meta = dict.fromkeys(("_target_", "name", "action_space"), "???")
-    return {**meta, **field_defaults(get_object(path), skip=PIPELINE_FIELDS)}
-
-
-def register_agent_schemas() -> None:
-    """Store every node of :data:`AGENT_SCHEMAS` in Hydra's ConfigStore (idempotent)."""
-    from hydra.core.config_store import ConfigStore
-
-    store = ConfigStore.instance()
-    for name, path in AGENT_SCHEMAS.items():
-        store.store(name=name, group="schema/agent", node=schema_node(path))
-
-
-register_agent_schemas()
+register_schemas()

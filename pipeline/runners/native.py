@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 from omegaconf import DictConfig
 
 from agents.common.rules import ConfigError, Rule, rules_of
-from pipeline.runners import PIPELINE_FIELDS
 from pipeline.runners.base import Runner, TrainContext, TrainingStopped
+from pipeline.schemas import PIPELINE_FIELDS
 
 
 def import_object(path: str) -> Any:
