@@ -1,12 +1,29 @@
-"""Shared test settings: the v1 partition envs replay real traces from ``../shared/data``."""
+"""Shared test settings: paths (the real data in ``../shared/data``, read in place, never
+copied; ``$EDGERL_DATA`` overrides it), the skip marks of tests that need it, and the small
+scheduling configs of the fast tests."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from envs.mixture import default_data_dir
 
+REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = default_data_dir()
+TRACES_DIR = DATA_DIR / "traces"
+ARRIVALS_DIR = DATA_DIR / "arrivals"
+AZURE_CODE = ARRIVALS_DIR / "azure_llm_inference_code_2023.csv"
+#: scheduling envs small enough for an episode in milliseconds (agent tests; env tests)
+SCHEDULING_SMALL = {
+    "capacities": 100,
+    "buffer_size": 64,
+    "window_slots": 40,
+    "num_users": 200,
+    "load": 0.8,
+}
+SCHEDULING_TINY = {"capacities": 50, "buffer_size": 32, "window_slots": 20, "num_users": 100}
 HAVE_TRACES = (DATA_DIR / "traces" / "mmwave_uplink").is_dir() and (
     DATA_DIR / "traces" / "lumos5g"
 ).is_dir()

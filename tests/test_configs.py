@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import asdict, fields
-from pathlib import Path
 
 import pytest
+from conftest import DATA_DIR
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
@@ -22,7 +22,7 @@ DNNS = sorted(
 NETWORKS = sorted(p.stem for p in (CONFIG_DIR / "network").glob("*.yaml") if p.stem != "none")
 AGENTS = sorted(p.stem for p in (CONFIG_DIR / "agent").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = DATA_DIR
 
 #: which agents train on which env (the compatibility table of docs/pipeline.md)
 COMPATIBLE = {

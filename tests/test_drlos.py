@@ -8,6 +8,7 @@ import gymnasium
 import numpy as np
 import pytest
 import torch
+from conftest import SCHEDULING_SMALL
 
 from agents.common.checkpoint import load_checkpoint
 from agents.drlos import (
@@ -24,7 +25,7 @@ from agents.loading import load_actor
 from envs.scheduling import ENV_ID, EdgeSchedulingEnv
 
 # λ = 0.8 · 300 / 10 = 24 tasks per slot over 40 slots; episodes of ~120 steps, M = 64.
-SMALL = {"capacities": 100, "buffer_size": 64, "window_slots": 40, "num_users": 200, "load": 0.8}
+SMALL = SCHEDULING_SMALL
 
 
 def small_env(**kw) -> gymnasium.Env:

@@ -27,6 +27,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 import pytest
+from conftest import ARRIVALS_DIR, AZURE_CODE
 from gymnasium.envs.registration import load_env_creator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,8 +42,7 @@ MEC_ID, D2D_ID, SCHED_ID = (
     "EdgeRL/D2DPartition-v0",
     "EdgeRL/EdgeScheduling-v0",
 )
-AZURE = Path(__file__).resolve().parents[2] / "shared" / "data" / "arrivals"
-AZURE_CODE = AZURE / "azure_llm_inference_code_2023.csv"
+AZURE = ARRIVALS_DIR
 
 FUZZ = settings(
     deadline=None,

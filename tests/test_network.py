@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import TRACES_DIR
 
 from envs.dynamics import (
     D2D_LINK_FIELDS,
@@ -23,7 +22,7 @@ from envs.dynamics import (
 )
 from envs.traces import Trace
 
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
+TRACES = TRACES_DIR
 needs_data = pytest.mark.skipif(not TRACES.is_dir(), reason=f"real traces absent ({TRACES})")
 
 MEC_TABLE = np.array(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import pickle
 import warnings
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import TRACES_DIR
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from gymnasium.wrappers import RescaleAction
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
@@ -24,7 +24,7 @@ from envs.wrappers import IntentThresholds
 
 IDS = envs.PARTITION_ENV_IDS
 MODES = ("continuous", "discrete")
-TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "traces"
+TRACES = TRACES_DIR
 needs_traces = pytest.mark.skipif(not TRACES.is_dir(), reason=f"real traces absent ({TRACES})")
 MEC_AVG = {
     f: TABLE2[f][2] for f in ("b_te_up", "b_te_down", "b_ec_up", "b_ec_down", "l_te", "l_ec")

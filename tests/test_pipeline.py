@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO
 from omegaconf import OmegaConf
 
-REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "HYDRA_FULL_ERROR": "1",
        "PYTHONWARNINGS": "ignore"}  # fmt: skip
 #: per-run schedules small enough to hit every code path (eval, checkpoint, log) quickly

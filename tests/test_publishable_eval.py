@@ -26,14 +26,14 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import DATA_DIR, REPO
 from omegaconf import OmegaConf
 
-REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "HYDRA_FULL_ERROR": "1",
        "PYTHONWARNINGS": "ignore"}  # fmt: skip
 TINY = ["env=mec", "dnn=lenet", "train.progress=false", "train.eval_every=0",
         "train.checkpoint_every=0", "train.final_eval_episodes=0", "torch_threads=1"]  # fmt: skip
-DATA = Path(os.environ.get("EDGERL_DATA", REPO.parent / "shared" / "data"))
+DATA = DATA_DIR
 
 
 def _run(args: list[str], cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -6,12 +6,13 @@ import gymnasium
 import numpy as np
 import pytest
 import torch
+from conftest import SCHEDULING_SMALL
 
 from agents.qlearning import QLearningAgent
 from envs.scheduling import ENV_ID, EdgeSchedulingEnv
 
 # λ = 0.8 · 300 / 10 = 24 tasks per slot over 40 slots; server 0 gets 54.5 % of them.
-SMALL = {"capacities": 100, "buffer_size": 64, "window_slots": 40, "num_users": 200, "load": 0.8}
+SMALL = SCHEDULING_SMALL
 
 
 def evaluate(env, act, seeds=range(1000, 1006)) -> tuple[float, float]:

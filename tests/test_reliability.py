@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from hydra import compose, initialize_config_dir
 
 import envs  # noqa: F401
@@ -41,7 +42,6 @@ from agents.common.checkpoint import (
 from agents.loading import load_actor
 from pipeline.utils import CONFIG_DIR, RunLock, clean_stale_temp, sha256_file
 
-REPO = Path(__file__).resolve().parents[1]
 MEC = "EdgeRL/MECPartition-v0"
 QUIET = ["train.progress=false", "train.eval_episodes=1", "train.final_eval_episodes=0",
          "train.log_every=50", "train.eval_every=0", "train.checkpoint_every=0",

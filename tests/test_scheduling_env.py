@@ -7,6 +7,7 @@ from pathlib import Path
 import gymnasium
 import numpy as np
 import pytest
+from conftest import ARRIVALS_DIR, AZURE_CODE
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -21,8 +22,7 @@ from envs.scheduling import (
 )
 from envs.scheduling.arrivals import AzureTraceArrivals
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "arrivals"
-AZURE_CODE = DATA / "azure_llm_inference_code_2023.csv"
+DATA = ARRIVALS_DIR
 # A small system (λ = 0.8 · 150 / 10 = 12 tasks per slot) for fast invariant checks.
 SMALL = {
     "capacities": 50,

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import SCHEDULING_TINY
 
 from envs.mixture import default_data_dir
 from envs.scheduling import EdgeSchedulingEnv
@@ -69,7 +70,7 @@ def random_assign(env: EdgeSchedulingEnv, rng: np.random.Generator, t: int) -> n
     return rng.integers(0, env.num_servers + 1, env.buffer_size)
 
 
-SMALL = {"capacities": 50, "buffer_size": 32, "window_slots": 20, "num_users": 100}
+SMALL = SCHEDULING_TINY
 PLAIN = "time_s,home,service\n" + "".join(
     f"{0.003 * i * (i % 7):.4f},{(i * 5) % 3},{1 + (i * 11) % 9}\n" for i in range(400)
 )

@@ -7,11 +7,11 @@ import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import gymnasium
 import numpy as np
 import pytest
+from conftest import REPO
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401
@@ -29,7 +29,6 @@ from envs.scheduling.objective import episode_objective, step_latency_ms, step_r
 from envs.scheduling.vector import EdgeSchedulingVectorEnvV1
 
 V1 = "EdgeRL/EdgeScheduling-v1"
-REPO = Path(__file__).resolve().parents[1]
 AZURE = REPO.parent / "shared" / "data" / "arrivals" / "azure_llm_inference_code_2023.csv"
 # A small v1: 1/5 of the capacities, fewer visible tasks, a short window.
 TINY = {"capacities": [24, 16, 10], "buffer_size": 24, "window_slots": 30, "num_users": 200}
@@ -346,9 +345,14 @@ def test_tiny_pipeline_run(tmp_path, args):
 def test_env_yaml_matches_v1_constructor():
     import inspect
 
+    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    y = OmegaConf.to_container(OmegaConf.load(REPO / "configs/env/scheduling_v1.yaml"))
+    from pipeline.utils import CONFIG_DIR
+
+    # the composed env config: the yaml over its schema node (the constructor's defaults)
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        y = OmegaConf.to_container(compose("train", overrides=["env=scheduling_v1"]).env)
     params = {k: p.default for k, p in inspect.signature(EdgeSchedulingEnvV1).parameters.items()}
     meta = {"defaults", "_target_", "name", "id", "tag", "train_steps", "max_episode_steps",
             "action_mode"}  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 import pytest
+from conftest import SCHEDULING_TINY
 from gymnasium.vector import AutoresetMode
 
 from envs.scheduling import (
@@ -24,7 +25,7 @@ from envs.scheduling import (
 )
 from envs.scheduling.batch import _py_variance, sample_variance_rows
 
-SMALL = {"capacities": 50, "buffer_size": 32, "window_slots": 20, "num_users": 100}
+SMALL = SCHEDULING_TINY
 PLAIN = "time_s,home,service\n" + "".join(
     f"{0.002 * i * (i % 5):.4f},{(i * 7) % 3},{1 + (i * 5) % 7}\n" for i in range(150)
 )

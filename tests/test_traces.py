@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA_DIR, TRACES_DIR
 
 from envs.traces import (
     Trace,
@@ -17,8 +18,8 @@ from envs.traces import (
     read_mmwave_list,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-TRACES = DATA / "traces"
+DATA = DATA_DIR
+TRACES = TRACES_DIR
 needs_data = pytest.mark.skipif(not TRACES.is_dir(), reason=f"real traces absent ({TRACES})")
 
 

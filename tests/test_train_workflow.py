@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -27,7 +28,6 @@ from pipeline.config import ConfigError, safe_dirname, validate
 from pipeline.runners.rllib import ray_init_kwargs
 from pipeline.utils import CONFIG_DIR
 
-REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "PYTHONWARNINGS": "ignore"}
 TINY = ["train.total_steps=200", "train.eval_every=0", "train.final_eval_episodes=2",
         "train.progress=false", "train.checkpoint_every=0", "agent.learning_starts=50",
