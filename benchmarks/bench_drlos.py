@@ -190,6 +190,46 @@ def measure_speed(
     return rows
 
 
+def rollout_speed(
+    iterations: int, n_rollouts: int = 20, load: float = 0.8, lw: float = 0.0, seed: int = 0
+) -> dict[str, Any]:
+    """DRLoS iterations/s with the N rollouts of a task set stepped as one batch (the
+    N-copy vector env, as ``DRLoS.collect``) vs one episode at a time (N calls of
+    :func:`~agents.drlos.rollout.collect_rollouts` on a 1-copy vector env): this thread's
+    CPU time per iteration = the rollouts + one update (``DRLoS.update`` of the batched
+    rollouts, the same for both), mean over ``iterations`` task sets."""
+    from agents.drlos.rollout import collect_rollouts, make_rollout_envs
+
+    env = gymnasium.make(ENV_ID, load=load, lambda_wait=lw)
+    agent = DRLoS(env, n_rollouts=n_rollouts, seed=seed)
+    agent.learn(1)  # warm-up: builds the rollout envs
+    one = make_rollout_envs(env, 1)
+    gen = torch.Generator().manual_seed(seed)
+    t_batch = t_one = t_update = 0.0
+    steps = 0
+    for it in range(iterations):
+        k = seed + 1 + it
+        t0 = time.thread_time()
+        batch = agent.collect(k)
+        t1 = time.thread_time()
+        agent.update(batch)
+        t2 = time.thread_time()
+        for _ in range(n_rollouts):
+            collect_rollouts(one, agent.policy, [k], max_steps=agent.max_steps, generator=gen)
+        t3 = time.thread_time()
+        t_batch, t_update, t_one = t_batch + t1 - t0, t_update + t2 - t1, t_one + t3 - t2
+        steps += int(batch.lengths.sum())
+    batched = iterations / (t_batch + t_update)
+    sequential = iterations / (t_one + t_update)
+    return {
+        "n_rollouts": n_rollouts, "iterations": iterations, "load": load, "lambda_wait": lw,
+        "rollout_batched_s": t_batch / iterations, "rollout_one_at_a_time_s": t_one / iterations,
+        "update_s": t_update / iterations, "batched_iterations_per_s": batched,
+        "one_at_a_time_iterations_per_s": sequential, "speedup": batched / sequential,
+        "env_steps_per_iteration": steps / iterations,
+    }  # fmt: skip
+
+
 def plot(results: list[dict[str, Any]], curve_load: float, path: Path) -> bool:
     import matplotlib
 

@@ -51,7 +51,7 @@ def measure(scenario: str, dnn: str, batch: int, scalar: int, repeats: int, exit
     links, slowdown = problem.links, np.asarray(problem.slowdown)
     rows = [(type(links)(*(np.asarray(m)[i] for m in links)), slowdown[i]) for i in range(scalar)]
     out = {"scenario": scenario, "dnn": dnn, "blocks": n, "exits": exits}
-    costs = {}
+    costs, singles = {}, {}
     for backend in ("compiled", "reference"):
         saved = kernels.AVAILABLE
         kernels.AVAILABLE = backend == "compiled" and saved
@@ -60,12 +60,23 @@ def measure(scenario: str, dnn: str, batch: int, scalar: int, repeats: int, exit
             oracle.solve_batch(links, slowdown, **okw)
             t_scalar = _best(lambda: [oracle.solve(lk, sp, **okw) for lk, sp in rows], repeats)
             t_batch = _best(lambda: oracle.solve_batch(links, slowdown, **okw), repeats)
-            costs[backend] = oracle.solve_batch(links, slowdown, **okw)[1]
+            costs[backend] = oracle.solve_batch(links, slowdown, **okw)
+            singles[backend] = [oracle.solve(lk, sp, **okw) for lk, sp in rows]
         finally:
             kernels.AVAILABLE = saved
         out[f"{backend}_scalar_us"] = t_scalar / scalar * 1e6
         out[f"{backend}_batch_us"] = t_batch / batch * 1e6
-    np.testing.assert_allclose(costs["compiled"], costs["reference"], rtol=1e-12)
+    np.testing.assert_allclose(costs["compiled"][1], costs["reference"][1], rtol=1e-12)
+    # compiled scalar and batched = the Python DP bit for bit (decisions and costs)
+    dp_dec = np.array([d for d, _ in singles["reference"]])
+    dp_cost = np.array([c for _, c in singles["reference"]])
+    out["costs_identical"] = all(
+        np.array_equal(dec, dp_dec) and np.array_equal(cost, dp_cost)
+        for dec, cost in (
+            (np.array([d for d, _ in singles["compiled"]]), [c for _, c in singles["compiled"]]),
+            (costs["compiled"][0][: len(rows)], costs["compiled"][1][: len(rows)]),
+        )
+    )
     vec.close()
     probe.close()
     return out

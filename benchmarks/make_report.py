@@ -8,7 +8,9 @@ Usage::
 
 Sections (``--skip`` any of ``speed mec d2d drlos robustness rllib``):
 
-1. speed: env steps/s (single, vector), oracle time per instance (scalar, batched) next to
+1. speed: issue #16's targets, each measured next to its threshold (table 1.0, the same
+   measurement as ``benchmarks/speed_targets.py``; ``--skip rllib`` leaves out its RLlib
+   row), env steps/s (single, vector), oracle time per instance (scalar, batched) next to
    brute-force enumeration, decision latency of the loaded actor vs torch vs SB3
    ``predict``, training wall-clock to a 3% gap (from the section-2 training runs);
 2. Ren et al. Sec. 5: IoRLO and IoRLO+ trained per DNN on MEC and D2D (Co-H), every
@@ -62,11 +64,13 @@ from report.render import (  # noqa: E402
     TARGETS_BEGIN,
     TARGETS_END,
     render,
+    replace_block,
 )
 from v1_report import BEGIN as V1_BEGIN  # noqa: E402
 from v1_report import END as V1_END  # noqa: E402
 
-# Blocks of results.md written by other scripts, kept when the report is regenerated.
+# Blocks of results.md written by other scripts, kept when the report is regenerated (the
+# speed targets: benchmarks/speed_targets.py, or this run's speed section).
 CARRIED: tuple[tuple[str, str], ...] = (
     (ROB1_BEGIN, ROB1_END),
     (TARGETS_BEGIN, TARGETS_END),
@@ -77,13 +81,16 @@ CARRIED: tuple[tuple[str, str], ...] = (
 # ============================================================================ main
 def carry_over(old: str, md: str) -> str:
     """``md`` with what other scripts wrote into the previous ``old`` report kept: the
-    blocks between the markers of :data:`CARRIED` (when ``md`` has the markers), and
+    blocks between the markers of :data:`CARRIED` (where ``md`` has the markers with
+    nothing between them: a block this run generated, e.g. the speed targets, is kept), and
     everything from the v1 section (benchmarks/v1_report.py) on, which holds section 7
     (benchmarks/generalisation.py)."""
     for begin, end in CARRIED:
         if begin in old and end in old and begin in md and end in md:
+            if md[md.index(begin) + len(begin) : md.index(end)].strip():
+                continue  # generated in this run
             block = old[old.index(begin) : old.index(end) + len(end)]
-            md = md[: md.index(begin)] + block + md[md.index(end) + len(end) :]
+            md = replace_block(md, begin, end, block)
     if V1_BEGIN in old and V1_END in old:
         md += "\n\n" + old[old.index(V1_BEGIN) :].rstrip("\n")
     return md

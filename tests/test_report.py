@@ -54,6 +54,7 @@ def test_quick_report_renders_markdown_and_figures(tmp_path):
     for heading in (
         "## Setup",
         "## Headline numbers next to the papers",
+        "### 1.0 Targets of issue #16",
         "### 1.1 Environment steps per second",
         "### 1.2 Exact oracle: time per instance",
         "### 1.3 Decision latency",
@@ -84,6 +85,9 @@ def test_quick_report_renders_markdown_and_figures(tmp_path):
     res = json.loads((out / "data" / "results.json").read_text())
     for key in ("mec", "d2d", "training", "env_speed", "oracle_speed", "decisions", "rllib"):
         assert res.get(key), key
+    assert set(res["speed_targets"]["measured"]) == {
+        "oracle", "vector", "single", "iorlo", "drlos", "rllib", "decisions"
+    }  # fmt: skip
     for key in ("mec", "d2d", "env_speed", "oracle_speed", "decisions", "rllib"):
         assert not _finite_numbers(res[key]), (key, _finite_numbers(res[key])[:5])
     assert all(r["brute_matches_dp"] in (True, None) for r in res["oracle_speed"])
@@ -188,3 +192,112 @@ def test_template_filters_and_a_report_without_measurements(tmp_path):
         assert text in md, text
     assert "## Headline numbers" not in md and "## 3." not in md and "None" not in md
     assert md.endswith("--out o`.\n")
+
+
+def _speed_targets_measurement(fast: bool, skip: tuple[str, ...] = ()) -> dict:
+    """A made-up :func:`report.targets.speed_targets` result: every target met (``fast``)
+    or none of those with a threshold."""
+    k = 1.0 if fast else 10.0  # times scale with k, rates with 1 / k
+    oracle = [
+        {"scenario": sc, "exits": ex, "compiled_scalar_us": 1.5 * k, "reference_scalar_us": 20.0,
+         "compiled_batch_us": 0.3 * k, "reference_batch_us": 3.0, "costs_identical": True}
+        for sc in ("mec", "d2d") for ex in (False, True)
+    ]  # fmt: skip
+    vector = [
+        {"scenario": sc, "num_envs": n, "oracle": o, "steps_per_s": r / k,
+         "minor_faults_per_step": 0.0 if fast else 300.0}
+        for sc in ("mec", "d2d")
+        for n, o, r in ((1024, False, 3e6), (4096, False, 3e6 if fast else 1e7),
+                        (16384, False, 2.9e6 if fast else 2e6), (4096, True, 1.2e6))
+    ]  # fmt: skip
+    measured = {
+        "oracle": oracle,
+        "vector": vector,
+        "single": [{"scenario": "mec", "version": 1, "oracle": True, "steps_per_s": 45e3 / k}],
+        "iorlo": {"frames": 3000, "cpu_s": 3.0 * k, "frames_per_s": 1000 / k},
+        "drlos": {"n_rollouts": 20, "speedup": 5.0 / k, "batched_iterations_per_s": 10 / k,
+                  "one_at_a_time_iterations_per_s": 2.0},
+        "rllib": {"default_envs": 8, "rows": [{"num_envs": 1, "steps_per_s": 500.0},
+                                               {"num_envs": 8, "steps_per_s": 2900.0 / k}]},
+        "decisions": {"single_us": 3.0 * k, "single_compiled": True, "numpy_single_us": 5.0,
+                      "batch": 4096, "auto_backend": "onnxruntime" if fast else "numpy",
+                      "identical": True,
+                      "backends": [{"backend": "numpy", "batch_ms": 1.0, "identical": True},
+                                   {"backend": "onnxruntime", "batch_ms": 0.6, "identical": True}]},
+    }  # fmt: skip
+    return {
+        "measured": {g: v for g, v in measured.items() if g not in skip}, "seconds": {},
+        "budget": {"vector_repeats": 3}, "quick": False, "skip": list(skip), "clock": "thread",
+        "command": "benchmarks/speed_targets.py", "oracle_backend": "numba",
+        "meta": {"date": "today", "cpu": "c", "nproc": 2},
+    }  # fmt: skip
+
+
+def test_speed_targets_block_renders_met_and_not_met():
+    """Table 1.0 from a measurement: one row per target of targets.json, 'met' derived from
+    the thresholds and checks, a skipped group 'not measured', the markers around it."""
+    derive, render = _report_modules()
+    from report.targets import load_targets
+
+    T = load_targets()
+    ids = [t["id"] for t in T["targets"]]
+    assert len(ids) == len(set(ids)) == 12 and T["iorlo_plus_baseline_fps"] == 557
+    rows = derive.speed_target_rows(T, _speed_targets_measurement(fast=True))
+    assert [r["met"] for r in rows] == [True] * 12
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["iorlo_plus"]["value"] == 1000 / 557
+    assert by_id["vector_scaling"]["value"] == 100 * (1 - 2.9 / 3)
+    assert by_id["rllib"]["value"] == 5.8
+    slow = derive.speed_target_rows(T, _speed_targets_measurement(fast=False, skip=("rllib",)))
+    met = {r["id"]: r["met"] for r in slow}
+    assert met.pop("rllib") is None
+    assert set(met.values()) == {False}, met  # actor_batch: auto did not pick the fastest
+
+    block = render.speed_targets_block(_speed_targets_measurement(fast=False, skip=("rllib",)))
+    assert block.startswith(render.TARGETS_BEGIN + "\n### 1.0 Targets of issue #16")
+    assert block.endswith("\n" + render.TARGETS_END)
+    table = [ln for ln in block.splitlines() if ln.startswith("| ") and "---" not in ln][1:]
+    assert len(table) == 12
+    assert sum("| **no** |" in ln for ln in table) == 11 and "– (not measured)" in table[9]
+    assert "0 of 11 measured targets met; not measured (`--skip rllib`): rllib." in block
+    assert "Not reached, and why:" in block and "**not** fastest of the backends" in block
+    ok = render.speed_targets_block(_speed_targets_measurement(fast=True))
+    assert "12 of 12 measured targets met." in ok and "Not reached" not in ok
+    assert "| yes |" in ok and "**no**" not in ok and "nan" not in ok.lower()
+    assert "MEC 3M → 3M → 2.9M" in ok and "1.8×, 3,000 frames in 3.00 s CPU" in ok
+
+
+def test_speed_targets_block_replacement_touches_only_the_marked_block():
+    """speed_targets.py rewrites the block between the markers, the rest byte for byte;
+    make_report's carry_over keeps a block generated in this run, carries an empty one."""
+    _, render = _report_modules()
+    import make_report as mr
+
+    begin, end = render.TARGETS_BEGIN, render.TARGETS_END
+    head, tail = "# doc\n\n## 1. Speed\n\n", "\n\ntext  with  spaces\n" + mr.SCHED_BEGIN + "x\n"
+    doc = head + begin + "\nold table\n" + end + tail
+    new = render.replace_block(doc, begin, end, begin + "\nnew table\n" + end)
+    assert new == head + begin + "\nnew table\n" + end + tail
+    with pytest.raises(ValueError):
+        render.replace_block("no markers", begin, end, "x")
+
+    old = "\n".join(["# old", begin, "old targets", end])
+    assert "old targets" in mr.carry_over(old, "\n".join(["# new", begin, end]))
+    md = mr.carry_over(old, "\n".join(["# new", begin, "generated", end]))
+    assert "generated" in md and "old targets" not in md
+
+
+def test_speed_targets_script_renders_from_json(tmp_path):
+    """benchmarks/speed_targets.py --from-json --render: no measuring, the doc's block only."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import speed_targets
+
+    _, render = _report_modules()
+    st = tmp_path / "st.json"
+    st.write_text(json.dumps(_speed_targets_measurement(fast=True)))
+    doc = tmp_path / "results.md"
+    doc.write_text("before\n" + render.TARGETS_BEGIN + "\nx\n" + render.TARGETS_END + "\nafter\n")
+    assert speed_targets.main(["--from-json", str(st), "--render", "--doc", str(doc)]) == 0
+    text = doc.read_text()
+    assert text.startswith("before\n" + render.TARGETS_BEGIN + "\n### 1.0")
+    assert text.endswith(render.TARGETS_END + "\nafter\n") and "\nx\n" not in text

@@ -5,6 +5,8 @@
 |---|---|
 | :mod:`.budgets` | sections, methods per scenario, full and ``--quick`` budgets |
 | :mod:`.sections` | the measurements of each section (speed, Ren et al., DRLoS, robustness, RLlib): plain rows |
+| :mod:`.targets` | issue #16's speed targets measured (``benchmarks/speed_targets.py``, the speed section) |
+| ``targets.json`` | those targets: thresholds, units, the numbers before, commands |
 | :mod:`.measure` | runs every section in turn, saves CSVs and ``results.json`` |
 | :mod:`.plots` | the figures, from the measured rows |
 | ``papers.json`` | the papers' reported numbers the report compares against |

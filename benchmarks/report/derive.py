@@ -532,3 +532,161 @@ def table3_device_range() -> tuple[float, float]:
     """The smallest and largest device share of the paper's Table 3 (MEC), %."""
     dev = [v[0] for v in PAPER_TABLE3_MEC.values()]
     return min(dev), max(dev)
+
+
+# ============================================================================ 1.0 speed targets
+# A part of the 'measured' cell: (label, values, unit, joiner); values: one number, a range
+# (joiner '–') or a sequence (joiner ' → '). A check: (label, holds).
+Part = tuple[str, list[float], str, str]
+
+
+def _range(label: str, xs: Sequence[float], unit: str) -> Part:
+    lo, hi = min(xs), max(xs)
+    return (label, [lo] if math.isclose(lo, hi, rel_tol=5e-3) else [lo, hi], unit, "–")
+
+
+def _one(label: str, x: float, unit: str = "") -> Part:
+    return (label, [x], unit, "")
+
+
+def _case(r: Row) -> str:
+    return r["scenario"].upper() + (" + exits" if r.get("exits") else "")
+
+
+def _oracle(M: dict[str, Any], key: str, ref_label: str) -> dict[str, Any]:
+    rows = M["oracle"]
+    values = [r[f"compiled_{key}_us"] for r in rows]
+    return {
+        "value": max(values),
+        "parts": [_one(_case(r), r[f"compiled_{key}_us"], "µs") for r in rows]
+        + [_range(ref_label, [r[f"reference_{key}_us"] for r in rows], "µs")],
+        "checks": [
+            ("decisions and costs = the Python DP's", all(r["costs_identical"] for r in rows))
+        ],
+    }
+
+
+def _vector(M: dict[str, Any], oracle: bool) -> dict[str, Any]:
+    rows = [r for r in M["vector"] if r["oracle"] == oracle]
+    n = max(r["num_envs"] for r in rows) if oracle else 4096
+    at = [r for r in rows if r["num_envs"] == n]
+    return {
+        "value": min(r["steps_per_s"] for r in at),
+        "parts": [_one(r["scenario"].upper(), r["steps_per_s"]) for r in at],
+    }
+
+
+def _scaling(M: dict[str, Any]) -> dict[str, Any]:
+    parts, drops = [], []
+    for sc in unique(M["vector"], "scenario"):
+        rows = sorted(select(M["vector"], scenario=sc, oracle=False), key=lambda r: r["num_envs"])
+        rates = [r["steps_per_s"] for r in rows]
+        drops.append(max(0.0, 100 * (1 - min(rates[1:]) / rates[0])) if len(rates) > 1 else 0.0)
+        parts.append((sc.upper(), rates, "", " → "))
+    return {"value": max(drops), "parts": [*parts, _one("largest drop", max(drops), "%")]}
+
+
+def _faults(M: dict[str, Any]) -> dict[str, Any]:
+    rows = [r for r in M["vector"] if not r["oracle"]]
+    parts = [_range(sc.upper(), [r["minor_faults_per_step"] for r in select(rows, scenario=sc)], "")
+             for sc in unique(rows, "scenario")]  # fmt: skip
+    return {"value": max(r["minor_faults_per_step"] for r in rows), "parts": parts}
+
+
+def _iorlo(M: dict[str, Any], baseline: float) -> dict[str, Any]:
+    r = M["iorlo"]
+    return {
+        "value": r["frames_per_s"] / baseline,
+        "parts": [_one("", r["frames_per_s"] / baseline, "×"),
+                  _one(f"{r['frames']:,} frames in {r['cpu_s']:.2f} s CPU:", r["frames_per_s"], "frames/s")],
+    }  # fmt: skip
+
+
+def _drlos(M: dict[str, Any]) -> dict[str, Any]:
+    r = M["drlos"]
+    return {
+        "value": r["speedup"],
+        "parts": [_one("", r["speedup"], "×"),
+                  _one(f"N = {r['n_rollouts']} batched", r["batched_iterations_per_s"], "it/s"),
+                  _one("one at a time", r["one_at_a_time_iterations_per_s"], "it/s")],
+    }  # fmt: skip
+
+
+def _rllib(M: dict[str, Any]) -> dict[str, Any]:
+    rows, k = M["rllib"]["rows"], M["rllib"]["default_envs"]
+    one, default = pick(rows, num_envs=1), pick(rows, num_envs=k)
+    assert one is not None and default is not None
+    return {
+        "value": default["steps_per_s"] / one["steps_per_s"],
+        "parts": [_one("", default["steps_per_s"] / one["steps_per_s"], "×"),
+                  _one(f"{k} envs", default["steps_per_s"], "env steps/s"),
+                  _one("1 env", one["steps_per_s"], "env steps/s")],
+    }  # fmt: skip
+
+
+def _actor_single(M: dict[str, Any]) -> dict[str, Any]:
+    d = M["decisions"]
+    how = "numba" if d["single_compiled"] else "numpy"
+    return {
+        "value": d["single_us"],
+        "parts": [
+            _one(f"decide ({how})", d["single_us"], "µs"),
+            _one("numpy", d["numpy_single_us"], "µs"),
+        ],
+    }
+
+
+def _actor_batch(M: dict[str, Any], tolerance: float) -> dict[str, Any]:
+    d = M["decisions"]
+    ms = {r["backend"]: r["batch_ms"] for r in d["backends"]}
+    ok = [r["backend"] for r in d["backends"] if r["identical"]]
+    fastest = min(ok, key=ms.__getitem__)
+    chosen = d["auto_backend"] or "numpy"
+    return {
+        "value": ms.get(chosen, math.nan),
+        "parts": [_one(f"`auto` picked {chosen}:", ms.get(chosen, math.nan), f"ms per {d['batch']}")]
+        + [_one(name, t, "ms") for name, t in ms.items() if name != chosen],
+        "checks": [
+            (f"fastest of the backends with numpy's actions ({fastest})",
+             ms.get(chosen, math.inf) <= (1 + tolerance) * ms[fastest]),
+            ("actions identical to numpy's (batched and one by one)", d["identical"]),
+        ],
+    }  # fmt: skip
+
+
+def speed_target_rows(targets: dict[str, Any], st: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of table 1.0: each target of ``targets.json`` with what
+    :func:`report.targets.speed_targets` measured (``st``). A row: the target's fields plus
+    ``value`` (the number compared with ``threshold``: the worst case), ``parts`` (the
+    numbers of the 'measured' cell, :data:`Part`), ``checks`` and ``met`` (``None``: its
+    group was not measured)."""
+    M = st["measured"]
+    by_id: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
+        "oracle_scalar": lambda m, t: _oracle(m, "scalar", "Python DP"),
+        "oracle_batch": lambda m, t: _oracle(m, "batch", "numpy"),
+        "vector_4096": lambda m, t: _vector(m, oracle=False),
+        "vector_scaling": lambda m, t: _scaling(m),
+        "vector_oracle": lambda m, t: _vector(m, oracle=True),
+        "page_faults": lambda m, t: _faults(m),
+        "single_oracle": lambda m, t: {"value": m["single"][0]["steps_per_s"],
+                                       "parts": [_one("MEC v1", m["single"][0]["steps_per_s"])]},
+        "iorlo_plus": lambda m, t: _iorlo(m, targets["iorlo_plus_baseline_fps"]),
+        "drlos": lambda m, t: _drlos(m),
+        "rllib": lambda m, t: _rllib(m),
+        "actor_single": lambda m, t: _actor_single(m),
+        "actor_batch": lambda m, t: _actor_batch(m, t.get("tolerance", 0.0)),
+    }  # fmt: skip
+    rows = []
+    for t in targets["targets"]:
+        row: dict[str, Any] = {**t, "value": None, "parts": [], "checks": [], "met": None}
+        if t["group"] in M:
+            row.update(by_id[t["id"]](M, t))
+            checks = all(ok for _, ok in row["checks"])
+            if t["kind"] == "max":
+                row["met"] = row["value"] <= t["threshold"] and checks
+            elif t["kind"] == "min":
+                row["met"] = row["value"] >= t["threshold"] and checks
+            else:
+                row["met"] = checks
+        rows.append(row)
+    return rows

@@ -92,6 +92,18 @@ def measure(
     dnns = P["dnns"]
 
     if "speed" not in skip:
+        from .targets import speed_targets
+
+        R["speed_targets"] = M.timed(
+            "1.0 speed targets",
+            lambda: speed_targets(
+                P["quick"],
+                skip=["rllib"] if "rllib" in skip else [],
+                command="benchmarks/make_report.py" + (" --quick" if P["quick"] else ""),
+                seed=args.seed,
+            ),
+            timings,
+        )
         R["env_speed"] = M.timed(
             "1. env steps/s",
             lambda: M.env_speed(P["num_envs"], P["env_steps"], P["env_repeats"]),

@@ -52,6 +52,30 @@ def avg(rows: list[dict[str, Any]], key: str) -> float:
     return derive.mean([r[key] for r in rows])
 
 
+def human(x: Any) -> str:
+    """A measured number in a few characters: 1.67M, 25.2k, 3 significant digits below
+    10,000 ('–' for missing/NaN)."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:.3g}M"
+    if abs(x) >= 1e4:
+        return f"{x / 1e3:.3g}k"
+    return fsig(x) if abs(x) >= 1 else f"{x:.3g}" if x else "0"
+
+
+def measured(row: dict[str, Any]) -> str:
+    """The 'measured' cell of a speed-target row (:func:`derive.speed_target_rows`): its
+    parts, then its checks (a failed one marked **not**)."""
+    cells = []
+    for label, values, unit, joiner in row["parts"]:
+        text = joiner.join(human(v) for v in values)
+        text += unit if unit in ("×", "%") else f" {unit}" if unit else ""
+        cells.append(f"{label} {text}" if label else text)
+    cells += [label if ok else f"**not** {label}" for label, ok in row["checks"]]
+    return ", ".join(cells) if cells else "–"
+
+
 def environment() -> jinja2.Environment:
     """The Jinja2 environment of the report templates (Markdown: no autoescaping)."""
     env = jinja2.Environment(
@@ -64,6 +88,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         fnum=fnum, fsig=fsig, f=format, para=para, items=items, shquote=shlex.quote,
+        human=human, measured=measured,
     )  # fmt: skip
     env.globals.update(
         D=plots.dnn_label, L=plots.label, pick=derive.pick, sep=sep, avg=avg, nan=math.nan,
@@ -138,6 +163,7 @@ def context(R: dict[str, Any], fig_dir: Path, command: str) -> dict[str, Any]:
                         for s in D2D_SETTINGS},
         "ROB1_BEGIN": ROB1_BEGIN, "ROB1_END": ROB1_END,
     }  # fmt: skip
+    ctx.update(speed_targets_context(R.get("speed_targets")))
     ctx["decf"] = derive.decision_facts(ctx["dec"]) if ctx["dec"] else None
     ctx["trf"] = derive.training_facts(training, GAP_TARGET)
     if mec:
@@ -187,6 +213,30 @@ def differences(
         }
         out["coh_speedup"] = derive.speedup_needed(derive.PAPER_D2D_COH_AVG)
     return out
+
+
+def speed_targets_context(st: dict[str, Any] | None) -> dict[str, Any]:
+    """What ``speed_targets.md.j2`` reads: the measurement ``st``
+    (:func:`report.targets.speed_targets`; ``None``: not measured), its rows, the targets."""
+    from .targets import load_targets
+
+    T = load_targets()
+    return {"st": st, "st_targets": T, "st_rows": derive.speed_target_rows(T, st) if st else []}
+
+
+def speed_targets_block(st: dict[str, Any]) -> str:
+    """Table 1.0 (issue #16's speed targets), markers included, no final newline."""
+    tpl = environment().get_template("speed_targets.md.j2")
+    return tpl.render(speed_targets_context(st)).rstrip("\n")
+
+
+def replace_block(doc: str, begin: str, end: str, block: str) -> str:
+    """``doc`` with the text from ``begin`` to ``end`` (markers included) replaced by
+    ``block`` (which brings its own markers); the rest byte for byte."""
+    i, j = doc.find(begin), doc.find(end)
+    if i < 0 or j < i:
+        raise ValueError(f"{begin} ... {end} not found in the document")
+    return doc[:i] + block + doc[j + len(end) :]
 
 
 def render(R: dict[str, Any], fig_dir: Path, command: str) -> str:

@@ -1,0 +1,287 @@
+"""Issue #16's speed targets ("Speed to the compiled limit"): every target of
+``targets.json`` measured in this process with the benchmark scripts' functions
+(``bench_oracle.measure``, ``bench_envs.bench_single`` / ``bench_vector``,
+``bench_drlos.rollout_speed``, ``bench_rllib_sampling.measure``, ``bench_decisions``'
+timers) and a short seeded IoRLO+ training.
+
+:func:`speed_targets` returns plain data (JSON-serialisable): the measurements per group
+(:data:`GROUPS`; ``skip`` leaves groups out). :func:`report.derive.speed_target_rows` turns
+them into the rows of table 1.0 (target, measured, met) and
+``templates/speed_targets.md.j2`` renders them. Used by ``benchmarks/speed_targets.py``
+(this block only) and ``benchmarks/make_report.py``'s speed section.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGETS_FILE = Path(__file__).resolve().parent / "targets.json"
+#: measurement groups, in order (``--skip`` names)
+GROUPS = ("oracle", "vector", "single", "iorlo", "drlos", "rllib", "decisions")
+DNN = "resnet32"  # 17 blocks, the issue's case
+_FULL: dict[str, Any] = {
+    "oracle_batch": 4096, "oracle_scalar": 2000, "oracle_repeats": 5,
+    "vector_envs": [1024, 4096, 16384], "oracle_envs": 4096, "vector_repeats": 3,
+    "single_steps": 10_000, "single_repeats": 3, "iorlo_frames": 3000,
+    "drlos_iterations": 10, "drlos_rollouts": 20, "rllib_steps": 4000, "rllib_repeats": 3,
+    "dec_single": 20_000, "dec_batch": 4096, "dec_repeats": 50,
+}  # fmt: skip
+#: budgets of a full and a ``--quick`` measurement (quick: fewer steps and repeats; IoRLO+
+#: 1500 frames, of which 1000 before the first update, so its frames/s come out higher)
+BUDGETS: dict[str, dict[str, Any]] = {
+    "full": _FULL,
+    "quick": {**_FULL, "oracle_scalar": 200, "oracle_repeats": 2, "vector_repeats": 1,
+              "single_steps": 2500, "single_repeats": 1, "iorlo_frames": 1500,
+              "drlos_iterations": 2, "rllib_steps": 1000, "rllib_repeats": 1,
+              "dec_single": 2000, "dec_repeats": 5},
+}  # fmt: skip
+
+
+def load_targets(path: Path = TARGETS_FILE) -> dict[str, Any]:
+    """The targets of issue #16 (``targets.json``)."""
+    return json.loads(path.read_text())
+
+
+@contextlib.contextmanager
+def thread_clock() -> Iterator[str]:
+    """``bench_envs``' rates timed with this thread's CPU time (less sensitive to other jobs
+    on the machine) inside the block; yields the clock's name."""
+    import bench_envs
+
+    saved = getattr(bench_envs, "_clock", None)
+    if saved is None:  # bench_envs without a module clock: its own (wall) timing
+        yield "wall"
+        return
+    bench_envs._clock = time.thread_time
+    try:
+        yield "thread CPU"
+    finally:
+        bench_envs._clock = saved
+
+
+def _minor_faults() -> int:
+    who = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+    return resource.getrusage(who).ru_minflt
+
+
+# ------------------------------------------------------------------ measurements
+def oracle_rows(b: dict[str, Any]) -> list[dict[str, Any]]:
+    """``bench_oracle.measure``: compiled vs reference oracle, MEC and D2D, with and without
+    early exits (time per instance, scalar and batched; costs compared)."""
+    import bench_oracle
+
+    return [
+        bench_oracle.measure(
+            scenario, DNN, b["oracle_batch"], b["oracle_scalar"], b["oracle_repeats"], exits
+        )
+        for scenario in ("mec", "d2d")
+        for exits in (False, True)
+    ]
+
+
+def vector_rows(b: dict[str, Any]) -> list[dict[str, Any]]:
+    """v1 vector env steps/s (``bench_envs.bench_vector``) without the oracle at each of
+    ``vector_envs`` and with it at ``oracle_envs``, default malloc; minor page faults per
+    vector step (``getrusage`` of this thread) after the timed steps: the median of 3 runs
+    of as many steps (one run may catch a one-off heap trim or growth)."""
+    from bench_envs import bench_vector
+
+    from envs.partition.vector import D2DPartitionVectorEnvV1, MECPartitionVectorEnvV1
+
+    classes = {"mec": MECPartitionVectorEnvV1, "d2d": D2DPartitionVectorEnvV1}
+    runs = [(n, False) for n in b["vector_envs"]] + [(b["oracle_envs"], True)]
+    rows = []
+    for scenario, cls in classes.items():
+        for num, oracle in runs:
+            steps = max(10, int(min(40_000 / num, 3000)))
+            env = cls(num_envs=num, dnn=DNN, oracle=oracle)
+            rate = bench_vector(env, steps, b["vector_repeats"])
+            actions = [env.action_space.sample() for _ in range(8)]
+            chunks = []
+            for _ in range(3):
+                f0 = _minor_faults()
+                for i in range(steps):
+                    env.step(actions[i & 7])
+                chunks.append((_minor_faults() - f0) / steps)
+            faults = float(np.median(chunks))
+            env.close()
+            del env
+            rows.append(
+                {"scenario": scenario, "num_envs": num, "oracle": oracle, "steps": steps,
+                 "steps_per_s": rate, "minor_faults_per_step": faults}
+            )  # fmt: skip
+            print(f"  vector {scenario} v1 {num} envs oracle={oracle}: {rate:,.0f} env-steps/s, "
+                  f"{faults:.2f} minor faults/step", flush=True)  # fmt: skip
+    return rows
+
+
+def single_rows(b: dict[str, Any]) -> list[dict[str, Any]]:
+    """The v1 MEC single env (raw class) with the per-step oracle (``bench_envs.bench_single``)."""
+    from bench_envs import bench_single
+
+    from envs.partition import MECPartitionEnvV1
+
+    rate = bench_single(
+        MECPartitionEnvV1(dnn=DNN, oracle=True), b["single_steps"], b["single_repeats"]
+    )
+    print(f"  single MEC v1 with the oracle: {rate:,.0f} steps/s", flush=True)
+    return [{"scenario": "mec", "version": 1, "oracle": True, "steps_per_s": rate}]
+
+
+def iorlo_training(frames: int, seed: int = 0, **kwargs: Any) -> tuple[dict[str, Any], Any, Any]:
+    """IoRLO+ (seed ``seed``) on ``EdgeRL/MECPartition-v1`` ResNet-32 for ``frames`` env steps
+    (frames); this thread's CPU time of ``learn`` (construction excluded). Returns the row,
+    the agent and its env."""
+    import gymnasium as gym
+
+    from agents.iorlo import IoRLOPlus
+
+    env = gym.make("EdgeRL/MECPartition-v1", dnn=DNN)
+    agent = IoRLOPlus(env, seed=seed, **kwargs)
+    t0 = time.thread_time()
+    agent.learn(frames)
+    cpu = time.thread_time() - t0
+    row = {"env_id": "EdgeRL/MECPartition-v1", "dnn": DNN, "seed": seed, "frames": frames,
+           "cpu_s": cpu, "frames_per_s": frames / cpu}  # fmt: skip
+    print(f"  IoRLO+ {frames} frames in {cpu:.2f} s CPU: {frames / cpu:,.0f} frames/s", flush=True)
+    return row, agent, env
+
+
+def drlos_speed(b: dict[str, Any]) -> dict[str, Any]:
+    """``bench_drlos.rollout_speed``: iterations/s, N rollouts batched vs one at a time."""
+    from bench_drlos import rollout_speed
+
+    row = rollout_speed(b["drlos_iterations"], b["drlos_rollouts"])
+    print(f"  DRLoS: {row['batched_iterations_per_s']:.2f} vs "
+          f"{row['one_at_a_time_iterations_per_s']:.2f} iterations/s", flush=True)  # fmt: skip
+    return row
+
+
+def default_envs_per_runner() -> int:
+    """``num_envs_per_env_runner`` of the pipeline's ``rllib_ppo`` config."""
+    import yaml
+
+    cfg = yaml.safe_load((ROOT / "configs" / "agent" / "rllib_ppo.yaml").read_text())
+    return int(cfg["num_envs_per_env_runner"])
+
+
+def rllib_speed(b: dict[str, Any]) -> dict[str, Any]:
+    """``bench_rllib_sampling.measure``: sampling env steps/s with 1 env and with the
+    default ``num_envs_per_env_runner``."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    from bench_rllib_sampling import measure
+
+    default = default_envs_per_runner()
+    rows = []
+    for k in dict.fromkeys((1, default)):
+        rate = measure(k, b["rllib_steps"], b["rllib_repeats"], DNN)
+        rows.append({"num_envs": k, "steps_per_s": rate})
+        print(f"  RLlib sampling, {k} env(s) per runner: {rate:,.0f} env steps/s", flush=True)
+    return {"default_envs": default, "rows": rows}
+
+
+def decision_speed(actor: Any, env: Any, b: dict[str, Any]) -> dict[str, Any]:
+    """The fast actor (``NumpyActor`` of the IoRLO+ actor): median single ``decide`` (its
+    compiled path and numpy's), and ``decide_batch`` per batch backend (median ms, its
+    actions vs numpy's); the backend ``"auto"`` picks, and whether its actions equal numpy's
+    (batched and one by one)."""
+    from bench_decisions import env_observations, time_batch, time_single
+
+    from agents.common.fast_actor import NumpyActor
+
+    obs = env_observations(env, actor, max(b["dec_batch"], 1000))
+    batch = obs[: b["dec_batch"]]
+    plain = NumpyActor(actor.spec, actor.signature, batch_backend="numpy", compiled=False)
+    backends: dict[str, Any] = {"numpy": plain}
+    with contextlib.suppress(ImportError):
+        backends["onnxruntime"] = NumpyActor(
+            actor.spec, actor.signature, batch_backend="onnxruntime"
+        )
+    auto = NumpyActor(actor.spec, actor.signature, batch_backend="auto")
+    ref = plain.decide_batch(batch)
+    auto_actions = auto.decide_batch(batch)  # "auto" picks its backend on this batch
+    one_by_one = np.array([auto.decide(x) for x in batch[:512]])
+    out: dict[str, Any] = {
+        "single_us": time_single(auto.decide, obs, b["dec_single"])[0],
+        "single_compiled": bool(auto.compiled),
+        "numpy_single_us": time_single(plain.decide, obs, b["dec_single"])[0],
+        "batch": len(batch),
+        "auto_backend": auto.batch_backend_used,
+        "identical": bool(
+            np.array_equal(auto_actions, ref) and np.array_equal(one_by_one, ref[:512])
+        ),
+        "backends": [],
+    }
+    for name, a in backends.items():
+        out["backends"].append(
+            {"backend": name, "batch_ms": time_batch(a.decide_batch, batch, b["dec_repeats"]),
+             "identical": bool(np.array_equal(a.decide_batch(batch), ref))}
+        )  # fmt: skip
+    print(f"  fast actor: decide {out['single_us']:.2f} µs; auto -> {out['auto_backend']}; "
+          + ", ".join(f"{r['backend']} {r['batch_ms']:.3f} ms" for r in out["backends"]),
+          flush=True)  # fmt: skip
+    return out
+
+
+# ------------------------------------------------------------------ all of them
+def speed_targets(
+    quick: bool = False, skip: Sequence[str] = (), command: str = "", seed: int = 0
+) -> dict[str, Any]:
+    """Measure every target of ``targets.json`` (groups in ``skip`` left out), sequentially
+    in this process (one torch and BLAS thread). Returns ``{"measured": {group: data},
+    "seconds": {group: wall s}, "budget", "quick", "skip", "command", "clock", "meta"
+    (:func:`.measure.machine_info`), "oracle_backend"}``; :func:`report.derive.speed_target_rows` reads it."""
+    import torch
+
+    from envs.model import kernels
+
+    from .measure import machine_info
+
+    unknown = set(skip) - set(GROUPS)
+    if unknown:
+        raise ValueError(f"unknown groups {sorted(unknown)}; choose from {GROUPS}")
+    torch.set_num_threads(1)
+    b = BUDGETS["quick" if quick else "full"]
+    measured: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    agent_env: list[Any] = []
+
+    def iorlo() -> dict[str, Any]:
+        row, agent, env = iorlo_training(b["iorlo_frames"], seed)
+        agent_env[:] = [agent, env]
+        return row
+
+    def decisions() -> dict[str, Any]:
+        if not agent_env:  # IoRLO+ skipped: a briefly trained actor (untimed)
+            agent_env[:] = iorlo_training(400, seed, learning_starts=200)[1:]
+        agent, env = agent_env
+        return decision_speed(agent.fast_actor(), env, b)
+
+    steps: dict[str, Callable[[], Any]] = {
+        "oracle": lambda: oracle_rows(b), "vector": lambda: vector_rows(b),
+        "single": lambda: single_rows(b), "iorlo": iorlo, "drlos": lambda: drlos_speed(b),
+        "rllib": lambda: rllib_speed(b), "decisions": decisions,
+    }  # fmt: skip
+    with thread_clock() as clock:
+        for group in GROUPS:
+            if group in skip:
+                continue
+            print(f"[speed targets] {group}", flush=True)
+            t0 = time.perf_counter()
+            measured[group] = steps[group]()
+            seconds[group] = time.perf_counter() - t0
+    return {
+        "measured": measured, "seconds": seconds, "budget": b, "quick": quick,
+        "skip": [g for g in GROUPS if g in skip], "command": command, "clock": clock,
+        "meta": machine_info(), "oracle_backend": kernels.BACKEND,
+    }  # fmt: skip
