@@ -277,9 +277,16 @@ class RandomisedLink(LinkProcess):
         self._sync_arrays()
         p, z, spike = self._p, self._z, self._spike
         if kernels.AVAILABLE:  # one compiled pass; same draws, same operations
-            eps, u = rng.standard_normal(z.shape), rng.random(z.shape)
             self.values = np.empty(z.shape)
             stay = 1.0 - 1.0 / SPIKE_LEN
+            if z.size >= kernels.RNG_IN_KERNEL_MIN:  # drawn in the kernel (same values)
+                if self._buf.shape[1:] != z.shape:  # scratch kept while num is unchanged
+                    self._buf = np.empty((3, *z.shape))
+                kernels.lognormal_ar_draw(
+                    rng, p, z, spike, self._floor, self._cap, stay, self.values, *self._buf[:2]
+                )
+                return self.values
+            eps, u = rng.standard_normal(z.shape), rng.random(z.shape)
             kernels.lognormal_ar_step(
                 p, z, spike, eps, u, self._floor, self._cap, stay, self.values
             )
@@ -538,6 +545,10 @@ class TraceBank(LinkProcess):
 
     def step(self, rng: np.random.Generator) -> np.ndarray:
         self._require_reset()
+        if kernels.AVAILABLE:  # the same gather in one compiled pass (idx advanced in place)
+            self.values = np.empty((self._idx.shape[0], len(self.fields)))
+            kernels.trace_step(self._next, self._flat, self._idx, self._cols, self.values)
+            return self.values
         self._idx = self._next[self._idx]
         self.values = self._assemble()
         return self.values
@@ -677,7 +688,10 @@ class NetworkMixture(LinkProcess):
     def _assemble(self) -> np.ndarray:
         out = self.generator.values.copy()
         if self._used("traces"):
-            np.copyto(out, self.traces.values, where=self._trace_mask)
+            if kernels.AVAILABLE:
+                kernels.masked_copy(self.traces.values, out, self._trace_mask)
+            else:
+                np.copyto(out, self.traces.values, where=self._trace_mask)
         if self._used("5g_trial"):
             np.copyto(out, self.trial.values, where=self._trial_rows[:, None])
         return out

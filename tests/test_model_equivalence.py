@@ -16,6 +16,8 @@ import torch
 
 from agents.common.fast_actor import NumpyActor, mlp_actor_spec
 from envs.dnn import resolve_profile
+from envs.dynamics import D2D_LINK_FIELDS, MEC_LINK_FIELDS, PlatformLoad
+from envs.mixture import RandomisedLink
 from envs.model import kernels
 from envs.model.chain import ChainCostModel, EarlyExits, weighted_moves
 from envs.model.dp import Oracle
@@ -167,6 +169,71 @@ def dp_weighted_moves(c: Case, mp) -> tuple[Any, Any, bool]:
     for b in range(B):
         kernels._weighted_moves(*c.links, b, eta_mj, ekb[b], e0[b])
     return ref, (ekb, e0), True
+
+
+@pair("numba", "no exits")
+def frame_kernel(c: Case, mp) -> tuple[Any, Any, bool]:
+    """``kernels.frame_outcome`` (the v1 envs' fused frame: decision, links, chain cost,
+    oracle, shares) vs ``discretise``, the scalar chain, the Python DP and ``bincount``."""
+    th, a = _actions(c)
+    th = th.astype(np.float64)
+    n, P = c.model.n, c.P
+    values = (
+        np.stack([*c.raw[0], *c.raw[1]], 1) if P == 3 else np.stack([c.raw[0][0], c.raw[1][0]], 1)
+    )
+    avail = np.ones(B, dtype=bool) if P == 3 else c.rng.random(B) < 0.7
+    dec = discretise(a, th)
+    dec[~avail] = 0  # no D2D collaborator: every block local
+    cost = c.scalar(dec)
+    opt = np.where(avail, c.python_oracle(mp)[1], cost[:, 3])
+    dist = np.array([np.bincount(d, minlength=P) / n for d in dec])
+    c.model.sequential_batch = True
+    o = Oracle(c.model)
+    tab = o._table(c.kw["d_energy"], c.kw["eta_energy"], c.kw["eta_overhead"])
+    b = c.model.blocks
+    ctab = kernels.frame_table(b.latency_ms, b.energy_j, b.in_kb, c.model.overhead_weights,
+                               c.model._gout, *c.kw.values())  # fmt: skip
+    got = np.empty((B, n), dtype=np.int64), np.empty((5, B)), np.empty((B, P))
+    bad = kernels.frame_outcome(a, False, th, values, 1.0, c.slowdown,
+                                np.zeros(0, bool) if P == 3 else avail, ctab, tab, True, *got)  # fmt: skip
+    a[2, 3] = np.nan  # an invalid entry is counted, not evaluated
+    scratch = [x.copy() for x in got]
+    assert bad == 0 and kernels.frame_outcome(a, False, th, values, 1.0, c.slowdown, avail[:0],
+                                              ctab, tab, True, *scratch) == 1  # fmt: skip
+    return (dec, cost.T, opt, dist), (got[0], got[1][:4], got[1][4], got[2]), True
+
+
+@pair("numba", "no exits")
+def dynamics_kernels(c: Case, mp) -> tuple[Any, Any, bool]:
+    """The compiled platform-load step vs its numpy and Python paths, and the randomised
+    link's kernel with its draws taken in the kernel (above ``RNG_IN_KERNEL_MIN``) vs drawn
+    by numpy: the same draws, the same values."""
+    seed = int(c.rng.integers(1 << 30))
+    loads = []
+    for compiled in (False, True):
+        with mp.context() as m:
+            m.setattr(kernels, "AVAILABLE", compiled)
+            for num in (1, 5, kernels.RNG_IN_KERNEL_MIN):
+                rng = np.random.default_rng(seed)
+                load = PlatformLoad(c.P, enabled=True, std_util=0.3)
+                load.reset(rng, num)
+                loads.append(np.concatenate([load.step(rng).ravel() for _ in range(4)]))
+    link = RandomisedLink(MEC_LINK_FIELDS if c.P == 3 else D2D_LINK_FIELDS)
+    link.reset(np.random.default_rng(seed), kernels.RNG_IN_KERNEL_MIN)
+    links = []
+    for draw in (False, True):
+        rng = np.random.default_rng(seed + 1)
+        p, z, spike = link._p, link._z.copy(), link._spike.copy()
+        out = np.empty_like(z)
+        scratch = np.empty((2, *z.shape))
+        args = (p, z, spike) if draw else (p, z, spike, rng.standard_normal(z.shape))
+        if draw:
+            kernels.lognormal_ar_draw(rng, *args, link._floor, link._cap, 0.5, out, *scratch)
+        else:
+            u = rng.random(z.shape)
+            kernels.lognormal_ar_step(*args, u, link._floor, link._cap, 0.5, out)
+        links.append((out, z, spike, rng.random()))
+    return (loads[:3], links[0]), (loads[3:], links[1]), True
 
 
 def _actions(c: Case) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from envs.dynamics.base import BatchedProcess, _check_num
+from envs.model import kernels
 
 __all__ = ["PlatformLoad"]
 
@@ -118,6 +119,17 @@ class PlatformLoad(BatchedProcess):
     def step(self, rng: np.random.Generator) -> np.ndarray:
         self._require_reset()
         if not self.enabled:
+            return self.values
+        if kernels.AVAILABLE:  # one compiled pass: the same draw and operations
+            self.values = np.empty_like(self.util)
+            consts = self._innov, self._c, self.rho, self.max_util
+            if self.util.size >= kernels.RNG_IN_KERNEL_MIN:  # drawn in the kernel
+                util = np.empty_like(self.util)
+                kernels.load_step_draw(rng, self.util, *consts, util, self.values)
+            else:  # the draws become the new utilisation in place
+                util = rng.standard_normal(self.util.shape)
+                kernels.load_step(self.util, *consts, util, self.values)
+            self.util = util
             return self.values
         if self.util.shape[0] == 1:
             return self._step_one(rng)

@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.model.units import MW_MS_TO_J
+from envs.model.links import P5G_DOWN, P5G_UP, P_D2D
+from envs.model.units import MS_PER_KB_AT_1_MBPS, MW_MS_TO_J
 
 try:
     if os.environ.get("EDGERL_NO_NUMBA", "") not in ("", "0"):
@@ -40,20 +41,66 @@ BACKEND = "numpy" if numba is None else "numba"
 AVAILABLE = numba is not None
 
 
-def _jit(fn: Callable[..., Any], signature: Any = None) -> Callable[..., Any] | None:
+def _jit(
+    fn: Callable[..., Any],
+    signature: Any = None,
+    inline: bool = False,
+    error_model: str = "python",
+) -> Callable[..., Any] | None:
     # no fastmath: IEEE operations in source order, so results match the Python path. With
     # signatures only those types are accepted (TypeError otherwise), nothing compiles later.
+    # ``inline``: a helper of other kernels, inlined into them (numba IR level).
+    # ``error_model="numpy"``: a float division by zero gives inf/NaN as numpy does instead of
+    # raising (no check per division, so division loops vectorise); the same IEEE results.
     if numba is None:
         return None
-    jit = (
-        numba.njit(cache=True, nogil=True)
-        if signature is None
-        else numba.njit(signature, cache=True, nogil=True)
-    )
+    opts: dict[str, Any] = {"cache": True, "nogil": True, "error_model": error_model}
+    if inline:
+        opts["inline"] = "always"
+    jit = numba.njit(**opts) if signature is None else numba.njit(signature, **opts)
     return jit(fn)
 
 
 jit = _jit  # for compiled loops elsewhere (agents/common/fast_actor.py): same settings
+
+
+def _chain_row_py(
+    s: np.ndarray, b: int, k: np.ndarray, lat: np.ndarray, pw: np.ndarray, bl: int,
+    sp: np.ndarray, bs: int, blk_lat: np.ndarray, blk_en: np.ndarray, gin: np.ndarray,
+    gout: float, w: np.ndarray, d_energy: float,
+) -> tuple[float, float, float]:  # fmt: skip
+    """Latency, energy and overhead of decision ``s[b]`` (arguments as :func:`_chain_cost`'s;
+    ``bl``, ``bs``: the rows of the links and of ``sp``), in chain order (the scalar path's
+    operations). Branch-free: a transfer term is computed for every block and added only
+    where the platform changes (``t + 0.0`` is ``t``; the sums never hold -0.0), which
+    spares the mispredicted branches of random decisions (~2x at thousands of copies)."""
+    T = 0.0
+    E = 0.0
+    D = 0.0
+    prev = 0
+    n = s.shape[1]
+    for i in range(n):
+        si = s[b, i]
+        t = blk_lat[i] * sp[bs, si]
+        e = blk_en[i] * d_energy  # (computed either way: a select, not a branch)
+        e = e if si == 0 else 0.0
+        x = gin[i] * k[bl, prev, si] + lat[bl, prev, si]
+        ex = x * pw[bl, prev, si] * MW_MS_TO_J
+        move = si != prev
+        t += x if move else 0.0
+        e += ex if move else 0.0
+        T += t
+        E += e
+        D += w[si]
+        prev = si
+    if prev != 0:
+        x = gout * k[bl, prev, 0] + lat[bl, prev, 0]
+        T += x
+        E += x * pw[bl, prev, 0] * MW_MS_TO_J
+    return T, E, D / n
+
+
+_chain_row = _jit(_chain_row_py, inline=True)
 
 
 def _chain_cost(
@@ -72,32 +119,12 @@ def _chain_cost(
     eta_d: float,
     out: np.ndarray,  # (4, B): latency, energy, overhead, cost
 ) -> None:
-    B, n = s2.shape
+    B = s2.shape[0]
     lk, ls = k.shape[0] > 1, sp.shape[0] > 1
     for b in range(B):
         bl = b if lk else 0
         bs = b if ls else 0
-        T = 0.0
-        E = 0.0
-        D = 0.0
-        prev = 0
-        for i in range(n):
-            si = s2[b, i]
-            t = blk_lat[i] * sp[bs, si]
-            e = blk_en[i] * d_energy if si == 0 else 0.0
-            if si != prev:
-                x = gin[i] * k[bl, prev, si] + lat[bl, prev, si]
-                t += x
-                e += x * pw[bl, prev, si] * MW_MS_TO_J
-            T += t
-            E += e
-            D += w[si]
-            prev = si
-        if prev != 0:
-            x = gout * k[bl, prev, 0] + lat[bl, prev, 0]
-            T += x
-            E += x * pw[bl, prev, 0] * MW_MS_TO_J
-        D /= n
+        T, E, D = _chain_row(s2, b, k, lat, pw, bl, sp, bs, blk_lat, blk_en, gin, gout, w, d_energy)
         out[0, b] = T
         out[1, b] = E
         out[2, b] = D
@@ -159,7 +186,7 @@ def _d2d_observe(
             row[o + 5] = 1.0 if sel == j else 0.0
 
 
-d2d_observe = _jit(_d2d_observe)
+d2d_observe = _jit(_d2d_observe, error_model="numpy")
 
 
 def _mec_observe(
@@ -182,9 +209,10 @@ def _mec_observe(
     for i in range(n):
         for p in range(P):
             lat[i * P + p] = latency[i]
+    start = cs_start + n * P if load else 6  # the entries before it are written below
     for b in range(num):
         row = out[b]
-        row[:] = template
+        row[start:] = template[start:]
         for f in range(6):
             x = values[b, f]
             row[f] = x / (x + link_scales[f])
@@ -199,7 +227,7 @@ def _mec_observe(
                 row[cs_start + k] = c / (c + compute_scale)
 
 
-mec_observe = _jit(_mec_observe)
+mec_observe = _jit(_mec_observe, error_model="numpy")
 
 
 def _lognormal_ar_step(
@@ -229,6 +257,118 @@ def _lognormal_ar_step(
 
 
 lognormal_ar_step = _jit(_lognormal_ar_step)
+
+
+def _load_step(
+    util: np.ndarray,  # (N, P) utilisation
+    innov: np.ndarray,  # (P,) std * sqrt(1 - rho^2)
+    c: np.ndarray,  # (P,) mean * (1 - rho)
+    rho: np.ndarray,  # (P,)
+    top: np.ndarray,  # (P,) max utilisation
+    new_util: np.ndarray,  # (N, P) standard normal draws in, the new utilisation out
+    factor: np.ndarray,  # (N, P) out: 1 / (1 - utilisation)
+) -> None:
+    """One step of :class:`envs.dynamics.PlatformLoad` (the operations of its numpy and
+    Python paths: ``((eps * innov + c) + util * rho)`` clipped to ``[0, top]``); the draws
+    ``eps`` come in ``new_util``, which is overwritten with the new utilisation."""
+    N, P = util.shape
+    for r in range(N):
+        for j in range(P):
+            u = new_util[r, j] * innov[j] + c[j] + util[r, j] * rho[j]
+            u = min(max(u, 0.0), top[j])
+            new_util[r, j] = u
+            factor[r, j] = 1.0 / (1.0 - u)
+
+
+load_step = _jit(_load_step, error_model="numpy")
+
+
+def _trace_step(
+    nxt: np.ndarray,  # (T,) next frame of every trace frame (looping)
+    flat: np.ndarray,  # (T,) every trace's values, concatenated
+    idx: np.ndarray,  # (N, C) current frame per copy and traced column, advanced in place
+    cols: np.ndarray,  # (C,) the traced columns of the values
+    out: np.ndarray,  # (N, F) out: traced columns from the traces, the others NaN
+) -> None:
+    """One step of :class:`envs.mixture.TraceBank` (``idx = nxt[idx]``, then a gather)."""
+    N, F = out.shape
+    for r in range(N):
+        for f in range(F):
+            out[r, f] = np.nan
+        for j in range(cols.shape[0]):
+            i = nxt[idx[r, j]]
+            idx[r, j] = i
+            out[r, cols[j]] = flat[i]
+
+
+trace_step = _jit(_trace_step)
+
+
+def _masked_copy(src: np.ndarray, dst: np.ndarray, mask: np.ndarray) -> None:
+    """``np.copyto(dst, src, where=mask)`` for ``(N, F)`` arrays."""
+    N, F = dst.shape
+    for r in range(N):
+        for f in range(F):
+            if mask[r, f]:
+                dst[r, f] = src[r, f]
+
+
+masked_copy = _jit(_masked_copy)
+
+
+#: below this many draws a kernel's own draws (a numba Generator: the same stream, value for
+#: value) lose to numpy's: passing the generator costs ~6 us per call, a draw saves ~5 ns
+RNG_IN_KERNEL_MIN = 2048
+
+
+def _lognormal_ar_draw(
+    rng: np.random.Generator,
+    p: np.ndarray,
+    z: np.ndarray,
+    spike: np.ndarray,
+    floor: np.ndarray,
+    cap: np.ndarray,
+    stay: float,
+    out: np.ndarray,
+    eps: np.ndarray,  # (N, F) scratch
+    u: np.ndarray,  # (N, F) scratch
+) -> None:
+    """:func:`_lognormal_ar_step` with its draws (``standard_normal((N, F))``, then
+    ``random((N, F))``) taken here from ``rng`` into the caller's scratch: the same values in
+    the same order, about twice as fast as numpy's at thousands of copies."""
+    N, F = z.shape
+    for r in range(N):
+        for f in range(F):
+            eps[r, f] = rng.standard_normal()
+    for r in range(N):
+        for f in range(F):
+            u[r, f] = rng.random()
+    lognormal_ar_step(p, z, spike, eps, u, floor, cap, stay, out)
+
+
+lognormal_ar_draw = _jit(_lognormal_ar_draw)
+
+
+def _load_step_draw(
+    rng: np.random.Generator,
+    util: np.ndarray,
+    innov: np.ndarray,
+    c: np.ndarray,
+    rho: np.ndarray,
+    top: np.ndarray,
+    new_util: np.ndarray,
+    factor: np.ndarray,
+) -> None:
+    """:func:`_load_step` with its ``standard_normal(util.shape)`` drawn here from ``rng``
+    (the same values in the same order)."""
+    N, P = util.shape
+    for r in range(N):  # parked in new_util (no scratch)
+        for j in range(P):
+            new_util[r, j] = rng.standard_normal()
+    load_step(util, innov, c, rho, top, new_util, factor)
+
+
+load_step_draw = _jit(_load_step_draw)
 
 
 def _select_candidates(
@@ -548,6 +688,159 @@ def _dp_marginals(
 
 
 dp_marginals = _jit(_dp_marginals)
+
+
+# ------------------------------------------------------------ one frame of the v1 envs
+# The chain-cost constants of one model and weighting packed in one float64 vector (built by
+# ``frame_table``): blk_lat (n), blk_en (n), gin (n), w (P), then gout, d_energy, eta_e, eta_d.
+
+
+def frame_table(
+    blk_lat: np.ndarray,
+    blk_en: np.ndarray,
+    gin: np.ndarray,
+    w: np.ndarray,
+    gout: float,
+    d_energy: float,
+    eta_e: float,
+    eta_d: float,
+) -> np.ndarray:
+    """The packed constants :func:`frame_outcome` takes (layout above)."""
+    tail = np.array([gout, d_energy, eta_e, eta_d], dtype=np.float64)
+    return np.concatenate([blk_lat, blk_en, gin, w, tail]).astype(np.float64)
+
+
+def _link_matrices_py(
+    v: np.ndarray,  # (B, F) link values: MEC (F = 6) or D2D (F = 2)
+    b: int,
+    lscale: float,  # latency multiplier (1: round trip, 0.5: one way)
+    k: np.ndarray,  # (P, P) out
+    lat: np.ndarray,  # (P, P) out
+    pw: np.ndarray,  # (P, P) out
+) -> None:
+    """:func:`envs.model.links.mec_links` / :func:`~envs.model.links.d2d_links` of row ``b``
+    (RTT scaled as ``links_one`` / ``links_batch`` do), in their operations."""
+    if v.shape[1] == 6:
+        bu, bd, cu, cd = v[b, 0], v[b, 1], v[b, 2], v[b, 3]
+        lt, lc = v[b, 4], v[b, 5]
+        if lscale != 1.0:
+            lt = lt * lscale
+            lc = lc * lscale
+        tu = MS_PER_KB_AT_1_MBPS / bu
+        td = MS_PER_KB_AT_1_MBPS / bd
+        eu = MS_PER_KB_AT_1_MBPS / cu
+        ed = MS_PER_KB_AT_1_MBPS / cd
+        pu = P5G_UP[0] * bu + P5G_UP[1]
+        pd = P5G_DOWN[0] * bd + P5G_DOWN[1]
+        k[0, 0], k[0, 1], k[0, 2] = 0.0, tu, tu + eu
+        k[1, 0], k[1, 1], k[1, 2] = td, 0.0, eu
+        k[2, 0], k[2, 1], k[2, 2] = td + ed, ed, 0.0
+        lat[0, 0], lat[0, 1], lat[0, 2] = 0.0, lt, lt + lc
+        lat[1, 0], lat[1, 1], lat[1, 2] = lt, 0.0, lc
+        lat[2, 0], lat[2, 1], lat[2, 2] = lt + lc, lc, 0.0
+        pw[0, 0], pw[0, 1], pw[0, 2] = 0.0, pu, pu
+        pw[1, 0], pw[1, 1], pw[1, 2] = pd, 0.0, 0.0
+        pw[2, 0], pw[2, 1], pw[2, 2] = pd, 0.0, 0.0
+    else:
+        bb, ll = v[b, 0], v[b, 1]
+        if lscale != 1.0:
+            ll = ll * lscale
+        t = MS_PER_KB_AT_1_MBPS / bb
+        p = P_D2D[0] * bb + P_D2D[1]
+        k[0, 0], k[0, 1], k[1, 0], k[1, 1] = 0.0, t, t, 0.0
+        lat[0, 0], lat[0, 1], lat[1, 0], lat[1, 1] = 0.0, ll, ll, 0.0
+        pw[0, 0], pw[0, 1], pw[1, 0], pw[1, 1] = 0.0, p, p, 0.0
+
+
+_link_matrices = _jit(_link_matrices_py, inline=True)
+
+
+def _frame_outcome(
+    actions: np.ndarray,  # (B, n): floats in [0, 1] (continuous) or int platforms (discrete)
+    discrete: bool,
+    th: np.ndarray,  # (P - 1,) intent thresholds (continuous actions)
+    values: np.ndarray,  # (B, F) the frame's links (MEC F = 6, D2D F = 2)
+    lscale: float,
+    sp: np.ndarray,  # (B, P) capability factors
+    avail: np.ndarray,  # (B,) bool: a D2D collaborator is selected; (0,): always
+    ctab: np.ndarray,  # packed chain constants (frame_table)
+    tab: np.ndarray,  # packed oracle constants (TABLE_HEAD layout)
+    oracle: bool,
+    dec: np.ndarray,  # (B, n) int out: the decision as evaluated
+    out: np.ndarray,  # (5, B) out: latency, energy, overhead, cost, optimal cost
+    dist: np.ndarray,  # (B, P) out: share of blocks per platform
+) -> int:
+    """One frame of every copy of a v1 env without early exits, in one pass: the action's
+    decision (``discretise``; copies without a D2D collaborator run every block locally),
+    the link matrices (:func:`_link_matrices`), the chain cost (:func:`_chain_row`), the
+    oracle (:func:`_dp_chain`, when ``oracle``) and the per-platform shares, each in its
+    reference's operations. Returns the number of invalid action entries (NaN or out of
+    range); then nothing else is computed and the caller takes the checked path (which
+    raises)."""
+    B, n = dec.shape
+    P = sp.shape[1]
+    bad = 0
+    if discrete:
+        for b in range(B):
+            for i in range(n):
+                a = actions[b, i]
+                bad += not (a >= 0 and a < P)
+                dec[b, i] = a
+    else:
+        nth = th.shape[0]
+        t0 = th[0]
+        t1 = th[1] if nth > 1 else np.inf  # (one threshold: never reached)
+        for b in range(B):
+            for i in range(n):
+                a = actions[b, i]
+                bad += not (a >= 0.0 and a <= 1.0)  # NaN fails
+                c = (t0 <= a) + (t1 <= a)
+                for j in range(2, nth):
+                    c += th[j] <= a
+                dec[b, i] = c
+    if bad:
+        return bad
+    blk_lat, blk_en, gin = ctab[:n], ctab[n : 2 * n], ctab[2 * n : 3 * n]
+    w = ctab[3 * n : 3 * n + P]
+    o = 3 * n + P
+    gout, d_energy, eta_e, eta_d = ctab[o], ctab[o + 1], ctab[o + 2], ctab[o + 3]
+    k = np.empty((1, P, P))
+    lat = np.empty((1, P, P))
+    pw = np.empty((1, P, P))
+    work = np.empty(2 * P * P + 3 * P)
+    choice = np.empty(n * P, dtype=np.int64)
+    odec = np.empty(n, dtype=np.int64)
+    has_avail = avail.shape[0] > 0
+    for b in range(B):
+        off = has_avail and not avail[b]
+        if off:  # no collaborator: every block stays local
+            for i in range(n):
+                dec[b, i] = 0
+        rest = n
+        for p in range(P - 1, 0, -1):  # compares, not a scatter: no store-to-load stalls
+            c = 0
+            for i in range(n):
+                c += dec[b, i] == p
+            dist[b, p] = c / n
+            rest -= c
+        dist[b, 0] = rest / n
+        _link_matrices(values, b, lscale, k[0], lat[0], pw[0])
+        T, E, D = _chain_row(dec, b, k, lat, pw, 0, sp, b, blk_lat, blk_en, gin, gout, w,
+                             d_energy)  # fmt: skip
+        cost = T + eta_e * E + eta_d * D
+        out[0, b] = T
+        out[1, b] = E
+        out[2, b] = D
+        out[3, b] = cost
+        if oracle:
+            if off:  # all-local is the only feasible decision
+                out[4, b] = cost
+            else:
+                out[4, b] = _dp_chain(k[0], lat[0], pw[0], sp[b], tab, work, choice, odec)
+    return 0
+
+
+frame_outcome = _jit(_frame_outcome, error_model="numpy")
 
 
 def check_batch(

@@ -22,6 +22,7 @@ from envs.dynamics import (
 )
 from envs.dynamics.collaborators import CollaboratorPool
 from envs.limits import MAX_BANDWIDTH_MBPS, MAX_LATENCY_MS
+from envs.model import kernels
 from envs.model.chain import ChainCostModel, CostBreakdown
 from envs.model.dp import Oracle
 from envs.model.links import (
@@ -208,6 +209,15 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             "eta_energy": self.eta_energy,
             "eta_overhead": self.eta_overhead,
         }
+        # v1 without early exits: a frame in one compiled pass (kernels.frame_outcome)
+        self._fused = self.version >= 1 and kernels.AVAILABLE and not self._exits
+        if self._fused:
+            b, m = self.cost_model.blocks, self.cost_model
+            self._ctab = kernels.frame_table(
+                b.latency_ms, b.energy_j, b.in_kb, m.overhead_weights, m._gout,
+                self.d_energy, self.eta_energy, self.eta_overhead,
+            )  # fmt: skip
+            self._tab = self.oracle._table(self.d_energy, self.eta_energy, self.eta_overhead)
 
     def _make_load(self, platform_load: Any) -> PlatformLoad:
         try:
@@ -408,18 +418,60 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
                 opt = self.oracle.solve(links, slowdown, **kw)[1]
         return decision, res, exp, opt
 
+    def fused_frame(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The transition's cost part in one compiled pass (:func:`kernels.frame_outcome`):
+        ``(decision (B, n), out (5, B), distribution (B, P))`` for actions ``(B, n)`` of the
+        simulator's ``B`` copies, ``out`` = latency, energy, overhead, cost (= expected: no
+        exits), optimal cost. The numbers of :meth:`action_to_decision` and
+        :meth:`frame_outcome` bit for bit; ``None`` where it does not apply (v0, early exits,
+        no numba, actions of another dtype or shape, invalid actions: the checked path
+        handles those)."""
+        sim = self.sim
+        values = sim.values
+        discrete = self.action_mode == "discrete"
+        if (
+            not self._fused
+            or type(actions) is not np.ndarray
+            or actions.shape != (values.shape[0], self.n_blocks)
+            or actions.dtype not in _FUSED_DTYPES[discrete]
+            or not actions.flags.c_contiguous
+        ):
+            return None
+        sp = sim.slowdown
+        if not sp.flags.c_contiguous:  # a constant slowdown is a broadcast view
+            sp = np.ascontiguousarray(sp)
+        avail = sim.available
+        B, n = actions.shape
+        dec = np.empty((B, n), dtype=np.int64)
+        out = np.empty((5, B))
+        dist = np.empty((B, self.num_platforms))
+        bad = kernels.frame_outcome(
+            actions, discrete, self.thresholds, np.ascontiguousarray(values), sim.latency_scale,
+            sp, _ALWAYS if avail is None else avail, self._ctab, self._tab, self.use_oracle,
+            dec, out, dist,
+        )  # fmt: skip
+        return None if bad else (dec, out, dist)
+
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Evaluate the action on the current frame, then advance links/load/candidates."""
         self._require_reset()
-        decision = self._decision_one(action)
+        fused = self.fused_frame(action[None]) if type(action) is np.ndarray else None
         network = self.sim.network_one()
-        decision, res, exp, opt = self.frame_outcome(decision, self.np_random)
-        info = self._info(decision, network, res, exp, opt)
+        if fused is None:
+            decision = self._decision_one(action)
+            decision, res, exp, opt = self.frame_outcome(decision, self.np_random)
+            dist = None
+        else:
+            dec, out, dist = fused
+            lat, en, ovh, cost, opt = out[:, 0].tolist()
+            decision, res, dist = dec[0], CostBreakdown(lat, en, ovh, cost), dist[0]
+            exp, opt = res, opt if self.use_oracle else None
+        info = self._info(decision, network, res, exp, opt, dist)
         self.sim.step(self.np_random)
         reward = -float(res.cost) * self.reward_scale
         return self.observe_batch()[0], reward, False, False, info
 
-    def _info(self, decision, network, res, exp, opt) -> dict[str, Any]:
+    def _info(self, decision, network, res, exp, opt, dist=None) -> dict[str, Any]:
         info: dict[str, Any] = {
             "decision": decision,
             "network": network,
@@ -433,11 +485,20 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         if opt is not None:
             info["optimal_cost"] = float(opt)
             info["gap"] = float(exp.cost) / float(opt) - 1.0 if opt > 0 else 0.0
-        info["distribution"] = np.bincount(decision, minlength=self.num_platforms) / self.n_blocks
+        info["distribution"] = (
+            np.bincount(decision, minlength=self.num_platforms) / self.n_blocks
+            if dist is None
+            else dist
+        )
         if self.scenario == "d2d":
             info["collaborator"] = network["collaborator"]
             info["no_collaborator"] = network["collaborator"] < 0
         return info
+
+
+#: action dtypes :meth:`PartitionEnv.fused_frame` takes (continuous, discrete); others convert
+_FUSED_DTYPES = {False: (np.dtype(np.float32), np.dtype(np.float64)), True: (np.dtype(np.int64),)}
+_ALWAYS = np.zeros(0, dtype=bool)  # the kernel's "every copy has its platforms"
 
 
 class MECPartitionEnv(PartitionEnv):

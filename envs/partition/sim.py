@@ -198,7 +198,7 @@ class MECSim:
 
     def observe(self) -> np.ndarray:
         values, slowdown = self.obs_values, self.obs_slowdown
-        if self.num == 1:  # the single env: the same ops on 1-D rows, fewer numpy calls
+        if self.num == 1 and not self.compiled:  # the same ops on 1-D rows, fewer numpy calls
             obs = self._template.copy()
             obs[:6] = squash(values[0], MEC_LINK_SCALES)
             if self.load.enabled:

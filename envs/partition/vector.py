@@ -39,6 +39,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 from envs.batching import adopt, check_vector_args
 from envs.limits import check_alloc
+from envs.model.chain import CostBreakdown
 from envs.partition.common import DEFAULT_MAX_EPISODE_STEPS, check_options, check_seed
 from envs.partition.env import (
     D2DPartitionEnv,
@@ -160,10 +161,17 @@ class PartitionVectorEnv(VectorEnv):
             zeros = np.zeros(num, dtype=bool)
             return obs, np.zeros(num), zeros, zeros.copy(), {}
         env, sim, rng = self.env, self.sim, self.np_random
-        decision = env.action_to_decision(actions)
-        if decision.shape != (num, n):
-            raise ValueError(f"actions must have shape ({num}, {n}), got {np.shape(actions)}")
-        decision, res, exp, opt = env.frame_outcome(decision, rng)
+        fused = env.fused_frame(actions)
+        if fused is None:
+            decision = env.action_to_decision(actions)
+            if decision.shape != (num, n):
+                raise ValueError(f"actions must have shape ({num}, {n}), got {np.shape(actions)}")
+            decision, res, exp, opt = env.frame_outcome(decision, rng)
+            dist = self._distribution(decision)
+        else:  # the same numbers in one compiled pass (v1 without early exits)
+            decision, out, dist = fused
+            res = exp = CostBreakdown(*out[:4])
+            opt = out[4] if env.use_oracle else None
         infos: dict[str, Any] = {
             "decision": decision,
             "network": sim.network_batch(),
@@ -178,7 +186,7 @@ class PartitionVectorEnv(VectorEnv):
             infos["optimal_cost"] = opt
             with np.errstate(divide="ignore", invalid="ignore"):
                 infos["gap"] = np.where(opt > 0, exp.cost / opt - 1.0, 0.0)
-        infos["distribution"] = self._distribution(decision)
+        infos["distribution"] = dist
         if self.scenario == "d2d":
             infos["collaborator"] = infos["network"]["collaborator"].copy()
             infos["no_collaborator"] = infos["collaborator"] < 0
