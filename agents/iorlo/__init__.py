@@ -1,8 +1,9 @@
 """IoRLO (Ren et al. Sec. 4.2): DDPG with a sigmoid actor and intent-threshold discretisation.
 
-Parts (SB3-style split): :mod:`~agents.iorlo.networks` (Actor, Critic),
+Parts (SB3-style split): :mod:`~agents.iorlo.networks` (Actor, Critic, CriticStack),
 :mod:`~agents.iorlo.buffer` (ReplayBuffer, ReplayBatch), :mod:`~agents.iorlo.noise`
-(GaussianNoise, OUNoise), :mod:`~agents.iorlo.agent` (IoRLO, IoRLOPlus, IoRLOConfig).
+(GaussianNoise, OUNoise), :mod:`~agents.iorlo.optim` (FusedAdam),
+:mod:`~agents.iorlo.agent` (IoRLO, IoRLOPlus, IoRLOConfig).
 """
 
 from agents.iorlo.agent import IoRLO, IoRLOConfig, IoRLOPlus, episode_seed

@@ -65,6 +65,17 @@ Training loop (CleanRL style, :meth:`IoRLO.learn`)::
     buffer.add(s, a, r, s', terminated)     # truncation is not terminal
     every train_freq steps: gradient_steps x update(buffer.sample(batch_size))
 
+Implementation (speed; issue #16): the critics are one :class:`~agents.iorlo.networks.CriticStack`
+(TD3's twins as stacked weights: one forward and one backward serve both); the critic loss
+and, with the decision critic, the actor loss are backpropagated by hand (no autograd graph;
+IoRLO's actor on the action critic keeps autograd), the imitation candidates share the
+observation's part of the critics' first layer, and Adam is
+:class:`~agents.iorlo.optim.FusedAdam` (torch's fused kernel without ``torch.optim``'s
+per-step overhead and its ``torch._dynamo`` import). IoRLO (one critic) trains bit for bit
+as before; IoRLO+'s rounding differs (its results changed within the seed spread).
+Checkpoints keep their format (``critic``/``critic2`` as ``Critic`` state dicts, the critic
+optimiser's state per member parameter), so files of either version load in the other.
+
 Episode ``k`` of a run starts with ``env.reset(seed=episode_seed(seed, k))``, so a run saved
 with its replay buffer resumes exactly (:meth:`IoRLO.load`); mid-episode, the episode is
 replayed from its seed and the buffer's last actions.
@@ -109,8 +120,9 @@ from agents.common.rules import (
 )
 from agents.common.threads import torch_threads
 from agents.iorlo.buffer import ReplayBatch, ReplayBuffer
-from agents.iorlo.networks import Actor, Critic
+from agents.iorlo.networks import Actor, Critic, CriticStack
 from agents.iorlo.noise import GaussianNoise, OUNoise
+from agents.iorlo.optim import FusedAdam, stack_state, unstack_state
 from envs.model.thresholds import discretise_array
 
 ALGO = "iorlo"
@@ -121,6 +133,9 @@ CRITIC_INPUTS: tuple[str, ...] = ("action", "decision")
 #: "auto" ("log" on the v1 partition envs, whose networks differ by episode; else "none")
 REWARD_TRANSFORMS: tuple[str, ...] = ("none", "log", "auto")
 WARMUPS: tuple[str, ...] = ("actor", "random")
+#: checkpoint keys of the critics (state["critic"], state["critic2"]; "_target" appended)
+CRITIC_KEYS: tuple[str, ...] = ("critic", "critic2")
+SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 @dataclass(slots=True)
@@ -311,6 +326,10 @@ class IoRLO(CheckpointMixin):
             self._midpoints = 0.5 * (edges[:-1] + edges[1:])
             self._midpoints_np = self._midpoints.cpu().numpy()
             self._choices = torch.arange(self.num_choices, device=self.device)
+            # the decision of each whole-model placement (every block on platform p), one-hot
+            self._const_one_hot = self._one_hot(
+                self._choices.view(-1, 1).expand(self.num_choices, self.act_dim)
+            )
         self.logger = logger if logger is not None else RunLogger(None)
         base = env.unwrapped
         version = getattr(getattr(base, "env", base), "version", 0)
@@ -324,21 +343,23 @@ class IoRLO(CheckpointMixin):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             self.actor = self._make_actor()
-            self.critic = self._make_critic()
-            self.critic2 = self._make_critic() if cfg.variant == "td3" else None
+            # TD3's twin critics as one module (stacked weights: one forward and one backward
+            # for both); its members draw their init in turn, as two Critic modules did
+            self.critics = self._make_critics(2 if cfg.variant == "td3" else 1)
             self.actor_target = copy.deepcopy(self.actor)
-            self.critic_target = copy.deepcopy(self.critic)
-            self.critic2_target = copy.deepcopy(self.critic2)
+            self.critics_target = copy.deepcopy(self.critics)
         for net in self._targets():
             net.requires_grad_(False)
-        critic_params = list(self.critic.parameters())
-        if self.critic2 is not None:
-            critic_params += list(self.critic2.parameters())
-        # fused Adam: one kernel for all parameters (~15% faster updates for these tiny nets)
-        self.actor_optimizer = torch.optim.Adam(
-            self.actor.parameters(), lr=cfg.lr_actor, fused=True
+        self._actor_params = list(self.actor.parameters())
+        self._critic_params = self.critics.param_list()
+        # fused Adam's kernel without torch.optim's per-step overhead (agents.iorlo.optim)
+        self.actor_optimizer = FusedAdam(self._actor_params, lr=cfg.lr_actor)
+        self.critic_optimizer = FusedAdam(self._critic_params, lr=cfg.lr_critic)
+        # Polyak averaging: every target parameter and its source, in one list each
+        self._polyak = (
+            [*self.actor_target.parameters(), *self.critics_target.param_list()],
+            [*self._actor_params, *self._critic_params],
         )
-        self.critic_optimizer = torch.optim.Adam(critic_params, lr=cfg.lr_critic, fused=True)
 
         self.rng = np.random.default_rng(cfg.seed)
         self.torch_gen = torch.Generator().manual_seed(cfg.seed)
@@ -367,10 +388,30 @@ class IoRLO(CheckpointMixin):
             self.obs_dim, self.act_dim, cfg.hidden_actor, cfg.activation, cfg.actor_out_init
         ).to(self.device)
 
-    def _make_critic(self) -> Critic:
+    def _make_critics(self, members: int) -> CriticStack:
         cfg = self.config
         in_dim = self.act_dim * (self.num_choices if cfg.critic_input == "decision" else 1)
-        return Critic(self.obs_dim, in_dim, cfg.hidden_critic, cfg.activation).to(self.device)
+        return CriticStack(
+            self.obs_dim, in_dim, cfg.hidden_critic, cfg.activation, members=members
+        ).to(self.device)
+
+    # The critics one at a time, as standalone Critic modules (copies: for inspection; the
+    # agent trains self.critics / self.critics_target). critic2*: TD3's second critic.
+    @property
+    def critic(self) -> Critic:
+        return self.critics.member(0)
+
+    @property
+    def critic_target(self) -> Critic:
+        return self.critics_target.member(0)
+
+    @property
+    def critic2(self) -> Critic | None:
+        return self.critics.member(1) if self.critics.members > 1 else None
+
+    @property
+    def critic2_target(self) -> Critic | None:
+        return self.critics_target.member(1) if self.critics.members > 1 else None
 
     # What the critic sees of an action. "action": the [0, 1] vector itself (DDPG/IoRLO).
     # "decision": the one-hot platform of every block after the intent thresholds, i.e. what
@@ -380,20 +421,15 @@ class IoRLO(CheckpointMixin):
     def _q_in(self, actions: torch.Tensor) -> torch.Tensor:
         if self.config.critic_input == "action":
             return actions
-        platform = discretise_array(actions, self.thresholds).unsqueeze(-1)
-        # F.one_hot's values without its range check (a device sync, ~50 µs a call)
-        return (platform == self._choices).to(actions.dtype).flatten(-2)
+        return self._one_hot(discretise_array(actions, self.thresholds))
 
-    def _q_in_policy(self, mu: torch.Tensor) -> torch.Tensor:
-        if self.config.critic_input == "action":
-            return mu
-        cdf = torch.special.ndtr((self.thresholds - mu.unsqueeze(-1)) / self.config.relax_sigma)
-        zeros, ones = torch.zeros_like(mu).unsqueeze(-1), torch.ones_like(mu).unsqueeze(-1)
-        probs = torch.cat([cdf, ones], -1) - torch.cat([zeros, cdf], -1)
-        return probs.flatten(-2)
+    def _one_hot(self, platforms: torch.Tensor) -> torch.Tensor:
+        """Platforms ``(..., n)`` as the decision critic's input ``(..., n * P)``: F.one_hot's
+        values without its range check (a device sync, ~50 µs a call)."""
+        return (platforms.unsqueeze(-1) == self._choices).float().flatten(-2)
 
     def _targets(self) -> list[torch.nn.Module]:
-        return [n for n in (self.actor_target, self.critic_target, self.critic2_target) if n]
+        return [self.actor_target, self.critics_target]
 
     # ---------------------------------------------------------------- acting
     def _norm_obs_np(self, obs: np.ndarray) -> np.ndarray:
@@ -407,7 +443,7 @@ class IoRLO(CheckpointMixin):
         x = torch.as_tensor(
             self._norm_obs_np(np.asarray(obs, dtype=np.float32)), device=self.device
         )
-        return self.actor(x).cpu().numpy()
+        return self.actor.forward(x).cpu().numpy()  # (no module call: hooks unused)
 
     def predict(self, obs: Any, deterministic: bool = True) -> np.ndarray:
         """Action(s) for ``obs`` ``(obs_dim,)`` or ``(B, obs_dim)``: float32 in ``[0, 1]``.
@@ -456,25 +492,17 @@ class IoRLO(CheckpointMixin):
             self.reward_scale = 1.0 / mean_abs if mean_abs > 0 else 1.0
         return rewards * self.reward_scale
 
-    def _step_optimizer(
-        self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params: Any
-    ) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.config.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
-        optimizer.step()
+    def _step_optimizer(self, optimizer: FusedAdam, grads: list[torch.Tensor]) -> None:
+        max_norm = self.config.max_grad_norm
+        if max_norm is not None:  # torch.nn.utils.clip_grad_norm_'s arithmetic (2-norm)
+            total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+            torch._foreach_mul_(grads, (max_norm / (total + 1e-6)).clamp(max=1.0))
+        optimizer.step(grads)
 
-    @torch.no_grad()
-    def _soft_update(self) -> None:
-        tau = self.config.tau
-        pairs = [(self.actor, self.actor_target), (self.critic, self.critic_target)]
-        if self.critic2 is not None:
-            pairs.append((self.critic2, self.critic2_target))
-        for net, target in pairs:
-            t_params = list(target.parameters())
-            torch._foreach_lerp_(t_params, list(net.parameters()), tau)
+    def _soft_update(self) -> None:  # (under torch.no_grad(), as in update)
+        torch._foreach_lerp_(*self._polyak, self.config.tau)
 
+    @torch.no_grad()  # gradients by hand, but for IoRLO's actor (autograd, enabled there)
     def update(self, batch: ReplayBatch) -> dict[str, float]:
         """One DDPG (Lillicrap et al. 2016; Ren et al. Sec. 4.2) or TD3 (Fujimoto et al. 2018)
         update. As in SB3, DDPG is TD3 with one critic, no target smoothing and an actor
@@ -488,7 +516,7 @@ class IoRLO(CheckpointMixin):
         with TD3 both every ``policy_delay`` critic updates.
         """
         cfg = self.config
-        td3 = self.critic2 is not None
+        td3 = self.critics.members > 1
         obs = self._norm_obs_t(batch.observations)
         rewards = self._scaled_rewards(batch.rewards)
         with torch.no_grad():
@@ -501,39 +529,74 @@ class IoRLO(CheckpointMixin):
                         -cfg.target_noise_clip, cfg.target_noise_clip
                     )
                     next_mu = (next_mu + eps).clamp(0.0, 1.0)
-                next_a = self._q_in(next_mu)
-                next_q = self.critic_target(next_obs, next_a)
-                if td3:  # clipped double Q
-                    next_q = torch.min(next_q, self.critic2_target(next_obs, next_a))
+                # clipped double Q with TD3 (the min over one critic: its value)
+                next_q = self.critics_target(next_obs, self._q_in(next_mu)).amin(1, True)
                 y = rewards + cfg.gamma * (1.0 - batch.terminations) * next_q
             else:  # γ = 0: the target is the reward itself (contextual bandit)
                 y = rewards
-        a = self._q_in(batch.actions)
-        q = self.critic(obs, a)
-        critic_loss = F.mse_loss(q, y)
-        if td3:
-            critic_loss = critic_loss + F.mse_loss(self.critic2(obs, a), y)
-        self._step_optimizer(
-            self.critic_optimizer, critic_loss, self.critic_optimizer.param_groups[0]["params"]
-        )
+        platforms = None
+        if cfg.critic_input == "decision":
+            platforms = discretise_array(batch.actions, self.thresholds)
+            a = self._one_hot(platforms)
+        else:
+            a = batch.actions
+        # every critic in one forward and backward; with TD3 the sum of their losses
+        critic_loss, q, grads = self.critics.mse_grads(obs, a, y)  # q: (B, K)
+        self._step_optimizer(self.critic_optimizer, grads)
         self.n_updates += 1
-        out = {"critic_loss": critic_loss.item(), "q_values": q.mean().item()}
+        out = {"critic_loss": critic_loss.item(), "q_values": q[:, 0].mean().item()}
         if not td3 or self.n_updates % cfg.policy_delay == 0:
-            mu = self.actor(obs)
-            actor_loss = -self.critic(obs, self._q_in_policy(mu)).mean()
-            if cfg.imitation_weight > 0:  # td3 only (IoRLOConfig)
-                bc, frac = self._imitation_loss(obs, mu, batch.actions)
-                actor_loss = actor_loss + cfg.imitation_weight * bc
-                out["imitation_fraction"] = frac
-            self._step_optimizer(self.actor_optimizer, actor_loss, self.actor.parameters())
+            if cfg.critic_input == "action":
+                with torch.enable_grad():
+                    actor_loss = -self.critics.q1_frozen(obs, self.actor(obs)).mean()
+                    grads = list(torch.autograd.grad(actor_loss, self._actor_params))
+            else:
+                actor_loss, grads = self._decision_actor_grads(obs, a, platforms, out)
+            self._step_optimizer(self.actor_optimizer, grads)
             self._soft_update()
             out["actor_loss"] = actor_loss.item()
         return out
 
-    def _imitation_loss(
-        self, obs: torch.Tensor, mu: torch.Tensor, actions: torch.Tensor
+    def _decision_actor_grads(
+        self, obs: torch.Tensor, q_in: torch.Tensor, platforms: torch.Tensor, out: dict
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The actor's loss and its gradient with the decision critic (module doc, 1. and 2.),
+        backpropagated by hand (no autograd graph: :func:`agents.iorlo.networks.linear_grads`).
+
+        ``-Q_1(s, p(μ(s)))`` through the smooth surrogate ``p``: the probability that ``μ(s) +
+        N(0, relax_sigma²)`` lands in each platform's interval, ``p_j = Φ(u_j) - Φ(u_{j-1})``
+        with ``u_j = (t_j - μ) / relax_sigma`` (``Φ(u_{-1}) = 0``, ``Φ(u_{P-1}) = 1``); plus
+        ``imitation_weight`` times the critic-guided jumps' squared distance
+        (:meth:`_imitation_target`). ``q_in``, ``platforms``: the replayed actions' one-hot
+        decisions and platforms; ``out`` gets ``imitation_fraction``. Under
+        ``torch.no_grad()`` (:meth:`update`).
+        """
+        cfg, crit, d = self.config, self.critics, self.obs_dim
+        B, sigma = obs.shape[0], cfg.relax_sigma
+        mu, inputs = self.actor.forward_kept(obs)
+        z_obs = crit.first_layer(obs, slice(0, d))  # every critic's observation part + bias
+        u = (self.thresholds - mu.unsqueeze(-1)) / sigma  # (B, n, P - 1)
+        cdf = torch.special.ndtr(u)
+        probs = F.pad(cdf, (0, 1), value=1.0) - F.pad(cdf, (1, 0), value=0.0)  # (B, n, P)
+        w_dec = crit.weights[0][0, :, d:]  # critic 1's first layer, decision part
+        z_pi = z_obs[:, : w_dec.shape[0]] + F.linear(probs.flatten(-2), w_dec)
+        q_pi, dz = crit.q1_and_input_grad(z_pi, -1.0 / B)
+        loss = -q_pi.mean()
+        d_probs = torch.mm(dz, w_dec).view_as(probs)
+        d_cdf = d_probs[..., :-1] - d_probs[..., 1:]
+        d_mu = (d_cdf * torch.exp(-0.5 * u * u)).sum(-1).mul_(-1.0 / (sigma * SQRT_2PI))
+        if cfg.imitation_weight > 0:  # td3 only (IoRLOConfig)
+            target, out["imitation_fraction"] = self._imitation_target(z_obs, mu, q_in, platforms)
+            diff = mu - target
+            loss = loss + cfg.imitation_weight * diff.pow(2).sum(-1).mean()
+            d_mu.add_(diff, alpha=2.0 * cfg.imitation_weight / B)
+        return loss, self.actor.grads(inputs, mu, d_mu)
+
+    def _imitation_target(
+        self, z_obs: torch.Tensor, mu: torch.Tensor, q_in: torch.Tensor, platforms: torch.Tensor
     ) -> tuple[torch.Tensor, float]:
-        """Critic-guided jumps (module doc, 2.).
+        """Critic-guided jumps (module doc, 2.): the actor's target and the fraction of
+        states that jump.
 
         Candidates per state: the replayed action and the constant action of every platform
         (all blocks at that platform's interval midpoint). Where the lower of the two critics'
@@ -542,26 +605,41 @@ class IoRLO(CheckpointMixin):
         target is that candidate's decision; elsewhere it is the actor's own decision. The
         loss is the squared distance of μ(s) to the target's interval midpoints, so the actor
         jumps where the critics agree and otherwise stays clear of the thresholds (small
-        drifts do not flip blocks). Returns the loss and the fraction of states that jump.
+        drifts do not flip blocks).
+
+        ``z_obs``: the observations' part of the critics' first layer (with the bias);
+        ``q_in``, ``platforms``: the replayed actions' one-hot decisions and platforms. The
+        first layer of every decision is added to ``z_obs`` (that of the ``P`` constant
+        decisions computed once for the batch), and the ``B (P + 2)`` values (candidates and
+        the actor's own decision) come from one forward of the critic stack.
         """
-        B, n = mu.shape
-        P = self.num_choices
-        with torch.no_grad():
-            mu_d = mu.detach()
-            const = self._midpoints.view(1, P, 1).expand(B, P, n)
-            cand = torch.cat([actions.unsqueeze(1), const], 1)  # (B, 1 + P, n)
-            obs_c = obs.unsqueeze(1).expand(B, 1 + P, obs.shape[-1])
-            q_c = self._q_in(cand)
-            q_cand = torch.min(self.critic(obs_c, q_c), self.critic2(obs_c, q_c)).squeeze(-1)
-            q_mu = self._q_in(mu_d)
-            q_pi = torch.max(self.critic(obs, q_mu), self.critic2(obs, q_mu))
-            best_q, best = q_cand.max(1)
-            jump = best_q.unsqueeze(-1) > q_pi  # (B, 1)
-            # no better candidate: hold the actor at its own decision's interval midpoints
-            chosen = torch.where(jump, cand[torch.arange(B), best], mu_d)
-            target = self._midpoints[discretise_array(chosen, self.thresholds)]
-        loss = (mu - target).pow(2).sum(-1).mean()
-        return loss, jump.float().mean().item()
+        B, P = mu.shape[0], self.num_choices
+        crit = self.critics
+        mu_platforms = discretise_array(mu, self.thresholds)
+        decisions = torch.cat([q_in, self._const_one_hot, self._one_hot(mu_platforms)])
+        z_dec = crit.first_layer(decisions, slice(self.obs_dim, None), bias=False)
+        # per state: [replayed, platform 0, ..., platform P-1, actor's own], written in
+        # place into a buffer kept between updates (no allocation of B (P + 2) K h floats)
+        z = self._candidate_buffer(B, P + 2, z_obs.shape[1])
+        torch.add(z_obs, z_dec[:B], out=z[:, 0])
+        torch.add(z_obs.unsqueeze(1), z_dec[B : B + P], out=z[:, 1 : P + 1])
+        torch.add(z_obs, z_dec[B + P :], out=z[:, P + 1])
+        q = crit.from_first_layer(z.view(B * (P + 2), -1), inplace=True).view(B, P + 2, -1)
+        q_cand = q[:, : P + 1].amin(-1)  # (B, 1 + P): the lower critic
+        q_pi = q[:, P + 1].amax(-1)  # (B,): the higher critic
+        best_q, best = q_cand.max(1)
+        jump = best_q > q_pi
+        # the chosen decision's platforms: the replayed action's, one platform for every
+        # block, or (no better candidate) the actor's own: hold it at their midpoints
+        chosen = torch.where(best.unsqueeze(1) == 0, platforms, (best - 1).unsqueeze(1))
+        chosen = torch.where(jump.unsqueeze(1), chosen, mu_platforms)
+        return self._midpoints[chosen], jump.float().mean().item()
+
+    def _candidate_buffer(self, *shape: int) -> torch.Tensor:
+        buf = getattr(self, "_cand_buf", None)
+        if buf is None or tuple(buf.shape) != shape:
+            buf = self._cand_buf = torch.empty(shape, device=self.device)
+        return buf
 
     # ---------------------------------------------------------------- training
     def _reset_env(self) -> None:
@@ -725,19 +803,20 @@ class IoRLO(CheckpointMixin):
     # ------------------------------------------------------------ checkpoints
     def state_dict(self, include_buffer: bool = False) -> dict[str, Any]:
         """Everything needed to resume (weights_only-safe plain values and tensors)."""
-        nets = {
-            "actor": self.actor,
-            "actor_target": self.actor_target,
-            "critic": self.critic,
-            "critic_target": self.critic_target,
+        # The critics in the layout of one Critic module each ("critic", "critic2") and their
+        # optimiser state as torch.optim.Adam's over those modules' parameters: the format
+        # of checkpoints written before the critics were stacked, which still load.
+        K = self.critics.members
+        state: dict[str, Any] = {
+            "actor": self.actor.state_dict(),
+            "actor_target": self.actor_target.state_dict(),
         }
-        if self.critic2 is not None:
-            nets["critic2"] = self.critic2
-            nets["critic2_target"] = self.critic2_target
-        state: dict[str, Any] = {k: v.state_dict() for k, v in nets.items()}
+        for net, suffix in ((self.critics, ""), (self.critics_target, "_target")):
+            for k, sd in enumerate(net.member_state_dicts()):
+                state[f"{CRITIC_KEYS[k]}{suffix}"] = sd
         state.update(
             actor_optimizer=self.actor_optimizer.state_dict(),
-            critic_optimizer=self.critic_optimizer.state_dict(),
+            critic_optimizer=unstack_state(self.critic_optimizer.state_dict(), K),
             obs_rms=None if self.obs_rms is None else self.obs_rms.state_dict(),
             reward_scale=self.reward_scale,
             global_step=self.global_step,
@@ -752,13 +831,13 @@ class IoRLO(CheckpointMixin):
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        for name in ("actor", "actor_target", "critic", "critic_target"):
+        K = self.critics.members
+        for name in ("actor", "actor_target"):
             getattr(self, name).load_state_dict(state[name])
-        if self.critic2 is not None:
-            self.critic2.load_state_dict(state["critic2"])
-            self.critic2_target.load_state_dict(state["critic2_target"])
+        for net, suffix in ((self.critics, ""), (self.critics_target, "_target")):
+            net.load_member_state_dicts([state[f"{key}{suffix}"] for key in CRITIC_KEYS[:K]])
         self.actor_optimizer.load_state_dict(state["actor_optimizer"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        self.critic_optimizer.load_state_dict(stack_state(state["critic_optimizer"], K))
         if self.obs_rms is not None:
             self.obs_rms.load_state_dict(state["obs_rms"])
         rs = state["reward_scale"]

@@ -24,6 +24,11 @@ class ReplayBuffer:
 
     Truncated episodes (time limits) are stored as non-terminal so the critic bootstraps
     through them. Sampling is uniform with replacement from a passed numpy Generator.
+
+    The fields are column blocks of one ``(capacity, width)`` float32 array (the attributes
+    ``observations``, ``actions``, ... are views of it), so a minibatch is one gather of
+    whole rows: one random memory access per transition instead of one per field (the
+    buffer outgrows the caches), and the batch's fields are views of one tensor.
     """
 
     FIELDS: tuple[str, ...] = (
@@ -40,11 +45,13 @@ class ReplayBuffer:
         self.capacity = int(capacity)
         self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
         self.device = torch.device(device)
-        self.observations = np.zeros((capacity, obs_dim), np.float32)
-        self.actions = np.zeros((capacity, act_dim), np.float32)
-        self.rewards = np.zeros((capacity, 1), np.float32)
-        self.next_observations = np.zeros((capacity, obs_dim), np.float32)
-        self.terminations = np.zeros((capacity, 1), np.float32)
+        widths = (self.obs_dim, self.act_dim, 1, self.obs_dim, 1)  # FIELDS' widths
+        ends = np.cumsum(widths).tolist()
+        self._columns = [slice(e - w, e) for w, e in zip(widths, ends, strict=True)]
+        self._rows = np.zeros((self.capacity, ends[-1]), np.float32)
+        self.observations, self.actions, self.rewards, self.next_observations, self.terminations = (
+            self._rows[:, cols] for cols in self._columns
+        )
         self.pos = 0
         self.full = False
 
@@ -73,9 +80,8 @@ class ReplayBuffer:
         if n == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         idx = rng.integers(0, n, size=batch_size)
-        return ReplayBatch(
-            *(torch.from_numpy(getattr(self, f)[idx]).to(self.device) for f in self.FIELDS)
-        )
+        rows = torch.from_numpy(self._rows[idx]).to(self.device)
+        return ReplayBatch(*(rows[:, cols] for cols in self._columns))
 
     def state_dict(self) -> dict[str, Any]:
         """The filled part as tensors plus the ring position (weights_only-safe)."""
