@@ -32,7 +32,7 @@ DNN = "resnet32"  # 17 blocks, the issue's case
 _FULL: dict[str, Any] = {
     "oracle_batch": 4096, "oracle_scalar": 2000, "oracle_repeats": 5,
     "vector_envs": [1024, 4096, 16384], "oracle_envs": 4096, "vector_repeats": 3,
-    "single_steps": 10_000, "single_repeats": 3, "iorlo_frames": 3000,
+    "single_steps": 10_000, "single_repeats": 3, "iorlo_frames": 40_000,
     "drlos_iterations": 10, "drlos_rollouts": 20, "rllib_steps": 4000, "rllib_repeats": 3,
     "dec_single": 20_000, "dec_batch": 4096, "dec_repeats": 50,
 }  # fmt: skip
@@ -41,7 +41,7 @@ _FULL: dict[str, Any] = {
 BUDGETS: dict[str, dict[str, Any]] = {
     "full": _FULL,
     "quick": {**_FULL, "oracle_scalar": 200, "oracle_repeats": 2, "vector_repeats": 1,
-              "single_steps": 2500, "single_repeats": 1, "iorlo_frames": 1500,
+              "single_steps": 2500, "single_repeats": 1, "iorlo_frames": 5000,
               "drlos_iterations": 2, "rllib_steps": 1000, "rllib_repeats": 1,
               "dec_single": 2000, "dec_repeats": 5},
 }  # fmt: skip
@@ -139,22 +139,38 @@ def single_rows(b: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def iorlo_training(frames: int, seed: int = 0, **kwargs: Any) -> tuple[dict[str, Any], Any, Any]:
-    """IoRLO+ (seed ``seed``) on ``EdgeRL/MECPartition-v1`` ResNet-32 for ``frames`` env steps
-    (frames); this thread's CPU time of ``learn`` (construction excluded). Returns the row,
-    the agent and its env."""
+    """IoRLO+ (seed ``seed``) on ``EdgeRL/MECPartition-v1`` ResNet-32 for ``frames`` env steps,
+    in this process (no timing): the agent and its env, whose actor the decision targets time."""
     import gymnasium as gym
 
     from agents.iorlo import IoRLOPlus
 
     env = gym.make("EdgeRL/MECPartition-v1", dnn=DNN)
     agent = IoRLOPlus(env, seed=seed, **kwargs)
-    t0 = time.thread_time()
     agent.learn(frames)
-    cpu = time.thread_time() - t0
-    row = {"env_id": "EdgeRL/MECPartition-v1", "dnn": DNN, "seed": seed, "frames": frames,
-           "cpu_s": cpu, "frames_per_s": frames / cpu}  # fmt: skip
-    print(f"  IoRLO+ {frames} frames in {cpu:.2f} s CPU: {frames / cpu:,.0f} frames/s", flush=True)
-    return row, agent, env
+    return {"frames": frames}, agent, env
+
+
+def train_py_speed(frames: int, seed: int = 0) -> dict[str, Any]:
+    """The issue's measurement: ``python train.py`` with the default agent and env (IoRLO+ on
+    ``env=mec_v1``) for ``frames`` frames, seed ``seed``, in a subprocess; the frames per
+    second of training its ``metrics.json`` reports (``sps``: wall clock of the training
+    loop, its periodic evaluations included)."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "run"
+        cmd = [sys.executable, str(ROOT / "train.py"), f"seed={seed}", f"run_dir={run_dir}",
+               f"train.total_steps={frames}", "train.progress=false"]  # fmt: skip
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+        sps = float(json.loads((run_dir / "metrics.json").read_text())["sps"])
+    row = {"command": "python train.py " + " ".join([cmd[2], *cmd[4:]]), "frames": frames,
+           "seed": seed, "frames_per_s": sps}  # fmt: skip
+    print(f"  IoRLO+ python train.py, {frames} frames: {sps:,.0f} frames/s", flush=True)
+    return row
 
 
 def drlos_speed(b: dict[str, Any]) -> dict[str, Any]:
@@ -254,22 +270,15 @@ def speed_targets(
     b = BUDGETS["quick" if quick else "full"]
     measured: dict[str, Any] = {}
     seconds: dict[str, float] = {}
-    agent_env: list[Any] = []
-
-    def iorlo() -> dict[str, Any]:
-        row, agent, env = iorlo_training(b["iorlo_frames"], seed)
-        agent_env[:] = [agent, env]
-        return row
 
     def decisions() -> dict[str, Any]:
-        if not agent_env:  # IoRLO+ skipped: a briefly trained actor (untimed)
-            agent_env[:] = iorlo_training(400, seed, learning_starts=200)[1:]
-        agent, env = agent_env
+        # a briefly trained IoRLO+ actor (untimed): decision time does not depend on training
+        agent, env = iorlo_training(400, seed, learning_starts=200)[1:]
         return decision_speed(agent.fast_actor(), env, b)
 
     steps: dict[str, Callable[[], Any]] = {
         "oracle": lambda: oracle_rows(b), "vector": lambda: vector_rows(b),
-        "single": lambda: single_rows(b), "iorlo": iorlo, "drlos": lambda: drlos_speed(b),
+        "single": lambda: single_rows(b), "iorlo": lambda: train_py_speed(b["iorlo_frames"], seed), "drlos": lambda: drlos_speed(b),
         "rllib": lambda: rllib_speed(b), "decisions": decisions,
     }  # fmt: skip
     with thread_clock() as clock:
