@@ -98,6 +98,29 @@ def _comparable(cfg_plain: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _with_predated_defaults(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` (a saved run's config) with the env arguments and agent fields it predates: a
+    run made before such a key existed ran with its default (the schema nodes of
+    :mod:`pipeline.schemas`), so where ``new`` holds that default the two configs agree."""
+    from pipeline.schemas import AGENT_SCHEMAS, agent_schema, env_schema
+
+    out = dict(old)
+    for section, defaults in (
+        ("env", lambda c: env_schema(c["id"]) if "id" in c else {}),
+        ("agent", lambda c: agent_schema(AGENT_SCHEMAS[c.get("name")])
+         if c.get("name") in AGENT_SCHEMAS else {}),
+    ):  # fmt: skip
+        o, n = old.get(section), new.get(section)
+        if not (isinstance(o, dict) and isinstance(n, dict)):
+            continue
+        try:
+            known = defaults(n)
+        except Exception:  # an env or agent that cannot be looked up: compare as saved
+            continue
+        out[section] = {**o, **{k: n[k] for k in set(n) - set(o) if known.get(k, o) == n[k]}}
+    return out
+
+
 def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
@@ -203,7 +226,9 @@ def _check_resume(rd: RunDir, cfg_plain: dict[str, Any], runner_cls: type) -> No
             "(start a new run without train.resume; a run's directory includes its "
             "non-train.* overrides, so resume with the overrides it was started with)"
         )
-    diffs = _diff(_comparable(rd.config() or {}), _comparable(cfg_plain))
+    diffs = _diff(
+        _comparable(_with_predated_defaults(rd.config() or {}, cfg_plain)), _comparable(cfg_plain)
+    )
     if diffs:
         raise ConfigError(
             "train.resume=true needs the run's config; these differ (only train.* may "
@@ -288,7 +313,9 @@ def _check_existing(rd: RunDir, cfg: DictConfig, plain: dict[str, Any], runner_c
         return False
     where = _display(rd.path)
     status, steps = state.get("status"), state.get("steps")
-    diffs = _diff(_comparable(rd.config() or {}), _comparable(plain))
+    diffs = _diff(
+        _comparable(_with_predated_defaults(rd.config() or {}, plain)), _comparable(plain)
+    )
     if diffs:
         shown = "; ".join(diffs[:3]) + (
             f"; ... ({len(diffs)} differences)" if len(diffs) > 3 else ""

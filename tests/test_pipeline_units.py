@@ -114,3 +114,18 @@ def test_env_budget_is_not_part_of_a_runs_identity():
     assert _diff(_comparable(old), _comparable(new)) == []
     new["env"]["d_t"] = 5.0
     assert _diff(_comparable(old), _comparable(new)) == ["env.d_t: run has 4.0, now 5.0"]
+
+
+def test_a_run_predating_a_key_at_its_default_is_the_same_config():
+    # runs saved before env.dp_features (or a new agent field) existed ran with its default
+    from pipeline.train import _diff, _with_predated_defaults
+
+    new = {"env": {"id": "EdgeRL/MECPartition-v1", "name": "mec", "dp_features": False},
+           "agent": {"name": "drlos", "lr": 0.01, "entropy_coef": 0.0}}  # fmt: skip
+    old = {"env": {"id": "EdgeRL/MECPartition-v1", "name": "mec"},
+           "agent": {"name": "drlos", "lr": 0.01}}  # fmt: skip
+    assert _diff(_with_predated_defaults(old, new), new) == []
+    changed = {**new, "env": {**new["env"], "dp_features": True}}
+    assert _diff(_with_predated_defaults(old, changed), changed) == [
+        "env.dp_features: run has None, now True"
+    ]
