@@ -57,6 +57,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import torch
 
+from agents.common import rules
 from agents.common.checkpoint import (
     CheckpointMixin,
     env_signature,
@@ -69,15 +70,6 @@ from agents.common.envcheck import scheduling_base
 from agents.common.evaluation import DEFAULT_EVAL_SEEDS
 from agents.common.fast_actor import NumpyActor, mlp_actor_spec
 from agents.common.logger import RunLogger
-from agents.common.rules import (
-    Rule,
-    check_fields,
-    choice,
-    non_negative,
-    param,
-    positive,
-    unit_interval,
-)
 from agents.common.threads import torch_threads
 from agents.drlos.networks import ACTIVATIONS, FEATURES, PolicyNetwork, pooling_matrix
 from agents.drlos.rollout import (
@@ -147,21 +139,23 @@ class DRLoSConfig:
     | ``torch_threads`` | 1 | ``torch.set_num_threads`` during ``learn`` (``None``: leave as is) |
     """
 
-    hidden: int | tuple[int, ...] = param(20, Rule("ints", lo=1))
-    activation: str = param("relu", choice(*ACTIVATIONS))
-    features: str = param("pooled", choice(*FEATURES))
-    lr: float = param(1e-3, unit_interval(lo_open=True))
-    n_rollouts: int = param(20, Rule("int", lo=2, note="the baseline averages over episodes"))
-    gamma: float = param(1.0, unit_interval())
-    baseline: str = param("running", choice(*BASELINES))
-    entropy_coef: float = param(0.0, non_negative())
-    max_grad_norm: float | None = param(None, positive(none_ok=True))
-    max_steps: int | None = param(None, Rule("int", lo=1, none_ok=True))
-    seed: int = param(0, non_negative("int"))
-    torch_threads: int | None = param(1, Rule("int", lo=1, none_ok=True))
+    hidden: int | tuple[int, ...] = rules.param(20, rules.Rule("ints", lo=1))
+    activation: str = rules.param("relu", rules.choice(*ACTIVATIONS))
+    features: str = rules.param("pooled", rules.choice(*FEATURES))
+    lr: float = rules.param(1e-3, rules.unit_interval(lo_open=True))
+    n_rollouts: int = rules.param(
+        20, rules.Rule("int", lo=2, note="the baseline averages over episodes")
+    )
+    gamma: float = rules.param(1.0, rules.unit_interval())
+    baseline: str = rules.param("running", rules.choice(*BASELINES))
+    entropy_coef: float = rules.param(0.0, rules.non_negative())
+    max_grad_norm: float | None = rules.param(None, rules.positive(none_ok=True))
+    max_steps: int | None = rules.param(None, rules.Rule("int", lo=1, none_ok=True))
+    seed: int = rules.param(0, rules.non_negative("int"))
+    torch_threads: int | None = rules.param(1, rules.Rule("int", lo=1, none_ok=True))
 
     def __post_init__(self) -> None:
-        check_fields(self)
+        rules.check_fields(self)
         if isinstance(self.hidden, list):
             object.__setattr__(self, "hidden", tuple(self.hidden))
 

@@ -39,18 +39,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from agents.common import rules
 from agents.common.evaluation import DEFAULT_EVAL_SEEDS
 from agents.common.logger import RunLogger
 from agents.common.mlp import linear_modules, mlp
-from agents.common.rules import (
-    Rule,
-    check_fields,
-    choice,
-    non_negative,
-    param,
-    positive,
-    unit_interval,
-)
 from agents.drlos.agent import (
     BASELINES,
     TaskSetReinforce,
@@ -87,23 +79,23 @@ class DRLoSPlusConfig:
     | ``torch_threads`` | 1 | ``torch.set_num_threads`` during ``learn`` (``None``: as is) |
     """
 
-    hidden: int | tuple[int, ...] = param((32, 32), Rule("ints", lo=1, hi=4096))
-    activation: str = param("tanh", choice(*ACTIVATIONS))
-    lr: float = param(3e-3, unit_interval(lo_open=True))
-    n_rollouts: int = param(
-        16, Rule("int", lo=2, hi=4096, note="the baseline averages over episodes")
+    hidden: int | tuple[int, ...] = rules.param((32, 32), rules.Rule("ints", lo=1, hi=4096))
+    activation: str = rules.param("tanh", rules.choice(*ACTIVATIONS))
+    lr: float = rules.param(3e-3, rules.unit_interval(lo_open=True))
+    n_rollouts: int = rules.param(
+        16, rules.Rule("int", lo=2, hi=4096, note="the baseline averages over episodes")
     )
-    gamma: float = param(0.9, unit_interval())
-    baseline: str = param("running", choice(*BASELINES))
-    entropy_coef: float = param(0.001, non_negative())
-    max_grad_norm: float | None = param(1.0, positive(none_ok=True))
-    max_steps: int | None = param(None, Rule("int", lo=1, none_ok=True))
+    gamma: float = rules.param(0.9, rules.unit_interval())
+    baseline: str = rules.param("running", rules.choice(*BASELINES))
+    entropy_coef: float = rules.param(0.001, rules.non_negative())
+    max_grad_norm: float | None = rules.param(1.0, rules.positive(none_ok=True))
+    max_steps: int | None = rules.param(None, rules.Rule("int", lo=1, none_ok=True))
     deterministic: bool = False
-    seed: int = param(0, non_negative("int"))
-    torch_threads: int | None = param(1, Rule("int", lo=1, none_ok=True))
+    seed: int = rules.param(0, rules.non_negative("int"))
+    torch_threads: int | None = rules.param(1, rules.Rule("int", lo=1, none_ok=True))
 
     def __post_init__(self) -> None:
-        check_fields(self)
+        rules.check_fields(self)
         hidden = self.hidden if isinstance(self.hidden, list | tuple) else (self.hidden,)
         object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
 

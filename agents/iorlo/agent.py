@@ -98,6 +98,7 @@ import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 
+from agents.common import rules
 from agents.common.checkpoint import (
     CheckpointMixin,
     env_signature,
@@ -109,15 +110,6 @@ from agents.common.evaluation import DEFAULT_EVAL_SEEDS, evaluate_policy
 from agents.common.fast_actor import NumpyActor, mlp_actor_spec
 from agents.common.logger import RunLogger
 from agents.common.normalization import RunningMeanStd
-from agents.common.rules import (
-    Rule,
-    check_fields,
-    choice,
-    non_negative,
-    param,
-    positive,
-    unit_interval,
-)
 from agents.common.threads import torch_threads
 from agents.iorlo.buffer import ReplayBatch, ReplayBuffer
 from agents.iorlo.networks import Actor, Critic, CriticStack
@@ -200,46 +192,46 @@ class IoRLOConfig:
     | ``torch_threads`` | 1 | ``torch.set_num_threads`` during ``learn`` (``None``: leave as is) |
     """
 
-    hidden_actor: int | tuple[int, ...] = param(50, Rule("ints", lo=1))
-    hidden_critic: int | tuple[int, ...] = param(30, Rule("ints", lo=1))
-    activation: str = param("relu", choice("relu", "tanh"))
-    actor_out_init: float | None = param(3e-3, non_negative(none_ok=True))
-    lr_actor: float = param(1e-4, unit_interval(lo_open=True))
-    lr_critic: float = param(1e-3, unit_interval(lo_open=True))
-    gamma: float = param(0.0, unit_interval())
-    tau: float = param(0.01, unit_interval(lo_open=True))
-    batch_size: int = param(64, Rule("int", lo=1))
-    buffer_size: int = param(100_000, Rule("int", lo=1))
-    learning_starts: int = param(1000, non_negative("int"))
-    warmup: str = param("actor", choice(*WARMUPS))
-    train_freq: int = param(1, Rule("int", lo=1))
-    gradient_steps: int = param(1, Rule("int", lo=1))
-    noise: str = param("gaussian", choice(*NOISE_KINDS))
-    noise_sigma: float = param(0.1, non_negative())
-    noise_sigma_final: float | None = param(None, non_negative(none_ok=True))
-    noise_decay_steps: int = param(0, non_negative("int"))
-    ou_theta: float = param(0.15, positive())
-    ou_dt: float = param(1.0, positive())
-    noise_common: float = param(0.0, non_negative())
-    explore_placements: float = param(0.0, unit_interval(note="a probability"))
-    reward_scale: float | str = param("auto", positive(also=("auto",)))
-    reward_transform: str = param("none", choice(*REWARD_TRANSFORMS))
+    hidden_actor: int | tuple[int, ...] = rules.param(50, rules.Rule("ints", lo=1))
+    hidden_critic: int | tuple[int, ...] = rules.param(30, rules.Rule("ints", lo=1))
+    activation: str = rules.param("relu", rules.choice("relu", "tanh"))
+    actor_out_init: float | None = rules.param(3e-3, rules.non_negative(none_ok=True))
+    lr_actor: float = rules.param(1e-4, rules.unit_interval(lo_open=True))
+    lr_critic: float = rules.param(1e-3, rules.unit_interval(lo_open=True))
+    gamma: float = rules.param(0.0, rules.unit_interval())
+    tau: float = rules.param(0.01, rules.unit_interval(lo_open=True))
+    batch_size: int = rules.param(64, rules.Rule("int", lo=1))
+    buffer_size: int = rules.param(100_000, rules.Rule("int", lo=1))
+    learning_starts: int = rules.param(1000, rules.non_negative("int"))
+    warmup: str = rules.param("actor", rules.choice(*WARMUPS))
+    train_freq: int = rules.param(1, rules.Rule("int", lo=1))
+    gradient_steps: int = rules.param(1, rules.Rule("int", lo=1))
+    noise: str = rules.param("gaussian", rules.choice(*NOISE_KINDS))
+    noise_sigma: float = rules.param(0.1, rules.non_negative())
+    noise_sigma_final: float | None = rules.param(None, rules.non_negative(none_ok=True))
+    noise_decay_steps: int = rules.param(0, rules.non_negative("int"))
+    ou_theta: float = rules.param(0.15, rules.positive())
+    ou_dt: float = rules.param(1.0, rules.positive())
+    noise_common: float = rules.param(0.0, rules.non_negative())
+    explore_placements: float = rules.param(0.0, rules.unit_interval(note="a probability"))
+    reward_scale: float | str = rules.param("auto", rules.positive(also=("auto",)))
+    reward_transform: str = rules.param("none", rules.choice(*REWARD_TRANSFORMS))
     obs_norm: bool = False
-    obs_clip: float | None = param(10.0, non_negative(none_ok=True))
-    variant: str = param("ddpg", choice(*VARIANTS))
-    policy_delay: int = param(2, Rule("int", lo=1))
-    target_noise: float = param(0.1, non_negative())
-    target_noise_clip: float = param(0.2, non_negative())
-    critic_input: str = param("action", choice(*CRITIC_INPUTS))
-    relax_sigma: float = param(0.1, positive())
-    imitation_weight: float = param(0.0, non_negative())
-    max_grad_norm: float | None = param(None, non_negative(none_ok=True))
-    seed: int = param(0, non_negative("int"))
+    obs_clip: float | None = rules.param(10.0, rules.non_negative(none_ok=True))
+    variant: str = rules.param("ddpg", rules.choice(*VARIANTS))
+    policy_delay: int = rules.param(2, rules.Rule("int", lo=1))
+    target_noise: float = rules.param(0.1, rules.non_negative())
+    target_noise_clip: float = rules.param(0.2, rules.non_negative())
+    critic_input: str = rules.param("action", rules.choice(*CRITIC_INPUTS))
+    relax_sigma: float = rules.param(0.1, rules.positive())
+    imitation_weight: float = rules.param(0.0, rules.non_negative())
+    max_grad_norm: float | None = rules.param(None, rules.non_negative(none_ok=True))
+    seed: int = rules.param(0, rules.non_negative("int"))
     device: str = "cpu"
-    torch_threads: int | None = param(1, Rule("int", lo=1, none_ok=True))
+    torch_threads: int | None = rules.param(1, rules.Rule("int", lo=1, none_ok=True))
 
     def __post_init__(self) -> None:
-        check_fields(self)
+        rules.check_fields(self)
         for name in ("hidden_actor", "hidden_critic"):
             if isinstance(getattr(self, name), list):
                 object.__setattr__(self, name, tuple(getattr(self, name)))
