@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from envs.mixture import default_data_dir
@@ -31,6 +32,19 @@ HAVE_TRACES = (DATA_DIR / "traces" / "mmwave_uplink").is_dir() and (
 TRACE_DEFAULT_IDS = ("EdgeRL/MECPartition-v1", "EdgeRL/D2DPartition-v1")
 
 needs_traces = pytest.mark.skipif(not HAVE_TRACES, reason=f"shared traces absent ({DATA_DIR})")
+
+
+def synthetic_obs(env, load, homes) -> np.ndarray:
+    """A scheduling env's observation with the given server loads and visible tasks (their
+    home servers), nothing else: the heuristics' tests set up exact situations with it."""
+    lay, caps, m = env.obs_layout, env.capacities, env.num_servers
+    obs = np.zeros(lay.size, dtype=np.float32)
+    obs[:m] = np.asarray(load) / caps
+    obs[m : 2 * m] = (caps - np.asarray(load)) / caps.max()
+    rows = obs[lay.tasks_start : lay.mask_start].reshape(env.buffer_size, lay.task_features)
+    rows[np.arange(len(homes)), homes] = 1.0
+    obs[lay.mask_start : lay.mask_start + len(homes)] = 1.0
+    return obs
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

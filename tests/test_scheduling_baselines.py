@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium
 import numpy as np
 import pytest
+from conftest import synthetic_obs
 
 from agents.scheduling_baselines import (
     SCHEDULING_POLICIES,
@@ -36,19 +37,6 @@ def episode(env, policy, task_set_seed: int) -> tuple[list[dict], bool]:
         if terminated or truncated:
             return infos, terminated
     return infos, False
-
-
-def synthetic_obs(env: EdgeSchedulingEnv, load, homes) -> np.ndarray:
-    """Observation with the given server loads and visible tasks (homes), nothing else."""
-    lay, caps = env.obs_layout, env.capacities
-    m = env.num_servers
-    obs = np.zeros(lay.size, dtype=np.float32)
-    obs[:m] = np.asarray(load) / caps
-    obs[m : 2 * m] = (caps - np.asarray(load)) / caps.max()
-    rows = obs[lay.tasks_start : lay.mask_start].reshape(env.buffer_size, lay.task_features)
-    rows[np.arange(len(homes)), homes] = 1.0
-    obs[lay.mask_start : lay.mask_start + len(homes)] = 1.0
-    return obs
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULING_POLICIES))

@@ -11,7 +11,7 @@ import warnings
 import gymnasium
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, synthetic_obs
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401
@@ -205,17 +205,6 @@ def test_v1_on_the_azure_trace():
 # ---------------------------------------------------------------------- heuristics
 
 
-def _obs(env: EdgeSchedulingEnv, load: list[int], homes: list[int]) -> np.ndarray:
-    lay, caps, m = env.obs_layout, env.capacities, env.num_servers
-    obs = np.zeros(lay.size, dtype=np.float32)
-    obs[:m] = np.asarray(load) / caps
-    obs[m : 2 * m] = (caps - np.asarray(load)) / caps.max()
-    rows = obs[lay.tasks_start : lay.mask_start].reshape(env.buffer_size, lay.task_features)
-    rows[np.arange(len(homes)), homes] = 1.0
-    obs[lay.mask_start : lay.mask_start + len(homes)] = 1.0
-    return obs
-
-
 def test_latency_greedy_home_wait_or_forward():
     # capacities (20, 20, 20), E[S] = 10, rpc 30 ms = 3 slots: home 0 with load 18 frees 1.8
     # slots per slot, so after its 2 free slots the next 5 tasks wait for it (<= 3 slots), and
@@ -223,14 +212,14 @@ def test_latency_greedy_home_wait_or_forward():
     env = EdgeSchedulingEnvV1(capacities=[20, 20, 20], buffer_size=16)
     pol = LatencyGreedyPolicy(env)
     m = env.num_servers
-    a = pol.act(_obs(env, [18, 5, 10], [0] * 10))
+    a = pol.act(synthetic_obs(env, [18, 5, 10], [0] * 10))
     assert a[:2].tolist() == [0, 0]  # home has 2 free slots
     assert a[2:7].tolist() == [m] * 5  # expected wait <= RPC: wait for home
     assert a[7:10].tolist() == [1, 1, 1]  # beyond: forward to the least-utilised server
     assert (a[10:] == m).all()
     # With no RPC cost every overflow task is forwarded, least utilised first.
     env0 = EdgeSchedulingEnvV1(capacities=[20, 20, 20], buffer_size=16, rpc_latency_ms=0.0)
-    b = LatencyGreedyPolicy(env0).act(_obs(env0, [20, 19, 12], [0] * 4 + [1] * 2))
+    b = LatencyGreedyPolicy(env0).act(synthetic_obs(env0, [20, 19, 12], [0] * 4 + [1] * 2))
     assert b[:6].tolist() == [2, 2, 2, 2, 1, 2]
 
 

@@ -211,6 +211,15 @@ class ChainCostModel:
             )
         return s
 
+    def frame_table(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
+        """The constants of :func:`kernels.frame_outcome` (the compiled frame) for one
+        weighting: block costs, input sizes, overhead weights, output size, weights."""
+        b = self.blocks
+        return kernels.frame_table(
+            b.latency_ms, b.energy_j, b.in_kb, self.overhead_weights, self._gout,
+            d_energy, eta_energy, eta_overhead,
+        )  # fmt: skip
+
     def compute_ms(self, slowdown) -> np.ndarray:
         """Per-block compute latency on each platform, ``(..., n, P)``; ``slowdown = (..., P)`` d factors."""
         return (

@@ -167,7 +167,7 @@ class Oracle:
         self._n = model.n
         self._tables: dict[tuple[float, float, float], np.ndarray] = {}
 
-    def _table(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
+    def kernel_table(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
         """The compiled DP's constants for one weighting (layout: :data:`kernels.TABLE_HEAD`)."""
         key = (d_energy, eta_energy, eta_overhead)
         tab = self._tables.get(key)
@@ -202,7 +202,7 @@ class Oracle:
         if kernels.AVAILABLE:  # compiled: the operations of _solve_rows / solve_terms below
             tab = self._tables.get((d_energy, eta_energy, eta_overhead))
             if tab is None:
-                tab = self._table(d_energy, eta_energy, eta_overhead)
+                tab = self.kernel_table(d_energy, eta_energy, eta_overhead)
             k, lat, pw = links
             dec = np.empty(self._n, dtype=np.int64)
             try:  # float64 C-contiguous (P, P) and (P,) arrays go straight in
@@ -240,7 +240,7 @@ class Oracle:
         if kernels.AVAILABLE and self.model.sequential_batch:  # the scalar path's operations
             k, lat, pw, sp = self._links_slowdown(links, slowdown, B)
             dec, cost = np.empty((B, self.model.n), dtype=np.int64), np.empty(B)
-            tab = self._table(d_energy, eta_energy, eta_overhead)
+            tab = self.kernel_table(d_energy, eta_energy, eta_overhead)
             kernels.dp_solve(k, lat, pw, sp, tab, dec, cost)
             return dec, cost
         sp = np.broadcast_to(np.asarray(slowdown, dtype=np.float64), (B, self.model.P))

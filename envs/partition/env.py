@@ -212,12 +212,8 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         # v1 without early exits: a frame in one compiled pass (kernels.frame_outcome)
         self._fused = self.version >= 1 and kernels.AVAILABLE and not self._exits
         if self._fused:
-            b, m = self.cost_model.blocks, self.cost_model
-            self._ctab = kernels.frame_table(
-                b.latency_ms, b.energy_j, b.in_kb, m.overhead_weights, m._gout,
-                self.d_energy, self.eta_energy, self.eta_overhead,
-            )  # fmt: skip
-            self._tab = self.oracle._table(self.d_energy, self.eta_energy, self.eta_overhead)
+            self._ctab = self.cost_model.frame_table(**self.cost_kw)
+            self._tab = self.oracle.kernel_table(**self.cost_kw)
 
     def _make_load(self, platform_load: Any) -> PlatformLoad:
         try:
