@@ -154,10 +154,10 @@ class DPDistill:
             base = self.vec.unwrapped
             if getattr(base, "scenario", None) not in ("mec", "d2d"):
                 raise ValueError(f"DP-distill needs a partitioning env, got {self.env_id!r}")
-            if base.action_mode != "discrete":
+            if base.params.action_mode != "discrete":
                 raise ValueError(
                     "DP-distill acts in the env's discrete mode: build the vector env with "
-                    f"action_mode='discrete' (got {base.action_mode!r})"
+                    f"action_mode='discrete' (got {base.params.action_mode!r})"
                 )
         except Exception:
             self.close()

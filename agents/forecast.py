@@ -196,7 +196,7 @@ class ForecastDPActor:
                 f"{int(np.prod(obs_space.shape))}"
             )
         got = (getattr(inner, "scenario", None), getattr(inner, "n_blocks", None),
-               getattr(inner, "action_mode", None))  # fmt: skip
+               getattr(getattr(inner, "params", None), "action_mode", None))  # fmt: skip
         want = (self.scenario, self.n, self.action_mode)
         if got != want:
             raise ValueError(f"actor acts on (scenario, n_blocks, action_mode) {want}, env {got}")
@@ -231,9 +231,9 @@ class DPForecast(DPDistill):
             "scenario": self.scenario,
             "profile": inner.profile.to_dict(),
             "overhead_weights": inner.cost_model.overhead_weights.tolist(),
-            "cost_kw": dict(inner.cost_kw),
-            "latency_scale": float(inner.latency_scale),
-            "thresholds": inner.thresholds.tolist(),
+            "cost_kw": dict(inner.params.cost_kw),
+            "latency_scale": float(inner.params.latency_scale),
+            "thresholds": list(inner.params.thresholds),
             "action_mode": "discrete",
         }
 

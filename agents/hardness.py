@@ -154,7 +154,7 @@ def best_constant(vec: Any, seed: int, frames: int) -> tuple[np.ndarray, float]:
     ``evaluate.py`` shows it beside every agent: on the frames an agent is evaluated on, no
     fixed placement does better, so an agent above it has not learnt to use the state."""
     base = vec.unwrapped
-    model, kw = base.cost_model, base.cost_kw
+    model, kw = base.cost_model, base.params.cost_kw
     acc = _ConstantAccumulator()
     for true, _, include in _frames(vec, seed, frames):
         opt = true.optimum()[1]
@@ -210,7 +210,7 @@ def hardness_report(
         )
         for n in names
     }
-    model, kw = base.cost_model, base.cost_kw
+    model, kw = base.cost_model, base.params.cost_kw
     acc = _ConstantAccumulator()
     ratios: dict[str, list[np.ndarray]] = {n: [] for n in names}
     decisions = []

@@ -10,6 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.model.thresholds import check_thresholds, discretise, midpoints
+from envs.partition.params import PartitionParams
 
 
 class IntentThresholds(gym.ActionWrapper):
@@ -76,9 +77,6 @@ class IntentThresholds(gym.ActionWrapper):
 
 def _env_thresholds(env: gym.Env, k: int) -> list[float]:
     params = getattr(env.unwrapped, "params", None)
-    if isinstance(params, dict):
-        if k == 3 and "epsilon" in params and "phi" in params:
-            return [params["epsilon"], params["phi"]]
-        if k == 2 and "zeta" in params:
-            return [params["zeta"]]
+    if isinstance(params, PartitionParams) and len(params.thresholds) == k - 1:
+        return list(params.thresholds)
     return [j / k for j in range(1, k)]

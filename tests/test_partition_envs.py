@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 import pickle
 import warnings
@@ -93,23 +95,25 @@ def test_registration_and_spaces(env_id):
     assert d.action_space == gym.spaces.MultiDiscrete([u.num_platforms] * n)
     assert env.observation_space.dtype == np.float32
     assert np.all(env.observation_space.low == 0) and np.all(env.observation_space.high == 1)
-    v1 = {"observe", "latency_reading", "dp_features"} if u.version == 1 else set()
+    p, named = u.params, u.params.named()
+    v1 = {"observe", "latency_reading", "dp_features"} if p.version == 1 else set()
     if u.scenario == "mec":
-        assert set(u.params) == {
+        assert set(named) == {
             "d_t", "d_e", "d_c", "d_energy", "eta1", "eta2", "overhead_weights", "epsilon", "phi"
         } | v1  # fmt: skip
-        assert u.params["eta1"] == 10.0 and u.params["eta2"] == (50.0 if v1 else 10.0)
-        assert (u.params["epsilon"], u.params["phi"]) == (1 / 3, 2 / 3)
+        assert named["eta1"] == 10.0 and named["eta2"] == (50.0 if v1 else 10.0)
+        assert (named["epsilon"], named["phi"]) == p.thresholds == (1 / 3, 2 / 3)
+        assert (p.eta_energy, p.eta_overhead) == (10.0, named["eta2"])
         assert u.num_platforms == 3
     else:
         v1 |= {"collaborator_speedup"} if v1 else set()
-        assert set(u.params) == {"d_u", "d_energy", "eta", "zeta"} | v1
-        assert u.params["zeta"] == 0.5 and u.num_platforms == 2
+        assert set(named) == {"d_u", "d_energy", "eta", "zeta"} | v1
+        assert named["zeta"] == 0.5 and p.thresholds == (0.5,) and u.num_platforms == 2
     if v1:
-        assert (u.observe, u.latency_reading, u.latency_scale) == ("measured", "one_way", 0.5)
+        assert (p.observe, p.latency_reading, p.latency_scale) == ("measured", "one_way", 0.5)
         assert u.load.enabled and env.spec.id.endswith("-v1")
     else:
-        assert (u.observe, u.latency_reading, u.latency_scale) == ("current", "round_trip", 1.0)
+        assert (p.observe, p.latency_reading, p.latency_scale) == ("current", "round_trip", 1.0)
         assert not u.load.enabled
 
 
@@ -161,34 +165,74 @@ def test_observations_in_space(env_id):
         assert isinstance(reward, float) and math.isfinite(reward)
 
 
+@pytest.mark.parametrize("env_id", IDS)
+def test_params_is_the_one_parameters_object(env_id):
+    """``env.params`` is frozen, pickles, is shared by the vector env, and rebuilding the env
+    from ``params.named()`` (the arguments by name) gives the same parameters."""
+    p = gym.make(env_id).unwrapped.params
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.d_energy = 2.0  # type: ignore[misc]
+    clone = pickle.loads(pickle.dumps(p))
+    assert clone == p and dict(clone.cost_kw) == {
+        "d_energy": p.d_energy, "eta_energy": p.eta_energy, "eta_overhead": p.eta_overhead
+    }  # fmt: skip
+    named = p.named()
+    assert gym.make(env_id, **named).unwrapped.params == p
+    doubled = {k: 2 * v for k, v in named.items() if type(v) is float}
+    doubled = {k: v for k, v in doubled.items() if k not in p.named_thresholds}
+    assert gym.make(env_id, **doubled).unwrapped.params.named() == {**named, **doubled}
+    v = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point")
+    assert v.unwrapped.params is v.unwrapped.env.params
+    v.close()
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_signature_lists_every_argument_once(env_id):
+    """The generated constructor signature is what the constructor accepts: every argument,
+    each once, keyword-only; passing each default explicitly changes nothing; an unknown
+    argument is a TypeError that lists the allowed ones."""
+    cls = type(gym.make(env_id).unwrapped)
+    sig = inspect.signature(cls)
+    names = list(sig.parameters)
+    assert len(names) == len(set(names)) and names[:3] == ["dnn", "input_shape", "network"]
+    assert all(q.kind is q.KEYWORD_ONLY for q in sig.parameters.values())
+    defaults = {k: q.default for k, q in sig.parameters.items()}
+    assert cls(**defaults).params == cls().params
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'bogus'; it takes \['dnn'"):
+        cls(bogus=1)
+    with pytest.raises(TypeError):
+        cls("alexnet")  # keyword-only, as gym.make passes them
+
+
 # ------------------------------------------------------------------ costs and oracle
 def _recompute(env, info, **kw):
     """The cost model evaluated on the info's network values and decision."""
     u = env.unwrapped
     net = info["network"]
-    scale = u.latency_scale  # v1 charges RTT / 2 per transfer
+    scale = u.params.latency_scale  # v1 charges RTT / 2 per transfer
+    named = u.params.named()
     if u.scenario == "mec":
         links = mec_links(*(net[f] * (scale if f[0] == "l" else 1.0) for f in MEC_AVG))
         slowdown = [
-            net.get("d_t", u.params["d_t"]),
-            net.get("d_e", u.params["d_e"]),
-            net.get("d_c", u.params["d_c"]),
+            net.get("d_t", named["d_t"]),
+            net.get("d_e", named["d_e"]),
+            net.get("d_c", named["d_c"]),
         ]
         return u.cost_model.evaluate(
-            info["decision"], links, slowdown, d_energy=u.params["d_energy"],
-            eta_energy=u.params["eta1"], eta_overhead=u.params["eta2"], **kw,
+            info["decision"], links, slowdown, d_energy=named["d_energy"],
+            eta_energy=named["eta1"], eta_overhead=named["eta2"], **kw,
         )  # fmt: skip
     if info["no_collaborator"]:
-        links, slowdown = d2d_links(1.0, 1.0), [net.get("d_u", u.params["d_u"]), 1.0]
+        links, slowdown = d2d_links(1.0, 1.0), [net.get("d_u", named["d_u"]), 1.0]
     else:
         links = d2d_links(net["b"], net["l"] * scale)
-        slowdown = [net.get("d_u", u.params["d_u"]), net["d_h"]]
+        slowdown = [net.get("d_u", named["d_u"]), net["d_h"]]
     return u.cost_model.evaluate(
         info["decision"],
         links,
         slowdown,
-        d_energy=u.params["d_energy"],
-        eta_energy=u.params["eta"],
+        d_energy=named["d_energy"],
+        eta_energy=named["eta"],
         **kw,
     )
 

@@ -140,19 +140,19 @@ def test_batched_costs_match_cost_model(env_id):
         _, rew, _, _, info = v.step(a)
         net = info["network"]
         if u.scenario == "mec":
-            s = u.env.latency_scale  # v1 charges RTT / 2 per transfer
+            s = u.params.latency_scale  # v1 charges RTT / 2 per transfer
             links = mec_links(
                 net["b_te_up"], net["b_te_down"], net["b_ec_up"], net["b_ec_down"],
                 s * net["l_te"], s * net["l_ec"],
             )  # fmt: skip
             slowdown = np.stack([net["d_t"], net["d_e"], net["d_c"]], 1)
-            kw = {"eta_energy": u.params["eta1"], "eta_overhead": u.params["eta2"]}
+            kw = {"eta_energy": u.params.eta_energy, "eta_overhead": u.params.eta_overhead}
         else:
             has = ~info["no_collaborator"]
-            lat = np.where(has, net["l"], 1.0) * u.env.latency_scale
+            lat = np.where(has, net["l"], 1.0) * u.params.latency_scale
             links = d2d_links(np.where(has, net["b"], 1.0), lat)
             slowdown = np.stack([net["d_u"], np.where(has, net["d_h"], 1.0)], 1)
-            kw = {"eta_energy": u.params["eta"]}
+            kw = {"eta_energy": u.params.eta_energy}
         ref = u.cost_model.evaluate(info["decision"], links, slowdown, **kw)
         np.testing.assert_allclose(info["cost"], ref.cost, rtol=1e-12)
         np.testing.assert_allclose(rew, -ref.cost, rtol=1e-12)
@@ -209,7 +209,8 @@ def test_batched_cost_path_accepts_any_integer_dtype():
     rng = np.random.default_rng(0)
     dec = rng.integers(0, 3, (40, 17))
     ref = [
-        float(v.cost_model.evaluate(dec[i], *_row(problem, i), **v.cost_kw).cost) for i in range(40)
+        float(v.cost_model.evaluate(dec[i], *_row(problem, i), **v.params.cost_kw).cost)
+        for i in range(40)
     ]
     for dtype in (np.int64, np.int32, np.int8, np.uint8, np.uint64):
         np.testing.assert_allclose(problem.evaluate(dec.astype(dtype)).cost, ref, rtol=1e-12)

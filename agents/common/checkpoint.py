@@ -47,6 +47,7 @@ import torch
 from gymnasium import spaces
 
 from agents.common.fileio import atomic_write_bytes, atomic_write_dir, sha256_file
+from envs.partition.params import PartitionParams
 
 CHECKPOINT_FORMAT = "edgerl-checkpoint"
 CHECKPOINT_VERSION = 2
@@ -397,10 +398,11 @@ def _plain(x: Any) -> Any:
 
 
 def _find_thresholds(env: Any) -> dict[str, float] | None:
-    """Intent thresholds that turn a [0,1] action into platforms, named as in env.params.
+    """Intent thresholds that turn a [0,1] action into platforms, by their constructor names.
 
     An :class:`envs.wrappers.IntentThresholds` wrapper in the chain wins (it converts);
-    otherwise the base env's ``params`` keys ``epsilon``/``phi`` (MEC) or ``zeta`` (D2D).
+    otherwise the partitioning env's ``params.named_thresholds``: ``epsilon``/``phi`` (MEC)
+    or ``zeta`` (D2D).
     """
     obj = env
     while obj is not None:
@@ -409,9 +411,8 @@ def _find_thresholds(env: Any) -> dict[str, float] | None:
             return {f"thresholds[{j}]": float(v) for j, v in enumerate(np.ravel(th))}
         obj = getattr(obj, "env", None)
     params = getattr(env.unwrapped, "params", None)
-    if isinstance(params, Mapping):
-        out = {k: float(params[k]) for k in ("epsilon", "phi", "zeta") if k in params}
-        return out or None
+    if isinstance(params, PartitionParams):
+        return params.named_thresholds
     return None
 
 
@@ -429,7 +430,8 @@ def env_signature(env: Any) -> dict[str, Any]:
     | ``observation_space``, ``action_space`` | :func:`space_to_dict` of the (single) spaces |
     | ``thresholds`` | intent thresholds by name (``epsilon``, ``phi`` / ``zeta``), or ``None`` |
     | ``action_mode`` | ``"continuous"`` / ``"discrete"`` (partitioning envs), else ``None`` |
-    | ``env_params`` | the env's ``params`` dict (informational: a mismatch only warns) |
+    | ``env_params`` | the env's ``params`` by name (:meth:`PartitionParams.named`;
+    informational: a mismatch only warns) |
     """
     base = env.unwrapped
     spec = getattr(env, "spec", None) or getattr(base, "spec", None)
@@ -442,7 +444,9 @@ def env_signature(env: Any) -> dict[str, Any]:
     inner = getattr(base, "env", base)
     n_blocks = getattr(base, "n_blocks", getattr(inner, "n_blocks", None))
     num_platforms = getattr(base, "num_platforms", getattr(inner, "num_platforms", None))
-    params = getattr(base, "params", getattr(inner, "params", None))
+    params = getattr(base, "params", None)  # a partitioning env's (shared by its vector env)
+    if not isinstance(params, PartitionParams):
+        params = None
     return {
         "env_id": str(env_id),
         "scenario": getattr(base, "scenario", getattr(inner, "scenario", None)) or None,
@@ -453,8 +457,12 @@ def env_signature(env: Any) -> dict[str, Any]:
         "observation_space": space_to_dict(obs_space),
         "action_space": space_to_dict(act_space),
         "thresholds": _find_thresholds(env),
-        "action_mode": getattr(base, "action_mode", getattr(inner, "action_mode", None)),
-        "env_params": None if params is None else _plain(params),
+        "action_mode": (
+            getattr(base, "action_mode", getattr(inner, "action_mode", None))
+            if params is None
+            else params.action_mode
+        ),
+        "env_params": None if params is None else _plain(params.named()),
     }
 
 

@@ -304,7 +304,7 @@ class IoRLO(CheckpointMixin):
         ):
             if on and not th:
                 raise ValueError(
-                    f"{name} needs intent thresholds (env.unwrapped.params epsilon/phi or "
+                    f"{name} needs intent thresholds (env.unwrapped.params.thresholds epsilon/phi or "
                     "zeta, or an IntentThresholds wrapper); this env has none"
                 )
         # Intent thresholds t_1 < ... < t_{P-1} and each platform's interval midpoint.
@@ -324,7 +324,8 @@ class IoRLO(CheckpointMixin):
             )
         self.logger = logger if logger is not None else RunLogger(None)
         base = env.unwrapped
-        version = getattr(getattr(base, "env", base), "version", 0)
+        params = getattr(base, "params", None)  # a partitioning env's (its vector env's too)
+        version = getattr(params, "version", 0)
         self._log_reward = cfg.reward_transform == "log" or (
             cfg.reward_transform == "auto" and version >= 1
         )

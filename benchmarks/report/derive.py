@@ -80,10 +80,11 @@ def io_kb(dnn: str) -> tuple[float, float, float]:
 
 
 def env_params(scenario: str) -> dict[str, Any]:
-    """The default constructor parameters of a partitioning env (``env.params``)."""
+    """The default constructor parameters of a partitioning env (``env.params.named()``)."""
     from envs.partition import D2DPartitionEnv, MECPartitionEnv
 
-    return dict((MECPartitionEnv if scenario == "mec" else D2DPartitionEnv)(oracle=False).params)
+    env = (MECPartitionEnv if scenario == "mec" else D2DPartitionEnv)(oracle=False)
+    return env.params.named()
 
 
 def improvements(rows: list[Row], setting: str | None = None) -> list[Row]:

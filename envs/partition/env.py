@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any, ClassVar, TypedDict, Unpack
 
 import gymnasium as gym
 import numpy as np
@@ -50,8 +52,10 @@ from envs.partition.common import (
     parse_early_exit,
     parse_platform_load,
 )
+from envs.partition.params import PartitionParams
 from envs.partition.sim import D2DSim, MECSim
 from envs.problem import PartitionProblem
+from envs.signatures import v1_signature, with_common_arguments
 
 
 def _check_weights(weights: Any, num_platforms: int) -> tuple[float, ...]:
@@ -108,66 +112,101 @@ def _check_network_spec(spec: Any, fields: Sequence[str]) -> Any:
 
 
 @dataclass(frozen=True)
-class CommonArgs:
-    """The arguments both scenarios validate and build the same way (the cost model, oracle,
-    thresholds, action space): :meth:`PartitionEnv._setup_common`'s input."""
+class ScenarioArgs:
+    """What a scenario's constructor passes to :meth:`PartitionEnv._setup_common` besides the
+    common arguments: its slowdowns (validated), overhead weights, cost weights and thresholds."""
+
+    slowdown: tuple[float, ...]
+    overhead_weights: Sequence[float] | None  # None: no deployment overhead (D2D)
+    etas: tuple[tuple[str, Any], tuple[str, Any]]  # (argument name, value): η_energy, η_overhead
+    thresholds: Sequence[float]
+
+
+class CommonKwargs(TypedDict, total=False):
+    """The arguments every partitioning env takes; their defaults are those of
+    :meth:`PartitionEnv._build_common` (the scenarios' Arguments tables list them)."""
 
     dnn: str | DNNProfile | Mapping[str, Any]
     input_shape: Sequence[int] | None
-    num_platforms: int
-    overhead_weights: Sequence[float] | None  # None: no deployment overhead (D2D)
-    early_exit: Any
+    network: str | Mapping[str, Any] | LinkProcess
+    trace_dir: str | None
     d_energy: float
-    eta_energy: float
-    eta_overhead: float
-    thresholds: Sequence[float]
+    early_exit: Any
+    platform_load: bool | Mapping[str, Any]
     action_mode: str
     oracle: bool
     reward_scale: float
-    eta_names: tuple[str, str]  # the constructor's names of eta_energy / eta_overhead
+
+
+def _check_readings(observe: Any, latency_reading: Any, dp_features: Any) -> dict[str, Any]:
+    """The v1 constructors' reading arguments, validated (docs/model.md §10)."""
+    if not isinstance(dp_features, bool | np.bool_):
+        raise ValueError(f"dp_features must be True or False, got {dp_features!r}")
+    if observe not in OBSERVE_MODES:
+        raise ValueError(f"observe must be one of {list(OBSERVE_MODES)}, got {observe!r}")
+    if latency_reading not in LATENCY_READINGS:
+        raise ValueError(
+            f"latency_reading must be one of {list(LATENCY_READINGS)}, got {latency_reading!r}"
+        )
+    return {
+        "observe": observe,
+        "latency_reading": latency_reading,
+        "dp_features": bool(dp_features),
+    }
 
 
 class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
     """Common machinery of :class:`MECPartitionEnv` and :class:`D2DPartitionEnv`.
 
-    Subclasses call :meth:`_setup_common`, build ``self.sim`` (a batched simulator from
-    :mod:`envs.partition.sim`, run here with one copy) and call :meth:`_setup_spaces`.
+    Subclasses call :meth:`_setup_common` (which builds ``self.params``, the one
+    :class:`~envs.partition.params.PartitionParams`), build ``self.sim`` (a batched
+    simulator from :mod:`envs.partition.sim`, run here with one copy) and call
+    :meth:`_setup_spaces`.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
     scenario: str = ""
     platforms: tuple[str, ...] = ()
+    link_fields: tuple[str, ...] = ()
     threshold_names: tuple[str, ...] = ()
-    # v0 readings; the v1 classes set theirs in _set_v1 before building the simulator
-    version: int = 0
-    dp_features: bool = False  # v1 option: DP features appended to the observation
-    observe: str = "current"
-    latency_reading: str = "round_trip"
-
-    def _set_v1(self, observe: str, latency_reading: str, dp_features: bool = False) -> None:
-        if not isinstance(dp_features, bool | np.bool_):
-            raise ValueError(f"dp_features must be True or False, got {dp_features!r}")
-        self.dp_features = bool(dp_features)
-        if observe not in OBSERVE_MODES:
-            raise ValueError(f"observe must be one of {list(OBSERVE_MODES)}, got {observe!r}")
-        if latency_reading not in LATENCY_READINGS:
-            raise ValueError(
-                f"latency_reading must be one of {list(LATENCY_READINGS)}, got {latency_reading!r}"
-            )
-        self.version = 1
-        self.observe = observe
-        self.latency_reading = latency_reading
-
-    @property
-    def latency_scale(self) -> float:
-        """Multiplier of a link's latency value per transfer: 1 (RTT, v0) or 1/2 (one way)."""
-        return 0.5 if self.latency_reading == "one_way" else 1.0
+    #: the v1 readings (:func:`_check_readings`), set by the v1 constructors before the v0
+    #: constructor runs; ``None``: v0
+    _v1_readings: dict[str, Any] | None = None
+    params: PartitionParams
 
     # ------------------------------------------------------------------ set-up
-    def _setup_common(self, a: CommonArgs) -> None:
-        num_platforms, action_mode, oracle = a.num_platforms, a.action_mode, a.oracle
+    def _setup_common(self, a: ScenarioArgs, common: Mapping[str, Any]) -> None:
+        """Build what both scenarios share from ``a`` and the common arguments (the
+        scenario's ``**common``): the profile, cost model, oracle, :attr:`params`, action
+        space, link process and platform load."""
+        unknown = sorted(set(common) - set(inspect.signature(self._build_common).parameters))
+        if unknown:
+            allowed = list(inspect.signature(type(self)).parameters)
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}; "
+                f"it takes {allowed}"
+            )
+        self._build_common(a, **common)
+
+    def _build_common(
+        self,
+        a: ScenarioArgs,
+        *,
+        dnn: str | DNNProfile | Mapping[str, Any] = DEFAULT_DNN,
+        input_shape: Sequence[int] | None = None,
+        network: str | Mapping[str, Any] | LinkProcess = "5g_trial",
+        trace_dir: str | None = None,
+        d_energy: float = 1.0,
+        early_exit: Any = None,
+        platform_load: bool | Mapping[str, Any] = False,
+        action_mode: str = "continuous",
+        oracle: bool = True,
+        reward_scale: float = 1.0,
+    ) -> None:
+        """Validate the common arguments: the one place of their defaults."""
+        num_platforms = len(self.platforms)
         try:
-            self.profile: DNNProfile = resolve_profile(a.dnn, a.input_shape)
+            self.profile: DNNProfile = resolve_profile(dnn, input_shape)
         except (ValueError, TypeError) as exc:
             if "dnn" in str(exc) or "input_shape" in str(exc):
                 raise
@@ -177,43 +216,55 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             if a.overhead_weights is None
             else _check_weights(a.overhead_weights, num_platforms)
         )
+        readings = self._v1_readings or {}
         self.cost_model = ChainCostModel(
-            self.profile, num_platforms, weights, parse_early_exit(a.early_exit)
+            self.profile, num_platforms, weights, parse_early_exit(early_exit)
         )
-        self.cost_model.sequential_batch = self.version >= 1  # v0 keeps its numpy sums
+        self.cost_model.sequential_batch = bool(readings)  # v0 keeps its numpy sums
         self.oracle = Oracle(self.cost_model)
         self.n_blocks = self.cost_model.n
         self.num_platforms = num_platforms
-        self.d_energy = check_factor("d_energy", a.d_energy)
-        self.eta_energy = check_positive(a.eta_names[0], a.eta_energy, allow_zero=True)
-        self.eta_overhead = check_positive(a.eta_names[1], a.eta_overhead, allow_zero=True)
-        self.thresholds = check_thresholds(self.threshold_names, a.thresholds)
-        self._th_list = self.thresholds.tolist()
-        self._mid = midpoints(self.thresholds)
+        d_energy = check_factor("d_energy", d_energy)
+        (energy_name, eta_energy), (overhead_name, eta_overhead) = a.etas
+        eta_energy = check_positive(energy_name, eta_energy, allow_zero=True)
+        eta_overhead = check_positive(overhead_name, eta_overhead, allow_zero=True)
+        # private caches of the thresholds for the hot paths (array, list, midpoints)
+        self._th = check_thresholds(self.threshold_names, a.thresholds)
+        self._th_list = self._th.tolist()
+        self._mid = midpoints(self._th)
         if not isinstance(action_mode, str) or action_mode not in ACTION_MODES:
             raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
-        self.action_mode = action_mode
         if not isinstance(oracle, bool | np.bool_):
             raise ValueError(f"oracle must be True or False, got {oracle!r}")
-        self.use_oracle = bool(oracle)
-        self.reward_scale = check_positive("reward_scale", a.reward_scale)
+        self.params = PartitionParams(
+            scenario=self.scenario,
+            slowdown=a.slowdown,
+            d_energy=d_energy,
+            eta_energy=eta_energy,
+            eta_overhead=eta_overhead,
+            overhead_weights=(
+                None if weights is None else tuple(self.cost_model.overhead_weights.tolist())
+            ),
+            thresholds=tuple(self._th_list),
+            action_mode=action_mode,
+            oracle=bool(oracle),
+            reward_scale=check_positive("reward_scale", reward_scale),
+            version=1 if readings else 0,
+            **{k: readings[k] for k in ("observe", "latency_reading", "dp_features") if readings},
+        )
         n = self.n_blocks
         if action_mode == "continuous":
             self.action_space = spaces.Box(0.0, 1.0, (n,), np.float32)
         else:
             self.action_space = spaces.MultiDiscrete(np.full(n, num_platforms, dtype=np.int64))
         self._exits = self.cost_model.early_exits is not None
-        # the cost weights every evaluation takes (PartitionProblem's, ChainCostModel.evaluate's)
-        self.cost_kw: dict[str, float] = {
-            "d_energy": self.d_energy,
-            "eta_energy": self.eta_energy,
-            "eta_overhead": self.eta_overhead,
-        }
         # v1 without early exits: a frame in one compiled pass (kernels.frame_outcome)
-        self._fused = self.version >= 1 and kernels.AVAILABLE and not self._exits
+        self._fused = bool(readings) and kernels.AVAILABLE and not self._exits
         if self._fused:
-            self._ctab = self.cost_model.frame_table(**self.cost_kw)
-            self._tab = self.oracle.kernel_table(**self.cost_kw)
+            self._ctab = self.cost_model.frame_table(**self.params.cost_kw)
+            self._tab = self.oracle.kernel_table(**self.params.cost_kw)
+        self.link_process = _make_network(network, self.link_fields, self.scenario, trace_dir)
+        self.load = self._make_load(platform_load)
 
     def _make_load(self, platform_load: Any) -> PlatformLoad:
         try:
@@ -227,7 +278,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def _setup_spaces(self) -> None:
         dim = self.sim.obs_dim
-        if self.dp_features:
+        if self.params.dp_features:
             if self._exits:
                 raise ValueError(
                     "dp_features needs early_exit=None (the DP features have no exits)"
@@ -239,7 +290,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         """The observation of every copy of the simulator, ``(num, obs_dim)``, with the DP
         features appended when ``dp_features`` is on."""
         obs = self.sim.observe()
-        if not self.dp_features:
+        if not self.params.dp_features:
             return obs
         return np.concatenate([obs, self.dp_feature_block()], axis=1)
 
@@ -254,7 +305,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         0.5 at a 10% regret."""
         sim = self.sim
         marg = self.oracle.marginals_batch(
-            sim.links_batch(measured=True), sim.obs_slowdown, **self.cost_kw
+            sim.links_batch(measured=True), sim.obs_slowdown, **self.params.cost_kw
         )
         opt = np.maximum(marg.min(-1, keepdims=True), 1e-12)
         r = np.maximum(marg / opt - 1.0, 0.0)
@@ -270,7 +321,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         a ValueError.
         """
         n, P = self.n_blocks, self.num_platforms
-        if self.action_mode == "continuous":
+        if self.params.action_mode == "continuous":
             try:
                 a = np.asarray(action)
             except (TypeError, ValueError):  # ragged nested sequences
@@ -289,7 +340,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
                     f"action entries must be finite and in [0, 1] (Box(0, 1, ({n},))), got "
                     f"min {a.min()} max {a.max()}"
                 )
-            return discretise(a, self.thresholds)
+            return discretise(a, self._th)
         try:
             a = np.asarray(action)
         except (TypeError, ValueError):
@@ -313,7 +364,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         """:meth:`action_to_decision` for one action, in plain Python (faster for n ~ 20)."""
         if type(action) is np.ndarray and action.shape == (self.n_blocks,):
             vals = action.tolist()
-            if self.action_mode == "continuous":
+            if self.params.action_mode == "continuous":
                 if action.dtype.kind == "f" and all(0.0 <= x <= 1.0 for x in vals):
                     return discretise_one(vals, self._th_list)
             elif action.dtype.kind in "iu" and all(0 <= x < self.num_platforms for x in vals):
@@ -330,7 +381,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         device -> ε/2, edge -> (ε+φ)/2, cloud -> (φ+1)/2 (float32). Discrete: the ints.
         """
         d = self.cost_model.check_decisions(decision)
-        if self.action_mode == "continuous":
+        if self.params.action_mode == "continuous":
             return self._mid[d].astype(np.float32)
         return d.astype(np.int64)
 
@@ -348,7 +399,10 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         """
         self._require_reset()
         return PartitionProblem(
-            self.cost_model, self.sim.links_one(), self.sim.slowdown[0].copy(), **self.cost_kw
+            self.cost_model,
+            self.sim.links_one(),
+            self.sim.slowdown[0].copy(),
+            **self.params.cost_kw,
         )
 
     @property
@@ -361,7 +415,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             self.cost_model,
             self.sim.links_one(measured=True),
             self.sim.obs_slowdown[0].copy(),
-            **self.cost_kw,
+            **self.params.cost_kw,
         )
 
     # -------------------------------------------------------------------- gym API
@@ -388,7 +442,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         exits), and the oracle's optimal cost (``None`` when ``oracle=False``). One copy is
         evaluated with the scalar paths of :class:`ChainCostModel` and :class:`Oracle`.
         """
-        sim, model, kw = self.sim, self.cost_model, self.cost_kw
+        sim, model, kw = self.sim, self.cost_model, self.params.cost_kw
         avail = sim.available
         batch = decision.ndim == 2
         draws = rng.random(decision.shape) if self._exits else None
@@ -403,7 +457,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         res = model.evaluate(decision, links, slowdown, exit_draws=draws, **kw)
         exp = model.evaluate(decision, links, slowdown, **kw) if self._exits else res
         opt = None
-        if self.use_oracle:
+        if self.params.oracle:
             if batch:
                 opt = self.oracle.solve_batch(links, slowdown, **kw)[1]
                 if avail is not None:
@@ -424,7 +478,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         handles those)."""
         sim = self.sim
         values = sim.values
-        discrete = self.action_mode == "discrete"
+        discrete = self.params.action_mode == "discrete"
         if (
             not self._fused
             or type(actions) is not np.ndarray
@@ -442,8 +496,8 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         out = np.empty((5, B))
         dist = np.empty((B, self.num_platforms))
         bad = kernels.frame_outcome(
-            actions, discrete, self.thresholds, np.ascontiguousarray(values), sim.latency_scale,
-            sp, _ALWAYS if avail is None else avail, self._ctab, self._tab, self.use_oracle,
+            actions, discrete, self._th, np.ascontiguousarray(values), sim.latency_scale,
+            sp, _ALWAYS if avail is None else avail, self._ctab, self._tab, self.params.oracle,
             dec, out, dist,
         )  # fmt: skip
         return None if bad else (dec, out, dist)
@@ -461,10 +515,10 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             dec, out, dist = fused
             lat, en, ovh, cost, opt = out[:, 0].tolist()
             decision, res, dist = dec[0], CostBreakdown(lat, en, ovh, cost), dist[0]
-            exp, opt = res, opt if self.use_oracle else None
+            exp, opt = res, opt if self.params.oracle else None
         info = self._info(decision, network, res, exp, opt, dist)
         self.sim.step(self.np_random)
-        reward = -float(res.cost) * self.reward_scale
+        reward = -float(res.cost) * self.params.reward_scale
         return self.observe_batch()[0], reward, False, False, info
 
     def _info(self, decision, network, res, exp, opt, dist=None) -> dict[str, Any]:
@@ -596,10 +650,11 @@ class MECPartitionEnv(PartitionEnv):
     | ``oracle`` | ``True`` | compute the exact optimum (DP) every step |
     | ``reward_scale`` | 1.0 | multiplies ``-cost`` |
 
-    Attributes: ``profile``, ``params`` (``d_t, d_e, d_c, d_energy, eta1, eta2,
-    overhead_weights, epsilon, phi``), ``cost_model``, ``oracle``, ``problem`` (the frame the
-    next action is evaluated on), ``scenario = "mec"``, ``n_blocks``, ``num_platforms``,
-    ``thresholds``, ``link_process``, ``load``.
+    Attributes: ``params`` (the one :class:`~envs.partition.params.PartitionParams`: the
+    validated slowdowns, cost weights, thresholds, action mode, reward scale and readings;
+    ``params.named()`` by the argument names above), ``profile``, ``cost_model``, ``oracle``,
+    ``problem`` (the frame the next action is evaluated on), ``scenario = "mec"``,
+    ``n_blocks``, ``num_platforms``, ``link_process``, ``load``.
 
     ## Version History
 
@@ -610,73 +665,43 @@ class MECPartitionEnv(PartitionEnv):
 
     scenario = "mec"
     platforms = MEC_PLATFORMS
+    link_fields = MEC_LINK_FIELDS
     threshold_names = ("epsilon", "phi")
 
     def __init__(
         self,
-        dnn: str | DNNProfile | Mapping[str, Any] = DEFAULT_DNN,
-        input_shape: Sequence[int] | None = None,
-        network: str | Mapping[str, Any] | LinkProcess = "5g_trial",
+        *,
         d_t: float = 4.0,
         d_e: float = 1.0,
         d_c: float = 0.25,
-        d_energy: float = 1.0,
         eta1: float = DEFAULT_ETA1,
         eta2: float = DEFAULT_ETA2,
         overhead_weights: Sequence[float] = MEC_OVERHEAD_WEIGHTS,
         epsilon: float = DEFAULT_EPSILON,
         phi: float = DEFAULT_PHI,
-        early_exit: Any = None,
-        platform_load: bool | Mapping[str, Any] = False,
-        action_mode: str = "continuous",
-        oracle: bool = True,
-        reward_scale: float = 1.0,
-        trace_dir: str | None = None,
+        **common: Unpack[CommonKwargs],
     ) -> None:
-        super().__init__()
-        self._setup_common(
-            CommonArgs(
-                dnn=dnn,
-                input_shape=input_shape,
-                num_platforms=3,
-                overhead_weights=_check_weights(overhead_weights, 3),
-                early_exit=early_exit,
-                d_energy=d_energy,
-                eta_energy=eta1,
-                eta_overhead=eta2,
-                thresholds=(epsilon, phi),
-                action_mode=action_mode,
-                oracle=oracle,
-                reward_scale=reward_scale,
-                eta_names=("eta1", "eta2"),
-            )
+        factors = (("d_t", d_t), ("d_e", d_e), ("d_c", d_c))
+        scenario = ScenarioArgs(
+            slowdown=tuple(check_factor(k, v) for k, v in factors),
+            overhead_weights=_check_weights(overhead_weights, 3),
+            etas=(("eta1", eta1), ("eta2", eta2)),
+            thresholds=(epsilon, phi),
         )
-        factors = np.array(
-            [check_factor(k, v) for k, v in (("d_t", d_t), ("d_e", d_e), ("d_c", d_c))]
-        )
-        self.link_process = _make_network(network, MEC_LINK_FIELDS, "mec", trace_dir)
-        self.load = self._make_load(platform_load)
+        self._setup_common(scenario, common)
+        p = self.params
         self.sim = MECSim(
             self.cost_model,
             self.link_process,
             self.load,
-            factors,
-            self.d_energy,
-            measured=self.observe == "measured",
-            latency_scale=self.latency_scale,
+            np.array(p.slowdown),
+            p.d_energy,
+            measured=p.observe == "measured",
+            latency_scale=p.latency_scale,
         )
         self._setup_spaces()
-        self.params: dict[str, Any] = {
-            "d_t": float(factors[0]),
-            "d_e": float(factors[1]),
-            "d_c": float(factors[2]),
-            "d_energy": self.d_energy,
-            "eta1": self.eta_energy,
-            "eta2": self.eta_overhead,
-            "overhead_weights": tuple(self.cost_model.overhead_weights.tolist()),
-            "epsilon": float(self.thresholds[0]),
-            "phi": float(self.thresholds[1]),
-        }
+
+    __init__.__signature__ = with_common_arguments(__init__, PartitionEnv._build_common)  # type: ignore[attr-defined]
 
 
 class D2DPartitionEnv(PartitionEnv):
@@ -771,10 +796,10 @@ class D2DPartitionEnv(PartitionEnv):
     | ``sticky_selection`` | ``False`` | keep the collaborator while it stays available |
     | ``early_exit``, ``platform_load``, ``action_mode``, ``oracle``, ``reward_scale`` | | as in MEC (load factors apply to user, collaborator) |
 
-    Attributes: ``profile``, ``params`` (``d_u, d_energy, eta, zeta``), ``cost_model``,
-    ``oracle``, ``problem``, ``scenario = "d2d"``, ``n_blocks``, ``num_platforms``,
-    ``thresholds``, ``collaborators`` (the :class:`CollaboratorPool`), ``link_process``,
-    ``load``.
+    Attributes: ``params`` (:class:`~envs.partition.params.PartitionParams`; by name
+    ``d_u, d_energy, eta, zeta``), ``profile``, ``cost_model``, ``oracle``, ``problem``,
+    ``scenario = "d2d"``, ``n_blocks``, ``num_platforms``, ``collaborators`` (the
+    :class:`CollaboratorPool`), ``link_process``, ``load``.
 
     ## Version History
 
@@ -785,16 +810,13 @@ class D2DPartitionEnv(PartitionEnv):
 
     scenario = "d2d"
     platforms = D2D_PLATFORMS
+    link_fields = D2D_LINK_FIELDS
     threshold_names = ("zeta",)
-    collaborator_speedup: tuple[float, float] | None = None  # v1: per-candidate speed-up range
 
     def __init__(
         self,
-        dnn: str | DNNProfile | Mapping[str, Any] = DEFAULT_DNN,
-        input_shape: Sequence[int] | None = None,
-        network: str | Mapping[str, Any] | LinkProcess = "5g_trial",
+        *,
         d_u: float = 4.0,
-        d_energy: float = 1.0,
         eta: float = DEFAULT_ETA_D2D,
         zeta: float = DEFAULT_ZETA,
         num_candidates: int = 4,
@@ -802,65 +824,45 @@ class D2DPartitionEnv(PartitionEnv):
         availability: Sequence[float] = (0.6, 1.0),
         collaborator_factor: float | None = None,
         sticky_selection: bool = False,
-        early_exit: Any = None,
-        platform_load: bool | Mapping[str, Any] = False,
-        action_mode: str = "continuous",
-        oracle: bool = True,
-        reward_scale: float = 1.0,
-        trace_dir: str | None = None,
+        **common: Unpack[CommonKwargs],
     ) -> None:
-        super().__init__()
-        self._setup_common(
-            CommonArgs(
-                dnn=dnn,
-                input_shape=input_shape,
-                num_platforms=2,
-                overhead_weights=None,
-                early_exit=early_exit,
-                d_energy=d_energy,
-                eta_energy=eta,
-                eta_overhead=0.0,
-                thresholds=(zeta,),
-                action_mode=action_mode,
-                oracle=oracle,
-                reward_scale=reward_scale,
-                eta_names=("eta", "eta2"),
-            )
+        scenario = ScenarioArgs(
+            slowdown=(check_factor("d_u", d_u),),
+            overhead_weights=None,
+            etas=(("eta", eta), ("eta2", 0.0)),
+            thresholds=(zeta,),
         )
-        d_u = check_factor("d_u", d_u)
+        self._setup_common(scenario, common)
+        p = self.params
+        d_u = p.slowdown[0]
         base = (
             d_u
             if collaborator_factor is None
             else check_factor("collaborator_factor", collaborator_factor)
         )
-        sticky_selection = check_bool("sticky_selection", sticky_selection)
-        self.link_process = _make_network(network, D2D_LINK_FIELDS, "d2d", trace_dir)
         self.collaborators = CollaboratorPool(
             num_candidates,
             self.link_process,
             churn,
             availability,
             base,
-            sticky_selection,
-            speedup=self.collaborator_speedup,
+            check_bool("sticky_selection", sticky_selection),
+            speedup=(self._v1_readings or {}).get("collaborator_speedup"),
         )
-        self.load = self._make_load(platform_load)
+        if p.version >= 1:  # the pool validates the range; params record it as the pool reads it
+            p = self.params = replace(p, collaborator_speedup=self.collaborators.speedup_range)
         self.sim = D2DSim(
             self.cost_model,
             self.collaborators,
             self.load,
             d_u,
-            self.d_energy,
-            measured=self.observe == "measured",
-            latency_scale=self.latency_scale,
+            p.d_energy,
+            measured=p.observe == "measured",
+            latency_scale=p.latency_scale,
         )
         self._setup_spaces()
-        self.params: dict[str, Any] = {
-            "d_u": d_u,
-            "d_energy": self.d_energy,
-            "eta": self.eta_energy,
-            "zeta": float(self.thresholds[0]),
-        }
+
+    __init__.__signature__ = with_common_arguments(__init__, PartitionEnv._build_common)  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------------------ v1
@@ -885,6 +887,13 @@ V1_ETA2 = 50.0
 DP_FEATURE_SCALE = 0.1
 V1_SPEEDUP = (0.5, 2.5)
 V1_NETWORK = "mixture_train"
+#: the v0 arguments whose defaults v1 changes (the v1 classes add the readings of §10)
+V1_MEC_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {"network": V1_NETWORK, "eta2": V1_ETA2, "platform_load": V1_MEC_LOAD}
+)
+V1_D2D_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {"network": V1_NETWORK, "platform_load": V1_D2D_LOAD}
+)
 
 
 class MECPartitionEnvV1(MECPartitionEnv):
@@ -969,7 +978,7 @@ class MECPartitionEnvV1(MECPartitionEnv):
 
     ## Arguments
 
-    Those of :class:`MECPartitionEnv` with these v1 defaults, plus three:
+    Those of :class:`MECPartitionEnv` (keyword only) with these v1 defaults, plus three:
 
     | argument | default | meaning |
     |---|---|---|
@@ -990,36 +999,16 @@ class MECPartitionEnvV1(MECPartitionEnv):
 
     def __init__(
         self,
-        dnn: str | DNNProfile | Mapping[str, Any] = DEFAULT_DNN,
-        input_shape: Sequence[int] | None = None,
-        network: str | Mapping[str, Any] | LinkProcess = V1_NETWORK,
-        d_t: float = 4.0,
-        d_e: float = 1.0,
-        d_c: float = 0.25,
-        d_energy: float = 1.0,
-        eta1: float = DEFAULT_ETA1,
-        eta2: float = V1_ETA2,
-        overhead_weights: Sequence[float] = MEC_OVERHEAD_WEIGHTS,
-        epsilon: float = DEFAULT_EPSILON,
-        phi: float = DEFAULT_PHI,
-        early_exit: Any = None,
-        platform_load: bool | Mapping[str, Any] = V1_MEC_LOAD,
-        action_mode: str = "continuous",
-        oracle: bool = True,
-        reward_scale: float = 1.0,
-        trace_dir: str | None = None,
+        *,
         observe: str = "measured",
         latency_reading: str = "one_way",
         dp_features: bool = False,
+        **kwargs: Any,
     ) -> None:
-        self._set_v1(observe, latency_reading, dp_features)
-        super().__init__(
-            dnn, input_shape, network, d_t, d_e, d_c, d_energy, eta1, eta2, overhead_weights,
-            epsilon, phi, early_exit, platform_load, action_mode, oracle, reward_scale, trace_dir,
-        )  # fmt: skip
-        self.params.update(
-            observe=observe, latency_reading=latency_reading, dp_features=self.dp_features
-        )
+        self._v1_readings = _check_readings(observe, latency_reading, dp_features)
+        super().__init__(**{**V1_MEC_DEFAULTS, **kwargs})
+
+    __init__.__signature__ = v1_signature(MECPartitionEnv.__init__, V1_MEC_DEFAULTS, __init__)  # type: ignore[attr-defined]
 
 
 class D2DPartitionEnvV1(D2DPartitionEnv):
@@ -1081,7 +1070,7 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
 
     ## Arguments
 
-    Those of :class:`D2DPartitionEnv` with these v1 defaults, plus three:
+    Those of :class:`D2DPartitionEnv` (keyword only) with these v1 defaults, plus four:
 
     | argument | default | meaning |
     |---|---|---|
@@ -1101,40 +1090,15 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
 
     def __init__(
         self,
-        dnn: str | DNNProfile | Mapping[str, Any] = DEFAULT_DNN,
-        input_shape: Sequence[int] | None = None,
-        network: str | Mapping[str, Any] | LinkProcess = V1_NETWORK,
-        d_u: float = 4.0,
-        d_energy: float = 1.0,
-        eta: float = DEFAULT_ETA_D2D,
-        zeta: float = DEFAULT_ZETA,
-        num_candidates: int = 4,
-        churn: Mapping[str, float] | None = None,
-        availability: Sequence[float] = (0.6, 1.0),
-        collaborator_factor: float | None = None,
-        sticky_selection: bool = False,
-        early_exit: Any = None,
-        platform_load: bool | Mapping[str, Any] = V1_D2D_LOAD,
-        action_mode: str = "continuous",
-        oracle: bool = True,
-        reward_scale: float = 1.0,
-        trace_dir: str | None = None,
+        *,
         observe: str = "measured",
         latency_reading: str = "one_way",
         collaborator_speedup: Sequence[float] | None = V1_SPEEDUP,
         dp_features: bool = False,
+        **kwargs: Any,
     ) -> None:
-        self._set_v1(observe, latency_reading, dp_features)
-        self.collaborator_speedup = collaborator_speedup  # validated by the pool
-        super().__init__(
-            dnn, input_shape, network, d_u, d_energy, eta, zeta, num_candidates, churn,
-            availability, collaborator_factor, sticky_selection, early_exit, platform_load,
-            action_mode, oracle, reward_scale, trace_dir,
-        )  # fmt: skip
-        self.collaborator_speedup = self.collaborators.speedup_range
-        self.params.update(
-            observe=observe,
-            latency_reading=latency_reading,
-            collaborator_speedup=self.collaborator_speedup,
-            dp_features=self.dp_features,
-        )
+        readings = _check_readings(observe, latency_reading, dp_features)
+        self._v1_readings = {**readings, "collaborator_speedup": collaborator_speedup}
+        super().__init__(**{**V1_D2D_DEFAULTS, **kwargs})
+
+    __init__.__signature__ = v1_signature(D2DPartitionEnv.__init__, V1_D2D_DEFAULTS, __init__)  # type: ignore[attr-defined]

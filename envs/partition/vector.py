@@ -95,9 +95,8 @@ class PartitionVectorEnv(VectorEnv):
     #: read-only parts of the single env the vector env exposes as its own attributes (the
     #: same objects: one cost model, oracle and profile per configuration)
     SHARED: ClassVar[tuple[str, ...]] = (
-        "scenario", "profile", "params", "cost_model", "cost_kw", "oracle", "use_oracle",
-        "n_blocks", "num_platforms", "thresholds", "action_mode", "action_to_decision",
-        "decision_to_action",
+        "scenario", "profile", "params", "cost_model", "oracle", "n_blocks", "num_platforms",
+        "action_to_decision", "decision_to_action",
     )  # fmt: skip
 
     @property
@@ -105,7 +104,7 @@ class PartitionVectorEnv(VectorEnv):
         """The batched frame (``B = num_envs``) the next actions are evaluated on."""
         self._require_reset()
         return PartitionProblem(
-            self.cost_model, self.sim.links_batch(), self.sim.slowdown.copy(), **self.cost_kw
+            self.cost_model, self.sim.links_batch(), self.sim.slowdown.copy(), **self.params.cost_kw
         )
 
     @property
@@ -116,7 +115,7 @@ class PartitionVectorEnv(VectorEnv):
             self.cost_model,
             self.sim.links_batch(measured=True),
             np.array(self.sim.obs_slowdown),
-            **self.cost_kw,
+            **self.params.cost_kw,
         )
 
     def _require_reset(self) -> None:
@@ -171,7 +170,7 @@ class PartitionVectorEnv(VectorEnv):
         else:  # the same numbers in one compiled pass (v1 without early exits)
             decision, out, dist = fused
             res = exp = CostBreakdown(*out[:4])
-            opt = out[4] if env.use_oracle else None
+            opt = out[4] if self.params.oracle else None
         infos: dict[str, Any] = {
             "decision": decision,
             "network": sim.network_batch(),
@@ -190,7 +189,7 @@ class PartitionVectorEnv(VectorEnv):
         if self.scenario == "d2d":
             infos["collaborator"] = infos["network"]["collaborator"].copy()
             infos["no_collaborator"] = infos["collaborator"] < 0
-        rewards = -env.reward_scale * res.cost
+        rewards = -self.params.reward_scale * res.cost
 
         sim.step(rng)
         self._t += 1

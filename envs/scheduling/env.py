@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -34,6 +33,7 @@ from envs.scheduling.servers import (
 )
 from envs.scheduling.tasks import MAX_MEAN_SERVICE_SLOTS, TaskSet
 from envs.scheduling.timeline import Timeline
+from envs.signatures import v1_signature
 
 ENV_ID = "EdgeRL/EdgeScheduling-v0"
 ENTRY_POINT = "envs.scheduling.env:EdgeSchedulingEnv"
@@ -722,13 +722,6 @@ V1_ARRIVALS: dict[str, Any] = {"kind": "bursty", "burst_ratio": 4.0, "on_fractio
                                "mean_on_slots": 8.0}  # fmt: skip
 
 
-def _with_defaults(func: Any, defaults: Mapping[str, Any]) -> inspect.Signature:
-    """The signature of ``func`` with the defaults of the parameters named in ``defaults``."""
-    sig = inspect.signature(func)
-    params = [p.replace(default=defaults.get(p.name, p.default)) for p in sig.parameters.values()]
-    return sig.replace(parameters=params)
-
-
 #: The arguments whose defaults v1 changes; the others keep :class:`EdgeSchedulingEnv`'s.
 V1_DEFAULTS: Mapping[str, Any] = MappingProxyType(
     {
@@ -846,5 +839,4 @@ class EdgeSchedulingEnvV1(EdgeSchedulingEnv):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**{**V1_DEFAULTS, **kwargs})
 
-    # EdgeSchedulingEnv.__init__'s signature with v1's defaults, for help() and inspect.
-    __init__.__signature__ = _with_defaults(EdgeSchedulingEnv.__init__, V1_DEFAULTS)  # type: ignore[attr-defined]
+    __init__.__signature__ = v1_signature(EdgeSchedulingEnv.__init__, V1_DEFAULTS, __init__)  # type: ignore[attr-defined]
