@@ -689,16 +689,7 @@ class MECPartitionEnv(PartitionEnv):
             thresholds=(epsilon, phi),
         )
         self._setup_common(scenario, common)
-        p = self.params
-        self.sim = MECSim(
-            self.cost_model,
-            self.link_process,
-            self.load,
-            np.array(p.slowdown),
-            p.d_energy,
-            measured=p.observe == "measured",
-            latency_scale=p.latency_scale,
-        )
+        self.sim = MECSim(self.cost_model, self.link_process, self.load, self.params)
         self._setup_spaces()
 
     __init__.__signature__ = with_common_arguments(__init__, PartitionEnv._build_common)  # type: ignore[attr-defined]
@@ -851,15 +842,7 @@ class D2DPartitionEnv(PartitionEnv):
         )
         if p.version >= 1:  # the pool validates the range; params record it as the pool reads it
             p = self.params = replace(p, collaborator_speedup=self.collaborators.speedup_range)
-        self.sim = D2DSim(
-            self.cost_model,
-            self.collaborators,
-            self.load,
-            d_u,
-            p.d_energy,
-            measured=p.observe == "measured",
-            latency_scale=p.latency_scale,
-        )
+        self.sim = D2DSim(self.cost_model, self.collaborators, self.load, p)
         self._setup_spaces()
 
     __init__.__signature__ = with_common_arguments(__init__, PartitionEnv._build_common)  # type: ignore[attr-defined]

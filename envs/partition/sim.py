@@ -15,6 +15,8 @@ draws and the same float64 arithmetic as the numpy path, so the results are bit-
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from envs.dynamics import D2D_LINK_FIELDS, MEC_LINK_FIELDS, TABLE2, LinkProcess, PlatformLoad
@@ -23,6 +25,7 @@ from envs.model import kernels
 from envs.model.chain import ChainCostModel
 from envs.model.links import LinkMatrices, d2d_links, mec_links
 from envs.partition.common import squash
+from envs.partition.params import PartitionParams
 
 # Observation scales (``x / (x + scale)`` is 0.5 at the scale): Ren et al. Table 2 averages.
 MEC_LINK_SCALES = np.array(
@@ -99,6 +102,18 @@ class StaticFeatures:
             obs[:, start + p : start + n * P : P] = c[p]
 
 
+def _set_frame_readings(
+    sim: Any, model: ChainCostModel, load: PlatformLoad, params: PartitionParams
+) -> None:
+    """What both simulators read from the cost model, the platform load and the env's
+    parameters: the measured/current reading, the latency scale and the static features."""
+    sim.model = model
+    sim.load = load
+    sim.measured = params.observe == "measured"
+    sim.latency_scale = params.latency_scale
+    sim.static = StaticFeatures(model, params.d_energy)
+
+
 class MECSim:
     """Links on T-E-C and platform load for ``num`` copies (docs/model.md §4).
 
@@ -119,22 +134,11 @@ class MECSim:
     fields = MEC_LINK_FIELDS
 
     def __init__(
-        self,
-        model: ChainCostModel,
-        link: LinkProcess,
-        load: PlatformLoad,
-        factors: np.ndarray,
-        d_energy: float,
-        measured: bool = False,
-        latency_scale: float = 1.0,
+        self, model: ChainCostModel, link: LinkProcess, load: PlatformLoad, params: PartitionParams
     ) -> None:
-        self.model = model
+        _set_frame_readings(self, model, load, params)
         self.link = link
-        self.load = load
-        self.measured = bool(measured)
-        self.latency_scale = float(latency_scale)
-        self.nominal = np.asarray(factors, dtype=np.float64)
-        self.static = StaticFeatures(model, d_energy)
+        self.nominal = np.array(params.slowdown, dtype=np.float64)
         n, P = model.n, model.P
         self.obs_dim = 9 + 6 * n
         self._cs = slice(9, 9 + n * P)
@@ -273,18 +277,11 @@ class D2DSim:
         model: ChainCostModel,
         pool: CollaboratorPool,
         load: PlatformLoad,
-        d_u: float,
-        d_energy: float,
-        measured: bool = False,
-        latency_scale: float = 1.0,
+        params: PartitionParams,
     ) -> None:
-        self.model = model
+        _set_frame_readings(self, model, load, params)
         self.pool = pool
-        self.load = load
-        self.measured = bool(measured)
-        self.latency_scale = float(latency_scale)
-        self.d_u = float(d_u)
-        self.static = StaticFeatures(model, d_energy)
+        self.d_u = float(params.slowdown[0])
         # batched observation by the compiled kernel (v1 only: bit-identical to the scalar path)
         self.compiled = model.sequential_batch and kernels.AVAILABLE
         pool.compiled = self.compiled
