@@ -179,7 +179,8 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         """Build what both scenarios share from ``a`` and the common arguments (the
         scenario's ``**common``): the profile, cost model, oracle, :attr:`params`, action
         space, link process and platform load."""
-        unknown = sorted(set(common) - set(inspect.signature(self._build_common).parameters))
+        takes = inspect.signature(self._build_common).parameters.values()
+        unknown = sorted(set(common) - {p.name for p in takes if p.kind is p.KEYWORD_ONLY})
         if unknown:
             allowed = list(inspect.signature(type(self)).parameters)
             raise TypeError(
@@ -660,7 +661,9 @@ class MECPartitionEnv(PartitionEnv):
 
     * v1 (:class:`MECPartitionEnvV1`): measured state, one-way latency, platform load,
       network mixtures with a train/test split (docs/model.md §10).
-    * v0: initial version; the paper's MDP, kept bit-identical for a seed.
+    * v0: initial version; the paper's MDP, kept bit-identical for a seed. The constructor
+      takes keyword arguments only (as ``gym.make`` passes them) and holds the validated
+      values in ``params`` (:class:`~envs.partition.params.PartitionParams`).
     """
 
     scenario = "mec"
@@ -796,7 +799,9 @@ class D2DPartitionEnv(PartitionEnv):
 
     * v1 (:class:`D2DPartitionEnvV1`): collaborators of their own speed, platform load,
       measured state, one-way latency, network mixtures (docs/model.md §10).
-    * v0: initial version; the paper's MDP, kept bit-identical for a seed.
+    * v0: initial version; the paper's MDP, kept bit-identical for a seed. The constructor
+      takes keyword arguments only (as ``gym.make`` passes them) and holds the validated
+      values in ``params`` (:class:`~envs.partition.params.PartitionParams`).
     """
 
     scenario = "d2d"
