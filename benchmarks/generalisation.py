@@ -20,7 +20,7 @@ are printed; ``--doc docs/results.md`` writes them between ``<!-- gen:begin -->`
     python benchmarks/generalisation.py --agents dp_forecast dp_distill --seeds 0 1 2 --frames 100000
     python benchmarks/generalisation.py --agents iorlo_plus iorlo --seeds 0
     python benchmarks/generalisation.py --agents sb3_td3 sb3_ppo   # via train.py, same budget
-    python benchmarks/generalisation.py --suite robustness --scenario mec --agents dp_forecast
+    python benchmarks/generalisation.py --suite robustness --scenario mec --agents dp_forecast dp_distill
     python benchmarks/generalisation.py --render --doc docs/results.md   # tables from the JSON
 """
 
@@ -263,7 +263,7 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         title = "v1 agents (trained on `mixture_train`) on the real TE replays above"
         how = (
             "Regenerate: `python benchmarks/generalisation.py --suite robustness --scenario mec "
-            "--agents dp_forecast --frames 100000`, `... --suite robustness --scenario mec "
+            "--agents dp_forecast dp_distill --frames 100000`, `... --suite robustness --scenario mec "
             "--agents iorlo_plus --seeds 0`, then `... --suite robustness --scenario mec "
             "--render --doc docs/results.md`. "
         )
