@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from envs.mixture import default_data_dir
 
@@ -45,6 +46,19 @@ def synthetic_obs(env, load, homes) -> np.ndarray:
     rows[np.arange(len(homes)), homes] = 1.0
     obs[lay.mask_start : lay.mask_start + len(homes)] = 1.0
     return obs
+
+
+def tensor_leaves(x, pre: str = ""):
+    """``(path, tensor)`` for every tensor in a nested checkpoint (dicts, lists, tuples):
+    ``dict(tensor_leaves(a))`` compares two checkpoints tensor by tensor."""
+    if isinstance(x, torch.Tensor):
+        yield pre, x
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            yield from tensor_leaves(v, f"{pre}.{k}")
+    elif isinstance(x, list | tuple):
+        for i, v in enumerate(x):
+            yield from tensor_leaves(v, f"{pre}[{i}]")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -254,11 +254,9 @@ def test_bad_override_fails_before_training(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_interrupt_saves_and_resume_continues(tmp_path):
-    args = [f"runs_root={tmp_path}", *COMMON, "env=mec", "train.total_steps=1000000",
-            "train.checkpoint_every=200", "train.eval_every=0", "agent.learning_starts=100"]  # fmt: skip
-    # the default agent; the override is part of the run dir
-    run_dir = tmp_path / "mec-alexnet" / "iorlo_plus" / "agent.learning_starts=100" / "seed0"
+def interrupt_at_first_checkpoint(args: list[str], run_dir: Path) -> int:
+    """Start ``train.py args``, send Ctrl-C once ``run_dir`` holds a checkpoint, check that
+    it exits 130 with the resume command and an "interrupted" state; the steps it reached."""
     p = subprocess.Popen([sys.executable, "train.py", *args], cwd=REPO, env=ENV,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
@@ -276,7 +274,15 @@ def test_interrupt_saves_and_resume_continues(tmp_path):
     assert "train.resume=true" in out
     state = json.loads((run_dir / "state.json").read_text())
     assert state["status"] == "interrupted" and state["steps"] >= 200
-    stopped = state["steps"]
+    return state["steps"]
+
+
+def test_interrupt_saves_and_resume_continues(tmp_path):
+    args = [f"runs_root={tmp_path}", *COMMON, "env=mec", "train.total_steps=1000000",
+            "train.checkpoint_every=200", "train.eval_every=0", "agent.learning_starts=100"]  # fmt: skip
+    # the default agent; the override is part of the run dir
+    run_dir = tmp_path / "mec-alexnet" / "iorlo_plus" / "agent.learning_starts=100" / "seed0"
+    stopped = interrupt_at_first_checkpoint(args, run_dir)
 
     # a new run in the same dir is refused, and so is a resume with another config
     proc = train(tmp_path, "env=mec", "train.total_steps=1000000", "agent.learning_starts=100")

@@ -5,19 +5,23 @@ same seed -> same curve, an exact resume mid-episode, and Ctrl-C + resume."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import needs_traces
+from conftest import needs_traces, tensor_leaves
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
-from test_pipeline import COMMON, ENV, REPO, SHARED_TAGS, _ok, _scalars, the_run, train
+from test_pipeline import (
+    COMMON,
+    SHARED_TAGS,
+    _ok,
+    _scalars,
+    interrupt_at_first_checkpoint,
+    the_run,
+    train,
+)
 
 from agents.common.fast_actor import NumpyActor
 from agents.distill import DPDistill
@@ -124,17 +128,6 @@ def _run(run_dir: Path, *overrides: str) -> int:
     return run(cfg)
 
 
-def _tensors(x, pre=""):
-    if isinstance(x, torch.Tensor):
-        yield pre, x
-    elif isinstance(x, dict):
-        for k, v in x.items():
-            yield from _tensors(v, f"{pre}.{k}")
-    elif isinstance(x, list | tuple):
-        for i, v in enumerate(x):
-            yield from _tensors(v, f"{pre}[{i}]")
-
-
 def test_distill_same_seed_same_curve_and_exact_resume(tmp_path):
     """600 frames = 150 vector steps: the 100-step episodes end at frame 400. The resumed run
     stops at 300 frames (mid-episode: the resume replays the episode's first 75 steps)."""
@@ -157,7 +150,7 @@ def test_distill_same_seed_same_curve_and_exact_resume(tmp_path):
         assert curves["full"][tag] == curves["half"][tag], tag
     assert [s for s, _ in curves["full"]["charts/episodic_return"]] == [400]
     assert curves["full"]["losses/loss"] != curves["seed1"]["losses/loss"]
-    a, b = (dict(_tensors(torch.load(tmp_path / r / "checkpoint.pt", weights_only=True)))
+    a, b = (dict(tensor_leaves(torch.load(tmp_path / r / "checkpoint.pt", weights_only=True)))
             for r in ("full", "half"))  # fmt: skip
     assert a.keys() == b.keys() and len(a[".buffer.obs"]) == 600
     for k in a:
@@ -169,24 +162,7 @@ def test_distill_ctrl_c_saves_and_resumes(tmp_path):
             "agent.num_envs=4", "train.total_steps=100000000", "train.checkpoint_every=200",
             "train.eval_every=0"]  # fmt: skip
     run_dir = tmp_path / "mec-lenet" / "dp_distill" / "agent.num_envs=4" / "seed0"
-    p = subprocess.Popen([sys.executable, "train.py", *args], cwd=REPO, env=ENV,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while not (run_dir / "checkpoint.pt").exists():
-            assert p.poll() is None, p.communicate()[0]
-            assert time.monotonic() < deadline, "no checkpoint within 120 s"
-            time.sleep(0.1)
-        p.send_signal(signal.SIGINT)
-        out, _ = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 130, out
-    assert "train.resume=true" in out
-    state = json.loads((run_dir / "state.json").read_text())
-    assert state["status"] == "interrupted" and state["steps"] >= 200
-    stopped = state["steps"]
+    stopped = interrupt_at_first_checkpoint(args, run_dir)
     assert DPDistill.load(run_dir / "checkpoint.pt", "EdgeRL/MECPartition-v0",
                           {"dnn": "lenet"}).frames == stopped  # fmt: skip
     proc = train(tmp_path, "env=mec", "dnn=lenet", "agent=dp_distill", "agent.num_envs=4",

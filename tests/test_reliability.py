@@ -28,7 +28,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, tensor_leaves
 from hydra import compose, initialize_config_dir
 
 import envs  # noqa: F401
@@ -306,23 +306,12 @@ def test_sb3_td3_resume_is_bit_identical(tmp_path):
         np.testing.assert_array_equal(ba[key], bb[key], err_msg=key)
 
 
-def _tensors(x, pre=""):
-    if isinstance(x, torch.Tensor):
-        yield pre, x
-    elif isinstance(x, dict):
-        for k, v in x.items():
-            yield from _tensors(v, f"{pre}.{k}")
-    elif isinstance(x, list | tuple):
-        for i, v in enumerate(x):
-            yield from _tensors(v, f"{pre}[{i}]")
-
-
 def test_iorlo_resume_mid_episode_is_bit_identical(tmp_path):
     """Saved at step 150 of 100-step episodes: the resume replays the episode's first half."""
     assert train(tmp_path / "full", *IORLO, "train.total_steps=240") == 0
     assert train(tmp_path / "half", *IORLO, "train.total_steps=150") == 0
     assert train(tmp_path / "half", *IORLO, "train.total_steps=240", "train.resume=true") == 0
-    a, b = (dict(_tensors(torch.load(tmp_path / r / "checkpoint.pt", weights_only=True)))
+    a, b = (dict(tensor_leaves(torch.load(tmp_path / r / "checkpoint.pt", weights_only=True)))
             for r in ("full", "half"))  # fmt: skip
     assert a.keys() == b.keys()
     for k in a:
