@@ -121,6 +121,41 @@ def test_regenerated_report_keeps_blocks_written_by_other_scripts():
     assert md.index("targets") < md.index("scoreboard") < md.index("v1 section")
 
 
+def test_robustness_reading_is_computed_from_the_results():
+    """The section-4 v1 block's text (generalisation.py) quotes the tables' numbers: spans
+    over an agent's seeds, its traces at or below dp_measured, the worst trace against the
+    best heuristic (signed), for every agent in the results."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import generalisation as gen
+
+    def net(dp_cost, a0, a1):  # (cost, gap) of seeds 0 and 1; oracle cost 100
+        return {
+            "hardness": {
+                "best_constant_gap": 0.2,
+                "heuristics": {"self": 0.05, "dp_measured": 0.01},
+            },
+            "dp_measured": {"cost": dp_cost, "gap": dp_cost / 100 - 1},
+            "oracle": {"cost": 100.0},
+            "agent/seed0": {"cost": a0[0], "gap": a0[1]},
+            "agent/seed1": {"cost": a1[0], "gap": a1[1]},
+        }
+
+    results = {"mec/alexnet": {
+        "networks": {"n1": net(104.0, (103.0, 0.03), (105.0, 0.05)),
+                     "n2": net(102.0, (102.0, 0.02), (109.0, 0.09))},
+        "train_s": {"agent/seed0": 1.0, "agent/seed1": 1.0},
+        "frames": {"agent/seed0": 500, "agent/seed1": 500},
+    }}  # fmt: skip
+    text = "\n".join(gen.robustness_reading(results))
+    assert (
+        "* **agent** (500 frames, seeds 0, 1): AlexNet gap 2.50–7.00% (`dp_measured` 3.00%)" in text
+    )
+    assert "at or below it on 0–2 of 2 traces" in text  # seed 0: both; seed 1: none
+    assert "worst trace -2.00 to +4.00 points from the best heuristic" in text
+    # cost ratio: seed 0 mean(103/104, 102/102), seed 1 mean(105/104, 109/102)
+    assert "cost vs `dp_measured` 0.9952–1.0391" in text
+
+
 def _report_modules():
     """benchmarks/report/ (its modules import the sibling benchmark scripts)."""
     if str(ROOT / "benchmarks") not in sys.path:

@@ -10,6 +10,7 @@
 | :mod:`.measure` | runs every section in turn, saves CSVs and ``results.json`` |
 | :mod:`.plots` | the figures, from the measured rows |
 | ``papers.json`` | the papers' reported numbers the report compares against |
+| :mod:`.labels` | display names of policies and DNNs (a leaf: no matplotlib) |
 | :mod:`.derive` | pure functions: results + papers → the numbers and verdicts the text quotes |
 | ``templates/*.md.j2`` | the Markdown of each section (Jinja2), prose included |
 | :mod:`.render` | loads results, derivations and figures, renders the templates |

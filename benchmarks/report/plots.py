@@ -18,37 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from atomic_io import save_png
 
-LABELS = {
-    "self": "Self",
-    "edge_only": "Edge-only",
-    "cloud_only": "Cloud-only",
-    "neuro_l": "Neuro-L",
-    "neuro_e": "Neuro-E",
-    "deepar": "DeePar",
-    "jalad": "JALAD",
-    "co_h": "Co-H",
-    "co_l": "Co-L",
-    "random": "Random",
-    "oracle": "Oracle",
-    "iorlo": "IoRLO",
-    "iorlo_plus": "IoRLO+",
-}
-DNN_LABELS = {
-    "alexnet": "AlexNet",
-    "vgg16": "VGG-16",
-    "resnet32": "ResNet-32",
-    "mobilenet_v1": "MobileNet-V1",
-    "lenet": "LeNet",
-    "resnet18": "ResNet-18",
-}
-
-
-def label(name: str) -> str:
-    return LABELS.get(name, name)
-
-
-def dnn_label(name: str) -> str:
-    return DNN_LABELS.get(name, name)
+from .labels import dnn_label, label
 
 
 def _save(fig: Any, path: Path) -> str:

@@ -17,6 +17,8 @@ from pipeline.tables import fnum, fsig, md_table
 
 from . import derive, plots
 from .budgets import D2D_METHODS, D2D_SETTINGS, MEC_METHODS
+from .labels import dnn_label
+from .labels import label as policy_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: the section templates, in the order of the report
@@ -91,7 +93,7 @@ def environment() -> jinja2.Environment:
         human=human, measured=measured,
     )  # fmt: skip
     env.globals.update(
-        D=plots.dnn_label, L=plots.label, pick=derive.pick, sep=sep, avg=avg, nan=math.nan,
+        D=dnn_label, L=policy_label, pick=derive.pick, sep=sep, avg=avg, nan=math.nan,
         isfinite=math.isfinite, md_table=md_table, drlos_table=derive.drlos_table,
         papers=derive.PAPERS, TARGETS_BEGIN=TARGETS_BEGIN, TARGETS_END=TARGETS_END,
         SCHED_BEGIN=SCHED_BEGIN, SCHED_END=SCHED_END,
