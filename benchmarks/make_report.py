@@ -57,6 +57,8 @@ from atomic_io import atomic_write_text  # noqa: E402
 from report.budgets import FULL, QUICK, SECTIONS  # noqa: E402
 from report.measure import machine_info, measure, save_raw  # noqa: E402
 from report.render import (  # noqa: E402
+    RLLIB_ENVS_BEGIN,
+    RLLIB_ENVS_END,
     ROB1_BEGIN,
     ROB1_END,
     SCHED_BEGIN,
@@ -73,6 +75,7 @@ from v1_report import END as V1_END  # noqa: E402
 # speed targets: benchmarks/speed_targets.py, or this run's speed section).
 CARRIED: tuple[tuple[str, str], ...] = (
     (ROB1_BEGIN, ROB1_END),
+    (RLLIB_ENVS_BEGIN, RLLIB_ENVS_END),
     (TARGETS_BEGIN, TARGETS_END),
     (SCHED_BEGIN, SCHED_END),
 )

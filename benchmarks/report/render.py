@@ -30,6 +30,8 @@ SECTION_TEMPLATES = (
 TARGETS_BEGIN, TARGETS_END = "<!-- speed-targets:begin -->", "<!-- speed-targets:end -->"
 SCHED_BEGIN, SCHED_END = "<!-- sched-v1:begin -->", "<!-- sched-v1:end -->"
 ROB1_BEGIN, ROB1_END = MARKERS["robustness"]  # generalisation.py --suite robustness
+#: section 5's envs-per-runner text and table (benchmarks/bench_rllib_sampling.py, by hand)
+RLLIB_ENVS_BEGIN, RLLIB_ENVS_END = "<!-- rllib-envs:begin -->", "<!-- rllib-envs:end -->"
 MEC_TABLE_METHODS = [*MEC_METHODS[:-1], "iorlo", "iorlo_plus", "oracle"]
 IMPR_METHODS = ("iorlo_plus", "iorlo", "oracle", "edge_only", "cloud_only", "deepar")
 
@@ -164,6 +166,7 @@ def context(R: dict[str, Any], fig_dir: Path, command: str) -> dict[str, Any]:
         "d2d_methods": {s: [*D2D_METHODS[s][:-1], "iorlo", "iorlo_plus", "oracle"]
                         for s in D2D_SETTINGS},
         "ROB1_BEGIN": ROB1_BEGIN, "ROB1_END": ROB1_END,
+        "RLLIB_ENVS_BEGIN": RLLIB_ENVS_BEGIN, "RLLIB_ENVS_END": RLLIB_ENVS_END,
     }  # fmt: skip
     ctx.update(speed_targets_context(R.get("speed_targets")))
     ctx["decf"] = derive.decision_facts(ctx["dec"]) if ctx["dec"] else None
