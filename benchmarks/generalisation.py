@@ -257,7 +257,7 @@ def robustness_reading(results: dict[str, Any]) -> list[str]:
     pooled) and DNN the mean gap, the cost against ``dp_measured`` and the worst trace
     against the best heuristic, computed from ``results`` (nothing typed in by hand)."""
     lines = [
-        "The same six **te** replays on the v1 MEC env (measured state, platform load, "
+        "The same six **te** replays on the v1 MEC env (its cost model: platform load, "
         "one-way latency reading: a different cost model from the tables above, so compare "
         "within these tables, not across), agents trained on `mixture_train`. "
         "These replays are not held out: the uplink/RTT files of five of the six traces (all "
