@@ -267,8 +267,7 @@ def robustness_reading(results: dict[str, Any]) -> list[str]:
         "triples; section 7 is the held-out test. Computed from the tables below:",
         "",
     ]
-    agents = sorted({t.split("/seed")[0] for res in results.values()
-                     for e in res["networks"].values() for t in e if "/seed" in t})  # fmt: skip
+    agents = sorted({t.split("/seed")[0] for res in results.values() for t in res["train_s"]})
     for agent in agents:
         parts, seeds, frames = [], set(), set()
         for key, res in results.items():
@@ -277,7 +276,7 @@ def robustness_reading(results: dict[str, Any]) -> list[str]:
             if not tags:
                 continue
             seeds.update(int(t.split("/seed")[1]) for t in tags)
-            frames.update(res.get("frames", {}).get(t, 0) for t in tags)
+            frames.update(res["frames"][t] for t in tags if t in res.get("frames", {}))
             ent = [res["networks"][n] for n in nets]
             gaps = [100 * np.mean([e[t]["gap"] for e in ent]) for t in tags]
             ratio = [np.mean([e[t]["cost"] / e["dp_measured"]["cost"] for e in ent]) for t in tags]
@@ -291,10 +290,8 @@ def robustness_reading(results: dict[str, Any]) -> list[str]:
                 f"{_span(worst, '+.2f')} points from the best heuristic"
             )
         seed_txt = ", ".join(str(x) for x in sorted(seeds))
-        budget = ", ".join(f"{f:,}" for f in sorted(frames))
-        lines.append(
-            f"* **{agent}** ({budget} frames, seeds {seed_txt}): " + "; ".join(parts) + "."
-        )
+        budget = ", ".join(f"{f:,}" for f in sorted(frames)) + " frames, " if frames else ""
+        lines.append(f"* **{agent}** ({budget}seeds {seed_txt}): " + "; ".join(parts) + ".")
     return [*lines, ""]
 
 
