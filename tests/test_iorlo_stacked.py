@@ -198,14 +198,29 @@ def test_checkpoint_before_stacked_critics_loads_and_round_trips(cls):
 
 def test_iorlo_resumed_from_an_old_checkpoint_equals_a_straight_run():
     """IoRLO (one critic) trains bit for bit as before the stacking, so 100 steps saved by
-    the old code and 100 more here equal 200 steps here: the conversion loses nothing."""
-    env = gym.make(MEC, dnn="lenet")
-    straight = IoRLO(env, seed=3, **OLD_KW)
+    the old code and 100 more here equal 200 steps here: the conversion loses nothing.
+
+    Bit for bit where this CPU's float kernels round as those of the machine that wrote the
+    file (its first 100 steps reproduce the file exactly); on a CPU whose torch kernels take
+    other SIMD paths the runs differ by float32 rounding only (a conversion that lost, say,
+    the optimiser's moments would differ by the learning rate's order, ~1e-3)."""
+    first = IoRLO(gym.make(MEC, dnn="lenet"), seed=3, **OLD_KW)
+    first.learn(100)
+    stored = IoRLO.load(OLD[IoRLO], gym.make(MEC, dnn="lenet"))
+    same_rounding = all(
+        torch.equal(p, q)
+        for a, b in ((first.actor, stored.actor), (first.critics, stored.critics))
+        for p, q in zip(a.parameters(), b.parameters(), strict=True)
+    )
+    straight = IoRLO(gym.make(MEC, dnn="lenet"), seed=3, **OLD_KW)
     straight.learn(200)
-    resumed = IoRLO.load(OLD[IoRLO], gym.make(MEC, dnn="lenet"))
-    resumed.learn(100)
-    for a, b in ((straight.actor, resumed.actor), (straight.critics, resumed.critics)):
-        assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    stored.learn(100)
+    for a, b in ((straight.actor, stored.actor), (straight.critics, stored.critics)):
+        for p, q in zip(a.parameters(), b.parameters(), strict=True):
+            if same_rounding:
+                assert torch.equal(p, q)
+            else:
+                torch.testing.assert_close(p, q, rtol=0.0, atol=1e-6)
 
 
 def test_candidate_scores_share_the_observation_projection():
