@@ -41,37 +41,35 @@ def _three_costs(env_id: str, **kwargs) -> list[list[float]]:
     return got
 
 
-def test_v0_results_are_pinned():
-    """v0 is the paper's MDP: these numbers were produced before v1 existed.
+# D2D v0 with platform load, first frame: numpy's vectorised math rounds the last bit
+# differently with AVX-512 and with AVX2, so each CPU kind the project runs on has its value.
+D2D_V0_FIRST_FRAME = {
+    "Intel Xeon (AVX-512)": [226.9874425086452, 112.24416098673065],
+    "AMD EPYC Zen 1 (AVX2)": [226.98744250864522, 112.24416098673066],
+}
 
-    To 1e-12 relative, not bit for bit: numpy's vectorised exp/log take other SIMD paths on
-    other CPUs (AVX2 vs AVX-512) and may differ in the last bit; a changed draw or formula
-    moves them by far more. Bit-identity for a seed on one machine is tested elsewhere."""
-    pinned = np.testing.assert_allclose  # rtol only: see the docstring
-    pinned(
-        _three_costs("EdgeRL/MECPartition-v0", dnn="alexnet"),
-        [
-            [320.0753153527159, 58.090947829020095],
-            [216.0398343520272, 64.78102176250748],
-            [188.0477117837601, 65.88750277712978],
-        ],
-        rtol=1e-12,
-    )
-    pinned(
-        _three_costs("EdgeRL/D2DPartition-v0", dnn="alexnet", platform_load=True),
-        [
-            [226.9874425086452, 112.24416098673065],
-            [156.8627994038536, 130.25247490948212],
-            [313.9566474754539, 144.7514266244827],
-        ],
-        rtol=1e-12,
-    )
+
+def test_v0_results_are_pinned():
+    """v0 is the paper's MDP: these numbers were produced before v1 existed. Bit for bit; the
+    one frame whose last bit depends on the CPU's SIMD path must equal one known CPU's value
+    (on a new kind of CPU, add its value after checking it differs in the last bit only)."""
+    assert _three_costs("EdgeRL/MECPartition-v0", dnn="alexnet") == [
+        [320.0753153527159, 58.090947829020095],
+        [216.0398343520272, 64.78102176250748],
+        [188.0477117837601, 65.88750277712978],
+    ]
+    first, *rest = _three_costs("EdgeRL/D2DPartition-v0", dnn="alexnet", platform_load=True)
+    assert first in D2D_V0_FIRST_FRAME.values(), (first, D2D_V0_FIRST_FRAME)
+    assert rest == [
+        [156.8627994038536, 130.25247490948212],
+        [313.9566474754539, 144.7514266244827],
+    ]
     v = gym.make_vec("EdgeRL/D2DPartition-v0", num_envs=3, vectorization_mode="vector_entry_point",
                      dnn="vgg16")  # fmt: skip
     v.reset(seed=5)
     for _ in range(105):
         _, r, *_ = v.step(np.full(v.action_space.shape, 0.5, np.float32))
-    pinned(r, [-306.52742450642484, -344.8456807697858, -293.72545640615306], rtol=1e-12)
+    assert r.tolist() == [-306.52742450642484, -344.8456807697858, -293.72545640615306]
 
 
 @pytest.mark.parametrize("env_id", V1)
