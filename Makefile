@@ -5,6 +5,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers of `make test` (its 10-minute budget is for 2 cores; module fixtures and
+# the Ray session start once per worker). The slow tests time and train: they stay one at a time.
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-slow test-all bench lint clean
 
@@ -20,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/python train.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -q -p no:cacheprovider
+	$(BIN)/python -m pytest -m "not slow" -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -q -p no:cacheprovider
