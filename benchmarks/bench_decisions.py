@@ -27,7 +27,6 @@ Without ``--checkpoint`` a briefly trained IoRLO actor is used.
 
 from __future__ import annotations
 
-import os
 import sys
 
 
@@ -41,8 +40,9 @@ def _threads_arg() -> str:
     return "1"
 
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, _threads_arg())
+import blas_threads  # noqa: E402 (a sibling without numpy)
+
+blas_threads.limit(_threads_arg())
 
 import argparse  # noqa: E402
 import tempfile  # noqa: E402

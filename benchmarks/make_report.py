@@ -33,12 +33,11 @@ This file is the command line; the report is data → template (``benchmarks/rep
 
 from __future__ import annotations
 
-import os
-
 # One BLAS/OpenMP thread everywhere (set before numpy is imported): every timing in the
 # report uses one core, as bench_decisions.py does; torch is set to one thread in measure().
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import blas_threads
+
+blas_threads.limit()
 
 import argparse  # noqa: E402
 import json  # noqa: E402

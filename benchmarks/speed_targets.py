@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/speed_targets.py --render                 # ~3 min; RLlib ~2 more
+    .venv/bin/python benchmarks/speed_targets.py --render   # IoRLO+ 4 trainings: 14 min on a slow 2-core machine
     .venv/bin/python benchmarks/speed_targets.py --quick --skip rllib --render --doc /tmp/r.md
     .venv/bin/python benchmarks/speed_targets.py --json out.json          # measure, print only
     .venv/bin/python benchmarks/speed_targets.py --from-json out.json --render
@@ -10,7 +10,8 @@ Usage::
 Measures every target of ``benchmarks/report/targets.json`` in this one process
 (:func:`report.targets.speed_targets`: the oracle, vector and single env, IoRLO+ training,
 DRLoS rollouts, RLlib sampling and the fast actor, each through its benchmark script's
-functions; ``--skip`` leaves groups out), derives 'met' for each
+functions; ``--skip`` leaves groups out; IoRLO+ against the commit before its update rewrite,
+exported with ``git archive`` and timed interleaved with this tree), derives 'met' for each
 (:func:`report.derive.speed_target_rows`) and renders the block
 (``templates/speed_targets.md.j2``). ``--render`` rewrites only the block between
 ``<!-- speed-targets:begin -->`` and ``<!-- speed-targets:end -->`` of ``--doc``
@@ -22,8 +23,9 @@ from __future__ import annotations
 
 import os
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one BLAS thread, as make_report.py (before numpy)
+import blas_threads  # one BLAS thread, as make_report.py (before numpy)
+
+blas_threads.limit()
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import argparse  # noqa: E402
@@ -61,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="fewer steps and repeats (noisier)")
     p.add_argument("--skip", nargs="*", default=[], choices=GROUPS, help="groups not measured")
     p.add_argument("--seed", type=int, default=0, help="IoRLO+ training seed")
+    p.add_argument(
+        "--iorlo-baseline", default="default", metavar="COMMIT",
+        help="commit whose train.py IoRLO+ is timed against, interleaved in this run "
+        "('default': targets.json's iorlo_plus_baseline_ref; 'none': the fixed 557 frames/s)",
+    )  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write the measurements here")
     p.add_argument(
         "--from-json", type=Path, default=None, help="no measuring: the measurements of --json"
@@ -76,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from report.targets import speed_targets
 
-        st = speed_targets(args.quick, args.skip, command=_command(argv), seed=args.seed)
+        base = None if args.iorlo_baseline == "none" else args.iorlo_baseline
+        st = speed_targets(
+            args.quick, args.skip, command=_command(argv), seed=args.seed, iorlo_baseline=base
+        )
         if args.json is not None:
             atomic_write_text(args.json, json.dumps(st, indent=1, default=str) + "\n")
             print(f"wrote {args.json}")

@@ -305,6 +305,64 @@ def test_speed_targets_block_renders_met_and_not_met():
     assert "MEC 3M → 3M → 2.9M" in ok and "1.8×, python train.py, 3,000 frames:" in ok
 
 
+def test_iorlo_target_against_a_commit_timed_in_the_same_run():
+    """IoRLO+'s ratio: pair by pair against the baseline commit's runs (the worst pair
+    decides), its median as 'before'; a commit that could not be timed falls back to the fixed
+    number and says why."""
+    derive, render = _report_modules()
+    from report.targets import load_targets
+
+    T = load_targets()
+    st = _speed_targets_measurement(fast=True)
+    st["measured"]["iorlo"].update(
+        runs_frames_per_s=[300.0, 340.0], baseline={"ref": "abc123", "runs_frames_per_s": [150.0, 250.0]}
+    )  # fmt: skip
+    row = {r["id"]: r for r in derive.speed_target_rows(T, st)}["iorlo_plus"]
+    assert row["value"] == 340 / 250 and row["met"] is False  # the first pair alone would meet
+    assert (
+        row["before"]["value"] == 200.0 and "abc123" in row["target"] and "557" not in row["target"]
+    )
+    cell = render.measured(row)
+    assert cell.startswith("1.36–2×, python train.py, 3,000 frames: 300–340 frames/s"), cell
+    st["measured"]["iorlo"]["baseline"] = {"ref": "abc123", "not_measured": "no history"}
+    row = {r["id"]: r for r in derive.speed_target_rows(T, st)}["iorlo_plus"]
+    assert row["value"] == 1000 / 557 and row["before"]["value"] == 557
+    assert render.measured(row).endswith("frames/s, commit abc123 not timed: no history")
+
+
+def test_timed_subprocesses_get_the_users_blas_threads(monkeypatch):
+    """The benchmarks time in-process with one BLAS thread, but ``python train.py`` runs in
+    the environment the user had: a variable they set is kept, one they did not is unset."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import blas_threads
+
+    monkeypatch.setattr(blas_threads, "_USER", None)
+    for var in blas_threads.THREAD_VARS:  # recorded, so the teardown restores each one
+        monkeypatch.setenv(var, "x")
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    blas_threads.limit()
+    assert os.environ["OMP_NUM_THREADS"] == os.environ["MKL_NUM_THREADS"] == "1"
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "4"
+    env = blas_threads.user_environ()
+    assert "OMP_NUM_THREADS" not in env and "MKL_NUM_THREADS" not in env
+    assert env["OPENBLAS_NUM_THREADS"] == "4" and env["PATH"] == os.environ["PATH"]
+
+
+def test_baseline_commit_export(tmp_path):
+    """The baseline tree is ``git archive`` of the commit (the checkout is only read); a
+    missing commit is reported, not raised."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from report.targets import _export_commit
+
+    why = _export_commit("0" * 40, tmp_path)
+    assert why is not None and not any(tmp_path.iterdir())
+    if "git is not installed" in why or not (ROOT / ".git").exists():
+        pytest.skip(why)
+    assert _export_commit("HEAD", tmp_path) is None
+    assert (tmp_path / "train.py").is_file() and not (tmp_path / ".git").exists()
+
+
 def test_speed_targets_block_replacement_touches_only_the_marked_block():
     """speed_targets.py rewrites the block between the markers, the rest byte for byte;
     make_report's carry_over keeps a block generated in this run, carries an empty one."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -594,12 +595,30 @@ def _faults(M: dict[str, Any]) -> dict[str, Any]:
     return {"value": max(r["minor_faults_per_step"] for r in rows), "parts": parts}
 
 
-def _iorlo(M: dict[str, Any], baseline: float) -> dict[str, Any]:
+def _iorlo(M: dict[str, Any], t: dict[str, Any], fixed: float) -> dict[str, Any]:
+    """The frames/s ratio: against the baseline commit timed in the same run, pair by pair
+    (value: the worst pair), or, when that commit could not be timed, against ``fixed``."""
     r = M["iorlo"]
+    head = f"python train.py, {r['frames']:,} frames:"
+    base = r.get("baseline", {})
+    if "runs_frames_per_s" not in base:
+        out = {
+            "value": r["frames_per_s"] / fixed,
+            "parts": [_one("", r["frames_per_s"] / fixed, "×"),
+                      _one(head, r["frames_per_s"], "frames/s")],
+        }  # fmt: skip
+        if base:
+            out["parts"].append(
+                (f"commit {base['ref']} not timed: {base['not_measured']}", [], "", "")
+            )
+        return out
+    ratios = [c / b for c, b in zip(r["runs_frames_per_s"], base["runs_frames_per_s"], strict=True)]
     return {
-        "value": r["frames_per_s"] / baseline,
-        "parts": [_one("", r["frames_per_s"] / baseline, "×"),
-                  _one(f"python train.py, {r['frames']:,} frames:", r["frames_per_s"], "frames/s")],
+        "value": min(ratios),
+        "parts": [_range("", ratios, "×"), _range(head, r["runs_frames_per_s"], "frames/s")],
+        "before": {"value": statistics.median(base["runs_frames_per_s"]), "unit": "frames/s",
+                   "source": f"commit {base['ref']}, timed in this run"},
+        "target": t["target_measured"].format(ref=base["ref"]),
     }  # fmt: skip
 
 
@@ -671,7 +690,7 @@ def speed_target_rows(targets: dict[str, Any], st: dict[str, Any]) -> list[dict[
         "page_faults": lambda m, t: _faults(m),
         "single_oracle": lambda m, t: {"value": m["single"][0]["steps_per_s"],
                                        "parts": [_one("MEC v1", m["single"][0]["steps_per_s"])]},
-        "iorlo_plus": lambda m, t: _iorlo(m, targets["iorlo_plus_baseline_fps"]),
+        "iorlo_plus": lambda m, t: _iorlo(m, t, targets["iorlo_plus_baseline_fps"]),
         "drlos": lambda m, t: _drlos(m),
         "rllib": lambda m, t: _rllib(m),
         "actor_single": lambda m, t: _actor_single(m),

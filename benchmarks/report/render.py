@@ -75,7 +75,7 @@ def measured(row: dict[str, Any]) -> str:
     for label, values, unit, joiner in row["parts"]:
         text = joiner.join(human(v) for v in values)
         text += unit if unit in ("×", "%") else f" {unit}" if unit else ""
-        cells.append(f"{label} {text}" if label else text)
+        cells.append(f"{label} {text}" if label and text else label or text)
     cells += [label if ok else f"**not** {label}" for label, ok in row["checks"]]
     return ", ".join(cells) if cells else "–"
 

@@ -32,7 +32,7 @@ DNN = "resnet32"  # 17 blocks, the issue's case
 _FULL: dict[str, Any] = {
     "oracle_batch": 4096, "oracle_scalar": 2000, "oracle_repeats": 5,
     "vector_envs": [1024, 4096, 16384], "oracle_envs": 4096, "vector_repeats": 3,
-    "single_steps": 10_000, "single_repeats": 3, "iorlo_frames": 40_000,
+    "single_steps": 10_000, "single_repeats": 3, "iorlo_frames": 40_000, "iorlo_pairs": 2,
     "drlos_iterations": 10, "drlos_rollouts": 20, "rllib_steps": 4000, "rllib_repeats": 3,
     "dec_single": 20_000, "dec_batch": 4096, "dec_repeats": 50,
 }  # fmt: skip
@@ -41,7 +41,7 @@ _FULL: dict[str, Any] = {
 BUDGETS: dict[str, dict[str, Any]] = {
     "full": _FULL,
     "quick": {**_FULL, "oracle_scalar": 200, "oracle_repeats": 2, "vector_repeats": 1,
-              "single_steps": 2500, "single_repeats": 1, "iorlo_frames": 5000,
+              "single_steps": 2500, "single_repeats": 1, "iorlo_frames": 5000, "iorlo_pairs": 1,
               "drlos_iterations": 2, "rllib_steps": 1000, "rllib_repeats": 1,
               "dec_single": 2000, "dec_repeats": 5},
 }  # fmt: skip
@@ -151,25 +151,92 @@ def iorlo_training(frames: int, seed: int = 0, **kwargs: Any) -> tuple[dict[str,
     return {"frames": frames}, agent, env
 
 
-def train_py_speed(frames: int, seed: int = 0) -> dict[str, Any]:
-    """The issue's measurement: ``python train.py`` with the default agent and env (IoRLO+ on
-    ``env=mec_v1``) for ``frames`` frames, seed ``seed``, in a subprocess; the frames per
-    second of training its ``metrics.json`` reports (``sps``: wall clock of the training
-    loop, its periodic evaluations included)."""
-    import json
+def _train_py_sps(tree: Path, frames: int, seed: int) -> float:
+    """``python train.py`` (default agent and env) of the checkout ``tree`` for ``frames``
+    frames: the frames per second its ``metrics.json`` reports (``sps``: the training loop's
+    wall clock, its periodic evaluations included)."""
     import subprocess
     import sys
     import tempfile
 
+    from blas_threads import user_environ
+
+    from envs.mixture import default_data_dir
+
+    # as the user would type it (not the one BLAS thread of the in-process timers); another
+    # tree reads the same shared traces (the default lookup is relative to the tree)
+    env = {**user_environ(), "EDGERL_DATA": str(default_data_dir())}
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
-        cmd = [sys.executable, str(ROOT / "train.py"), f"seed={seed}", f"run_dir={run_dir}",
+        cmd = [sys.executable, "train.py", f"seed={seed}", f"run_dir={run_dir}",
                f"train.total_steps={frames}", "train.progress=false"]  # fmt: skip
-        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
-        sps = float(json.loads((run_dir / "metrics.json").read_text())["sps"])
-    row = {"command": "python train.py " + " ".join([cmd[2], *cmd[4:]]), "frames": frames,
-           "seed": seed, "frames_per_s": sps}  # fmt: skip
-    print(f"  IoRLO+ python train.py, {frames} frames: {sps:,.0f} frames/s", flush=True)
+        subprocess.run(cmd, cwd=tree, env=env, check=True, capture_output=True, text=True)
+        return float(json.loads((run_dir / "metrics.json").read_text())["sps"])
+
+
+def _export_commit(ref: str, dest: Path) -> str | None:
+    """``git archive`` of commit ``ref`` of this checkout into ``dest`` (the repository is
+    only read). Returns why not when there is no git, no history (a shallow or exported
+    checkout) or no such commit; else None."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        return "git is not installed"
+    found = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet",
+                            f"{ref}^{{commit}}"], capture_output=True, text=True)  # fmt: skip
+    if found.returncode != 0:
+        return f"commit {ref} is not in this checkout's history"
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref],
+                             capture_output=True, check=True)  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return None
+
+
+def train_py_speed(
+    frames: int, seed: int = 0, baseline_ref: str | None = None, pairs: int = 2
+) -> dict[str, Any]:
+    """The issue's measurement: ``python train.py`` with the default agent and env (IoRLO+ on
+    ``env=mec_v1``) for ``frames`` frames, seed ``seed``, in a subprocess (frames/s of
+    training, :func:`_train_py_sps`).
+
+    With ``baseline_ref`` (a commit of this repository) the same command also runs in that
+    commit's tree, interleaved with this tree (baseline, current) ``pairs`` times, so the
+    ratio is measured on one machine in one run (a shared machine's speed drifts by tens of
+    percent in minutes). ``frames_per_s`` is then the median of this tree's runs and
+    ``baseline`` holds the commit's runs; without git history ``baseline`` says why not and
+    the report falls back to the fixed number of ``targets.json``."""
+    import tempfile
+
+    row: dict[str, Any] = {
+        "command": f"python train.py seed={seed} run_dir=<tmp> train.total_steps={frames} "
+                   "train.progress=false",
+        "frames": frames, "seed": seed,
+    }  # fmt: skip
+    if not baseline_ref:
+        row["frames_per_s"] = _train_py_sps(ROOT, frames, seed)
+        print(f"  IoRLO+ python train.py, {frames} frames: {row['frames_per_s']:,.0f} frames/s",
+              flush=True)  # fmt: skip
+        return row
+    with tempfile.TemporaryDirectory() as tmp:
+        why = _export_commit(baseline_ref, Path(tmp))
+        if why is not None:
+            print(f"  IoRLO+ baseline {baseline_ref} not timed: {why}", flush=True)
+            row["frames_per_s"] = _train_py_sps(ROOT, frames, seed)
+            row["baseline"] = {"ref": baseline_ref, "not_measured": why}
+            return row
+        for tree in (Path(tmp), ROOT):  # compile and cache both trees' numba kernels, untimed
+            _train_py_sps(tree, 300, seed)
+        base, current = [], []
+        for i in range(pairs):
+            base.append(_train_py_sps(Path(tmp), frames, seed))
+            current.append(_train_py_sps(ROOT, frames, seed))
+            print(f"  IoRLO+ python train.py, {frames} frames, pair {i + 1}: {baseline_ref} "
+                  f"{base[-1]:,.0f}, this tree {current[-1]:,.0f} frames/s "
+                  f"({current[-1] / base[-1]:.2f}×)", flush=True)  # fmt: skip
+    row["frames_per_s"] = float(np.median(current))
+    row["runs_frames_per_s"] = current
+    row["baseline"] = {"ref": baseline_ref, "runs_frames_per_s": base}
     return row
 
 
@@ -251,7 +318,11 @@ def decision_speed(actor: Any, env: Any, b: dict[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ all of them
 def speed_targets(
-    quick: bool = False, skip: Sequence[str] = (), command: str = "", seed: int = 0
+    quick: bool = False,
+    skip: Sequence[str] = (),
+    command: str = "",
+    seed: int = 0,
+    iorlo_baseline: str | None = "default",
 ) -> dict[str, Any]:
     """Measure every target of ``targets.json`` (groups in ``skip`` left out), sequentially
     in this process (one torch and BLAS thread). Returns ``{"measured": {group: data},
@@ -268,6 +339,8 @@ def speed_targets(
         raise ValueError(f"unknown groups {sorted(unknown)}; choose from {GROUPS}")
     torch.set_num_threads(1)
     b = BUDGETS["quick" if quick else "full"]
+    if iorlo_baseline == "default":
+        iorlo_baseline = load_targets()["iorlo_plus_baseline_ref"]
     measured: dict[str, Any] = {}
     seconds: dict[str, float] = {}
 
@@ -278,7 +351,7 @@ def speed_targets(
 
     steps: dict[str, Callable[[], Any]] = {
         "oracle": lambda: oracle_rows(b), "vector": lambda: vector_rows(b),
-        "single": lambda: single_rows(b), "iorlo": lambda: train_py_speed(b["iorlo_frames"], seed), "drlos": lambda: drlos_speed(b),
+        "single": lambda: single_rows(b), "iorlo": lambda: train_py_speed(b["iorlo_frames"], seed, iorlo_baseline, b["iorlo_pairs"]), "drlos": lambda: drlos_speed(b),
         "rllib": lambda: rllib_speed(b), "decisions": decisions,
     }  # fmt: skip
     with thread_clock() as clock:
