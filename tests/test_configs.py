@@ -7,7 +7,7 @@ import inspect
 from dataclasses import asdict, fields
 
 import pytest
-from conftest import DATA_DIR
+from conftest import DATA_DIR, HAVE_TRACES
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
@@ -54,7 +54,11 @@ def test_groups_present():
 
 def test_default_config(cfg_factory):
     cfg = cfg_factory()
-    spec = validate(cfg)
+    # the default network replays the shared traces: without them, a clear error, not a build
+    spec = validate(cfg, build_env_check=HAVE_TRACES)
+    if not HAVE_TRACES:
+        with pytest.raises(ConfigError, match="EDGERL_DATA"):
+            validate(cfg)
     assert (cfg.env.name, cfg.dnn.name, cfg.network.name, cfg.agent.name) == (
         "mec", "alexnet", "mixture_train", "iorlo_plus")  # fmt: skip
     assert cfg.env.id == "EdgeRL/MECPartition-v1" and cfg.network.split == "train"
