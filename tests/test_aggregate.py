@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rliable import library as rly  # a core dependency (evaluate.py), never skipped
+from rliable import metrics
 
 from pipeline import aggregate
-
-rliable = pytest.importorskip("rliable")
-from rliable import library as rly  # noqa: E402
-from rliable import metrics  # noqa: E402
 
 MATRICES = hnp.arrays(
     np.float64,

@@ -170,7 +170,9 @@ def _train_py_sps(tree: Path, frames: int, seed: int) -> float:
         run_dir = Path(tmp) / "run"
         cmd = [sys.executable, "train.py", f"seed={seed}", f"run_dir={run_dir}",
                f"train.total_steps={frames}", "train.progress=false"]  # fmt: skip
-        subprocess.run(cmd, cwd=tree, env=env, check=True, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:  # say which tree failed and why, not just the exit status
+            raise RuntimeError(f"python train.py in {tree} failed:\n{proc.stderr[-2000:]}")
         return float(json.loads((run_dir / "metrics.json").read_text())["sps"])
 
 
