@@ -62,6 +62,8 @@ from report.render import (  # noqa: E402
     ROB1_END,
     SCHED_BEGIN,
     SCHED_END,
+    SPEED_NOTES_BEGIN,
+    SPEED_NOTES_END,
     TARGETS_BEGIN,
     TARGETS_END,
     render,
@@ -77,6 +79,7 @@ CARRIED: tuple[tuple[str, str], ...] = (
     (RLLIB_ENVS_BEGIN, RLLIB_ENVS_END),
     (TARGETS_BEGIN, TARGETS_END),
     (SCHED_BEGIN, SCHED_END),
+    (SPEED_NOTES_BEGIN, SPEED_NOTES_END),
 )
 
 

@@ -696,6 +696,18 @@ class NetworkMixture(LinkProcess):
             np.copyto(out, self.trial.values, where=self._trial_rows[:, None])
         return out
 
+    def _assemble_rows(self, idx: np.ndarray) -> np.ndarray:
+        """:meth:`_assemble` after rows ``idx`` alone were reset: the other rows' parts and
+        components are unchanged, so only these rows are gathered (a new array)."""
+        out = self.values.copy()
+        rows = self.generator.values[idx]
+        if self._used("traces"):
+            np.copyto(rows, self.traces.values[idx], where=self._trace_mask[idx])
+        if self._used("5g_trial"):
+            np.copyto(rows, self.trial.values[idx], where=self._trial_rows[idx, None])
+        out[idx] = rows
+        return out
+
     def _parts(self) -> list[LinkProcess]:
         """The component processes, in the order they draw: generator, traces, 5g_trial."""
         return [p for p in (self.generator, self.traces, self.trial) if p is not None]
@@ -719,7 +731,7 @@ class NetworkMixture(LinkProcess):
         self._set_component(comp, idx)
         for proc in self._parts():
             proc.reset_where(rng, mask)
-        self.values = self._assemble()
+        self.values = self._assemble_rows(idx)
         return self.values
 
     def step(self, rng: np.random.Generator) -> np.ndarray:

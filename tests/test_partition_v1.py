@@ -229,6 +229,30 @@ def test_mixture_draws_components_with_their_weights():
     assert np.all(np.isfinite(v)) and np.all(v > 0)
 
 
+def _check_rows_reset(proc: NetworkMixture) -> None:
+    rng = np.random.default_rng(1)
+    proc.reset(rng, 300)
+    for _ in range(6):
+        before = proc.step(rng)
+        kept = before.copy()
+        mask = rng.random(300) < 0.1
+        after = proc.reset_where(rng, mask)
+        np.testing.assert_array_equal(before, kept)  # a new array: old references intact
+        np.testing.assert_array_equal(after[~mask], kept[~mask])
+        np.testing.assert_array_equal(after, proc._assemble())  # rows alone = full assembly
+
+
+def test_mixture_reset_where_reassembles_only_the_reset_rows():
+    _check_rows_reset(NetworkMixture("mec", {"generator": 1.0, "5g_trial": 1.0}, split=None))
+    _check_rows_reset(NetworkMixture("d2d", {"generator": 1.0, "5g_trial": 1.0}, split=None))
+
+
+@needs_traces
+def test_mixture_with_traces_reset_where_reassembles_only_the_reset_rows():
+    for scenario in ("mec", "d2d"):
+        _check_rows_reset(NetworkMixture(scenario, split="train", data_dir=DATA_DIR))
+
+
 @needs_traces
 def test_trace_split_is_disjoint_and_fixed():
     tr, te, al = (trace_split(DATA_DIR, s) for s in ("train", "test", "all"))

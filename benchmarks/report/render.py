@@ -32,6 +32,8 @@ SCHED_BEGIN, SCHED_END = "<!-- sched-v1:begin -->", "<!-- sched-v1:end -->"
 ROB1_BEGIN, ROB1_END = MARKERS["robustness"]  # generalisation.py --suite robustness
 #: section 5's envs-per-runner text and table (benchmarks/bench_rllib_sampling.py, by hand)
 RLLIB_ENVS_BEGIN, RLLIB_ENVS_END = "<!-- rllib-envs:begin -->", "<!-- rllib-envs:end -->"
+#: section 1's measurements against earlier commits, below the targets table (by hand)
+SPEED_NOTES_BEGIN, SPEED_NOTES_END = "<!-- speed-notes:begin -->", "<!-- speed-notes:end -->"
 MEC_TABLE_METHODS = [*MEC_METHODS[:-1], "iorlo", "iorlo_plus", "oracle"]
 IMPR_METHODS = ("iorlo_plus", "iorlo", "oracle", "edge_only", "cloud_only", "deepar")
 
@@ -98,7 +100,8 @@ def environment() -> jinja2.Environment:
         D=dnn_label, L=policy_label, pick=derive.pick, sep=sep, avg=avg, nan=math.nan,
         isfinite=math.isfinite, md_table=md_table, drlos_table=derive.drlos_table,
         papers=derive.PAPERS, TARGETS_BEGIN=TARGETS_BEGIN, TARGETS_END=TARGETS_END,
-        SCHED_BEGIN=SCHED_BEGIN, SCHED_END=SCHED_END,
+        SCHED_BEGIN=SCHED_BEGIN, SCHED_END=SCHED_END, SPEED_NOTES_BEGIN=SPEED_NOTES_BEGIN,
+        SPEED_NOTES_END=SPEED_NOTES_END,
     )  # fmt: skip
     return env
 

@@ -193,6 +193,7 @@ class CollaboratorPool:
         cum = _bounds(self.transition)
         self._bounds = [np.ascontiguousarray(cum[:, j]) for j in range(3)]
         self._bounds_lists = [b.tolist() for b in self._bounds]
+        self._bounds_matrix = np.ascontiguousarray(np.stack(self._bounds))  # (3, states)
         start = np.zeros(4)
         start[AVAILABLE] = 1.0
         self.initial_distribution = start @ np.linalg.matrix_power(self.transition, 4096)
@@ -272,6 +273,9 @@ class CollaboratorPool:
         if self.scalar and self.status.shape[0] == 1:
             self._step_one(rng)
             return
+        if self.compiled and self.status.size >= kernels.RNG_IN_KERNEL_MIN:
+            self._step_compiled(rng)
+            return
         u, tb, ge = self._u, self._f[0], self._b[0]
         rng.random(out=u)
         status = self.status
@@ -295,6 +299,24 @@ class CollaboratorPool:
                 np.put(self.own, idx, self._draw_own(rng, idx.size))
             self.joined = joined.reshape(-1).copy()
             self.link.reset_where(rng, self.joined)
+        self._select()
+
+    def _step_compiled(self, rng: np.random.Generator) -> None:
+        """:meth:`step`'s churn in one compiled pass (the same draws and states)."""
+        new = np.empty_like(self.status)  # new arrays: old references stay valid
+        joined = np.empty(self.status.size, dtype=bool)
+        count = kernels.markov_draw(
+            rng, self.status, self._bounds_matrix, ABSENT, AVAILABLE, new, joined
+        )
+        self.status = new
+        self.joined = None
+        if count:
+            idx = np.flatnonzero(joined)
+            np.put(self.avail, idx, self._draw_avail(rng, idx.size))
+            if self.own is not None:
+                np.put(self.own, idx, self._draw_own(rng, idx.size))
+            self.joined = joined
+            self.link.reset_where(rng, joined)
         self._select()
 
     def _step_one(self, rng: np.random.Generator) -> None:
