@@ -50,16 +50,26 @@ REPO = Path(__file__).resolve().parents[1]
 IDS = {"mec": "EdgeRL/MECPartition-v1", "d2d": "EdgeRL/D2DPartition-v1"}
 DNNS = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")
 AGENTS = ("dp_forecast", "dp_distill", "iorlo_plus", "iorlo", "sb3_td3", "sb3_ppo")
-MARKERS = {  # where --doc writes each suite's tables (``_current``: --observe current)
+MARKERS = {  # where --doc writes each suite's tables (``_current``: --observe current,
+    # ``_dpf``: --dp-features)
     "test": ("<!-- gen:begin -->", "<!-- gen:end -->"),
     "test_current": ("<!-- genc:begin -->", "<!-- genc:end -->"),
+    "test_current_dpf": ("<!-- gencf:begin -->", "<!-- gencf:end -->"),
+    "test_dpf": ("<!-- genf:begin -->", "<!-- genf:end -->"),
     "robustness": ("<!-- rob1:begin -->", "<!-- rob1:end -->"),
     "robustness_current": ("<!-- rob1c:begin -->", "<!-- rob1c:end -->"),
 }
 
 
 def train_library(
-    agent: str, scenario: str, dnn: str, seed: int, frames: int, data_dir: str | None, observe: str
+    agent: str,
+    scenario: str,
+    dnn: str,
+    seed: int,
+    frames: int,
+    data_dir: str | None,
+    observe: str,
+    dp_features: bool = False,
 ) -> Any:
     """An SB3 agent trained by the pipeline (``train.py``, the agent's default config) and
     loaded back with :func:`agents.loading.load_actor`; only the final checkpoint is kept."""
@@ -71,7 +81,8 @@ def train_library(
                "network=mixture_train", f"agent={agent}", f"seed={seed}",
                f"train.total_steps={frames}", "train.eval_every=0", "train.final_eval_episodes=1",
                "train.checkpoint_every=0", "train.progress=false", f"runs_root={tmp}",
-               f"run_dir={run_dir}", f"env.observe={observe}"]  # fmt: skip
+               f"run_dir={run_dir}", f"env.observe={observe}",
+               f"env.dp_features={str(dp_features).lower()}"]  # fmt: skip
         if data_dir is not None:
             cmd.append(f"data_dir={Path(data_dir).resolve()}")
         done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
@@ -88,12 +99,14 @@ def train(
     frames: int,
     data_dir: str | None = None,
     observe: str = "measured",
+    dp_features: bool = False,
 ) -> tuple[Any, float]:
     """A trained actor (``act_batch``) and its training wall-clock in seconds."""
-    env_id, kw = IDS[scenario], {"dnn": dnn, "network": "mixture_train", "observe": observe}
+    env_id = IDS[scenario]
+    kw = {"dnn": dnn, "network": "mixture_train", "observe": observe, "dp_features": dp_features}
     t0 = time.perf_counter()
     if agent.startswith("sb3_"):
-        actor = train_library(agent, scenario, dnn, seed, frames, data_dir, observe)
+        actor = train_library(agent, scenario, dnn, seed, frames, data_dir, observe, dp_features)
     elif agent in ("dp_forecast", "dp_distill"):
         from agents.distill import DPDistill
         from agents.forecast import DPForecast
@@ -119,6 +132,7 @@ def evaluate(
     episodes: int,
     seed: int,
     observe: str = "measured",
+    dp_features: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Mean cost and gap of each actor and of ``dp_measured`` / the oracle on one network
     (with ``observe="current"`` the DP on the observed frame is the oracle)."""
@@ -134,7 +148,7 @@ def evaluate(
             continue
         vec = gym.make_vec(IDS[scenario], num_envs=episodes, vectorization_mode="vector_entry_point",
                            dnn=dnn, network=network, action_mode=mode, oracle=False,
-                           observe=observe)  # fmt: skip
+                           observe=observe, dp_features=dp_features)  # fmt: skip
         base = vec.unwrapped
         obs, _ = vec.reset(seed=seed)
         costs = {n: [] for n in (*group, "dp_measured", "oracle")}
@@ -201,15 +215,15 @@ def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
                           f"dp_measured {100 * base['dp_measured']['gap']:.2f}%", flush=True)  # fmt: skip
             for agent in args.agents:
                 for seed in args.seeds:
-                    tag = f"{agent}/seed{seed}"
+                    tag = f"{agent}{'+dpf' if args.dp_features else ''}/seed{seed}"
                     if tag in res["train_s"] and not args.force:
                         continue
                     torch.manual_seed(seed)
                     actor, wall = train(agent, scenario, dnn, seed, args.frames, args.data_dir,
-                                        args.observe)  # fmt: skip
+                                        args.observe, args.dp_features)  # fmt: skip
                     for name, spec in networks.items():
                         got = evaluate({tag: actor}, scenario, dnn, spec, args.episodes, args.seed,
-                                       args.observe)  # fmt: skip
+                                       args.observe, args.dp_features)  # fmt: skip
                         res["networks"][name][tag] = got[tag]
                     res["train_s"][tag] = wall
                     res.setdefault("frames", {})[tag] = args.frames
@@ -325,8 +339,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         title += ', `observe="current"`'
         how = (
             "Regenerate: `python benchmarks/generalisation.py --observe current --agents "
-            "iorlo_plus dp_forecast --seeds 0`, then `... --observe current --render --doc "
-            "docs/results.md`. "
+            "iorlo_plus dp_forecast --seeds 0 1 2` (one process per `--scenario` may share "
+            "the JSON), then `... --observe current --render --doc docs/results.md`. "
         )
         setting = (
             'v1 defaults except `observe="current"` (the agents see this frame, so '
@@ -334,6 +348,18 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         )
     else:
         setting = 'v1 defaults (`observe="measured"`), '
+    if args.dp_features:
+        title += ", DP features in the observation"
+        flags = f"--observe {args.observe} --dp-features"
+        how = (
+            f"Regenerate: `python benchmarks/generalisation.py {flags} --agents iorlo_plus "
+            f"--scenario mec --dnn alexnet vgg16 --seeds 0 1 2`, then `... {flags} --render "
+            "--doc docs/results.md`. "
+        )
+        setting += (
+            "and the trained agents observe the exact DP's per-block regrets of the observed "
+            "frame (`env.dp_features=true`, docs/model.md §13), "
+        )
     lines = [begin, "", f"### {title}", ""]
     lines += [
         how + setting + f"evaluation on {args.episodes} episodes × 100 frames per network (seed "
@@ -419,6 +445,11 @@ def main(argv: list[str] | None = None) -> int:
         default="measured",
         help="what the agents observe: the v1 default (last frame's measurement) or this frame",
     )
+    p.add_argument(
+        "--dp-features",
+        action="store_true",
+        help="trained agents observe the DP regrets of the observed frame (env.dp_features)",
+    )
     p.add_argument("--out", type=Path, default=None, help="JSON (default: per suite, observe)")
     p.add_argument("--force", action="store_true", help="retrain agents already in --out")
     p.add_argument("--render", action="store_true", help="no training: tables from --out only")
@@ -429,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.suite == "robustness" and args.scenario != ["mec"]:
         p.error("--suite robustness replays the terminal-edge link: use --scenario mec")
     args.block = args.suite + ("_current" if args.observe == "current" else "")
+    args.block += "_dpf" if args.dp_features else ""
     if args.out is None:
         name = "generalisation" if args.suite == "test" else "robustness_v1"
         args.out = REPO / "benchmarks/out" / f"{name}{args.block[len(args.suite) :]}.json"
