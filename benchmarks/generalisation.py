@@ -21,7 +21,14 @@ are printed; ``--doc docs/results.md`` writes them between ``<!-- gen:begin -->`
     python benchmarks/generalisation.py --agents iorlo_plus iorlo --seeds 0
     python benchmarks/generalisation.py --agents sb3_td3 sb3_ppo   # via train.py, same budget
     python benchmarks/generalisation.py --suite robustness --scenario mec --agents dp_forecast dp_distill
+    python benchmarks/generalisation.py --observe current --agents iorlo_plus dp_forecast
+    python benchmarks/generalisation.py --observe current --dp-features --agents iorlo_plus
     python benchmarks/generalisation.py --render --doc docs/results.md   # tables from the JSON
+
+``--observe current`` lets the agents see the frame they decide (the DP on it is the
+oracle); ``--dp-features`` gives the trained agents the exact DP's per-block regrets of the
+observed frame in the observation (``env.dp_features=true``). Each setting has its own JSON
+and its own block of docs/results.md (:data:`MARKERS`).
 """
 
 from __future__ import annotations
