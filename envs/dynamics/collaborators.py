@@ -273,45 +273,31 @@ class CollaboratorPool:
         if self.scalar and self.status.shape[0] == 1:
             self._step_one(rng)
             return
+        # next state = number of cumulative bounds <= u; new arrays (old ones stay valid)
+        new = np.empty_like(self.status)
         if self.compiled and self.status.size >= kernels.RNG_IN_KERNEL_MIN:
-            self._step_compiled(rng)
-            return
-        u, tb, ge = self._u, self._f[0], self._b[0]
-        rng.random(out=u)
-        status = self.status
-        # next state = number of cumulative bounds <= u; a new array (old ones stay valid)
-        new = np.empty_like(status)
-        for j, bounds in enumerate(self._bounds):
-            np.take(bounds, status, out=tb, mode="clip")  # status is always in 0..3
-            np.greater_equal(u, tb, out=ge)
-            if j == 0:
-                np.copyto(new, ge)
-            else:
-                new += ge
-        joined = np.equal(status, ABSENT, out=self._b[1])
-        joined &= np.equal(new, AVAILABLE, out=ge)
+            joined = np.empty(self.status.size, dtype=bool)  # one compiled pass, same draws
+            kernels.markov_draw(
+                rng, self.status, self._bounds_matrix, ABSENT, AVAILABLE, new, joined
+            )
+        else:
+            u, tb, ge = self._u, self._f[0], self._b[0]
+            rng.random(out=u)
+            status = self.status
+            for j, bounds in enumerate(self._bounds):
+                np.take(bounds, status, out=tb, mode="clip")  # status is always in 0..3
+                np.greater_equal(u, tb, out=ge)
+                if j == 0:
+                    np.copyto(new, ge)
+                else:
+                    new += ge
+            scratch = np.equal(status, ABSENT, out=self._b[1])
+            scratch &= np.equal(new, AVAILABLE, out=ge)
+            joined = scratch.reshape(-1).copy()
         self.status = new
         idx = np.flatnonzero(joined)
         self.joined = None
         if idx.size:
-            np.put(self.avail, idx, self._draw_avail(rng, idx.size))
-            if self.own is not None:
-                np.put(self.own, idx, self._draw_own(rng, idx.size))
-            self.joined = joined.reshape(-1).copy()
-            self.link.reset_where(rng, self.joined)
-        self._select()
-
-    def _step_compiled(self, rng: np.random.Generator) -> None:
-        """:meth:`step`'s churn in one compiled pass (the same draws and states)."""
-        new = np.empty_like(self.status)  # new arrays: old references stay valid
-        joined = np.empty(self.status.size, dtype=bool)
-        count = kernels.markov_draw(
-            rng, self.status, self._bounds_matrix, ABSENT, AVAILABLE, new, joined
-        )
-        self.status = new
-        self.joined = None
-        if count:
-            idx = np.flatnonzero(joined)
             np.put(self.avail, idx, self._draw_avail(rng, idx.size))
             if self.own is not None:
                 np.put(self.own, idx, self._draw_own(rng, idx.size))

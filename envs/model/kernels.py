@@ -385,22 +385,18 @@ def _markov_draw(
     available: int,
     new: np.ndarray,  # (num, m) int out: next state
     joined: np.ndarray,  # (num * m,) bool out: ABSENT -> AVAILABLE
-) -> int:
+) -> None:
     """One churn step of :class:`envs.dynamics.collaborators.CollaboratorPool`: ``u ~
     U[0, 1)`` per candidate (``rng.random((num, m))``'s values, in order), next state =
-    number of bounds of the current state ``<= u``; returns how many joined."""
+    number of bounds of the current state ``<= u``."""
     num, m = status.shape
-    count = 0
     for r in range(num):
         for j in range(m):
             u = rng.random()
             s = status[r, j]
             t = (u >= bounds[0, s]) + (u >= bounds[1, s]) + (u >= bounds[2, s])
             new[r, j] = t
-            k = s == absent and t == available
-            joined[r * m + j] = k
-            count += k
-    return count
+            joined[r * m + j] = s == absent and t == available
 
 
 markov_draw = _jit(_markov_draw)
