@@ -132,6 +132,10 @@ SPIKE_LEN = 3.0  # mean spike length, frames
 SPIKE_LATENCY = (2.0, 8.0)  # latency x this during a spike (log-uniform per episode)
 SPIKE_BANDWIDTH = (0.05, 0.5)  # bandwidth x this during a dip
 SCALAR_MAX_ROWS = 8  # up to this many copies step in plain Python (see RandomisedLink)
+_NO_MASK = np.zeros((0, 0), dtype=bool)  # the trace kernel's "write every entry"
+#: RandomisedLink._fresh's constants for its kernel (the same floats as its numpy path)
+_FRESH = np.array([SIGMA_RANGE[0], SIGMA_RANGE[1] - SIGMA_RANGE[0], RHO_RANGE[0],
+                   RHO_RANGE[1] - RHO_RANGE[0], SPIKE_PROB_MAX, 1.0 / SPIKE_LEN])  # fmt: skip
 
 
 def _ranges_for(fields: Sequence[str], overrides: Mapping[str, Any] | None) -> list[FieldRange]:
@@ -203,6 +207,13 @@ class RandomisedLink(LinkProcess):
     def _fresh(self, rng: np.random.Generator, k: int) -> tuple[np.ndarray, ...]:
         F = len(self.fields)
         u = rng.random((5, k, F))
+        if kernels.AVAILABLE:  # the same operations in one compiled pass
+            z, us = rng.standard_normal((k, F)), rng.random((k, F))
+            p, spike = np.empty((6, k, F)), np.empty((k, F), dtype=bool)
+            kernels.lognormal_fresh(
+                u, us, self._llo, self._lspan, self._sp_llo, self._sp_lspan, _FRESH, p, spike
+            )
+            return p, z, spike
         sigma = SIGMA_RANGE[0] + (SIGMA_RANGE[1] - SIGMA_RANGE[0]) * u[1]
         rho = RHO_RANGE[0] + (RHO_RANGE[1] - RHO_RANGE[0]) * u[2]
         p = np.empty((6, k, F))  # contiguous (k, F) rows: numpy is slow on strided views
@@ -259,16 +270,22 @@ class RandomisedLink(LinkProcess):
     def _reset_rows(
         self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None
     ) -> np.ndarray:
-        idx = np.flatnonzero(mask)  # few rows per frame: integer indexing beats a mask
+        self._reset_index(rng, np.flatnonzero(mask))  # few rows: integer indexing beats a mask
+        return self.values
+
+    def _reset_index(self, rng: np.random.Generator, idx: np.ndarray) -> np.ndarray:
+        """Re-initialise rows ``idx``; return their new values ``(idx.size, F)`` (the
+        stored values are updated in a new array)."""
         self._sync_arrays()
         p, z, spike = self._fresh(rng, idx.size)
         self._p[:, idx], self._z[idx], self._spike[idx] = p, z, spike
+        rows = self._emit(p, z, spike)
         values = self.values.copy()
-        values[idx] = self._emit(p, z, spike)
+        values[idx] = rows
         self.values = values
         if self._small():
             self._sync_scalar()
-        return values
+        return rows
 
     def step(self, rng: np.random.Generator) -> np.ndarray:
         self._require_reset()
@@ -504,6 +521,11 @@ class TraceBank(LinkProcess):
         self._cols = np.asarray(cols, dtype=np.intp)
         self._gidx = np.asarray(gidx, dtype=np.intp)
         self._ncand = np.array([len(c) for c in groups.values()], dtype=np.intp)
+        # the same tables packed (field, candidate) for the compiled start (zero-padded)
+        self._base2 = np.zeros((len(self._cols), self._ncand.max()), dtype=np.intp)
+        self._len2 = np.zeros_like(self._base2)
+        for j, (b, n_) in enumerate(zip(self._base, self._len, strict=True)):
+            self._base2[j, : b.size], self._len2[j, : n_.size] = b, n_
         nxt = np.arange(1, self._flat.size + 1, dtype=np.intp)
         for b, n_ in zip(self._base, self._len, strict=True):
             nxt[b + n_ - 1] = b
@@ -511,7 +533,29 @@ class TraceBank(LinkProcess):
         self._idx = np.zeros((0, len(self._cols)), dtype=np.intp)
         self.pick = np.zeros((0, len(groups)), dtype=np.intp)
 
+    @property
+    def values(self) -> np.ndarray:
+        if self._values is None:  # after step_into: gathered from the replay positions
+            self._values = self._assemble()
+        return self._values
+
+    @values.setter
+    def values(self, values: np.ndarray | None) -> None:
+        self._values = values
+
+    @property
+    def num(self) -> int:
+        return int(self._idx.shape[0])
+
     def _start(self, rng: np.random.Generator, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if kernels.AVAILABLE:  # the same operations in one compiled pass
+            upick, uoff = rng.random((k, self._ncand.size)), rng.random((k, self._cols.size))
+            pick = np.empty((k, self._ncand.size), dtype=np.intp)
+            idx = np.empty((k, self._cols.size), dtype=np.intp)
+            kernels.trace_start(
+                upick, uoff, self._ncand, self._gidx, self._base2, self._len2, pick, idx
+            )
+            return pick, idx
         pick = (rng.random((k, self._ncand.size)) * self._ncand).astype(np.intp)
         u = rng.random((k, self._cols.size))
         idx = np.empty((k, self._cols.size), dtype=np.intp)
@@ -521,9 +565,10 @@ class TraceBank(LinkProcess):
             idx[:, j] = self._base[j][c] + (u[:, j] * n_).astype(np.intp)
         return pick, idx
 
-    def _assemble(self) -> np.ndarray:
-        out = np.full((self._idx.shape[0], len(self.fields)), np.nan)
-        out[:, self._cols] = self._flat[self._idx]
+    def _assemble(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        idx = self._idx[rows]
+        out = np.full((idx.shape[0], len(self.fields)), np.nan)
+        out[:, self._cols] = self._flat[idx]
         return out
 
     def reset(
@@ -536,22 +581,37 @@ class TraceBank(LinkProcess):
     def _reset_rows(
         self, rng: np.random.Generator, mask: np.ndarray, offset: int | np.ndarray | None
     ) -> np.ndarray:
-        idx = np.flatnonzero(mask)
-        self.pick[idx], self._idx[idx] = self._start(rng, idx.size)
-        values = self.values.copy()
-        values[np.ix_(idx, self._cols)] = self._flat[self._idx[idx]]
-        self.values = values
+        self._reset_index(rng, np.flatnonzero(mask))
         return self.values
+
+    def _reset_index(self, rng: np.random.Generator, idx: np.ndarray) -> np.ndarray:
+        """Re-initialise rows ``idx``; return their new values ``(idx.size, F)`` (the
+        stored values, when gathered, are updated in a new array)."""
+        self.pick[idx], self._idx[idx] = self._start(rng, idx.size)
+        rows = self._assemble(idx)
+        if self._values is not None:
+            values = self._values.copy()
+            values[idx] = rows
+            self._values = values
+        return rows
 
     def step(self, rng: np.random.Generator) -> np.ndarray:
         self._require_reset()
         if kernels.AVAILABLE:  # the same gather in one compiled pass (idx advanced in place)
             self.values = np.empty((self._idx.shape[0], len(self.fields)))
-            kernels.trace_step(self._next, self._flat, self._idx, self._cols, self.values)
+            kernels.trace_step(self._next, self._flat, self._idx, self._cols, _NO_MASK, self.values)
             return self.values
         self._idx = self._next[self._idx]
         self.values = self._assemble()
         return self.values
+
+    def step_into(self, out: np.ndarray, take: np.ndarray) -> None:
+        """:meth:`step` writing only the ``take`` entries (``(num, F)`` bool, traced fields)
+        into ``out``: a mixture's trace rows. Compiled kernels only; :attr:`values` is
+        gathered again when read."""
+        self._require_reset()
+        kernels.trace_step(self._next, self._flat, self._idx, self._cols, take, out)
+        self._values = None
 
 
 def make_trace_bank(
@@ -668,13 +728,17 @@ class NetworkMixture(LinkProcess):
     def _set_component(self, comp: np.ndarray, idx: np.ndarray | None = None) -> None:
         """Record the component of every copy (``idx``: only those rows changed) and the
         masks a step assembles with, so that a step only gathers."""
-        self.component = comp
-        self._count = np.bincount(comp, minlength=len(self.names))
-        F = len(self.fields)
+        F, C = len(self.fields), len(self.names)
         if idx is None:
+            self._count = np.bincount(comp, minlength=C)
             self._trace_mask = np.zeros((comp.size, F), dtype=bool)
             self._trial_rows = np.zeros(comp.size, dtype=bool)
             idx = np.arange(comp.size)
+        else:  # a few rows: update the counts (a full bincount costs more than the reset)
+            old = self.component[idx]
+            self._count = self._count + np.bincount(comp[idx], minlength=C)
+            self._count -= np.bincount(old, minlength=C)
+        self.component = comp
         new = comp[idx]
         if "traces" in self._code:
             self._trace_mask[idx] = (new == self._code["traces"])[:, None] & self._is_trace
@@ -696,13 +760,15 @@ class NetworkMixture(LinkProcess):
             np.copyto(out, self.trial.values, where=self._trial_rows[:, None])
         return out
 
-    def _assemble_rows(self, idx: np.ndarray) -> np.ndarray:
-        """:meth:`_assemble` after rows ``idx`` alone were reset: the other rows' parts and
-        components are unchanged, so only these rows are gathered (a new array)."""
+    def _assemble_rows(
+        self, idx: np.ndarray, rows: np.ndarray, traced: np.ndarray | None
+    ) -> np.ndarray:
+        """:meth:`_assemble` after rows ``idx`` alone were reset (the generator's new
+        ``rows``, the trace bank's ``traced``): the other rows' parts and components are
+        unchanged, so only these rows are gathered (a new array)."""
         out = self.values.copy()
-        rows = self.generator.values[idx]
-        if self._used("traces"):
-            np.copyto(rows, self.traces.values[idx], where=self._trace_mask[idx])
+        if traced is not None and self._used("traces"):
+            np.copyto(rows, traced, where=self._trace_mask[idx])
         if self._used("5g_trial"):
             np.copyto(rows, self.trial.values[idx], where=self._trial_rows[idx, None])
         out[idx] = rows
@@ -729,17 +795,32 @@ class NetworkMixture(LinkProcess):
         idx = np.flatnonzero(mask)
         comp[idx] = self._draw(rng, idx.size)
         self._set_component(comp, idx)
-        for proc in self._parts():
-            proc.reset_where(rng, mask)
-        self.values = self._assemble_rows(idx)
+        # the components in their order (generator, traces, 5g_trial), new rows only
+        rows = self.generator._reset_index(rng, idx)
+        traced = None if self.traces is None else self.traces._reset_index(rng, idx)
+        if self.trial is not None:
+            self.trial.reset_where(rng, mask)
+        self.values = self._assemble_rows(idx, rows, traced)
         return self.values
 
     def step(self, rng: np.random.Generator) -> np.ndarray:
         self._require_reset()
+        trial = self.trial is not None and self._used("5g_trial")
+        if kernels.AVAILABLE:
+            # the trace bank writes its entries straight into a copy of the generator's
+            # values: no array of its own, no masked assembly
+            out = self.generator.step(rng).copy()
+            if self.traces is not None and self._used("traces"):
+                self.traces.step_into(out, self._trace_mask)
+            if trial:
+                np.copyto(out, self.trial.step(rng), where=self._trial_rows[:, None])
+            self.values = out
+            return out
         self.generator.step(rng)
-        for name, proc in (("traces", self.traces), ("5g_trial", self.trial)):
-            if proc is not None and self._used(name):
-                proc.step(rng)
+        if self.traces is not None and self._used("traces"):
+            self.traces.step(rng)
+        if trial:
+            self.trial.step(rng)
         self.values = self._assemble()
         return self.values
 

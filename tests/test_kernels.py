@@ -11,11 +11,14 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import DATA_DIR, needs_traces
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import envs  # noqa: F401  (registers the ids)
 from envs.dnn import resolve_profile
+from envs.dynamics import D2D_LINK_FIELDS, MEC_LINK_FIELDS
+from envs.mixture import RandomisedLink, make_trace_bank
 from envs.model import kernels
 from envs.model.chain import ChainCostModel
 from envs.model.links import d2d_links, mec_links
@@ -72,7 +75,7 @@ def test_chain_cost_kernel_is_the_scalar_path_bit_for_bit(seed, scenario, dnn, e
 def _rollout(env_id: str, num: int, compiled: bool, monkeypatch, steps: int = 40, **kw):
     with monkeypatch.context() as m:
         m.setattr(kernels, "AVAILABLE", compiled)
-        v = gym.make_vec(env_id, num_envs=num, max_episode_steps=15, **SYNTHETIC, **kw)
+        v = gym.make_vec(env_id, num_envs=num, max_episode_steps=15, **{**SYNTHETIC, **kw})
         obs, _ = v.reset(seed=5)
         v.action_space.seed(6)
         out = [obs]
@@ -98,6 +101,69 @@ def test_compiled_v1_env_matches_numpy_path(env_id, num, monkeypatch):
             np.testing.assert_array_equal(x, y)
         else:
             np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-7)
+
+
+@needs_traces
+@pytest.mark.parametrize("env_id", V1_IDS)
+@pytest.mark.parametrize("num", [37, 700])
+def test_compiled_v1_env_with_traces_matches_numpy_path(env_id, num, monkeypatch):
+    """The default network (generator and real traces): the compiled mixture step (the trace
+    bank writing into a copy of the generator's values), the compiled resets of both
+    components and the numpy path give the same episode. At 700 copies every link process
+    draws in its kernels."""
+    a = _rollout(env_id, num, True, monkeypatch, network="mixture_train")
+    b = _rollout(env_id, num, False, monkeypatch, network="mixture_train")
+    for x, y in zip(a, b, strict=True):
+        if x.dtype.kind in "iub":
+            np.testing.assert_array_equal(x, y)
+        else:
+            np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-7)
+
+
+@pytest.mark.parametrize("fields", [MEC_LINK_FIELDS, D2D_LINK_FIELDS])
+@pytest.mark.parametrize("k", [1, 131])
+def test_compiled_fresh_link_is_numpys_exactly(fields, k, monkeypatch):
+    """A randomised link's new episode parameters (mean, volatility, correlation, spikes)
+    from the kernel are numpy's, bit for bit, from the same draws."""
+    out = []
+    for compiled in (True, False):
+        monkeypatch.setattr(kernels, "AVAILABLE", compiled)
+        rng = np.random.default_rng(k)
+        out.append((*RandomisedLink(fields)._fresh(rng, k), rng.random()))
+    for x, y in zip(*out, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@needs_traces
+@pytest.mark.parametrize("scenario", ["mec", "d2d"])
+def test_compiled_trace_start_and_step_are_numpys_exactly(scenario, monkeypatch):
+    """The trace bank's start (file per group, offset per field) and its replay step, compiled
+    and in numpy; a step written into a mixture's values writes only the masked entries,
+    and the bank's own values are then gathered from its positions."""
+    got = []
+    for compiled in (True, False):
+        monkeypatch.setattr(kernels, "AVAILABLE", compiled)
+        bank = make_trace_bank(scenario, DATA_DIR, "train")
+        rng = np.random.default_rng(4)
+        got.append([*bank._start(rng, 300), bank.reset(rng, 300)])
+        got[-1] += [bank.step(rng) for _ in range(3)] + [
+            bank.reset_where(rng, rng.random(300) < 0.2)
+        ]
+    for x, y in zip(*got, strict=True):
+        np.testing.assert_array_equal(x, y)
+    monkeypatch.setattr(kernels, "AVAILABLE", True)
+    ref = make_trace_bank(scenario, DATA_DIR, "train")
+    ref.reset(np.random.default_rng(1), 50)
+    bank = make_trace_bank(scenario, DATA_DIR, "train")
+    bank.reset(np.random.default_rng(1), 50)
+    take = np.zeros((50, len(bank.fields)), dtype=bool)
+    take[::3, bank._cols] = True
+    out = np.full((50, len(bank.fields)), -1.0)
+    bank.step_into(out, take)
+    full = ref.step(np.random.default_rng(2))
+    np.testing.assert_array_equal(out[take], full[take])
+    assert np.all(out[~take] == -1.0)
+    np.testing.assert_array_equal(bank.values, full)
 
 
 @pytest.mark.parametrize("env_id", V1_IDS)

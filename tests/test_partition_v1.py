@@ -240,6 +240,10 @@ def _check_rows_reset(proc: NetworkMixture) -> None:
         np.testing.assert_array_equal(before, kept)  # a new array: old references intact
         np.testing.assert_array_equal(after[~mask], kept[~mask])
         np.testing.assert_array_equal(after, proc._assemble())  # rows alone = full assembly
+        # counts kept per reset = counted afresh
+        np.testing.assert_array_equal(
+            proc._count, np.bincount(proc.component, minlength=len(proc.names))
+        )
 
 
 def test_mixture_reset_where_reassembles_only_the_reset_rows():

@@ -113,7 +113,7 @@ class BatchedProcess(ABC):
         """Advance every copy by one frame; return (and store) the new values ``(num, F)``."""
 
     def _require_reset(self) -> None:
-        if self.values.shape[0] == 0:
+        if self.num == 0:
             raise RuntimeError(f"{type(self).__name__}: call reset() before step()/reset_where()")
 
 

@@ -294,17 +294,23 @@ def _trace_step(
     flat: np.ndarray,  # (T,) every trace's values, concatenated
     idx: np.ndarray,  # (N, C) current frame per copy and traced column, advanced in place
     cols: np.ndarray,  # (C,) the traced columns of the values
+    take: np.ndarray,  # (N, F) bool: the entries to write, or (0, 0): all (untraced: NaN)
     out: np.ndarray,  # (N, F) out: traced columns from the traces, the others NaN
 ) -> None:
-    """One step of :class:`envs.mixture.TraceBank` (``idx = nxt[idx]``, then a gather)."""
+    """One step of :class:`envs.mixture.TraceBank` (``idx = nxt[idx]``, then a gather).
+    With ``take``, every copy advances but only the ``take`` entries of ``out`` are written
+    (a network mixture's trace rows, into the mixture's values)."""
     N, F = out.shape
+    some = take.shape[0] > 0
     for r in range(N):
-        for f in range(F):
-            out[r, f] = np.nan
+        if not some:
+            for f in range(F):
+                out[r, f] = np.nan
         for j in range(cols.shape[0]):
             i = nxt[idx[r, j]]
             idx[r, j] = i
-            out[r, cols[j]] = flat[i]
+            if not some or take[r, cols[j]]:
+                out[r, cols[j]] = flat[i]
 
 
 trace_step = _jit(_trace_step)
@@ -400,6 +406,61 @@ def _markov_draw(
 
 
 markov_draw = _jit(_markov_draw)
+
+
+def _lognormal_fresh(
+    u: np.ndarray,  # (5, k, F) uniform draws: mean, sigma, rho, spike probability, spike size
+    us: np.ndarray,  # (k, F) uniform draws: the spike state
+    llo: np.ndarray,  # (F,) log of the mean range's low end
+    lspan: np.ndarray,  # (F,) log width of the mean range
+    sp_llo: np.ndarray,  # (F,) log of the spike factor's low end
+    sp_lspan: np.ndarray,  # (F,) log width of the spike factor range
+    consts: np.ndarray,  # sigma lo, sigma span, rho lo, rho span, spike prob max, 1 / spike len
+    p: np.ndarray,  # (6, k, F) out: as in _lognormal_ar_step
+    spike: np.ndarray,  # (k, F) bool out
+) -> None:
+    """:meth:`envs.mixture.RandomisedLink._fresh`'s operations in one pass (its draws come
+    from numpy: for a few rows, passing the generator to a kernel costs more)."""
+    _, k, F = p.shape
+    sig0, sig_span, rho0, rho_span, p_max, inv_len = consts
+    for r in range(k):
+        for f in range(F):
+            sigma = sig0 + sig_span * u[1, r, f]
+            rho = rho0 + rho_span * u[2, r, f]
+            p_on = p_max * u[3, r, f]
+            p[0, r, f] = llo[f] + lspan[f] * u[0, r, f] - 0.5 * (sigma * sigma)
+            p[1, r, f] = sigma
+            p[2, r, f] = rho
+            p[3, r, f] = np.sqrt(1.0 - rho * rho)
+            p[4, r, f] = p_on
+            p[5, r, f] = sp_llo[f] + sp_lspan[f] * u[4, r, f]
+            spike[r, f] = us[r, f] < p_on / (p_on + inv_len)
+
+
+lognormal_fresh = _jit(_lognormal_fresh)
+
+
+def _trace_start(
+    upick: np.ndarray,  # (k, G) uniform draws: the table per group
+    uoff: np.ndarray,  # (k, C) uniform draws: the start per traced field
+    ncand: np.ndarray,  # (G,) int: tables per field group
+    gidx: np.ndarray,  # (C,) int: group of each traced field
+    base: np.ndarray,  # (C, max G) int: start of each candidate table in the flat array
+    length: np.ndarray,  # (C, max G) int: its length
+    pick: np.ndarray,  # (k, G) int out: the table per group
+    idx: np.ndarray,  # (k, C) int out: the start frame per traced field
+) -> None:
+    """:meth:`envs.mixture.TraceBank._start`'s operations in one pass."""
+    k, G = pick.shape
+    for r in range(k):
+        for g in range(G):
+            pick[r, g] = int(upick[r, g] * ncand[g])
+        for j in range(idx.shape[1]):
+            c = pick[r, gidx[j]]
+            idx[r, j] = base[j, c] + int(uoff[r, j] * length[j, c])
+
+
+trace_start = _jit(_trace_start)
 
 
 def _select_candidates(

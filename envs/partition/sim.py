@@ -410,8 +410,9 @@ class D2DSim:
         if self.measured:
             joined = self.pool.joined
             if joined is not None:  # measured when it joins
+                rows = np.flatnonzero(joined)  # a few rows: integer indexing beats a mask
                 meas_link = meas_link.copy()
-                meas_link[joined] = self.pool.link.values[joined]
+                meas_link[rows] = self.pool.link.values[rows]
             self._meas_link, self._meas_load = meas_link, meas_load
         self._refresh()
 
