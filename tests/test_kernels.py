@@ -88,31 +88,19 @@ def _rollout(env_id: str, num: int, compiled: bool, monkeypatch, steps: int = 40
 
 @pytest.mark.parametrize("env_id", V1_IDS)
 @pytest.mark.parametrize("num", [1, 37, 600])
-def test_compiled_v1_env_matches_numpy_path(env_id, num, monkeypatch):
+@pytest.mark.parametrize(
+    "network", ["mixture_synthetic", pytest.param("mixture_train", marks=needs_traces)]
+)
+def test_compiled_v1_env_matches_numpy_path(env_id, num, network, monkeypatch):
     """Same seed: the compiled and the numpy/Python paths give the same episode (the kernels
     use libm's exp where numpy may differ in the last bit, hence the tolerance). At 600
     copies the kernels draw their own random numbers (``RNG_IN_KERNEL_MIN``: the D2D churn,
-    the link and load processes): the same stream as numpy's."""
-    a = _rollout(env_id, num, True, monkeypatch)
-    b = _rollout(env_id, num, False, monkeypatch)
+    the link and load processes): the same stream as numpy's. ``mixture_train`` (the
+    default network) adds the real traces: the trace bank's compiled start and its step
+    written into a copy of the generator's values."""
+    a = _rollout(env_id, num, True, monkeypatch, network=network)
+    b = _rollout(env_id, num, False, monkeypatch, network=network)
     assert len(a) == len(b)
-    for x, y in zip(a, b, strict=True):
-        if x.dtype.kind in "iub":
-            np.testing.assert_array_equal(x, y)
-        else:
-            np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-7)
-
-
-@needs_traces
-@pytest.mark.parametrize("env_id", V1_IDS)
-@pytest.mark.parametrize("num", [37, 700])
-def test_compiled_v1_env_with_traces_matches_numpy_path(env_id, num, monkeypatch):
-    """The default network (generator and real traces): the compiled mixture step (the trace
-    bank writing into a copy of the generator's values), the compiled resets of both
-    components and the numpy path give the same episode. At 700 copies every link process
-    draws in its kernels."""
-    a = _rollout(env_id, num, True, monkeypatch, network="mixture_train")
-    b = _rollout(env_id, num, False, monkeypatch, network="mixture_train")
     for x, y in zip(a, b, strict=True):
         if x.dtype.kind in "iub":
             np.testing.assert_array_equal(x, y)
