@@ -516,19 +516,17 @@ class TraceBank(LinkProcess):
                 gidx.append(g)
             self.trace_fields += tuple(gfields)
         self._flat = np.concatenate(tables)
-        self._base = [np.asarray(b, dtype=np.intp) for b in base]  # per trace field
-        self._len = [np.asarray(n_, dtype=np.intp) for n_ in length]
         self._cols = np.asarray(cols, dtype=np.intp)
         self._gidx = np.asarray(gidx, dtype=np.intp)
         self._ncand = np.array([len(c) for c in groups.values()], dtype=np.intp)
-        # the same tables packed (field, candidate) for the compiled start (zero-padded)
-        self._base2 = np.zeros((len(self._cols), self._ncand.max()), dtype=np.intp)
-        self._len2 = np.zeros_like(self._base2)
-        for j, (b, n_) in enumerate(zip(self._base, self._len, strict=True)):
-            self._base2[j, : b.size], self._len2[j, : n_.size] = b, n_
+        # (traced field, candidate table): start in the flat array and length (zero-padded)
+        self._base = np.zeros((len(self._cols), self._ncand.max()), dtype=np.intp)
+        self._len = np.zeros_like(self._base)
         nxt = np.arange(1, self._flat.size + 1, dtype=np.intp)
-        for b, n_ in zip(self._base, self._len, strict=True):
-            nxt[b + n_ - 1] = b
+        for j, (b, n_) in enumerate(zip(base, length, strict=True)):
+            b, n_ = np.asarray(b, dtype=np.intp), np.asarray(n_, dtype=np.intp)
+            self._base[j, : b.size], self._len[j, : n_.size] = b, n_
+            nxt[b + n_ - 1] = b  # each table's last frame loops to its first
         self._next = nxt
         self._idx = np.zeros((0, len(self._cols)), dtype=np.intp)
         self.pick = np.zeros((0, len(groups)), dtype=np.intp)
@@ -553,7 +551,7 @@ class TraceBank(LinkProcess):
             pick = np.empty((k, self._ncand.size), dtype=np.intp)
             idx = np.empty((k, self._cols.size), dtype=np.intp)
             kernels.trace_start(
-                upick, uoff, self._ncand, self._gidx, self._base2, self._len2, pick, idx
+                upick, uoff, self._ncand, self._gidx, self._base, self._len, pick, idx
             )
             return pick, idx
         pick = (rng.random((k, self._ncand.size)) * self._ncand).astype(np.intp)
@@ -561,8 +559,7 @@ class TraceBank(LinkProcess):
         idx = np.empty((k, self._cols.size), dtype=np.intp)
         for j in range(self._cols.size):
             c = pick[:, self._gidx[j]]
-            n_ = self._len[j][c]
-            idx[:, j] = self._base[j][c] + (u[:, j] * n_).astype(np.intp)
+            idx[:, j] = self._base[j, c] + (u[:, j] * self._len[j, c]).astype(np.intp)
         return pick, idx
 
     def _assemble(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -607,8 +604,11 @@ class TraceBank(LinkProcess):
 
     def step_into(self, out: np.ndarray, take: np.ndarray) -> None:
         """:meth:`step` writing only the ``take`` entries (``(num, F)`` bool, traced fields)
-        into ``out``: a mixture's trace rows. Compiled kernels only; :attr:`values` is
-        gathered again when read."""
+        into ``out``: a mixture's trace rows. Compiled, the bank keeps no values of its own
+        (they are gathered again when read)."""
+        if not kernels.AVAILABLE:
+            np.copyto(out, self.step(None), where=take)
+            return
         self._require_reset()
         kernels.trace_step(self._next, self._flat, self._idx, self._cols, take, out)
         self._values = None
@@ -752,10 +752,7 @@ class NetworkMixture(LinkProcess):
     def _assemble(self) -> np.ndarray:
         out = self.generator.values.copy()
         if self._used("traces"):
-            if kernels.AVAILABLE:
-                kernels.masked_copy(self.traces.values, out, self._trace_mask)
-            else:
-                np.copyto(out, self.traces.values, where=self._trace_mask)
+            np.copyto(out, self.traces.values, where=self._trace_mask)
         if self._used("5g_trial"):
             np.copyto(out, self.trial.values, where=self._trial_rows[:, None])
         return out
@@ -805,24 +802,14 @@ class NetworkMixture(LinkProcess):
 
     def step(self, rng: np.random.Generator) -> np.ndarray:
         self._require_reset()
-        trial = self.trial is not None and self._used("5g_trial")
-        if kernels.AVAILABLE:
-            # the trace bank writes its entries straight into a copy of the generator's
-            # values: no array of its own, no masked assembly
-            out = self.generator.step(rng).copy()
-            if self.traces is not None and self._used("traces"):
-                self.traces.step_into(out, self._trace_mask)
-            if trial:
-                np.copyto(out, self.trial.step(rng), where=self._trial_rows[:, None])
-            self.values = out
-            return out
-        self.generator.step(rng)
+        # the other components write their entries into a copy of the generator's values
+        out = self.generator.step(rng).copy()
         if self.traces is not None and self._used("traces"):
-            self.traces.step(rng)
-        if trial:
-            self.trial.step(rng)
-        self.values = self._assemble()
-        return self.values
+            self.traces.step_into(out, self._trace_mask)
+        if self.trial is not None and self._used("5g_trial"):
+            np.copyto(out, self.trial.step(rng), where=self._trial_rows[:, None])
+        self.values = out
+        return out
 
 
 #: Named mixtures accepted as network specs (``network="mixture_train"``).

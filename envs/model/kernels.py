@@ -316,18 +316,6 @@ def _trace_step(
 trace_step = _jit(_trace_step)
 
 
-def _masked_copy(src: np.ndarray, dst: np.ndarray, mask: np.ndarray) -> None:
-    """``np.copyto(dst, src, where=mask)`` for ``(N, F)`` arrays."""
-    N, F = dst.shape
-    for r in range(N):
-        for f in range(F):
-            if mask[r, f]:
-                dst[r, f] = src[r, f]
-
-
-masked_copy = _jit(_masked_copy)
-
-
 #: below this many draws a kernel's own draws (a numba Generator: the same stream, value for
 #: value) lose to numpy's: passing the generator costs ~6 us per call, a draw saves ~5 ns
 RNG_IN_KERNEL_MIN = 2048
