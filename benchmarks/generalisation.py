@@ -24,6 +24,12 @@ are printed; ``--doc docs/results.md`` writes them between ``<!-- gen:begin -->`
     python benchmarks/generalisation.py --observe current --agents iorlo_plus dp_forecast
     python benchmarks/generalisation.py --observe current --dp-features --agents iorlo_plus
     python benchmarks/generalisation.py --render --doc docs/results.md   # tables from the JSON
+    python benchmarks/generalisation.py --agents iorlo_plus --label prev --agent-kw hidden_critic=128 jump_candidates=whole
+    python benchmarks/generalisation.py --out benchmarks/out/other.json --render --block gen2 --doc docs/results.md
+
+``--agent-kw`` trains a variant (config fields other than the defaults) and ``--label`` names
+it (``iorlo_plus_prev``); ``--block`` writes a JSON of its own between ``<!-- gen2:begin -->``
+and ``<!-- gen2:end -->``.
 
 ``--observe current`` lets the agents see the frame they decide (the DP on it is the
 oracle); ``--dp-features`` gives the trained agents the exact DP's per-block regrets of the
@@ -107,25 +113,34 @@ def train(
     data_dir: str | None = None,
     observe: str = "measured",
     dp_features: bool = False,
+    agent_kw: dict[str, Any] | None = None,
 ) -> tuple[Any, float]:
-    """A trained actor (``act_batch``) and its training wall-clock in seconds."""
+    """A trained actor (``act_batch``) and its training wall-clock in seconds; ``agent_kw``:
+    config fields of the agent other than its defaults (not for the SB3 agents)."""
+    agent_kw = agent_kw or {}
     env_id = IDS[scenario]
     kw = {"dnn": dnn, "network": "mixture_train", "observe": observe, "dp_features": dp_features}
     t0 = time.perf_counter()
     if agent.startswith("sb3_"):
+        if agent_kw:
+            raise ValueError("--agent-kw applies to the project's agents, not to SB3's")
         actor = train_library(agent, scenario, dnn, seed, frames, data_dir, observe, dp_features)
     elif agent in ("dp_forecast", "dp_distill"):
         from agents.distill import DPDistill
         from agents.forecast import DPForecast
 
-        learner = (DPForecast if agent == "dp_forecast" else DPDistill)(env_id, kw, seed=seed)
+        learner = (DPForecast if agent == "dp_forecast" else DPDistill)(
+            env_id, kw, seed=seed, **agent_kw
+        )
         learner.learn(frames)
         actor = learner.fast_actor()
         learner.close()
     else:
         from agents.iorlo import IoRLO, IoRLOPlus
 
-        learner = (IoRLOPlus if agent == "iorlo_plus" else IoRLO)(gym.make(env_id, **kw), seed=seed)
+        learner = (IoRLOPlus if agent == "iorlo_plus" else IoRLO)(
+            gym.make(env_id, **kw), seed=seed, **agent_kw
+        )
         learner.learn(frames)
         actor = learner.fast_actor()
     return actor, time.perf_counter() - t0
@@ -222,12 +237,13 @@ def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
                           f"dp_measured {100 * base['dp_measured']['gap']:.2f}%", flush=True)  # fmt: skip
             for agent in args.agents:
                 for seed in args.seeds:
-                    tag = f"{agent}{'+dpf' if args.dp_features else ''}/seed{seed}"
+                    label = f"_{args.label}" if args.label else ""
+                    tag = f"{agent}{label}{'+dpf' if args.dp_features else ''}/seed{seed}"
                     if tag in res["train_s"] and not args.force:
                         continue
                     torch.manual_seed(seed)
                     actor, wall = train(agent, scenario, dnn, seed, args.frames, args.data_dir,
-                                        args.observe, args.dp_features)  # fmt: skip
+                                        args.observe, args.dp_features, args.agent_kw)  # fmt: skip
                     for name, spec in networks.items():
                         got = evaluate({tag: actor}, scenario, dnn, spec, args.episodes, args.seed,
                                        args.observe, args.dp_features)  # fmt: skip
@@ -317,7 +333,7 @@ def robustness_reading(results: dict[str, Any]) -> list[str]:
 
 
 def render(results: dict[str, Any], args: argparse.Namespace) -> str:
-    begin, end = MARKERS[args.block]
+    begin, end = args.markers
     if args.suite == "test":
         title = "Generalisation: trained on `mixture_train`, tested on unseen networks"
         how = (
@@ -367,6 +383,17 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             "and the trained agents observe the exact DP's per-block regrets of the observed "
             "frame (`env.dp_features=true`, docs/model.md §13), "
         )
+    if args.block is not None:  # a block of its own: its JSON and the command that fills it
+        out = args.out.resolve()
+        out = out.relative_to(REPO) if out.is_relative_to(REPO) else out
+        flags = f"--observe {args.observe}" + (" --dp-features" if args.dp_features else "")
+        agents = sorted({t.split("/seed")[0] for res in results.values() for t in res["train_s"]})
+        how = (
+            f"Regenerate: `python benchmarks/generalisation.py {flags} --agents ... --out {out}` "
+            f"(agents here: {', '.join(f'`{a}`' for a in agents)}), then `... {flags} --out "
+            f"{out} --render --block {args.block} --doc docs/results.md`. "
+        )
+        title += f": {', '.join(agents)}"
     lines = [begin, "", f"### {title}", ""]
     lines += [
         how + setting + f"evaluation on {args.episodes} episodes × 100 frames per network (seed "
@@ -418,6 +445,20 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def parse_agent_kw(items: list[str]) -> dict[str, Any]:
+    """``FIELD=VALUE`` pairs as config fields (values parsed as YAML: ``128``, ``[64, 64]``,
+    ``whole``); the agent's config validates them when it is built."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        field, sep, value = item.partition("=")
+        if not sep or not field:
+            raise SystemExit(f"--agent-kw wants FIELD=VALUE, got {item!r}")
+        out[field] = yaml.safe_load(value)
+    return out
+
+
 def splice(path: Path, block: str, markers: tuple[str, str]) -> None:
     from pipeline.utils import atomic_write_text
 
@@ -457,6 +498,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="trained agents observe the DP regrets of the observed frame (env.dp_features)",
     )
+    p.add_argument(
+        "--agent-kw",
+        nargs="+",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="config fields of the trained agents other than their defaults (YAML values, "
+        "e.g. hidden_critic=128 jump_candidates=whole); use with --label",
+    )
+    p.add_argument(
+        "--label", default="", help="appended to the agents' names in the tables (variants)"
+    )
+    p.add_argument(
+        "--block",
+        default=None,
+        help="write between <!-- BLOCK:begin/end --> of --doc instead of the setting's block",
+    )
     p.add_argument("--out", type=Path, default=None, help="JSON (default: per suite, observe)")
     p.add_argument("--force", action="store_true", help="retrain agents already in --out")
     p.add_argument("--render", action="store_true", help="no training: tables from --out only")
@@ -466,11 +523,19 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.suite == "robustness" and args.scenario != ["mec"]:
         p.error("--suite robustness replays the terminal-edge link: use --scenario mec")
-    args.block = args.suite + ("_current" if args.observe == "current" else "")
-    args.block += "_dpf" if args.dp_features else ""
+    args.block_key = args.suite + ("_current" if args.observe == "current" else "")
+    args.block_key += "_dpf" if args.dp_features else ""
+    args.markers = (
+        MARKERS[args.block_key]
+        if args.block is None
+        else (f"<!-- {args.block}:begin -->", f"<!-- {args.block}:end -->")
+    )
+    args.agent_kw = parse_agent_kw(args.agent_kw)
+    if args.agent_kw and not args.label:
+        p.error("--agent-kw needs --label (the variant's name in the tables)")
     if args.out is None:
         name = "generalisation" if args.suite == "test" else "robustness_v1"
-        args.out = REPO / "benchmarks/out" / f"{name}{args.block[len(args.suite) :]}.json"
+        args.out = REPO / "benchmarks/out" / f"{name}{args.block_key[len(args.suite) :]}.json"
     torch.set_num_threads(1)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if not args.render:
@@ -481,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.doc is None:
         print(block)
     else:
-        splice(args.doc, block, MARKERS[args.block])
+        splice(args.doc, block, args.markers)
         print(f"wrote {args.doc}")
     return 0
 

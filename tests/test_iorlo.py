@@ -18,6 +18,7 @@ from agents.iorlo import (
     ReplayBatch,
     ReplayBuffer,
     episode_seed,
+    fixed_placements,
 )
 from envs.dnn import BUILTIN_PROFILES
 from envs.wrappers import IntentThresholds
@@ -329,3 +330,46 @@ def test_scale_free_reward_on_v1_only_by_default():
     assert IoRLO(v1, reward_transform="log")._log_reward
     with pytest.raises(ValueError, match="reward_transform must be one of"):
         IoRLOConfig(reward_transform="sqrt")
+
+
+def test_fixed_placements_are_the_whole_model_then_every_one_cut_placement():
+    whole = fixed_placements(4, 3, two_segment=False)
+    assert whole.tolist() == [[0] * 4, [1] * 4, [2] * 4]
+    two = fixed_placements(4, 3, two_segment=True)
+    assert two.shape == (3 + 3 * 3 * 2, 4)  # P + (n - 1) P (P - 1)
+    assert torch.equal(two[:3], whole)
+    assert len({tuple(r) for r in two.tolist()}) == len(two)  # no repeats
+    changes = (two[:, 1:] != two[:, :-1]).sum(1)
+    assert changes[:3].tolist() == [0] * 3 and bool((changes[3:] == 1).all())
+    assert fixed_placements(1, 2, two_segment=True).tolist() == [[0], [1]]  # no cut in 1 block
+
+
+def test_v1_defaults_two_segment_jumps_and_two_layer_critics():
+    """IoRLO+'s jump_candidates and hidden_critic "auto": one-cut placements and two hidden
+    layers on v1; whole-model placements and one layer of 128 on v0 (earlier results kept)."""
+    v1 = gym.make("EdgeRL/MECPartition-v1", dnn="lenet", network="mixture_synthetic")
+    v0 = gym.make(MEC, dnn="lenet")
+    plus1, plus0 = IoRLOPlus(v1), IoRLOPlus(v0)
+    n, P = plus1.act_dim, plus1.num_choices
+    assert plus1._placements.shape[0] == P + (n - 1) * P * (P - 1)
+    assert plus0._placements.shape[0] == P
+    layers = [tuple(w.shape[1:]) for w in plus1.critics.weights]  # (members, out, in)
+    assert layers == [(64, plus1.obs_dim + n * P), (64, 64), (1, 64)]
+    assert [tuple(w.shape[1:2]) for w in plus0.critics.weights] == [(128,), (1,)]
+    assert IoRLOPlus(v1, hidden_critic=32, jump_candidates="whole")._placements.shape[0] == P
+    with pytest.raises(ValueError, match="jump_candidates must be one of"):
+        IoRLOConfig(jump_candidates="all")
+    with pytest.raises(ValueError, match="hidden_critic must be"):
+        IoRLOConfig(hidden_critic="wide")
+
+
+def test_two_segment_exploration_tries_one_cut_placements():
+    env = gym.make(MEC, dnn="lenet")
+    agent = IoRLOPlus(env, seed=0, explore_placements=1.0, jump_candidates="two_segment", **TINY)
+    agent.global_step = agent.config.learning_starts
+    obs, _ = env.reset(seed=0)
+    changes = []
+    for _ in range(100):
+        d = env.unwrapped.action_to_decision(agent._explore(obs))
+        changes.append(int((d[1:] != d[:-1]).sum()))
+    assert max(changes) == 1 and changes.count(1) > 50  # one-cut placements, and mostly those

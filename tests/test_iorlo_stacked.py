@@ -81,9 +81,10 @@ def test_member_state_dicts_round_trip():
         CriticStack(4, 3, (6, 5), "relu", members=1).load_member_state_dicts(states)
 
 
-def _reference_actor_loss(agent: IoRLOPlus, obs, actions):
+def _reference_actor_loss(agent: IoRLOPlus, obs, actions, cut=None):
     """IoRLO+'s actor loss as the code before the hand-written gradients computed it
-    (autograd through the surrogate, the candidates scored by each critic module)."""
+    (autograd through the surrogate, the candidates scored by each critic module); ``cut``
+    ``(B, m)``: the one-cut placements drawn for each state (two-segment candidates)."""
     critic, critic2 = agent.critic, agent.critic2
     mu = agent.actor(obs)
     cdf = torch.special.ndtr((agent.thresholds - mu.unsqueeze(-1)) / agent.config.relax_sigma)
@@ -95,9 +96,12 @@ def _reference_actor_loss(agent: IoRLOPlus, obs, actions):
     P = agent.num_choices
     with torch.no_grad():
         mu_d = mu.detach()
-        const = agent._midpoints.view(1, P, 1).expand(B, P, n)
-        cand = torch.cat([actions.unsqueeze(1), const], 1)
-        obs_c = obs.unsqueeze(1).expand(B, 1 + P, obs.shape[-1])
+        fixed = agent._midpoints[agent._placements]  # (C, n) actions of the fixed placements
+        cand = [actions.unsqueeze(1), fixed[:P].expand(B, P, n)]
+        if cut is not None:
+            cand.append(fixed[cut])
+        cand = torch.cat(cand, 1)
+        obs_c = obs.unsqueeze(1).expand(B, cand.shape[1], obs.shape[-1])
         q_c = agent._q_in(cand)
         q_cand = torch.min(critic(obs_c, q_c), critic2(obs_c, q_c)).squeeze(-1)
         q_mu = agent._q_in(mu_d)
@@ -107,12 +111,18 @@ def _reference_actor_loss(agent: IoRLOPlus, obs, actions):
         chosen = torch.where(jump, cand[torch.arange(B), best], mu_d)
         target = agent._midpoints[discretise_array(chosen, agent.thresholds)]
     bc = (mu - target).pow(2).sum(-1).mean()
-    return loss + agent.config.imitation_weight * bc, jump.float().mean().item()
+    to_cut = bool((jump.squeeze(-1) & (best > P)).any())  # some state jumps to a one-cut one
+    return loss + agent.config.imitation_weight * bc, jump.float().mean().item(), to_cut
 
 
 @pytest.mark.parametrize(
     "kw",
-    [{}, {"hidden_actor": (12, 8), "hidden_critic": (16, 8), "activation": "tanh", "gamma": 0.5}],
+    [
+        {},
+        {"hidden_actor": (12, 8), "hidden_critic": (16, 8), "activation": "tanh", "gamma": 0.5},
+        {"jump_candidates": "two_segment", "jump_samples": 5},  # a draw per state
+        {"jump_candidates": "two_segment", "jump_samples": 1000},  # every one-cut placement
+    ],
 )
 def test_decision_actor_gradient_equals_autograd_of_the_loss(kw):
     env = gym.make(MEC, dnn="lenet")
@@ -122,12 +132,23 @@ def test_decision_actor_gradient_equals_autograd_of_the_loss(kw):
     obs = agent._norm_obs_t(batch.observations)
     platforms = discretise_array(batch.actions, agent.thresholds)
     out: dict[str, float] = {}
+    P, C = agent.num_choices, agent._placements.shape[0]
+    cut = None
+    if C > P:  # the one-cut placements the update draws: the same draw for the reference
+        m = min(agent.config.jump_samples, C - P)
+        state = agent.torch_gen.get_state()
+        if m < C - P:
+            cut = torch.randint(P, C, (64, m), generator=agent.torch_gen)
+        else:
+            cut = torch.arange(P, C).expand(64, m)
+        agent.torch_gen.set_state(state)
     with torch.no_grad():  # as in update()
         loss, grads = agent._decision_actor_grads(obs, agent._one_hot(platforms), platforms, out)
-    ref_loss, ref_frac = _reference_actor_loss(agent, obs, batch.actions)
+    ref_loss, ref_frac, to_cut = _reference_actor_loss(agent, obs, batch.actions, cut)
     ref_grads = torch.autograd.grad(ref_loss, list(agent.actor.parameters()))
     torch.testing.assert_close(loss, ref_loss.detach())
     assert out["imitation_fraction"] == ref_frac
+    assert to_cut == (kw.get("jump_candidates") == "two_segment")  # they are scored, and win
     for g, r in zip(grads, ref_grads, strict=True):
         torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-6)
 
@@ -233,7 +254,7 @@ def test_candidate_scores_share_the_observation_projection():
     env = gym.make(MEC, dnn="lenet")
     agent = IoRLOPlus(env, seed=0, **TINY)
     crit = agent.critics
-    obs, dec = torch.randn(8, agent.obs_dim), agent._const_one_hot[1].expand(8, -1)
+    obs, dec = torch.randn(8, agent.obs_dim), agent._one_hot(agent._placements[1]).expand(8, -1)
     with torch.no_grad():
         z = crit.first_layer(obs, slice(0, agent.obs_dim)) + crit.first_layer(
             dec, slice(agent.obs_dim, None), bias=False

@@ -6,6 +6,7 @@ starts a Ray session for the RLlib section); run with ``pytest -m slow tests/tes
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -157,6 +158,32 @@ def test_robustness_reading_is_computed_from_the_results():
     assert "worst trace -2.00 to +4.00 points from the best heuristic" in text
     # cost ratio: seed 0 mean(103/104, 102/102), seed 1 mean(105/104, 109/102)
     assert "cost vs `dp_measured` 0.9952–1.0391" in text
+
+
+def test_generalisation_variants_and_blocks_of_their_own(tmp_path):
+    """generalisation.py: --agent-kw values parse as YAML config fields, and --block renders a
+    JSON between its own markers with the command that fills it."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import generalisation as gen
+
+    kw = gen.parse_agent_kw(["hidden_critic=[64, 64]", "jump_candidates=whole", "jump_samples=8"])
+    assert kw == {"hidden_critic": [64, 64], "jump_candidates": "whole", "jump_samples": 8}
+    with pytest.raises(SystemExit, match="FIELD=VALUE"):
+        gen.parse_agent_kw(["hidden_critic"])
+    e = {"hardness": {"best_constant_gap": 0.1, "heuristics": {"self": 0.05}},
+         "dp_measured": {"cost": 101.0, "gap": 0.01}, "oracle": {"cost": 100.0},
+         "iorlo_plus_prev/seed0": {"cost": 100.5, "gap": 0.005}}  # fmt: skip
+    results = {"mec/alexnet": {"networks": {"n1": e}, "train_s": {"iorlo_plus_prev/seed0": 3.0},
+                               "frames": {"iorlo_plus_prev/seed0": 40}}}  # fmt: skip
+    out = tmp_path / "v.json"
+    args = argparse.Namespace(
+        suite="test", observe="measured", dp_features=False, block="gen9", out=out,
+        markers=("<!-- gen9:begin -->", "<!-- gen9:end -->"), episodes=3, seed=1, frames=40,
+    )  # fmt: skip
+    block = gen.render(results, args)
+    assert block.startswith("<!-- gen9:begin -->") and block.endswith("<!-- gen9:end -->")
+    assert f"--out {out} --render --block gen9" in block and "`iorlo_plus_prev`" in block
+    assert "| iorlo_plus_prev/seed0 | 40 | 0.9950 | 1/1 |" in block
 
 
 def _report_modules():

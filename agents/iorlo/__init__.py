@@ -6,7 +6,7 @@ Parts (SB3-style split): :mod:`~agents.iorlo.networks` (Actor, Critic, CriticSta
 :mod:`~agents.iorlo.agent` (IoRLO, IoRLOPlus, IoRLOConfig).
 """
 
-from agents.iorlo.agent import IoRLO, IoRLOConfig, IoRLOPlus, episode_seed
+from agents.iorlo.agent import IoRLO, IoRLOConfig, IoRLOPlus, episode_seed, fixed_placements
 from agents.iorlo.buffer import ReplayBatch, ReplayBuffer
 from agents.iorlo.networks import Actor, Critic
 from agents.iorlo.noise import GaussianNoise, OUNoise
@@ -22,4 +22,5 @@ __all__ = [
     "ReplayBatch",
     "ReplayBuffer",
     "episode_seed",
+    "fixed_placements",
 ]
