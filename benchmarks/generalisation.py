@@ -363,7 +363,10 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         how = (
             "Regenerate: `python benchmarks/generalisation.py --observe current --agents "
             "iorlo_plus dp_forecast --seeds 0 1 2` (one process per `--scenario` may share "
-            "the JSON), then `... --observe current --render --doc docs/results.md`. "
+            "the JSON; `iorlo_plus_prev`, IoRLO+'s v1 default until 2026-12-05: `... --observe "
+            "current --agents iorlo_plus --label prev --agent-kw hidden_critic=128 "
+            "jump_candidates=whole`), then `... --observe current --render --doc "
+            "docs/results.md`. "
         )
         setting = (
             'v1 defaults except `observe="current"` (the agents see this frame, so '
