@@ -373,3 +373,22 @@ def test_two_segment_exploration_tries_one_cut_placements():
         d = env.unwrapped.action_to_decision(agent._explore(obs))
         changes.append(int((d[1:] != d[:-1]).sum()))
     assert max(changes) == 1 and changes.count(1) > 50  # one-cut placements, and mostly those
+
+
+def test_checkpoint_from_before_jump_candidates_resumes_with_whole_model_jumps(tmp_path):
+    """A v1 IoRLO+ file saved before jump_candidates existed resumes as it trained then
+    (whole-model jumps); files that have the field keep theirs."""
+    from agents.common.checkpoint import load_checkpoint, save_checkpoint
+
+    env = gym.make("EdgeRL/MECPartition-v1", dnn="lenet", network="mixture_synthetic")
+    agent = IoRLOPlus(env, seed=0, **TINY)
+    agent.learn(40)
+    path = agent.save(tmp_path / "new.pt")
+    assert IoRLOPlus.load(path, env).config.jump_candidates == "auto"
+    payload = load_checkpoint(path)
+    payload.pop("manifest", None)
+    del payload["config"]["jump_candidates"]
+    old = save_checkpoint(tmp_path / "old.pt", payload)
+    restored = IoRLOPlus.load(old, env)
+    assert restored.config.jump_candidates == "whole"
+    assert restored._placements.shape[0] == restored.num_choices

@@ -584,7 +584,9 @@ def restore_agent(
         check_signature(payload["signature"], env)
         if check is not None:
             check(payload)
-        agent = cls(env, logger=logger, **{**payload["config"], **overrides})
+        # config fields newer than the file take the values that reproduce its behaviour
+        older = getattr(cls, "config_fields_before", {})
+        agent = cls(env, logger=logger, **{**older, **payload["config"], **overrides})
         agent.load_state_dict(payload["state"])
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
         raise payload_error(path, exc, f"restoring the {algo} agent") from exc
@@ -601,6 +603,9 @@ class CheckpointMixin:
     """
 
     algo: ClassVar[str]
+    #: values of config fields added after some checkpoints were written: what a file
+    #: without the field did when it was saved (its own values win when it has them)
+    config_fields_before: ClassVar[Mapping[str, Any]] = {}
 
     def checkpoint_payload(self) -> dict[str, Any]:
         """The checkpoint's content (without ``format``, ``version`` and ``manifest``)."""

@@ -318,6 +318,8 @@ class IoRLO(CheckpointMixin):
     """
 
     algo: ClassVar[str] = ALGO  # also IoRLO+'s (its checkpoints are IoRLO checkpoints)
+    # files saved before jump_candidates existed jumped between whole-model placements only
+    config_fields_before: ClassVar[Mapping[str, Any]] = {"jump_candidates": "whole"}
     default_config: ClassVar[IoRLOConfig] = IoRLOConfig()
 
     def __init__(self, env: Any, *, logger: RunLogger | None = None, **kwargs: Any) -> None:
