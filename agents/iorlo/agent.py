@@ -390,6 +390,7 @@ class IoRLO(CheckpointMixin):
             # every one-cut placement; jumps score the first P and a sample of the rest
             self._placements = fixed_placements(self.act_dim, self.num_choices, two).to(self.device)
             self._placements_np = self._placements.cpu().numpy()
+            self._placements_one_hot = self._one_hot(self._placements)  # the critics' input
 
         # Randomness: network init under a forked global torch RNG (no global side effect);
         # a private numpy Generator for noise, warm-up actions and sampling; a private torch
@@ -672,33 +673,30 @@ class IoRLO(CheckpointMixin):
         crit, fixed = self.critics, self._placements
         C = fixed.shape[0]
         mu_platforms = discretise_array(mu, self.thresholds)
-        decisions = torch.cat([q_in, self._one_hot(fixed), self._one_hot(mu_platforms)])
+        decisions = torch.cat([q_in, self._placements_one_hot, self._one_hot(mu_platforms)])
         z_dec = crit.first_layer(decisions, slice(self.obs_dim, None), bias=False)
-        # fixed placements scored per state: the P whole-model ones, then m one-cut ones
-        # (all of them, or a uniform draw per state when there are more)
+        # the fixed placements scored per state (rows of `fixed`): the P whole-model ones,
+        # then m one-cut ones (all of them, or a uniform draw per state when there are more)
         m = min(C - P, self.config.jump_samples)
         if m < C - P:
             cut = torch.randint(P, C, (B, m), generator=self.torch_gen).to(self.device)
         else:
             cut = torch.arange(P, C, device=self.device).expand(B, m)
-        # per state: [replayed, fixed 0 .. P + m - 1, actor's own], written in place into
-        # a buffer kept between updates (no allocation of B (P + m + 2) K h floats)
+        scored = torch.cat([self._choices.expand(B, P), cut], 1)  # (B, P + m)
+        # per state: [replayed, scored fixed ones, actor's own], written in place into a
+        # buffer kept between updates (no allocation of B (P + m + 2) K h floats)
         z = self._candidate_buffer(B, P + m + 2, z_obs.shape[1])
         torch.add(z_obs, z_dec[:B], out=z[:, 0])
-        torch.add(z_obs.unsqueeze(1), z_dec[B : B + P], out=z[:, 1 : P + 1])
-        if m:
-            torch.add(z_obs.unsqueeze(1), z_dec[B:][cut], out=z[:, P + 1 : P + m + 1])
+        torch.add(z_obs.unsqueeze(1), z_dec[B:][scored], out=z[:, 1:-1])
         torch.add(z_obs, z_dec[B + C :], out=z[:, -1])
         q = crit.from_first_layer(z.view(B * (P + m + 2), -1), inplace=True).view(B, P + m + 2, -1)
-        q_cand = q[:, : P + m + 1].amin(-1)  # (B, 1 + P + m): the lower critic
+        q_cand = q[:, :-1].amin(-1)  # (B, 1 + P + m): the lower critic
         q_pi = q[:, -1].amax(-1)  # (B,): the higher critic
         best_q, best = q_cand.max(1)
         jump = best_q > q_pi
         # the chosen decision's platforms: the replayed action's, a fixed placement's, or
         # (no better candidate) the actor's own: hold it at their midpoints
-        k = (best - 1).clamp(min=0)  # index among the fixed ones scored for the state
-        if m:
-            k = torch.where(k < P, k, cut.gather(1, (k - P).clamp(min=0).unsqueeze(1)).squeeze(1))
+        k = scored.gather(1, (best - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
         chosen = torch.where(best.unsqueeze(1) == 0, platforms, fixed[k])
         chosen = torch.where(jump.unsqueeze(1), chosen, mu_platforms)
         return self._midpoints[chosen], jump.float().mean().item()
