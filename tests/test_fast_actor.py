@@ -93,6 +93,57 @@ def test_observation_normalisation(clip):
     np.testing.assert_allclose(actor.to_torch()(torch.as_tensor(x)).detach(), ref, atol=1e-5)
 
 
+@pytest.mark.parametrize("norm", [False, True])
+def test_log_inputs_append_log_ratios_on_every_path(norm, tmp_path):
+    """log_inputs: the MLP reads the observation followed by log(v / (1 - v)) of the listed
+    entries (clipped to 1e-6 from 0 and 1) on every path: act, act_batch, decide (compiled
+    and numpy), decide_batch (numpy and onnxruntime), the torch module and its exports."""
+    rng = np.random.default_rng(4)
+    idx = np.array([0, 3, 5])
+    layers = _mlp([9, 16, 4], seed=2)
+    kw = {"obs_mean": rng.random(9), "obs_std": rng.random(9) + 0.5, "obs_clip": 4.0}
+    spec = mlp_actor_spec(layers, log_inputs=idx, **(kw if norm else {}))
+    x = rng.random((AUTO_MIN_BATCH, 6), dtype=np.float32)
+    x[:4, 0], x[4:8, 3] = 0.0, 1.0  # saturated entries: clipped, finite
+    v = np.clip(x[:, idx], np.float32(1e-6), np.float32(1 - 1e-6))  # float32, as the actor
+    z = np.concatenate([x, np.log(v) - np.log1p(-v)], 1)
+    if norm:
+        z = np.clip((z - kw["obs_mean"]) / kw["obs_std"], -4.0, 4.0)
+    with torch.no_grad():
+        ref = torch.sigmoid(_torch_forward(layers, z.astype(np.float32))).numpy()
+    plain = NumpyActor(spec, thresholds=[0.3, 0.7], batch_backend="numpy", compiled=False)
+    assert (plain.obs_dim, plain.in_dim) == (6, 9)
+    np.testing.assert_allclose(plain.act_batch(x), ref, atol=1e-5)
+    np.testing.assert_allclose(plain.act(x[2]), ref[2], atol=1e-5)
+    want = plain.decide_batch(x)
+    np.testing.assert_array_equal([plain.decide(o) for o in x], want)
+    fast = NumpyActor(spec, thresholds=[0.3, 0.7])
+    np.testing.assert_array_equal([fast.decide(o) for o in x], want)
+    np.testing.assert_array_equal(fast.decide(x[1].astype(np.float64)), want[1])
+    np.testing.assert_array_equal(fast.decide_batch(x), want)
+    np.testing.assert_allclose(fast.to_torch()(torch.as_tensor(x)).detach(), ref, atol=1e-5)
+    with pytest.raises(ValueError, match=r"obs must have shape \(6,\)"):
+        fast.act(np.zeros(9, np.float32))
+    pytest.importorskip("onnxruntime")
+    ort = NumpyActor(spec, thresholds=[0.3, 0.7], batch_backend="onnxruntime")
+    np.testing.assert_allclose(ort.act_batch(x), ref, atol=1e-5)
+    import onnxruntime
+
+    path = fast.export(tmp_path / "a.onnx", format="onnx")
+    got = onnxruntime.InferenceSession(str(path)).run(None, {"obs": x})[0]
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+def test_log_inputs_must_index_the_observation():
+    layers = _mlp([9, 4])
+    for bad in ([0, 7], [-1], [[0, 1]], [0.5], list(range(9))):
+        with pytest.raises(ValueError, match="log_inputs must"):
+            NumpyActor(mlp_actor_spec(layers, log_inputs=np.array(bad)))
+    spec = mlp_actor_spec(layers)
+    del spec["log_inputs"]  # a spec written before the field: the observation alone
+    assert NumpyActor(spec).obs_dim == 9
+
+
 def test_argmax_tanh_identity_outputs():
     layers = _mlp([5, 7, 8], seed=2)
     x = np.random.default_rng(2).random((10, 5), dtype=np.float32)

@@ -392,3 +392,54 @@ def test_checkpoint_from_before_jump_candidates_resumes_with_whole_model_jumps(t
     restored = IoRLOPlus.load(old, env)
     assert restored.config.jump_candidates == "whole"
     assert restored._placements.shape[0] == restored.num_choices
+
+
+def test_checkpoint_from_before_log_inputs_resumes_without_them(tmp_path):
+    """A v1 IoRLO+ file saved before log_inputs existed (networks on the observation alone)
+    loads with log_inputs="none" and the observation-sized networks it was trained with."""
+    from agents.common.checkpoint import load_checkpoint, save_checkpoint
+
+    env = gym.make("EdgeRL/MECPartition-v1", dnn="lenet", network="mixture_synthetic")
+    agent = IoRLOPlus(env, seed=0, log_inputs="none", **TINY)
+    agent.learn(40)
+    payload = load_checkpoint(agent.save(tmp_path / "new.pt"))
+    payload.pop("manifest", None)
+    del payload["config"]["log_inputs"]
+    restored = IoRLOPlus.load(save_checkpoint(tmp_path / "old.pt", payload), env)
+    assert restored.config.log_inputs == "none"
+    obs, _ = env.reset(seed=1)
+    np.testing.assert_array_equal(restored.predict(obs), agent.predict(obs))
+
+
+def test_log_inputs_append_the_log_ratios_of_the_squashed_links():
+    """log_inputs: IoRLO+ on v1 appends log(v / (1 - v)) of the env's ratio_features to the
+    networks' input (v0 and the faithful IoRLO: the observation alone); the buffer holds the
+    extended input, acting takes raw observations, and the fast actor agrees."""
+    v1 = gym.make("EdgeRL/D2DPartition-v1", dnn="lenet", network="mixture_synthetic")
+    D = v1.observation_space.shape[0]
+    idx = v1.unwrapped.ratio_features
+    assert IoRLO(v1).obs_dim == D and IoRLOPlus(gym.make(D2D, dnn="lenet")).obs_dim == D
+    agent = IoRLOPlus(v1, seed=0, **TINY)
+    assert agent.obs_dim == D + len(idx) and IoRLO(v1, log_inputs="ratios").obs_dim == D + len(idx)
+    agent.learn(60)
+    stored = agent.buffer.observations[: len(agent.buffer)]
+    v = np.clip(stored[:, idx], 1e-6, 1 - 1e-6)
+    np.testing.assert_allclose(stored[:, D:], np.log(v / (1 - v)), rtol=1e-5, atol=1e-5)
+    assert np.abs(stored[:, D:]).max() > 2.0  # beyond what the squashed entries span
+    obs, _ = v1.reset(seed=5)
+    batch = np.stack([obs, v1.observation_space.sample()])
+    fast = agent.fast_actor()
+    assert fast.obs_dim == D and fast.in_dim == D + len(idx)
+    np.testing.assert_allclose(fast.act_batch(batch), agent.predict(batch), atol=1e-6)
+    np.testing.assert_allclose(fast.act(obs), agent.predict(obs), atol=1e-6)
+    with pytest.raises(ValueError, match="log_inputs must be one of"):
+        IoRLOConfig(log_inputs="log")
+
+    class Plain(gym.Env):  # no ratio_features
+        observation_space = gym.spaces.Box(0.0, 1.0, (3,), np.float32)
+        action_space = gym.spaces.Box(0.0, 1.0, (2,), np.float32)
+
+    with pytest.raises(ValueError, match="log_inputs='ratios' needs an env with ratio_features"):
+        IoRLO(Plain(), log_inputs="ratios")
+    assert IoRLOPlus(Plain(), critic_input="action", imitation_weight=0.0,
+                     explore_placements=0.0).obs_dim == 3  # fmt: skip

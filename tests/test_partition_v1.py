@@ -23,7 +23,7 @@ from envs.mixture import (
     trace_split,
 )
 from envs.partition.common import squash
-from envs.partition.sim import MEC_LINK_SCALES
+from envs.partition.sim import D2D_LINK_SCALES, MEC_LINK_SCALES
 
 V1 = ("EdgeRL/MECPartition-v1", "EdgeRL/D2DPartition-v1")
 SYN = {"network": "mixture_synthetic"}  # v1 without the shared traces
@@ -113,6 +113,41 @@ def test_measured_observation_is_the_previous_frame():
             obs[:6], squash(cur.unwrapped.sim.values[0], MEC_LINK_SCALES), rtol=1e-6
         )
         obs = cur.step(cur.action_space.sample())[0]
+
+
+@pytest.mark.parametrize("scenario", ["mec", "d2d"])
+def test_ratio_features_undo_the_squash_of_the_links(scenario):
+    """ratio_features lists the squashed link and factor entries: v / (1 - v) times each
+    entry's scale is the frame's value (MEC: links and factors; D2D: the selected link and
+    factors), and the vector env lists the same entries."""
+    env_id = f"EdgeRL/{scenario.upper()}Partition-v1"
+    env = gym.make(env_id, dnn="alexnet", observe="current", **SYN)
+    idx = env.unwrapped.ratio_features
+    vec = gym.make_vec(
+        env_id, num_envs=2, vectorization_mode="vector_entry_point", dnn="alexnet", **SYN
+    )
+    np.testing.assert_array_equal(vec.unwrapped.ratio_features, idx)
+    obs, _ = env.reset(seed=3)
+    for _ in range(10):
+        v = obs[idx].astype(np.float64)
+        obs, _, _, _, info = env.step(env.action_space.sample())
+        net = info["network"]
+        if scenario == "mec":
+            assert idx.tolist() == list(range(9))
+            want = [net[f] for f in MEC_LINK_FIELDS] / MEC_LINK_SCALES
+            want = [*want, net["d_t"], net["d_e"], net["d_c"]]
+        else:
+            m = env.unwrapped.sim.m
+            cand = [5 + 5 * env.unwrapped.n_blocks + 6 * j + k for j in range(m) for k in (3, 4)]
+            assert idx.tolist() == [0, 1, 2, 3, *cand]
+            v = v[:4]
+            want = [
+                net["b"] / D2D_LINK_SCALES[0],
+                net["l"] / D2D_LINK_SCALES[1],
+                net["d_u"],
+                net["d_h"],
+            ]
+        np.testing.assert_allclose(v / (1 - v), want, rtol=1e-4)
 
 
 @pytest.mark.parametrize("env_id", V1)

@@ -27,6 +27,10 @@ Spec (plain values and tensors, ``torch.load(weights_only=True)``-safe)::
                  (the clip becomes a clip of the raw observation to ``mean ± clip * std``)
     action_low, action_high       bounds for "tanh" / "identity" (None otherwise)
     argmax_groups                 int, "argmax" only (1 -> a scalar action)
+    log_inputs   optional int64 tensor of observation indices: the MLP's input is the
+                 observation followed by :func:`log_ratios` of those entries (before the
+                 normalisation; ``obs_mean``/``obs_std`` then cover both parts); absent or
+                 None: the observation itself
 """
 
 from __future__ import annotations
@@ -59,6 +63,20 @@ BATCH_BACKENDS: tuple[str, ...] = ("auto", "numpy", "onnxruntime")
 #: ``"auto"`` decides at the first batch of at least this many observations
 AUTO_MIN_BATCH = 256
 _BLAS: Any = None  # the BLAS libraries loaded when first needed (numpy's included)
+#: :func:`log_ratios` clips its inputs to ``[LOG_RATIO_EPS, 1 - LOG_RATIO_EPS]`` (±13.8)
+LOG_RATIO_EPS = 1e-6
+
+
+def log_ratios(obs: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``obs`` ``(..., D)`` float32 followed by ``log(v / (1 - v))`` of its entries ``index``
+    (``v`` clipped to ``[LOG_RATIO_EPS, 1 - LOG_RATIO_EPS]``), float32 ``(..., D + k)``.
+
+    For an entry ``v = x / (x + a)`` (the partition envs' ``ratio_features``) this is
+    ``log(x / a)``: the squash undone, so values far outside the training range (a 0.5 Mbps
+    uplink, an RTT spike of seconds) stay apart where ``v`` itself saturates at 0 or 1.
+    """
+    v = np.clip(obs[..., index], np.float32(LOG_RATIO_EPS), np.float32(1.0 - LOG_RATIO_EPS))
+    return np.concatenate([obs, np.log(v) - np.log1p(-v)], axis=-1, dtype=np.float32)
 
 
 def blas_controller() -> Any:
@@ -85,6 +103,7 @@ def mlp_actor_spec(
     action_low: Any = None,
     action_high: Any = None,
     argmax_groups: int = 1,
+    log_inputs: Any = None,
 ) -> dict[str, Any]:
     """The actor spec of an MLP given its ``nn.Linear`` layers (or ``(W, b)`` pairs).
 
@@ -123,7 +142,15 @@ def mlp_actor_spec(
         "action_low": None if action_low is None else _tensor(action_low),
         "action_high": None if action_high is None else _tensor(action_high),
         "argmax_groups": int(argmax_groups),
+        "log_inputs": None if log_inputs is None else _indices(log_inputs),
     }
+
+
+def _indices(x: Any) -> torch.Tensor:
+    a = np.asarray(x.cpu() if isinstance(x, torch.Tensor) else x)
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"log_inputs must be integer indices, got {a.dtype} {a.tolist()}")
+    return torch.as_tensor(a.astype(np.int64))
 
 
 def _np(x: Any) -> np.ndarray | None:
@@ -265,14 +292,33 @@ class NumpyActor:
                 )
         if not all(np.isfinite(x).all() for x in (*Ws, *bs)):
             raise ValueError("actor weights hold NaN or inf")
-        self.obs_dim = int(Ws[0].shape[1])
+        #: the MLP's input size: the observation's, plus the log ratios with ``log_inputs``
+        self.in_dim = int(Ws[0].shape[1])
+        log_idx = spec.get("log_inputs")
+        self._log_idx = None
+        if log_idx is not None:
+            log_idx = np.asarray(log_idx.cpu() if isinstance(log_idx, torch.Tensor) else log_idx)
+            k = log_idx.size
+            if log_idx.ndim != 1 or not 0 < k < self.in_dim or log_idx.dtype.kind not in "iu":
+                raise ValueError(
+                    f"log_inputs must be 1-D integer indices, fewer than the {self.in_dim} "
+                    f"inputs, got {log_idx!r}"
+                )
+            if log_idx.min() < 0 or log_idx.max() >= self.in_dim - k:
+                raise ValueError(
+                    f"log_inputs must index the observation's {self.in_dim - k} entries, got "
+                    f"{log_idx.tolist()}"
+                )
+            self._log_idx = log_idx.astype(np.int64)
+        #: the observation size (without the appended log ratios)
+        self.obs_dim = self.in_dim - (0 if self._log_idx is None else self._log_idx.size)
         self.out_dim = int(Ws[-1].shape[0])
         mean, std = _np(spec.get("obs_mean")), _np(spec.get("obs_std"))
         self.obs_clip = spec.get("obs_clip")
         self._obs_lo = self._obs_hi = None
         if mean is not None:
-            if mean.shape != (self.obs_dim,) or std.shape != (self.obs_dim,):
-                raise ValueError(f"obs_mean/obs_std must have shape ({self.obs_dim},)")
+            if mean.shape != (self.in_dim,) or std.shape != (self.in_dim,):
+                raise ValueError(f"obs_mean/obs_std must have shape ({self.in_dim},)")
             if not np.all(std > 0) or not np.all(np.isfinite(std)):
                 raise ValueError("obs_std entries must be finite and > 0")
             m64, s64 = mean.astype(np.float64), std.astype(np.float64)
@@ -320,7 +366,7 @@ class NumpyActor:
             parts += [self._obs_lo, self._obs_hi] if clip else []
             self._params = np.concatenate(parts).astype(np.float32)
             self._layout = np.array(
-                [len(self._W), clip, self.obs_dim, *(w.shape[0] for w in self._W)], np.int64
+                [len(self._W), clip, self.in_dim, *(w.shape[0] for w in self._W)], np.int64
             )
             if self._logit_th is not None:
                 self._th32 = np.array(self._logit_th, np.float32)
@@ -341,6 +387,8 @@ class NumpyActor:
         )
         if x.shape != (self.obs_dim,):
             self._bad_obs(x, False)
+        if self._log_idx is not None:
+            x = log_ratios(x, self._log_idx)
         if self._obs_lo is not None:
             x = np.clip(x, self._obs_lo, self._obs_hi)  # a copy: the caller's obs is kept
         if self._simple:
@@ -393,7 +441,7 @@ class NumpyActor:
                 nodes.append(helper.make_node(act, [f"a{i}"], [out]))
             x = out
         graph = helper.make_graph(
-            nodes, "actor", [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["B", self.obs_dim])],
+            nodes, "actor", [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["B", self.in_dim])],
             [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["B", self.out_dim])], init,
         )  # fmt: skip
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -491,10 +539,13 @@ class NumpyActor:
 
     def act_batch(self, obs_batch: Any) -> np.ndarray:
         """Actions for a batch ``(B, obs_dim)`` (one gemm per layer, ``blas_threads``)."""
+        return self._transform(self._forward_batch(self._batch_input(obs_batch)))
+
+    def _batch_input(self, obs_batch: Any) -> np.ndarray:
         x = np.asarray(obs_batch, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
             self._bad_obs(x, True)
-        return self._transform(self._forward_batch(x))
+        return x if self._log_idx is None else log_ratios(x, self._log_idx)
 
     __call__ = act
 
@@ -514,6 +565,8 @@ class NumpyActor:
             x = obs if type(obs) is np.ndarray else np.asarray(obs, dtype=np.float32)
             if x.shape != (self.obs_dim,):
                 self._bad_obs(x, False)
+            if self._log_idx is not None:
+                x = log_ratios(x.astype(np.float32, copy=False), self._log_idx)
             d = np.empty(self.out_dim, np.int64)
             try:
                 _mlp_decide(x, self._params, self._layout, self._th32, d)
@@ -525,10 +578,7 @@ class NumpyActor:
     def decide_batch(self, obs_batch: Any) -> np.ndarray:
         """Platforms ``(B, n)`` for a batch of observations."""
         th = self._need_thresholds()
-        x = np.asarray(obs_batch, dtype=np.float32)
-        if x.ndim != 2 or x.shape[1] != self.obs_dim:
-            self._bad_obs(x, True)
-        return discretise(self._forward_batch(x), th)
+        return discretise(self._forward_batch(self._batch_input(obs_batch)), th)
 
     # ------------------------------------------------------------------- export
     def to_torch(self) -> nn.Module:
@@ -604,7 +654,7 @@ class NumpyActor:
             raise ValueError(f"a {self.output} actor needs a Box action space, got {act_space}")
 
     def __repr__(self) -> str:
-        sizes = [self.obs_dim, *(w.shape[0] for w in self._W)]
+        sizes = [self.in_dim, *(w.shape[0] for w in self._W)]
         return f"NumpyActor({'-'.join(map(str, sizes))}, {self.activation}, {self.output})"
 
 
@@ -627,12 +677,17 @@ class _TorchActor(nn.Module):
         for name in ("obs_mean", "obs_std", "action_low", "action_high"):
             v = spec.get(name)
             self.register_buffer(name, None if v is None else torch.as_tensor(v).float().clone())
+        v = spec.get("log_inputs")
+        self.register_buffer("log_inputs", None if v is None else torch.as_tensor(v).long().clone())
         if self.output == "tanh" and self.action_low is None:
             out = self.linears[-1].out_features
             self.action_low, self.action_high = -torch.ones(out), torch.ones(out)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         x = obs
+        if self.log_inputs is not None:  # log_ratios
+            v = x[:, self.log_inputs].clamp(LOG_RATIO_EPS, 1.0 - LOG_RATIO_EPS)
+            x = torch.cat([x, torch.log(v) - torch.log1p(-v)], dim=1)
         if self.obs_mean is not None:
             x = (x - self.obs_mean) / self.obs_std
             if self.obs_clip is not None:

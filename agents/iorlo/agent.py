@@ -53,6 +53,16 @@ keeps the actor, the thresholds and the replay/target machinery and changes the 
    With both v1 changes (2. and 6.), IoRLO+ with the current state on MEC AlexNet has a
    mean gap of 0.8-1.2% on the unseen networks against 6.1-7.7% before (seeds 0-2,
    ``docs/results.md`` section 7); with the one-cut candidates alone it was 4.6% (seed 0).
+7. *Log link inputs on v1* (``log_inputs="auto"``): the envs squash every link value and
+   effective factor as ``v = x / (x + a)``, which saturates exactly where the decision
+   flips hardest (uplinks of 0.5 and 5 Mbps read 0.007 and 0.06, RTT spikes of 200 and
+   900 ms 0.96 and 0.99). The networks get ``log(v / (1 - v)) = log(x / a)``
+   of those entries (the env's ``ratio_features``) appended to the observation, which keeps
+   them apart at any scale; the fast actor computes the same inputs
+   (:func:`agents.common.fast_actor.log_ratios`). With the current state, MEC AlexNet's
+   mean gap on the unseen networks fell to 0.46-0.55% (seeds 0-2) and with the measured
+   state its cost went below ``dp_measured`` for every seed; some other pairs moved by
+   less than a point either way (``docs/results.md`` section 7).
 
 With the default ``imitation_weight=10`` the jump/hold term dominates the actor loss; the
 DDPG term through the surrogate is a minor, local refinement (weight 1 left the actor
@@ -120,7 +130,7 @@ from agents.common.checkpoint import (
     set_numpy_rng_state,
 )
 from agents.common.evaluation import DEFAULT_EVAL_SEEDS, evaluate_policy
-from agents.common.fast_actor import NumpyActor, mlp_actor_spec
+from agents.common.fast_actor import NumpyActor, log_ratios, mlp_actor_spec
 from agents.common.logger import RunLogger
 from agents.common.normalization import RunningMeanStd
 from agents.common.threads import torch_threads
@@ -147,6 +157,9 @@ JUMP_CANDIDATES: tuple[str, ...] = ("whole", "two_segment", "auto")
 V1_HIDDEN_CRITIC: tuple[int, ...] = (64, 64)
 V0_HIDDEN_CRITIC: int = 128
 WARMUPS: tuple[str, ...] = ("actor", "random")
+#: the network inputs: the observation ("none") or also the log ratios of the env's squashed
+#: link entries ("ratios"; module doc, 7.); "auto": "ratios" on the v1 partition envs
+LOG_INPUTS: tuple[str, ...] = ("none", "ratios", "auto")
 #: checkpoint keys of the critics (state["critic"], state["critic2"]; "_target" appended)
 CRITIC_KEYS: tuple[str, ...] = ("critic", "critic2")
 SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -219,6 +232,7 @@ class IoRLOConfig:
     | ``noise_common`` | 0.0 (+ 0.2) | std of one Gaussian shift shared by all blocks (joint moves) |
     | ``explore_placements`` | 0.0 (+ 0.1) | probability per step (after ``learning_starts``) of acting with one of the ``jump_candidates`` placements drawn uniformly, every block at its platform's interval midpoint (needs intent thresholds) |
     | ``jump_candidates`` | ``"whole"`` (+ ``"auto"``) | the fixed placements of the jumps and of ``explore_placements``: ``"whole"`` (every block on one platform), ``"two_segment"`` (also one change of platform at any cut), ``"auto"``: ``"two_segment"`` on the v1 partition envs, ``"whole"`` on v0 (module doc, 2.) |
+    | ``log_inputs`` | ``"none"`` (+ ``"auto"``) | ``"ratios"``: append ``log(v / (1 - v))`` of the env's ``ratio_features`` (its squashed links and factors) to the networks' input; ``"auto"``: ``"ratios"`` on the v1 partition envs, ``"none"`` elsewhere (module doc, 7.) |
     | ``jump_samples`` | 16 | two-segment candidates scored per state and update, drawn uniformly (all of them when there are no more) |
     | ``reward_transform`` | ``"none"`` (+ ``"auto"``) | ``"log"``: the critics learn ``-log(cost)`` instead of ``-cost`` (module doc, 5.); ``"auto"``: ``"log"`` on the v1 partition envs, ``"none"`` on v0 |
     | ``reward_scale`` | ``"auto"`` | multiplies env rewards; ``"auto"``: 1 / mean abs reward of the buffer at the first update |
@@ -262,6 +276,7 @@ class IoRLOConfig:
     explore_placements: float = rules.param(0.0, rules.unit_interval(note="a probability"))
     jump_candidates: str = rules.param("whole", rules.choice(*JUMP_CANDIDATES))
     jump_samples: int = rules.param(16, rules.Rule("int", lo=1))
+    log_inputs: str = rules.param("none", rules.choice(*LOG_INPUTS))
     reward_scale: float | str = rules.param("auto", rules.positive(also=("auto",)))
     reward_transform: str = rules.param("none", rules.choice(*REWARD_TRANSFORMS))
     obs_norm: bool = False
@@ -319,7 +334,10 @@ class IoRLO(CheckpointMixin):
 
     algo: ClassVar[str] = ALGO  # also IoRLO+'s (its checkpoints are IoRLO checkpoints)
     # files saved before jump_candidates existed jumped between whole-model placements only
-    config_fields_before: ClassVar[Mapping[str, Any]] = {"jump_candidates": "whole"}
+    config_fields_before: ClassVar[Mapping[str, Any]] = {
+        "jump_candidates": "whole",
+        "log_inputs": "none",
+    }
     default_config: ClassVar[IoRLOConfig] = IoRLOConfig()
 
     def __init__(self, env: Any, *, logger: RunLogger | None = None, **kwargs: Any) -> None:
@@ -344,7 +362,23 @@ class IoRLO(CheckpointMixin):
             )
         self.env = env
         self.signature = env_signature(env)
-        self.obs_dim = int(obs_space.shape[0])
+        base = env.unwrapped
+        params = getattr(base, "params", None)  # a partitioning env's (its vector env's too)
+        version = getattr(params, "version", 0)
+        #: observation entries whose log ratios are appended to the networks' input (None: off)
+        self._log_idx: np.ndarray | None = None
+        if cfg.log_inputs == "ratios" or (cfg.log_inputs == "auto" and version >= 1):
+            idx = getattr(base, "ratio_features", None)
+            if idx is None:
+                raise ValueError(
+                    "log_inputs='ratios' needs an env with ratio_features (the partition "
+                    "envs); use log_inputs='none' for this env"
+                )
+            self._log_idx = np.asarray(idx, dtype=np.int64)
+        #: the networks' input size: the observation's, plus the log ratios
+        self.obs_dim = int(obs_space.shape[0]) + (
+            0 if self._log_idx is None else self._log_idx.size
+        )
         self.act_dim = int(act_space.shape[0])
         self.device = torch.device(cfg.device)
         th = self.signature["thresholds"]
@@ -369,9 +403,6 @@ class IoRLO(CheckpointMixin):
             self._midpoints_np = self._midpoints.cpu().numpy()
             self._choices = torch.arange(self.num_choices, device=self.device)
         self.logger = logger if logger is not None else RunLogger(None)
-        base = env.unwrapped
-        params = getattr(base, "params", None)  # a partitioning env's (its vector env's too)
-        version = getattr(params, "version", 0)
         self._log_reward = cfg.reward_transform == "log" or (
             cfg.reward_transform == "auto" and version >= 1
         )
@@ -487,6 +518,12 @@ class IoRLO(CheckpointMixin):
         return [self.actor_target, self.critics_target]
 
     # ---------------------------------------------------------------- acting
+    def _features(self, obs: Any) -> np.ndarray:
+        """The networks' input of env observation(s): float32, with the log ratios appended
+        when ``log_inputs`` is on (what the buffer stores and the normaliser sees)."""
+        x = np.asarray(obs, dtype=np.float32)
+        return x if self._log_idx is None else log_ratios(x, self._log_idx)
+
     def _norm_obs_np(self, obs: np.ndarray) -> np.ndarray:
         return obs if self.obs_rms is None else self.obs_rms.normalize(obs)
 
@@ -506,7 +543,7 @@ class IoRLO(CheckpointMixin):
         ``deterministic=False`` adds exploration noise: Gaussian with the current σ per block
         (also for OU, a per-episode process) plus the ``noise_common`` shift.
         """
-        a = self._actor_np(obs)
+        a = self._actor_np(self._features(obs))
         if not deterministic:
             shift = self.rng.normal(0.0, self.config.noise_common, (*a.shape[:-1], 1))
             a = np.clip(a + self.rng.normal(0.0, self.noise.sigma, a.shape) + shift, 0.0, 1.0)
@@ -709,7 +746,8 @@ class IoRLO(CheckpointMixin):
 
     # ---------------------------------------------------------------- training
     def _reset_env(self) -> None:
-        self._obs, _ = self.env.reset(seed=episode_seed(self.config.seed, self.episode))
+        obs, _ = self.env.reset(seed=episode_seed(self.config.seed, self.episode))
+        self._obs = self._features(obs)
         self.episode += 1
         self.noise.reset()
         self._ep_stats = EpisodeStats()
@@ -765,6 +803,7 @@ class IoRLO(CheckpointMixin):
                 self.noise.sigma = self.noise_sigma_at(self.global_step)
                 action = self._explore(obs)
                 next_obs, reward, terminated, truncated, info = self.env.step(action)
+                next_obs = self._features(next_obs)
                 self.buffer.add(obs, action, self._learning_reward(reward), next_obs, terminated)
                 self._obs = next_obs
                 self.global_step += 1
@@ -859,7 +898,11 @@ class IoRLO(CheckpointMixin):
                 "obs_clip": self.obs_rms.clip,
             }
         return mlp_actor_spec(
-            self.actor.linears(), activation=self.config.activation, output="sigmoid", **kw
+            self.actor.linears(),
+            activation=self.config.activation,
+            output="sigmoid",
+            log_inputs=self._log_idx,
+            **kw,
         )
 
     def fast_actor(self) -> NumpyActor:
@@ -932,7 +975,7 @@ class IoRLO(CheckpointMixin):
         idx = [(buf.pos - length + i) % buf.capacity for i in range(length)]
         obs, _ = self.env.reset(seed=episode_seed(self.config.seed, self.episode - 1))
         for i in idx:
-            if not np.array_equal(np.asarray(obs, np.float32), buf.observations[i]):
+            if not np.array_equal(self._features(obs), buf.observations[i]):
                 warnings.warn(
                     "IoRLO resume: replaying the saved episode did not reproduce its "
                     "observations; continuing from the next episode start",
@@ -940,7 +983,7 @@ class IoRLO(CheckpointMixin):
                 )
                 return
             obs, *_ = self.env.step(buf.actions[i].copy())
-        self._obs = obs
+        self._obs = self._features(obs)
         self._ep_stats = EpisodeStats(
             ep_stats[0], length, ep_stats[2], ep_stats[3], int(ep_stats[4])
         )
@@ -982,6 +1025,7 @@ class IoRLOPlus(IoRLO):
         noise_common=0.2,
         explore_placements=0.1,
         jump_candidates="auto",
+        log_inputs="auto",
         reward_transform="auto",
         hidden_critic="auto",
         lr_actor=3e-4,

@@ -278,6 +278,13 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"platform_load: {exc}") from None
 
     def _setup_spaces(self) -> None:
+        #: Indices of the observation entries that squash a link value or an effective
+        #: factor ``x`` as ``v = x / (x + a)`` with a fixed ``a > 0``: MEC 0-8; D2D 0-3 and
+        #: each candidate's ``B``, ``L``. ``log(v / (1 - v)) = log(x / a)`` undoes the squash
+        #: where it saturates (uplinks under 1 Mbps, RTT spikes of seconds); IoRLO+ appends
+        #: it to its input on v1 (agents.iorlo, ``log_inputs``). Entries of the DP features
+        #: are not listed.
+        self.ratio_features = self.sim.ratio_features.copy()
         dim = self.sim.obs_dim
         if self.params.dp_features:
             if self._exits:

@@ -141,6 +141,8 @@ class MECSim:
         self.nominal = np.array(params.slowdown, dtype=np.float64)
         n, P = model.n, model.P
         self.obs_dim = 9 + 6 * n
+        #: entries squashed as x / (x + a): the links and the effective factors
+        self.ratio_features = np.arange(9)
         self._cs = slice(9, 9 + n * P)
         t = np.zeros(self.obs_dim, dtype=np.float32)
         t[6:9] = squash(self.nominal, FACTOR_SCALE)
@@ -290,6 +292,10 @@ class D2DSim:
         self.obs_dim = 5 + 5 * n + 6 * m
         self._cs = slice(5, 5 + 2 * n)
         self._cand = 5 + 5 * n
+        #: entries squashed as x / (x + a): the selected link, the effective factors and
+        #: each candidate's link
+        cand = self._cand + 6 * np.arange(m)[:, None] + np.array([3, 4])
+        self.ratio_features = np.concatenate([np.arange(4), cand.ravel()])
         t = np.zeros(self.obs_dim, dtype=np.float32)
         t[self._cs] = self.static.compute(np.array([[self.d_u, self.d_u]]))[0]
         t[5 + 2 * n : 5 + 3 * n] = self.static.energy

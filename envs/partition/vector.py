@@ -96,7 +96,7 @@ class PartitionVectorEnv(VectorEnv):
     #: same objects: one cost model, oracle and profile per configuration)
     SHARED: ClassVar[tuple[str, ...]] = (
         "scenario", "profile", "params", "cost_model", "oracle", "n_blocks", "num_platforms",
-        "action_to_decision", "decision_to_action",
+        "action_to_decision", "decision_to_action", "ratio_features",
     )  # fmt: skip
 
     @property
