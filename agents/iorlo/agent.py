@@ -538,7 +538,8 @@ class IoRLO(CheckpointMixin):
         return self.actor.forward(x).cpu().numpy()  # (no module call: hooks unused)
 
     def predict(self, obs: Any, deterministic: bool = True) -> np.ndarray:
-        """Action(s) for ``obs`` ``(obs_dim,)`` or ``(B, obs_dim)``: float32 in ``[0, 1]``.
+        """Action(s) for the env's observation ``obs`` ``(D,)`` or a batch ``(B, D)``
+        (without the log ratios, which are appended here): float32 in ``[0, 1]``.
 
         ``deterministic=False`` adds exploration noise: Gaussian with the current σ per block
         (also for OU, a per-episode process) plus the ``noise_common`` shift.
