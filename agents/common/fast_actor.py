@@ -297,9 +297,9 @@ class NumpyActor:
         log_idx = spec.get("log_inputs")
         self._log_idx = None
         if log_idx is not None:
-            log_idx = np.asarray(log_idx.cpu() if isinstance(log_idx, torch.Tensor) else log_idx)
+            log_idx = _indices(log_idx).numpy()
             k = log_idx.size
-            if log_idx.ndim != 1 or not 0 < k < self.in_dim or log_idx.dtype.kind not in "iu":
+            if log_idx.ndim != 1 or not 0 < k < self.in_dim:
                 raise ValueError(
                     f"log_inputs must be 1-D integer indices, fewer than the {self.in_dim} "
                     f"inputs, got {log_idx!r}"
@@ -309,7 +309,7 @@ class NumpyActor:
                     f"log_inputs must index the observation's {self.in_dim - k} entries, got "
                     f"{log_idx.tolist()}"
                 )
-            self._log_idx = log_idx.astype(np.int64)
+            self._log_idx = log_idx
         #: the observation size (without the appended log ratios)
         self.obs_dim = self.in_dim - (0 if self._log_idx is None else self._log_idx.size)
         self.out_dim = int(Ws[-1].shape[0])

@@ -333,7 +333,7 @@ class IoRLO(CheckpointMixin):
     """
 
     algo: ClassVar[str] = ALGO  # also IoRLO+'s (its checkpoints are IoRLO checkpoints)
-    # files saved before jump_candidates existed jumped between whole-model placements only
+    # files saved before these fields existed: whole-model jumps, the observation alone
     config_fields_before: ClassVar[Mapping[str, Any]] = {
         "jump_candidates": "whole",
         "log_inputs": "none",
@@ -365,9 +365,13 @@ class IoRLO(CheckpointMixin):
         base = env.unwrapped
         params = getattr(base, "params", None)  # a partitioning env's (its vector env's too)
         version = getattr(params, "version", 0)
+
+        def auto(value: Any, v1: Any, v0: Any) -> Any:  # an "auto" field: v1's or v0's value
+            return value if value != "auto" else v1 if version >= 1 else v0
+
         #: observation entries whose log ratios are appended to the networks' input (None: off)
         self._log_idx: np.ndarray | None = None
-        if cfg.log_inputs == "ratios" or (cfg.log_inputs == "auto" and version >= 1):
+        if auto(cfg.log_inputs, "ratios", "none") == "ratios":
             idx = getattr(base, "ratio_features", None)
             if idx is None:
                 raise ValueError(
@@ -403,20 +407,10 @@ class IoRLO(CheckpointMixin):
             self._midpoints_np = self._midpoints.cpu().numpy()
             self._choices = torch.arange(self.num_choices, device=self.device)
         self.logger = logger if logger is not None else RunLogger(None)
-        self._log_reward = cfg.reward_transform == "log" or (
-            cfg.reward_transform == "auto" and version >= 1
-        )
-        self._hidden_critic = (
-            cfg.hidden_critic
-            if cfg.hidden_critic != "auto"
-            else V1_HIDDEN_CRITIC
-            if version >= 1
-            else V0_HIDDEN_CRITIC
-        )
+        self._log_reward = auto(cfg.reward_transform, "log", "none") == "log"
+        self._hidden_critic = auto(cfg.hidden_critic, V1_HIDDEN_CRITIC, V0_HIDDEN_CRITIC)
         if self.thresholds is not None:
-            two = cfg.jump_candidates == "two_segment" or (
-                cfg.jump_candidates == "auto" and version >= 1
-            )
+            two = auto(cfg.jump_candidates, "two_segment", "whole") == "two_segment"
             # the fixed placements (C, n): the P whole-model ones first, then (two_segment)
             # every one-cut placement; jumps score the first P and a sample of the rest
             self._placements = fixed_placements(self.act_dim, self.num_choices, two).to(self.device)
