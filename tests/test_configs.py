@@ -235,6 +235,19 @@ def test_bad_values_fail_with_a_message(cfg_factory, overrides, message):
         validate(cfg_factory(*overrides))
 
 
+def test_rllib_agent_without_ray_names_the_extra(cfg_factory, monkeypatch):
+    """`make run` installs the core dependencies only: an RLlib agent then fails in validation
+    with the extra to install, not with a ModuleNotFoundError from inside training."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "ray" else find_spec(name, *a)
+    )
+    with pytest.raises(ConfigError, match=r"agent=rllib_ppo needs Ray RLlib.*\.\[rllib\]"):
+        validate(cfg_factory("agent=rllib_ppo"))
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

@@ -30,6 +30,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import os
@@ -280,6 +281,11 @@ class RLlibRunner(Runner):
     @classmethod
     def validate_agent(cls, agent: dict[str, Any], env_name: str) -> None:
         super().validate_agent(agent, env_name)
+        if importlib.util.find_spec("ray") is None:  # `make run` installs the core only
+            raise ConfigError(
+                f"agent={agent['name']} needs Ray RLlib, which is not installed: "
+                "pip install -e '.[rllib]' (make test installs every extra)"
+            )
         algo, kind = agent["algo"], agent["action_space"]
         if kind not in ALGOS[algo]:
             raise ConfigError(
