@@ -351,7 +351,7 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         how = (
             "Regenerate: `python benchmarks/generalisation.py --suite robustness --scenario mec "
             "--agents dp_forecast dp_distill --frames 100000`, `... --suite robustness --scenario mec "
-            "--agents iorlo_plus --seeds 0`, then `... --suite robustness --scenario mec "
+            "--agents iorlo_plus --seeds 0 1 2`, then `... --suite robustness --scenario mec "
             "--render --doc docs/results.md`. "
         )
         nets_doc = (
