@@ -186,6 +186,34 @@ def test_generalisation_variants_and_blocks_of_their_own(tmp_path):
     assert "| iorlo_plus_prev/seed0 | 40 | 0.9950 | 1/1 |" in block
 
 
+def test_generalisation_summary_has_the_references_and_a_fixed_pair_order():
+    """Each pair's summary starts with dp_measured and the oracle on the same columns as the
+    agents (what the targets ask there), and the pairs come MEC then D2D in DNNS order,
+    whatever order the runs wrote them in."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import generalisation as gen
+
+    def pair(dp_gap):
+        e = {"hardness": {"best_constant_gap": 0.1, "heuristics": {"self": 0.05}},
+             "dp_measured": {"cost": 100.0 * (1 + dp_gap), "gap": dp_gap},
+             "oracle": {"cost": 100.0}, "agent/seed0": {"cost": 103.0, "gap": 0.03}}  # fmt: skip
+        return {"networks": {"n1": e}, "train_s": {"agent/seed0": 2.0}}
+
+    results = {"d2d/alexnet": pair(0.02), "mec/vgg16": pair(0.02), "mec/alexnet": pair(0.04)}
+    args = argparse.Namespace(
+        suite="test", observe="measured", dp_features=False, block=None,
+        markers=("<!-- gen:begin -->", "<!-- gen:end -->"), episodes=3, seed=1, frames=40,
+    )  # fmt: skip
+    block = gen.render(results, args)
+    order = [line for line in block.splitlines() if line.startswith("#### ")]
+    assert order == ["#### mec/alexnet", "#### mec/vgg16", "#### d2d/alexnet"]
+    mec_alexnet = block.split("#### mec/vgg16")[0]
+    # dp_measured: 104 / 104, (1.04) / (1.1) = 0.945, 4 - 5 = -1 point from the heuristic
+    assert "| dp_measured (reference) | – | 1.0000 | 1/1 | 0.945 | -1.00 | – |" in mec_alexnet
+    assert "| oracle (clairvoyant) | – | 0.9615 | 1/1 | 0.909 | -5.00 | – |" in mec_alexnet
+    assert "| agent/seed0 | 40 | 0.9904 | 1/1 | 0.936 | -2.00 | 2 |" in mec_alexnet
+
+
 def _report_modules():
     """benchmarks/report/ (its modules import the sibling benchmark scripts)."""
     if str(ROOT / "benchmarks") not in sys.path:
