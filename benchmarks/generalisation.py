@@ -291,20 +291,32 @@ def _pair_order(key: str) -> tuple[int, int, str]:
     return s, d, key
 
 
+def _metrics(res: dict[str, Any], got: dict[str, dict[str, float]]) -> dict[str, float]:
+    """A policy's numbers over a pair's networks (``got[network]``: its ``cost`` and
+    ``gap``): mean gap, mean cost ratio to ``dp_measured``, networks at or below it, mean
+    cost vs each network's best constant, worst gap minus the best heuristic's."""
+    nets = res["networks"]
+    cost = np.array([got[n]["cost"] for n in nets])
+    gap = np.array([got[n]["gap"] for n in nets])
+    dpm = np.array([nets[n]["dp_measured"]["cost"] for n in nets])
+    const = np.array([nets[n]["hardness"]["best_constant_gap"] for n in nets])
+    heur = np.array([_best_heuristic(nets[n])[0] for n in nets])
+    return {
+        "gap": float(gap.mean()),
+        "ratio": float(np.mean(cost / dpm)),
+        "below": int(sum(_at_or_below(c, d) for c, d in zip(cost, dpm, strict=True))),
+        "vs_constant": float(np.mean((1 + gap) / (1 + const))),
+        "worst": float(np.max(gap - heur)),
+    }
+
+
 def _summary_row(
     res: dict[str, Any], name: str, got: dict[str, dict[str, float]], frames: str, train: str
 ) -> str:
     """One row of a pair's summary: ``got[network]`` holds a policy's ``cost`` and ``gap``."""
-    nets = list(res["networks"])
-    r = [got[n]["cost"] / res["networks"][n]["dp_measured"]["cost"] for n in nets]
-    bc = [(1 + got[n]["gap"]) / (1 + res["networks"][n]["hardness"]["best_constant_gap"])
-          for n in nets]  # fmt: skip
-    worst = max(got[n]["gap"] - _best_heuristic(res["networks"][n])[0] for n in nets)
-    below = sum(
-        _at_or_below(got[n]["cost"], res["networks"][n]["dp_measured"]["cost"]) for n in nets
-    )
-    return (f"| {name} | {frames} | {np.mean(r):.4f} | {below}/{len(r)} | "
-            f"{np.mean(bc):.3f} | {100 * worst:+.2f} | {train} |")  # fmt: skip
+    m = _metrics(res, got)
+    return (f"| {name} | {frames} | {m['ratio']:.4f} | {m['below']}/{len(res['networks'])} | "
+            f"{m['vs_constant']:.3f} | {100 * m['worst']:+.2f} | {train} |")  # fmt: skip
 
 
 def _best_heuristic(entry: dict[str, Any]) -> tuple[float, str]:
@@ -344,17 +356,16 @@ def robustness_reading(results: dict[str, Any]) -> list[str]:
                 continue
             seeds.update(int(t.split("/seed")[1]) for t in tags)
             frames.update(res["frames"][t] for t in tags if t in res.get("frames", {}))
-            ent = [res["networks"][n] for n in nets]
-            gaps = [100 * np.mean([e[t]["gap"] for e in ent]) for t in tags]
-            ratio = [np.mean([e[t]["cost"] / e["dp_measured"]["cost"] for e in ent]) for t in tags]
-            below = [sum(_at_or_below(e[t]["cost"], e["dp_measured"]["cost"]) for e in ent)
-                     for t in tags]  # fmt: skip
-            worst = [100 * max(e[t]["gap"] - _best_heuristic(e)[0] for e in ent) for t in tags]
-            dp = 100 * np.mean([e["dp_measured"]["gap"] for e in ent])
+            m = [_metrics(res, {n: res["networks"][n][t] for n in nets}) for t in tags]
+            gaps = [100 * x["gap"] for x in m]
+            ratio = [x["ratio"] for x in m]
+            below = [x["below"] for x in m]
+            worst = [100 * x["worst"] for x in m]
+            dp = 100 * np.mean([res["networks"][n]["dp_measured"]["gap"] for n in nets])
             parts.append(
                 f"{dnn_label(key.split('/')[1])} gap {_span(gaps, '.2f')}% (`dp_measured` "
                 f"{dp:.2f}%), cost vs `dp_measured` {_span(ratio, '.4f')}, at or below it on "
-                f"{_span(below, 'd')} of {len(ent)} traces, worst trace "
+                f"{_span(below, 'd')} of {len(nets)} traces, worst trace "
                 f"{_span(worst, '+.2f')} points from the best heuristic"
             )
         seed_txt = ", ".join(str(x) for x in sorted(seeds))

@@ -212,6 +212,9 @@ def test_generalisation_summary_has_the_references_and_a_fixed_pair_order():
     assert "| dp_measured (reference) | – | 1.0000 | 1/1 | 0.945 | -1.00 | – |" in mec_alexnet
     assert "| oracle (clairvoyant) | – | 0.9615 | 1/1 | 0.909 | -5.00 | – |" in mec_alexnet
     assert "| agent/seed0 | 40 | 0.9904 | 1/1 | 0.936 | -2.00 | 2 |" in mec_alexnet
+    # with the current state dp_measured is the oracle: one reference row, not two
+    current = gen.render(results, argparse.Namespace(**{**vars(args), "observe": "current"}))
+    assert "| dp_measured (reference) |" in current and "oracle (clairvoyant)" not in current
 
 
 def _report_modules():
