@@ -57,14 +57,14 @@ def main() -> None:
         t_cpu, t_wall = time.thread_time(), time.perf_counter()
         agent.learn(args.frames)
         cpu, wall = time.thread_time() - t_cpu, time.perf_counter() - t_wall
+        digest = hashlib.sha256()  # the training result, before the timed updates change it
+        for p in agent.actor.parameters():
+            digest.update(p.detach().cpu().numpy().tobytes())
         batch = agent.buffer.sample(agent.config.batch_size, np.random.default_rng(0))
         t_upd = time.thread_time()
         for _ in range(args.updates):
             agent.update(batch)
         upd_ms = (time.thread_time() - t_upd) / max(args.updates, 1) * 1e3
-    digest = hashlib.sha256()
-    for p in agent.actor.parameters():
-        digest.update(p.detach().cpu().numpy().tobytes())
     print(
         f"{cfg.agent.name} on {cfg.env.tag}: {args.frames} frames after {args.warmup}; "
         f"agent built in {build_s:.2f} s CPU\n"

@@ -344,9 +344,10 @@ def test_fixed_placements_are_the_whole_model_then_every_one_cut_placement():
     assert fixed_placements(1, 2, two_segment=True).tolist() == [[0], [1]]  # no cut in 1 block
 
 
-def test_v1_defaults_two_segment_jumps_and_two_layer_critics():
-    """IoRLO+'s jump_candidates and hidden_critic "auto": one-cut placements and two hidden
-    layers on v1; whole-model placements and one layer of 128 on v0 (earlier results kept)."""
+def test_v1_defaults_two_segment_jumps_and_two_layer_networks():
+    """IoRLO+'s jump_candidates, hidden_critic and hidden_actor "auto": one-cut placements and
+    two hidden layers of 64 in both networks on v1; whole-model placements, one critic layer
+    of 128 and the paper's actor layer of 50 on v0 (earlier results kept)."""
     v1 = gym.make("EdgeRL/MECPartition-v1", dnn="lenet", network="mixture_synthetic")
     v0 = gym.make(MEC, dnn="lenet")
     plus1, plus0 = IoRLOPlus(v1), IoRLOPlus(v0)
@@ -356,11 +357,17 @@ def test_v1_defaults_two_segment_jumps_and_two_layer_critics():
     layers = [tuple(w.shape[1:]) for w in plus1.critics.weights]  # (members, out, in)
     assert layers == [(64, plus1.obs_dim + n * P), (64, 64), (1, 64)]
     assert [tuple(w.shape[1:2]) for w in plus0.critics.weights] == [(128,), (1,)]
+    assert [m.out_features for m in plus1.actor.linears()] == [64, 64, n]
+    assert [m.out_features for m in plus0.actor.linears()] == [50, plus0.act_dim]
+    assert [m.out_features for m in IoRLO(v1).actor.linears()] == [50, n]  # the paper's
+    assert [m.out_features for m in IoRLOPlus(v1, hidden_actor=32).actor.linears()] == [32, n]
     assert IoRLOPlus(v1, hidden_critic=32, jump_candidates="whole")._placements.shape[0] == P
     with pytest.raises(ValueError, match="jump_candidates must be one of"):
         IoRLOConfig(jump_candidates="all")
     with pytest.raises(ValueError, match="hidden_critic must be"):
         IoRLOConfig(hidden_critic="wide")
+    with pytest.raises(ValueError, match="hidden_actor must be"):
+        IoRLOConfig(hidden_actor="wide")
 
 
 def test_two_segment_exploration_tries_one_cut_placements():
