@@ -161,43 +161,55 @@ def _np(x: Any) -> np.ndarray | None:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
+_LOG_LO, _LOG_HI = np.float32(LOG_RATIO_EPS), np.float32(1.0 - LOG_RATIO_EPS)
+
+
 def _mlp_decide_py(
-    x: np.ndarray,  # (D,) float32 observation
+    x: np.ndarray,  # (D - k,) float32 observation
     params: np.ndarray,  # float32: per layer W^T (in * out, row-major) and b (out); lo, hi (D)
     layout: np.ndarray,  # int64: [L, clip (0/1), D, width_1, ..., width_L]
     th: np.ndarray,  # (K,) float32 logit thresholds, increasing
     dec: np.ndarray,  # (width_L,) int64 out: number of thresholds each logit reaches
+    log_idx: np.ndarray,  # (k,) int64: entries whose log ratios follow the observation
 ) -> None:
     """:meth:`NumpyActor.decide` of a ReLU MLP in one compiled pass (no numpy call per
-    layer). Float32 like the numpy path; the sums run in another order than BLAS's, so a
-    logit within float32 rounding of a threshold may fall on the other side."""
+    layer, nor for the log ratios of :func:`log_ratios`). Float32 like the numpy path; the
+    sums run in another order than BLAS's and the logarithms may round differently in the
+    last bit, so a logit within float32 rounding of a threshold may fall on the other side."""
     L, D = layout[0], layout[2]
+    k = log_idx.shape[0]
     width = 0
     for i in range(L + 1):
         width = max(width, layout[2 + i])
     a = np.empty(width, np.float32)
-    b = np.empty(width, np.float32)
     o_clip = 0
     for i in range(L):
         o_clip += layout[2 + i] * layout[3 + i] + layout[3 + i]
     for i in range(D):
-        v = x[i]
+        if i < D - k:
+            v = x[i]
+        else:  # log(v / (1 - v)) of an entry, v clipped as log_ratios does
+            u = min(max(x[log_idx[i - (D - k)]], _LOG_LO), _LOG_HI)
+            v = np.float32(np.log(u)) - np.float32(np.log1p(-u))
         if layout[1] != 0:  # np.clip(x, lo, hi)
             v = min(max(v, params[o_clip + i]), params[o_clip + D + i])
         a[i] = v
     off = 0
     for layer in range(L):
         n_in, n_out = layout[2 + layer], layout[3 + layer]
-        for j in range(n_out):
-            b[j] = 0.0
+        b = np.zeros(n_out, np.float32)
         for i in range(n_in):  # the inner loop runs over outputs: SIMD without reordering
             ai = a[i]
-            row = off + i * n_out
+            if ai == 0.0:  # adds exactly 0 (finite weights): ReLU zeros, zero features
+                continue
+            # a slice of the row: the loop vectorises (indexing params directly did not)
+            w = params[off + i * n_out : off + (i + 1) * n_out]
             for j in range(n_out):
-                b[j] += params[row + j] * ai
+                b[j] += w[j] * ai
         off += n_in * n_out
+        bias = params[off : off + n_out]
         for j in range(n_out):
-            v = b[j] + params[off + j]
+            v = b[j] + bias[j]
             if layer < L - 1:
                 a[j] = v if not v < 0.0 else np.float32(0.0)  # relu (keeps NaN)
             else:
@@ -215,7 +227,7 @@ def _mlp_decide_signatures() -> list[Any]:
     t = kernels.numba.types
     f4, i8 = t.float32[::1], t.int64[::1]
     x_ro = t.Array(t.float32, 1, "C", readonly=True)
-    return [t.void(x, f4, i8, f4, i8) for x in (f4, x_ro)]
+    return [t.void(x, f4, i8, f4, i8, i8) for x in (f4, x_ro)]
 
 
 # float32 C-contiguous observations only (others are converted first); None without numba
@@ -370,6 +382,9 @@ class NumpyActor:
             )
             if self._logit_th is not None:
                 self._th32 = np.array(self._logit_th, np.float32)
+            self._log_idx64 = np.ascontiguousarray(
+                np.zeros(0) if self._log_idx is None else self._log_idx, np.int64
+            )
         if self.batch_backend == "onnxruntime":
             self._ort = self._ort_session()  # errors now rather than at the first batch
 
@@ -565,13 +580,11 @@ class NumpyActor:
             x = obs if type(obs) is np.ndarray else np.asarray(obs, dtype=np.float32)
             if x.shape != (self.obs_dim,):
                 self._bad_obs(x, False)
-            if self._log_idx is not None:
-                x = log_ratios(x.astype(np.float32, copy=False), self._log_idx)
-            d = np.empty(self.out_dim, np.int64)
-            try:
-                _mlp_decide(x, self._params, self._layout, self._th32, d)
+            d, idx = np.empty(self.out_dim, np.int64), self._log_idx64
+            try:  # the log ratios are computed in the compiled call
+                _mlp_decide(x, self._params, self._layout, self._th32, d, idx)
             except TypeError:  # not float32 C-contiguous: convert
-                _mlp_decide(np.array(x, np.float32), self._params, self._layout, self._th32, d)
+                _mlp_decide(np.array(x, np.float32), self._params, self._layout, self._th32, d, idx)
             return d
         return discretise(self.logits(obs), th)
 

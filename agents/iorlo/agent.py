@@ -66,9 +66,9 @@ keeps the actor, the thresholds and the replay/target machinery and changes the 
 8. *A deeper actor on v1* (``hidden_actor="auto"``): two hidden layers of 64 on the v1
    envs, the paper's one layer of 50 on v0. With the current state, the one-layer actor
    stayed 1-2.6 points above the best heuristic on the randomised generator of MEC VGG-16
-   and MobileNet-V1, whose optimal cut moves with the links. With two layers the mean gap
-   on the unseen networks fell on 20 of 24 (pair, seed) runs (mean over the 8 pairs
-   0.34-0.46% against 0.50-0.62%, seeds 0-2) at about the same cost per update
+   and MobileNet-V1 (on VGG-16 also with twice the training frames). With two layers the
+   mean gap on the unseen networks fell on 20 of 24 (pair, seed) runs (mean over the 8
+   pairs 0.34-0.46% against 0.50-0.62%, seeds 0-2) at about the same cost per update
    (``docs/results.md`` section 7).
 
 With the default ``imitation_weight=10`` the jump/hold term dominates the actor loss; the
