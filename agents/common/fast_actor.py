@@ -65,6 +65,8 @@ AUTO_MIN_BATCH = 256
 _BLAS: Any = None  # the BLAS libraries loaded when first needed (numpy's included)
 #: :func:`log_ratios` clips its inputs to ``[LOG_RATIO_EPS, 1 - LOG_RATIO_EPS]`` (±13.8)
 LOG_RATIO_EPS = 1e-6
+# the clip bounds in float32, as both log_ratios and the compiled decide apply them
+_LOG_LO, _LOG_HI = np.float32(LOG_RATIO_EPS), np.float32(1.0 - LOG_RATIO_EPS)
 
 
 def log_ratios(obs: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -75,7 +77,7 @@ def log_ratios(obs: np.ndarray, index: np.ndarray) -> np.ndarray:
     ``log(x / a)``: the squash undone, so values far outside the training range (a 0.5 Mbps
     uplink, an RTT spike of seconds) stay apart where ``v`` itself saturates at 0 or 1.
     """
-    v = np.clip(obs[..., index], np.float32(LOG_RATIO_EPS), np.float32(1.0 - LOG_RATIO_EPS))
+    v = np.clip(obs[..., index], _LOG_LO, _LOG_HI)
     return np.concatenate([obs, np.log(v) - np.log1p(-v)], axis=-1, dtype=np.float32)
 
 
@@ -159,9 +161,6 @@ def _np(x: Any) -> np.ndarray | None:
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
     return np.ascontiguousarray(x, dtype=np.float32)
-
-
-_LOG_LO, _LOG_HI = np.float32(LOG_RATIO_EPS), np.float32(1.0 - LOG_RATIO_EPS)
 
 
 def _mlp_decide_py(
