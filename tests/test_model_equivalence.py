@@ -223,10 +223,10 @@ def dynamics_kernels(c: Case, mp) -> tuple[Any, Any, bool]:
         rng = np.random.default_rng(seed + 1)
         p, z, spike = link._p, link._z.copy(), link._spike.copy()
         out = np.empty_like(z)
-        scratch = np.empty((2, *z.shape))
+        scratch = np.empty_like(z)
         args = (p, z, spike) if draw else (p, z, spike, rng.standard_normal(z.shape))
         if draw:
-            kernels.lognormal_ar_draw(rng, *args, link._floor, link._cap, 0.5, out, *scratch)
+            kernels.lognormal_ar_draw(rng, *args, link._floor, link._cap, 0.5, out, scratch)
         else:
             u = rng.random(z.shape)
             kernels.lognormal_ar_step(*args, u, link._floor, link._cap, 0.5, out)

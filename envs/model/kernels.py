@@ -73,14 +73,16 @@ def _chain_row_py(
     ``bl``, ``bs``: the rows of the links and of ``sp``), in chain order (the scalar path's
     operations). Branch-free: a transfer term is computed for every block and added only
     where the platform changes (``t + 0.0`` is ``t``; the sums never hold -0.0), which
-    spares the mispredicted branches of random decisions (~2x at thousands of copies)."""
+    spares the mispredicted branches of random decisions (~2x at thousands of copies).
+    The platforms index as unsigned integers: numba wraps negative signed indices, two more
+    instructions per lookup (platforms are never negative; ~15% of a D2D frame)."""
     T = 0.0
     E = 0.0
     D = 0.0
-    prev = 0
+    prev = np.uint64(0)
     n = s.shape[1]
     for i in range(n):
-        si = s[b, i]
+        si = np.uint64(s[b, i])
         t = blk_lat[i] * sp[bs, si]
         e = blk_en[i] * d_energy  # (computed either way: a select, not a branch)
         e = e if si == 0 else 0.0
@@ -154,11 +156,15 @@ def _d2d_observe(
 ) -> None:
     """The D2D observation (layout: :class:`envs.partition.sim.D2DSim`) of every copy.
 
-    Written as ``out[b, k]`` stores with one loop per quantity (no row views, the ``d_u``
-    and ``d_h`` compute columns in separate loops): numba vectorises these, twice as fast
-    as one loop over both columns through a row view; the same values."""
+    Written as ``out[b, k]`` stores with one loop per quantity (no row views): numba
+    vectorises these, twice as fast as one loop over both columns through a row view. The
+    ``d_u`` and ``d_h`` compute columns are squashed into contiguous scratch first (the
+    divisions vectorise there, not in the observation's interleaved columns) and then
+    interleaved; the same values."""
     num, n, m = out.shape[0], latency.shape[0], status.shape[1]
     D = out.shape[1]
+    cu = np.empty(n)
+    ch = np.empty(n)
     for b in range(num):
         for k in range(D):
             out[b, k] = template[k]
@@ -173,10 +179,13 @@ def _d2d_observe(
         out[b, 4] = 1.0 if has[b] else 0.0
         for i in range(n):
             c = latency[i] * du
-            out[b, cs_start + 2 * i] = c / (c + compute_scale)
+            cu[i] = c / (c + compute_scale)
         for i in range(n):
             c = latency[i] * dh
-            out[b, cs_start + 2 * i + 1] = c / (c + compute_scale)
+            ch[i] = c / (c + compute_scale)
+        for i in range(n):
+            out[b, cs_start + 2 * i] = cu[i]
+            out[b, cs_start + 2 * i + 1] = ch[i]
         sel = selected[b] if has[b] else -1
         for j in range(m):
             st = status[b, j]
@@ -236,6 +245,25 @@ def _mec_observe(
 mec_observe = _jit(_mec_observe, error_model="numpy")
 
 
+def _ar_entry_py(
+    z: float, eps: float, u: float, spiking: bool, p0: float, p1: float, p2: float, p3: float,
+    p4: float, p5: float, lo: float, hi: float, stay: float,
+) -> tuple[float, bool, float]:  # fmt: skip
+    """One entry of :func:`_lognormal_ar_step` (its arguments' ``[r, f]`` entries, ``p0..p5``
+    = ``p[:, r, f]``): the new AR state, spike state and value. Scalars only: an inlined
+    helper taking the arrays would count references on every entry."""
+    zz = z * p2 + eps * p3
+    s = u < (stay if spiking else p4)
+    x = p1 * zz + p0
+    if s:
+        x += p5
+    x = np.exp(x)
+    return zz, s, min(max(x, lo), hi)
+
+
+_ar_entry = _jit(_ar_entry_py, inline=True)
+
+
 def _lognormal_ar_step(
     p: np.ndarray,  # (6, N, F): log mean - sigma^2/2, sigma, rho, sqrt(1-rho^2), p_on, log factor
     z: np.ndarray,  # (N, F) AR(1) state, updated in place
@@ -251,15 +279,10 @@ def _lognormal_ar_step(
     N, F = z.shape
     for r in range(N):
         for f in range(F):
-            zz = z[r, f] * p[2, r, f] + eps[r, f] * p[3, r, f]
-            z[r, f] = zz
-            s = u[r, f] < (stay if spike[r, f] else p[4, r, f])
-            spike[r, f] = s
-            x = p[1, r, f] * zz + p[0, r, f]
-            if s:
-                x += p[5, r, f]
-            x = np.exp(x)
-            out[r, f] = min(max(x, floor[f]), cap[f])
+            z[r, f], spike[r, f], out[r, f] = _ar_entry(
+                z[r, f], eps[r, f], u[r, f], spike[r, f], p[0, r, f], p[1, r, f], p[2, r, f],
+                p[3, r, f], p[4, r, f], p[5, r, f], floor[f], cap[f], stay,
+            )  # fmt: skip
 
 
 lognormal_ar_step = _jit(_lognormal_ar_step)
@@ -299,7 +322,9 @@ def _trace_step(
 ) -> None:
     """One step of :class:`envs.mixture.TraceBank` (``idx = nxt[idx]``, then a gather).
     With ``take``, every copy advances but only the ``take`` entries of ``out`` are written
-    (a network mixture's trace rows, into the mixture's values)."""
+    (a network mixture's trace rows, into the mixture's values). The ``take`` entries are
+    written by a select, not a branch: a mixture's rows are traced at random, so a branch
+    mispredicts about every other row (a third of the kernel's time)."""
     N, F = out.shape
     some = take.shape[0] > 0
     for r in range(N):
@@ -307,10 +332,10 @@ def _trace_step(
             for f in range(F):
                 out[r, f] = np.nan
         for j in range(cols.shape[0]):
+            c = cols[j]
             i = nxt[idx[r, j]]
             idx[r, j] = i
-            if not some or take[r, cols[j]]:
-                out[r, cols[j]] = flat[i]
+            out[r, c] = flat[i] if not some or take[r, c] else out[r, c]
 
 
 trace_step = _jit(_trace_step)
@@ -331,19 +356,21 @@ def _lognormal_ar_draw(
     stay: float,
     out: np.ndarray,
     eps: np.ndarray,  # (N, F) scratch
-    u: np.ndarray,  # (N, F) scratch
 ) -> None:
     """:func:`_lognormal_ar_step` with its draws (``standard_normal((N, F))``, then
-    ``random((N, F))``) taken here from ``rng`` into the caller's scratch: the same values in
-    the same order, about twice as fast as numpy's at thousands of copies."""
+    ``random((N, F))``) taken here from ``rng``: the same values in the same order, about
+    twice as fast as numpy's at thousands of copies. The normals go to the caller's scratch
+    first; each uniform is drawn where its entry is stepped (no pass over a stored array)."""
     N, F = z.shape
     for r in range(N):
         for f in range(F):
             eps[r, f] = rng.standard_normal()
     for r in range(N):
         for f in range(F):
-            u[r, f] = rng.random()
-    lognormal_ar_step(p, z, spike, eps, u, floor, cap, stay, out)
+            z[r, f], spike[r, f], out[r, f] = _ar_entry(
+                z[r, f], eps[r, f], rng.random(), spike[r, f], p[0, r, f], p[1, r, f],
+                p[2, r, f], p[3, r, f], p[4, r, f], p[5, r, f], floor[f], cap[f], stay,
+            )  # fmt: skip
 
 
 lognormal_ar_draw = _jit(_lognormal_ar_draw)
@@ -463,33 +490,38 @@ def _select_candidates(
     selected: np.ndarray,  # (num,) int: previous pick in, new pick out (-1: none usable)
 ) -> None:
     """:meth:`envs.partition.collaborators.CollaboratorPool._select` in one pass (same
-    arithmetic: score = s/max(s) + b/max(b) + 1/max(l, 1e-9) over usable candidates)."""
+    arithmetic: score = s/max(s) + b/max(b) + 1/max(l, 1e-9) over usable candidates).
+
+    Branch-free over the candidates: every candidate's terms are computed and the unusable
+    ones masked out (a ``1e-300`` to the maxima, which start there; never picked), since a
+    branch on the random status mispredicts about once per row (~1.6x faster at thousands
+    of copies; availabilities and own factors are positive, so every division is finite)."""
     num, m = status.shape
     has_own = own.shape[0] > 0
+    sv = np.empty(m)
     for r in range(num):
         s_max = 1e-300
         b_max = 1e-300
         for j in range(m):
-            if status[r, j] == available:
-                s = avail[r, j] / own[r, j] if has_own else avail[r, j]
-                s_max = max(s_max, s)
-                b_max = max(b_max, links[r * m + j, ib])
+            ok = status[r, j] == available
+            s = avail[r, j] / own[r, j] if has_own else avail[r, j]
+            sv[j] = s
+            s_max = max(s_max, s if ok else 1e-300)
+            b_max = max(b_max, links[r * m + j, ib] if ok else 1e-300)
         pick = -1
         best = -np.inf
         for j in range(m):
-            if status[r, j] == available:
-                s = avail[r, j] / own[r, j] if has_own else avail[r, j]
-                score = s / s_max + links[r * m + j, ib] / b_max
-                score += 1.0 / max(links[r * m + j, il], 1e-9)
-                if score > best:
-                    pick = j
-                    best = score
+            score = sv[j] / s_max + links[r * m + j, ib] / b_max
+            score += 1.0 / max(links[r * m + j, il], 1e-9)
+            better = (status[r, j] == available) & (score > best)
+            pick = j if better else pick
+            best = score if better else best
         prev = selected[r]
         if not (sticky and prev >= 0 and status[r, prev] == available):
             selected[r] = pick
 
 
-select_candidates = _jit(_select_candidates)
+select_candidates = _jit(_select_candidates, error_model="numpy")
 
 
 def _d2d_selected(
@@ -890,6 +922,7 @@ def _frame_outcome(
     work = np.empty(2 * P * P + 3 * P)
     choice = np.empty(n * P, dtype=np.int64)
     odec = np.empty(n, dtype=np.int64)
+    k0, lat0, pw0 = k[0], lat[0], pw[0]  # views made once: one per row costs refcounting
     has_avail = avail.shape[0] > 0
     for b in range(B):
         off = has_avail and not avail[b]
@@ -904,7 +937,7 @@ def _frame_outcome(
             dist[b, p] = c / n
             rest -= c
         dist[b, 0] = rest / n
-        _link_matrices(values, b, lscale, k[0], lat[0], pw[0])
+        _link_matrices(values, b, lscale, k0, lat0, pw0)
         T, E, D = _chain_row(dec, b, k, lat, pw, 0, sp, b, blk_lat, blk_en, gin, gout, w,
                              d_energy)  # fmt: skip
         cost = T + eta_e * E + eta_d * D
@@ -916,7 +949,7 @@ def _frame_outcome(
             if off:  # all-local is the only feasible decision
                 out[4, b] = cost
             else:
-                out[4, b] = _dp_chain(k[0], lat[0], pw[0], sp[b], tab, work, choice, odec)
+                out[4, b] = _dp_chain(k0, lat0, pw0, sp[b], tab, work, choice, odec)
     return 0
 
 
