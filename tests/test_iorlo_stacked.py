@@ -261,3 +261,21 @@ def test_candidate_scores_share_the_observation_projection():
         )
         torch.testing.assert_close(crit.from_first_layer(z), crit(obs, dec))
     assert math.isclose(float(agent._midpoints[1]), 0.5)
+
+
+@pytest.mark.parametrize("members", [1, 2])
+@pytest.mark.parametrize("hidden", [30, (16, 8), (64, 64)])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_member_major_scoring_equals_side_by_side(members, hidden, activation):
+    """``from_first_layer_members`` (the candidate scoring's layout) gives the values of
+    ``from_first_layer`` bit for bit, and overwrites only its input."""
+    torch.manual_seed(1)
+    stack = CriticStack(7, 5, hidden, activation, members=members)
+    x = torch.cat([torch.randn(300, 7), torch.rand(300, 5)], 1)
+    with torch.no_grad():
+        z = stack.first_layer(x)  # (N, K * h)
+        ref = stack.from_first_layer(z)  # (N, K)
+        zk = z.view(300, members, -1).transpose(0, 1).contiguous()  # (K, N, h)
+        q = stack.from_first_layer_members(zk)
+    assert q.shape == (members, 300)
+    assert torch.equal(q.T, ref)

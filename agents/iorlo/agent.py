@@ -99,7 +99,8 @@ Implementation (speed; issue #16): the critics are one :class:`~agents.iorlo.net
 (TD3's twins as stacked weights: one forward and one backward serve both); the critic loss
 and, with the decision critic, the actor loss are backpropagated by hand (no autograd graph;
 IoRLO's actor on the action critic keeps autograd), the imitation candidates share the
-observation's part of the critics' first layer, and Adam is
+observation's part of the critics' first layer and are scored critic by critic in one
+member-major buffer (no transposes), and Adam is
 :class:`~agents.iorlo.optim.FusedAdam` (torch's fused kernel without ``torch.optim``'s
 per-step overhead and its ``torch._dynamo`` import). IoRLO (one critic) trains bit for bit
 as before; IoRLO+'s rounding differs (its results changed within the seed spread).
@@ -729,15 +730,19 @@ class IoRLO(CheckpointMixin):
         else:
             cut = torch.arange(P, C, device=self.device).expand(B, m)
         scored = torch.cat([self._choices.expand(B, P), cut], 1)  # (B, P + m)
-        # per state: [replayed, scored fixed ones, actor's own], written in place into a
-        # buffer kept between updates (no allocation of B (P + m + 2) K h floats)
-        z = self._candidate_buffer(B, P + m + 2, z_obs.shape[1])
-        torch.add(z_obs, z_dec[:B], out=z[:, 0])
-        torch.add(z_obs.unsqueeze(1), z_dec[B:][scored], out=z[:, 1:-1])
-        torch.add(z_obs, z_dec[B + C :], out=z[:, -1])
-        q = crit.from_first_layer(z.view(B * (P + m + 2), -1), inplace=True).view(B, P + m + 2, -1)
-        q_cand = q[:, :-1].amin(-1)  # (B, 1 + P + m): the lower critic
-        q_pi = q[:, -1].amax(-1)  # (B,): the higher critic
+        # per critic and state: [replayed, scored fixed ones, actor's own], written in place
+        # into a member-major buffer kept between updates (no allocation of B (P + m + 2) K h
+        # floats; CriticStack.from_first_layer_members scores it without transposes)
+        K, S = crit.members, P + m + 2
+        z = self._candidate_buffer(K, B, S, z_obs.shape[1] // K)
+        z_obs_k = z_obs.view(B, K, -1).transpose(0, 1)  # (K, B, h) views
+        z_dec_k = z_dec.view(z_dec.shape[0], K, -1).transpose(0, 1)
+        torch.add(z_obs_k, z_dec_k[:, :B], out=z[:, :, 0])
+        torch.add(z_obs_k.unsqueeze(2), z_dec_k[:, B:][:, scored], out=z[:, :, 1:-1])
+        torch.add(z_obs_k, z_dec_k[:, B + C :], out=z[:, :, -1])
+        q = crit.from_first_layer_members(z.view(K, B * S, -1)).view(K, B, S)
+        q_cand = q[:, :, :-1].amin(0)  # (B, 1 + P + m): the lower critic
+        q_pi = q[:, :, -1].amax(0)  # (B,): the higher critic
         best_q, best = q_cand.max(1)
         jump = best_q > q_pi
         # the chosen decision's platforms: the replayed action's, a fixed placement's, or

@@ -175,15 +175,38 @@ class CriticStack(nn.Module):
         w = w.reshape(-1, w.shape[-1])  # (K * out, D): a view
         return F.linear(x, w, self._b[0].view(-1) if bias else None)
 
-    def from_first_layer(self, z: torch.Tensor, inplace: bool = False) -> torch.Tensor:
-        """``Q_k`` ``(N, K)`` from the first layer's pre-activations ``z`` ``(N, K * hidden)``
-        (``inplace``: apply the activation in ``z``, which needs no gradient)."""
-        h = self._act(z) if not inplace else (z.relu_() if self.activation == "relu" else z.tanh_())
+    def from_first_layer(self, z: torch.Tensor) -> torch.Tensor:
+        """``Q_k`` ``(N, K)`` from the first layer's pre-activations ``z`` ``(N, K * hidden)``."""
+        h = self._act(z)
         for i in range(1, len(self._w)):
             h = self._later_layer(h, i)
             if i < len(self._w) - 1:
                 h = self._act(h)
         return h
+
+    def from_first_layer_members(self, z: torch.Tensor) -> torch.Tensor:
+        """``Q_k`` ``(K, N)`` from the first layer's pre-activations in member-major layout
+        ``z`` ``(K, N, hidden)`` (``z[k]``: member ``k``'s), overwritten by the activations.
+
+        :meth:`from_first_layer`'s values with the members' axis first: every layer is one
+        batched product over contiguous ``(N, width)`` blocks, without the transposes and
+        copies of the side-by-side layout (what scoring many candidate decisions costs).
+        The same operations per member (``baddbmm`` blocks, ``mv`` for the output), so the
+        same values bit for bit."""
+        K, N = z.shape[0], z.shape[1]
+        h = z.relu_() if self.activation == "relu" else z.tanh_()
+        for i in range(1, len(self._w)):
+            w, b = self._w[i], self._b[i]
+            if K == 1:  # a plain linear, as _later_layer
+                h = F.linear(h[0], w[0], b[0]).unsqueeze(0)
+            elif w.shape[1] == 1:  # the output layer: one matrix-vector product per member
+                h = torch.stack([torch.mv(h[k], w[k, 0]) for k in range(K)]).unsqueeze(-1)
+                h.add_(b.unsqueeze(1))
+            else:
+                h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+            if i < len(self._w) - 1:
+                h = h.relu_() if self.activation == "relu" else h.tanh_()
+        return h.view(K, N)
 
     def _later_layer(self, h: torch.Tensor, i: int) -> torch.Tensor:
         """Layer ``i >= 1`` of every member: ``(N, K * in) -> (N, K * out)``."""
