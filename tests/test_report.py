@@ -382,6 +382,16 @@ def test_iorlo_target_against_a_commit_timed_in_the_same_run():
     )
     cell = render.measured(row)
     assert cell.startswith("1.36–2×, python train.py, 3,000 frames: 300–340 frames/s"), cell
+    # like for like: this tree with the commit's configuration, reported beside, not judged
+    st["measured"]["iorlo"]["like_for_like"] = {
+        "overrides": ["agent.hidden_critic=128"], "runs_frames_per_s": [300.0, 400.0]
+    }  # fmt: skip
+    row = {r["id"]: r for r in derive.speed_target_rows(T, st)}["iorlo_plus"]
+    assert row["value"] == 340 / 250 and row["met"] is False
+    cell = render.measured(row)
+    like = "with abc123's IoRLO+ configuration (agent.hidden_critic=128) 1.6–2×"
+    assert cell.endswith(like), cell
+    del st["measured"]["iorlo"]["like_for_like"]
     st["measured"]["iorlo"]["baseline"] = {"ref": "abc123", "not_measured": "no history"}
     row = {r["id"]: r for r in derive.speed_target_rows(T, st)}["iorlo_plus"]
     assert row["value"] == 1000 / 557 and row["before"]["value"] == 557

@@ -151,10 +151,10 @@ def iorlo_training(frames: int, seed: int = 0, **kwargs: Any) -> tuple[dict[str,
     return {"frames": frames}, agent, env
 
 
-def _train_py_sps(tree: Path, frames: int, seed: int) -> float:
-    """``python train.py`` (default agent and env) of the checkout ``tree`` for ``frames``
-    frames: the frames per second its ``metrics.json`` reports (``sps``: the training loop's
-    wall clock, its periodic evaluations included)."""
+def _train_py_sps(tree: Path, frames: int, seed: int, overrides: Sequence[str] = ()) -> float:
+    """``python train.py`` (default agent and env, plus ``overrides``) of the checkout
+    ``tree`` for ``frames`` frames: the frames per second its ``metrics.json`` reports
+    (``sps``: the training loop's wall clock, its periodic evaluations included)."""
     import subprocess
     import sys
     import tempfile
@@ -169,7 +169,7 @@ def _train_py_sps(tree: Path, frames: int, seed: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
         cmd = [sys.executable, "train.py", f"seed={seed}", f"run_dir={run_dir}",
-               f"train.total_steps={frames}", "train.progress=false"]  # fmt: skip
+               f"train.total_steps={frames}", "train.progress=false", *overrides]  # fmt: skip
         proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
         if proc.returncode != 0:  # say which tree failed and why, not just the exit status
             raise RuntimeError(f"python train.py in {tree} failed:\n{proc.stderr[-2000:]}")
@@ -196,8 +196,9 @@ def _export_commit(ref: str, dest: Path) -> str | None:
 
 
 def train_py_speed(
-    frames: int, seed: int = 0, baseline_ref: str | None = None, pairs: int = 2
-) -> dict[str, Any]:
+    frames: int, seed: int = 0, baseline_ref: str | None = None, pairs: int = 2,
+    baseline_config: Sequence[str] = (),
+) -> dict[str, Any]:  # fmt: skip
     """The issue's measurement: ``python train.py`` with the default agent and env (IoRLO+ on
     ``env=mec_v1``) for ``frames`` frames, seed ``seed``, in a subprocess (frames/s of
     training, :func:`_train_py_sps`).
@@ -207,7 +208,10 @@ def train_py_speed(
     ratio is measured on one machine in one run (a shared machine's speed drifts by tens of
     percent in minutes). ``frames_per_s`` is then the median of this tree's runs and
     ``baseline`` holds the commit's runs; without git history ``baseline`` says why not and
-    the report falls back to the fixed number of ``targets.json``."""
+    the report falls back to the fixed number of ``targets.json``. With ``baseline_config``
+    (the overrides that give this tree the commit's IoRLO+ configuration) each pair also
+    times this tree with them, like for like (``like_for_like``: the same work per frame
+    as the commit; the defaults changed since, for quality)."""
     import tempfile
 
     row: dict[str, Any] = {
@@ -229,16 +233,22 @@ def train_py_speed(
             return row
         for tree in (Path(tmp), ROOT):  # compile and cache both trees' numba kernels, untimed
             _train_py_sps(tree, 300, seed)
-        base, current = [], []
+        base, current, same = [], [], []
         for i in range(pairs):
             base.append(_train_py_sps(Path(tmp), frames, seed))
             current.append(_train_py_sps(ROOT, frames, seed))
+            like = ""
+            if baseline_config:
+                same.append(_train_py_sps(ROOT, frames, seed, baseline_config))
+                like = f"; with its configuration {same[-1]:,.0f} ({same[-1] / base[-1]:.2f}×)"
             print(f"  IoRLO+ python train.py, {frames} frames, pair {i + 1}: {baseline_ref} "
                   f"{base[-1]:,.0f}, this tree {current[-1]:,.0f} frames/s "
-                  f"({current[-1] / base[-1]:.2f}×)", flush=True)  # fmt: skip
+                  f"({current[-1] / base[-1]:.2f}×){like}", flush=True)  # fmt: skip
     row["frames_per_s"] = float(np.median(current))
     row["runs_frames_per_s"] = current
     row["baseline"] = {"ref": baseline_ref, "runs_frames_per_s": base}
+    if baseline_config:
+        row["like_for_like"] = {"overrides": list(baseline_config), "runs_frames_per_s": same}
     return row
 
 
@@ -341,8 +351,10 @@ def speed_targets(
         raise ValueError(f"unknown groups {sorted(unknown)}; choose from {GROUPS}")
     torch.set_num_threads(1)
     b = BUDGETS["quick" if quick else "full"]
+    config: list[str] = []  # the default baseline's IoRLO+ configuration (like for like)
     if iorlo_baseline == "default":
         iorlo_baseline = load_targets()["iorlo_plus_baseline_ref"]
+        config = load_targets()["iorlo_plus_baseline_config"]
     measured: dict[str, Any] = {}
     seconds: dict[str, float] = {}
 
@@ -353,7 +365,7 @@ def speed_targets(
 
     steps: dict[str, Callable[[], Any]] = {
         "oracle": lambda: oracle_rows(b), "vector": lambda: vector_rows(b),
-        "single": lambda: single_rows(b), "iorlo": lambda: train_py_speed(b["iorlo_frames"], seed, iorlo_baseline, b["iorlo_pairs"]), "drlos": lambda: drlos_speed(b),
+        "single": lambda: single_rows(b), "iorlo": lambda: train_py_speed(b["iorlo_frames"], seed, iorlo_baseline, b["iorlo_pairs"], config), "drlos": lambda: drlos_speed(b),
         "rllib": lambda: rllib_speed(b), "decisions": decisions,
     }  # fmt: skip
     with thread_clock() as clock:
