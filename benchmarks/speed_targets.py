@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/speed_targets.py --render   # IoRLO+ 4 trainings: 14 min on a slow 2-core machine
+    .venv/bin/python benchmarks/speed_targets.py --render   # 6 IoRLO+ trainings: 8 min on the 2-core Xeon
     .venv/bin/python benchmarks/speed_targets.py --quick --skip rllib --render --doc /tmp/r.md
     .venv/bin/python benchmarks/speed_targets.py --json out.json          # measure, print only
     .venv/bin/python benchmarks/speed_targets.py --from-json out.json --render
@@ -11,7 +11,8 @@ Measures every target of ``benchmarks/report/targets.json`` in this one process
 (:func:`report.targets.speed_targets`: the oracle, vector and single env, IoRLO+ training,
 DRLoS rollouts, RLlib sampling and the fast actor, each through its benchmark script's
 functions; ``--skip`` leaves groups out; IoRLO+ against the commit before its update rewrite,
-exported with ``git archive`` and timed interleaved with this tree), derives 'met' for each
+exported with ``git archive`` and timed interleaved with this tree, and with this tree run
+with that commit's IoRLO+ configuration), derives 'met' for each
 (:func:`report.derive.speed_target_rows`) and renders the block
 (``templates/speed_targets.md.j2``). ``--render`` rewrites only the block between
 ``<!-- speed-targets:begin -->`` and ``<!-- speed-targets:end -->`` of ``--doc``
