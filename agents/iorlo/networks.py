@@ -191,8 +191,9 @@ class CriticStack(nn.Module):
         :meth:`from_first_layer`'s values with the members' axis first: every layer is one
         batched product over contiguous ``(N, width)`` blocks, without the transposes and
         copies of the side-by-side layout (what scoring many candidate decisions costs).
-        The same operations per member (``baddbmm`` blocks, ``mv`` for the output), so the
-        same values bit for bit."""
+        The same operations per member (``baddbmm`` blocks, ``mv`` for the output) and the
+        same values bit for bit (``tests/test_iorlo_stacked.py`` checks it on this machine's
+        BLAS)."""
         K, N = z.shape[0], z.shape[1]
         h = z.relu_() if self.activation == "relu" else z.tanh_()
         for i in range(1, len(self._w)):
