@@ -143,6 +143,7 @@ class CriticStack(nn.Module):
         self.obs_dim, self.act_dim, self.members = int(obs_dim), int(act_dim), int(members)
         self.hidden, self.activation = hidden_sizes(hidden), activation
         self._act = torch.relu if activation == "relu" else torch.tanh
+        self._act_ = torch.relu_ if activation == "relu" else torch.tanh_  # in place
         layers = [Critic(obs_dim, act_dim, hidden, activation).net for _ in range(members)]
         per_member = [linear_modules(net) for net in layers]
         self.weights = nn.ParameterList(
@@ -195,7 +196,7 @@ class CriticStack(nn.Module):
         same values bit for bit (``tests/test_iorlo_stacked.py`` checks it on this machine's
         BLAS)."""
         K, N = z.shape[0], z.shape[1]
-        h = z.relu_() if self.activation == "relu" else z.tanh_()
+        h = self._act_(z)
         for i in range(1, len(self._w)):
             w, b = self._w[i], self._b[i]
             if K == 1:  # a plain linear, as _later_layer
@@ -206,7 +207,7 @@ class CriticStack(nn.Module):
             else:
                 h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             if i < len(self._w) - 1:
-                h = h.relu_() if self.activation == "relu" else h.tanh_()
+                h = self._act_(h)
         return h.view(K, N)
 
     def _later_layer(self, h: torch.Tensor, i: int) -> torch.Tensor:

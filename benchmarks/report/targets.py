@@ -353,8 +353,9 @@ def speed_targets(
     b = BUDGETS["quick" if quick else "full"]
     config: list[str] = []  # the default baseline's IoRLO+ configuration (like for like)
     if iorlo_baseline == "default":
-        iorlo_baseline = load_targets()["iorlo_plus_baseline_ref"]
-        config = load_targets()["iorlo_plus_baseline_config"]
+        targets = load_targets()
+        iorlo_baseline = targets["iorlo_plus_baseline_ref"]
+        config = targets["iorlo_plus_baseline_config"]
     measured: dict[str, Any] = {}
     seconds: dict[str, float] = {}
 
