@@ -730,17 +730,18 @@ class IoRLO(CheckpointMixin):
         else:
             cut = torch.arange(P, C, device=self.device).expand(B, m)
         scored = torch.cat([self._choices.expand(B, P), cut], 1)  # (B, P + m)
-        # per critic and state: [replayed, scored fixed ones, actor's own], written in place
-        # into a member-major buffer kept between updates (no allocation of B (P + m + 2) K h
-        # floats; CriticStack.from_first_layer_members scores it without transposes)
-        K, S = crit.members, P + m + 2
-        z = self._candidate_buffer(K, B, S, z_obs.shape[1] // K)
-        z_obs_k = z_obs.view(B, K, -1).transpose(0, 1)  # (K, B, h) views
-        z_dec_k = z_dec.view(z_dec.shape[0], K, -1).transpose(0, 1)
-        torch.add(z_obs_k, z_dec_k[:, :B], out=z[:, :, 0])
-        torch.add(z_obs_k.unsqueeze(2), z_dec_k[:, B:][:, scored], out=z[:, :, 1:-1])
-        torch.add(z_obs_k, z_dec_k[:, B + C :], out=z[:, :, -1])
-        q = crit.from_first_layer_members(z.view(K, B * S, -1)).view(K, B, S)
+        # per critic and state: [replayed, scored fixed ones, actor's own], gathered (rows of
+        # z_dec) straight into a member-major buffer kept between updates, then the state's
+        # part added in place (no allocation of B (P + m + 2) K h floats, one pass each;
+        # CriticStack.from_first_layer_members scores it without transposes)
+        K, S, h = crit.members, P + m + 2, z_obs.shape[1] // crit.members
+        z = self._candidate_buffer(K, B, S, h)
+        rows = torch.arange(B, device=self.device).unsqueeze(1)
+        idx = torch.cat([rows, scored + B, rows + (B + C)], 1)  # (B, S)
+        z_dec_k = z_dec.view(-1, K, h).transpose(0, 1).contiguous()  # (K, 2 B + C, h)
+        torch.index_select(z_dec_k, 1, idx.view(-1), out=z.view(K, B * S, h))
+        z.add_(z_obs.view(B, K, h).transpose(0, 1).unsqueeze(2))  # z_dec + z_obs, as before
+        q = crit.from_first_layer_members(z.view(K, B * S, h)).view(K, B, S)
         q_cand = q[:, :, :-1].amin(0)  # (B, 1 + P + m): the lower critic
         q_pi = q[:, :, -1].amax(0)  # (B,): the higher critic
         best_q, best = q_cand.max(1)
