@@ -6,7 +6,7 @@ trained it:
 
 | ``path`` | what loads | returned |
 |---|---|---|
-| ``checkpoint.pt`` (IoRLO, IoRLO+, DP-distill, DRLoS, Q-learning) or its run dir | the actor spec, ``torch.load(weights_only=True)`` | :class:`NumpyActor` (``decide``, ``export``, ...) |
+| ``checkpoint.pt`` (IoRLO, IoRLO+, DP-distill, DRLoS, Q-learning) or its run dir | the actor spec, ``torch.load(weights_only=True)`` | :class:`NumpyActor` (``decide``, ``export``, ...); IoRLO+ with critic-refined decisions (v1, ``observe="current"``): :class:`~agents.iorlo.refine.CriticRefinedActor` (its ``.actor``: the actor alone) |
 | an SB3 run dir, its ``sb3_checkpoint/`` or (legacy) ``model.zip`` path | ``sb3_checkpoint/params.pt`` into a model rebuilt from the run's ``config.yaml`` | :class:`TrainedPolicy` |
 | an RLlib run dir, its ``rllib_checkpoint/`` or ``module.pt`` | the RLModule rebuilt from ``config.yaml`` + ``module.pt`` (no Ray session) | :class:`TrainedPolicy` |
 
@@ -164,11 +164,13 @@ def load_actor(
     env: Any = None,
     *,
     blas_threads: int | None = DEFAULT_BLAS_THREADS,
-) -> NumpyActor | TrainedPolicy:
+) -> Any:
     """The deterministic policy stored at ``path`` (see the module docstring for the forms).
 
     Custom agents (IoRLO, IoRLO+, DP-distill, DRLoS, Q-learning) load as a :class:`NumpyActor`
-    (DRLoS+ as its :class:`~agents.drlos_plus.PlusActor`)
+    (DRLoS+ as its :class:`~agents.drlos_plus.PlusActor`, IoRLO+ with critic-refined
+    decisions as a :class:`~agents.iorlo.refine.CriticRefinedActor`, DP-forecast as its
+    :class:`~agents.forecast.ForecastDPActor`)
     (``torch.load(weights_only=True)``, checksum verified, non-finite weights rejected;
     batches use ``blas_threads`` BLAS threads). SB3 and RLlib runs load as a
     :class:`TrainedPolicy` rebuilt from the run's config. With ``env``, the checkpoint's env
@@ -190,6 +192,10 @@ def load_actor(
             from agents.drlos_plus import PlusActor
 
             actor = PlusActor(payload["actor"])
+        elif payload.get("refine") is not None:  # IoRLO+ with critic-refined decisions
+            from agents.iorlo.refine import CriticRefinedActor
+
+            actor = CriticRefinedActor.from_checkpoint(payload, blas_threads=blas_threads)
         else:
             actor = NumpyActor.from_checkpoint(payload, blas_threads=blas_threads)
         if env is not None:

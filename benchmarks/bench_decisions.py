@@ -23,6 +23,10 @@ slower on the batch than one thread.
 Targets (issues): single decision <= 5 µs median (Ren et al. report 0.49 ms), 4096
 decisions <= 2 ms; the batch backend ("auto": numpy or onnxruntime) gives numpy's actions.
 Without ``--checkpoint`` a briefly trained IoRLO actor is used.
+
+``--refined`` times IoRLO+'s critic-refined decisions instead (:mod:`agents.iorlo.refine`:
+the v1 default with ``observe="current"``; a briefly trained IoRLO+ on the v1 env with the
+current state, loaded by ``load_actor``) beside its actor alone, on the same observations.
 """
 
 from __future__ import annotations
@@ -208,6 +212,42 @@ def env_observations(env: gym.Env, actor: NumpyActor, count: int, seed: int = 0)
     return np.asarray(obs_list, dtype=np.float32)
 
 
+def refined_rows(args: argparse.Namespace) -> None:
+    """``--refined``: the CriticRefinedActor of a briefly trained v1 IoRLO+ (current state)
+    and its actor alone, single and batched decisions (after checking that the batched and
+    one-by-one refined decisions agree)."""
+    env_id = ENV_IDS[args.scenario].replace("-v0", "-v1")
+    env = gym.make(env_id, dnn=args.dnn, observe="current")
+    path = args.checkpoint
+    if path is None:
+        agent = IoRLOPlus(env, seed=0, learning_starts=200)
+        agent.learn(1000)
+        path = agent.save(Path(tempfile.mkdtemp(prefix="bench_decisions_")) / "iorlo_plus.pt")
+    refined = load_actor(path, env=env)
+    if not hasattr(refined, "actor"):
+        raise SystemExit(f"{path}: not a critic-refined policy (IoRLO+ with refine)")
+    observations = env_observations(env, refined, max(args.batch, 1000))
+    batch_obs = observations[: args.batch]
+    dec = refined.decide_batch(batch_obs)
+    np.testing.assert_array_equal(np.array([refined.decide(x) for x in batch_obs[:256]]), dec[:256])
+    print(
+        f"# {refined!r}, {env_id} dnn={args.dnn}, observe=current; single: {args.single} "
+        f"calls, batch: {args.batch} x {args.repeats}; refined decisions differ from the "
+        f"actor's on {100 * (dec != refined.actor.decide_batch(batch_obs)).any(1).mean():.1f}% "
+        "of these observations"
+    )
+    print(
+        f"{'method':<40} {'single median µs':>17} {'single p90 µs':>14} {f'batch {args.batch} ms':>15}"
+    )
+    for name, pol in (
+        ("CriticRefinedActor.decide", refined),
+        ("its actor alone .decide", refined.actor),
+    ):
+        med, p90 = time_single(pol.decide, observations, args.single)
+        bms = time_batch(pol.decide_batch, batch_obs, args.repeats)
+        print(f"{name:<40} {med:>17.2f} {p90:>14.2f} {bms:>15.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dnn", default="resnet32")
@@ -218,6 +258,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument(
+        "--refined",
+        action="store_true",
+        help="time IoRLO+'s critic-refined decisions (v1, observe=current) and its actor alone",
+    )
+    parser.add_argument(
         "--agent",
         choices=("iorlo", "iorlo_plus"),
         default="iorlo",
@@ -225,6 +270,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.refined:
+        refined_rows(args)
+        return
 
     env = gym.make(ENV_IDS[args.scenario], dnn=args.dnn)
     if args.checkpoint is None:

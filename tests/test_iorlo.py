@@ -450,3 +450,96 @@ def test_log_inputs_append_the_log_ratios_of_the_squashed_links():
         IoRLO(Plain(), log_inputs="ratios")
     assert IoRLOPlus(Plain(), critic_input="action", imitation_weight=0.0,
                      explore_placements=0.0).obs_dim == 3  # fmt: skip
+
+
+def _refined_by_torch(agent: IoRLOPlus, obs: np.ndarray) -> np.ndarray:
+    """The critic-refined decisions computed directly with the agent's torch critics: every
+    fixed placement and the actor's decision scored side by side (CriticStack.forward)."""
+    x = torch.as_tensor(agent._norm_obs_np(agent._features(obs)))
+    own = torch.as_tensor(agent.fast_actor().actor.decide_batch(obs))
+    B, C = len(x), agent._placements.shape[0]
+    cands = torch.cat([agent._placements.expand(B, C, -1), own.unsqueeze(1)], 1)
+    with torch.no_grad():
+        q = agent.critics(
+            x.unsqueeze(1).expand(B, C + 1, -1).reshape(B * (C + 1), -1),
+            agent._one_hot(cands).reshape(B * (C + 1), -1),
+        ).view(B, C + 1, -1)
+    best_q, best = q[:, :C].amin(-1).max(1)
+    jump = (best_q > q[:, C].amax(-1)).unsqueeze(1)
+    return torch.where(jump, agent._placements[best], own).numpy()
+
+
+@pytest.mark.parametrize("scenario", ["MEC", "D2D"])
+def test_refined_decisions_are_the_critics_choice_and_survive_a_checkpoint(scenario, tmp_path):
+    """refine="auto": IoRLO+ on a v1 env that observes the current frame decides by its
+    critics over the fixed placements (module doc, 9.); the fast actor, predict and the
+    checkpoint loaded by load_actor give the decisions a direct torch scoring gives."""
+    from agents.iorlo.refine import CriticRefinedActor
+    from agents.loading import load_actor
+
+    env_id = f"EdgeRL/{scenario}Partition-v1"
+    env = gym.make(env_id, dnn="lenet", network="mixture_synthetic", observe="current")
+    agent = IoRLOPlus(env, seed=0, **TINY)
+    assert agent.refines
+    agent.learn(300)
+    vec = gym.make_vec(env_id, num_envs=200, vectorization_mode="vector_entry_point",
+                       dnn="lenet", network="mixture_synthetic", observe="current")  # fmt: skip
+    obs, _ = vec.reset(seed=7)
+    fast = agent.fast_actor()
+    assert isinstance(fast, CriticRefinedActor)
+    dec = fast.decide_batch(obs)
+    np.testing.assert_array_equal(dec, _refined_by_torch(agent, obs))
+    assert (dec != fast.actor.decide_batch(obs)).any()  # the critics overrule the actor
+    np.testing.assert_array_equal(fast.decide(obs[3]), dec[3])
+    mid = fast._mid
+    np.testing.assert_array_equal(agent.predict(obs), mid[dec])
+    np.testing.assert_array_equal(agent.predict(obs[3]), mid[dec[3]])
+    loaded = load_actor(agent.save(tmp_path / "ckpt.pt"), env)
+    assert isinstance(loaded, CriticRefinedActor)
+    np.testing.assert_array_equal(loaded.act_batch(obs), mid[dec])
+    with pytest.raises(ValueError, match=r"obs must have shape \(batch, "):
+        loaded.decide_batch(obs[:, :-1])
+    with pytest.raises(ValueError, match="does not export"):
+        loaded.export(tmp_path / "actor.onnx", format="onnx")
+
+
+def test_refine_auto_only_with_the_current_state_on_v1():
+    """refine="auto" refines on v1 with observe="current" only (measured state and v0: the
+    actor's decision); "critics" forces it where the decision critic exists, IoRLO never
+    refines by default, and a bad value or an action critic is refused naming the field."""
+    kw = {"dnn": "lenet", "network": "mixture_synthetic"}
+    current = gym.make("EdgeRL/MECPartition-v1", observe="current", **kw)
+    measured = gym.make("EdgeRL/MECPartition-v1", **kw)
+    assert IoRLOPlus(current).refines and not IoRLOPlus(measured).refines
+    assert not IoRLOPlus(gym.make(MEC, dnn="lenet")).refines
+    assert not IoRLO(current).refines
+    forced = IoRLOPlus(measured, seed=0, refine="critics", **TINY)
+    assert forced.refines
+    assert IoRLOPlus(measured).fast_actor().__class__.__name__ == "NumpyActor"
+    with pytest.raises(ValueError, match="refine must be one of"):
+        IoRLOConfig(refine="argmax")
+    with pytest.raises(ValueError, match="refine='critics' needs critic_input='decision'"):
+        IoRLO(current, refine="critics")
+
+
+def test_checkpoint_from_before_refine_loads_the_actor_alone(tmp_path):
+    """An IoRLO+ file saved before refine existed loads with refine="none": load_actor gives
+    the actor (no refine spec in the file) and the agent decides by it."""
+    from agents.common.checkpoint import load_checkpoint, save_checkpoint
+    from agents.common.fast_actor import NumpyActor
+    from agents.loading import load_actor
+
+    env = gym.make("EdgeRL/MECPartition-v1", dnn="lenet", network="mixture_synthetic",
+                   observe="current")  # fmt: skip
+    agent = IoRLOPlus(env, seed=0, **TINY)
+    agent.learn(40)
+    payload = load_checkpoint(agent.save(tmp_path / "new.pt"))
+    payload.pop("manifest", None)
+    del payload["config"]["refine"]
+    del payload["refine"]
+    old = save_checkpoint(tmp_path / "old.pt", payload)
+    restored = IoRLOPlus.load(old, env)
+    assert restored.config.refine == "none" and not restored.refines
+    assert type(load_actor(old, env)) is NumpyActor
+    obs, _ = env.reset(seed=2)
+    np.testing.assert_allclose(restored.predict(obs), agent.fast_actor().actor.act(obs), atol=1e-6)

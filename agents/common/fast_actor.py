@@ -561,6 +561,11 @@ class NumpyActor:
             self._bad_obs(x, True)
         return x if self._log_idx is None else log_ratios(x, self._log_idx)
 
+    def network_input(self, obs_batch: Any) -> np.ndarray:
+        """The MLP's input of a batch ``(B, obs_dim)``: the observations followed by their
+        log ratios with ``log_inputs`` (float32, before the normalisation)."""
+        return self._batch_input(obs_batch)
+
     __call__ = act
 
     # ---------------------------------------------------------------- decisions
