@@ -62,6 +62,7 @@ import torch  # noqa: E402
 import envs  # noqa: E402, F401  (registers the env ids)
 from agents.common.fast_actor import NumpyActor  # noqa: E402
 from agents.iorlo import IoRLO, IoRLOPlus  # noqa: E402
+from agents.iorlo.refine import CriticRefinedActor  # noqa: E402
 from agents.loading import load_actor  # noqa: E402
 
 ENV_IDS = {"mec": "EdgeRL/MECPartition-v0", "d2d": "EdgeRL/D2DPartition-v0"}
@@ -224,7 +225,7 @@ def refined_rows(args: argparse.Namespace) -> None:
         agent.learn(1000)
         path = agent.save(Path(tempfile.mkdtemp(prefix="bench_decisions_")) / "iorlo_plus.pt")
     refined = load_actor(path, env=env)
-    if not hasattr(refined, "actor"):
+    if not isinstance(refined, CriticRefinedActor):
         raise SystemExit(f"{path}: not a critic-refined policy (IoRLO+ with refine)")
     observations = env_observations(env, refined, max(args.batch, 1000))
     batch_obs = observations[: args.batch]
