@@ -1,4 +1,4 @@
-"""Critic-refined decisions: IoRLO+'s actor proposes, its critics choose (numpy, no torch).
+"""Critic-refined decisions: IoRLO+'s actor proposes, its critics choose (decided in numpy).
 
 The decision for an observation is the actor's own (the intent thresholds of ``μ(s)``)
 unless one of the fixed placements (the jump candidates: every whole-model placement and,
