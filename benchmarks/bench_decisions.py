@@ -237,16 +237,33 @@ def refined_rows(args: argparse.Namespace) -> None:
         f"actor's on {100 * (dec != refined.actor.decide_batch(batch_obs)).any(1).mean():.1f}% "
         "of these observations"
     )
-    print(
-        f"{'method':<40} {'single median µs':>17} {'single p90 µs':>14} {f'batch {args.batch} ms':>15}"
-    )
+    rows = []
     for name, pol in (
         ("CriticRefinedActor.decide", refined),
         ("its actor alone .decide", refined.actor),
     ):
         med, p90 = time_single(pol.decide, observations, args.single)
-        bms = time_batch(pol.decide_batch, batch_obs, args.repeats)
-        print(f"{name:<40} {med:>17.2f} {p90:>14.2f} {bms:>15.3f}")
+        rows.append(
+            {
+                "method": name,
+                "single_median_us": med,
+                "single_p90_us": p90,
+                "batch_ms": time_batch(pol.decide_batch, batch_obs, args.repeats),
+            }
+        )
+    print_rows(rows, args.batch)
+
+
+def print_rows(rows: list[dict[str, float | str]], batch: int) -> None:
+    """The timing table: method, single median and p90 (µs), batch time (ms)."""
+    print(
+        f"{'method':<40} {'single median µs':>17} {'single p90 µs':>14} {f'batch {batch} ms':>15}"
+    )
+    for r in rows:
+        print(
+            f"{r['method']:<40} {r['single_median_us']:>17.2f} {r['single_p90_us']:>14.2f} "
+            f"{r['batch_ms']:>15.3f}"
+        )
 
 
 def main() -> None:
@@ -299,15 +316,7 @@ def main() -> None:
         f"sigmoid; torch threads {args.threads}; single: {args.single} calls, batch: "
         f"{args.batch} x {args.repeats}"
     )
-    print(
-        f"{'method':<40} {'single median µs':>17} {'single p90 µs':>14} "
-        f"{f'batch {args.batch} ms':>15}"
-    )
-    for r in rows:
-        print(
-            f"{r['method']:<40} {r['single_median_us']:>17.2f} {r['single_p90_us']:>14.2f} "
-            f"{r['batch_ms']:>15.3f}"
-        )
+    print_rows(rows, args.batch)
     print("targets: decide single <= 5 µs median (paper: 490 µs), batch 4096 <= 2 ms")
 
 

@@ -9,6 +9,15 @@ import numpy as np
 import torch
 
 
+def normalize(x: Any, mean: np.ndarray, std: np.ndarray, clip: float | None) -> np.ndarray:
+    """``clip((x - mean) / std, -clip, clip)`` in float64, returned as float32 (``clip``
+    ``None``: no clipping): :meth:`RunningMeanStd.normalize` with given statistics."""
+    out = (np.asarray(x, dtype=np.float64) - mean) / std
+    if clip is not None:
+        out = np.clip(out, -clip, clip)
+    return out.astype(np.float32)
+
+
 class RunningMeanStd:
     """Mean and variance of a stream of vectors (Chan et al.'s parallel update, float64).
 
@@ -65,10 +74,7 @@ class RunningMeanStd:
         return np.sqrt(self.var + self.eps)
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
-        out = (np.asarray(x, dtype=np.float64) - self.mean) / self.std
-        if self.clip is not None:
-            out = np.clip(out, -self.clip, self.clip)
-        return out.astype(np.float32)
+        return normalize(x, self.mean, self.std, self.clip)
 
     def torch_stats(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mean, std)`` as float32 tensors."""

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from agents.common.fast_actor import DEFAULT_BLAS_THREADS, NumpyActor, blas_controller
+from agents.common.normalization import normalize
 from envs.model.thresholds import midpoints
 
 #: observations scored per chunk of :meth:`CriticRefinedActor.decide_batch`: the (chunk * C,
@@ -141,10 +142,7 @@ class CriticRefinedActor:
         x = self.actor.network_input(obs)
         if self._mean is None:
             return np.asarray(x, np.float32)
-        z = (np.asarray(x, np.float64) - self._mean) / self._std
-        if self._clip is not None:
-            np.clip(z, -self._clip, self._clip, out=z)
-        return z.astype(np.float32)
+        return normalize(x, self._mean, self._std, self._clip)
 
     def _values(self, h: np.ndarray, later: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """A critic's values from its first layer's pre-activations ``h`` ``(..., hidden)``
