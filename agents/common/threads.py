@@ -1,4 +1,4 @@
-"""The torch thread count for the duration of a block (the agents' ``learn``)."""
+"""The torch and BLAS thread counts for the duration of a block (the agents' ``learn``)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,16 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(prev)
+
+
+@contextmanager
+def blas_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` BLAS threads for numpy's products (threadpoolctl; ``None``:
+    leave them as they are); restored on exit."""
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield

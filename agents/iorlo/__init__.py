@@ -3,6 +3,7 @@
 Parts (SB3-style split): :mod:`~agents.iorlo.networks` (Actor, Critic, CriticStack),
 :mod:`~agents.iorlo.buffer` (ReplayBuffer, ReplayBatch), :mod:`~agents.iorlo.noise`
 (GaussianNoise, OUNoise), :mod:`~agents.iorlo.optim` (FusedAdam),
+:mod:`~agents.iorlo.fast_update` (the decision critic's updates in numpy and compiled loops),
 :mod:`~agents.iorlo.agent` (IoRLO, IoRLOPlus, IoRLOConfig).
 """
 
