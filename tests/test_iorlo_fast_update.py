@@ -144,3 +144,22 @@ def test_compiled_exploration_uses_the_same_actor():
     x = agent._norm_obs_np(obs)
     np.testing.assert_allclose(agent._fast_update().actor_mu(x), agent._actor_np(obs),
                                rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+def test_a_copied_agent_updates_from_its_own_parameters():
+    """The compiled update reads views of the parameters; a deep copy of the agent reads its
+    own (not copies frozen at the copy), and training it leaves the original's alone."""
+    import copy
+
+    agent = IoRLOPlus(gym.make("EdgeRL/MECPartition-v1", **V1), seed=0, **TINY)
+    agent.learn(60)
+    twin = copy.deepcopy(agent)
+    views = twin._fast_update()
+    actor, critics = twin._actor_params, twin.critics
+    params = [*actor[0::2], *actor[1::2], *critics.weights, *critics.biases]
+    for view, p in zip(views.aw + views.ab + views.cw + views.cb, params, strict=True):
+        assert np.shares_memory(view, p.detach().numpy())
+    before = _params(agent)
+    twin.learn(60)
+    assert all(torch.equal(a, b) for a, b in zip(before, _params(agent), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(before, _params(twin), strict=True))

@@ -758,9 +758,11 @@ class IoRLO(CheckpointMixin):
         return out
 
     def _fast_update(self) -> DecisionUpdate:
-        """The compiled update on numpy views of the parameters (built once; the parameters
-        are only ever changed in place)."""
-        if self._fast is None:
+        """The compiled update on numpy views of the parameters (built once: training and
+        loading change the parameters in place; rebuilt where they are other tensors, as
+        after a deepcopy of the agent)."""
+        fast = self._fast
+        if fast is None or fast.aw[0].ctypes.data != self._actor_params[0].data_ptr():
             crit = self.critics
             self._fast = DecisionUpdate(
                 [p.detach().numpy() for p in self._actor_params],
