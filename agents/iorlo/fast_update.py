@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from envs.model import kernels
+from envs.model.thresholds import discretise_array
 
 #: ``"numba"``: this module's compiled loops are available (else the torch path runs)
 AVAILABLE = kernels.AVAILABLE
@@ -339,9 +340,8 @@ class DecisionUpdate:
                 hs.append(h)
             else:
                 h = np.matmul(hs[-1], w[:, 0, :, None])[..., 0] + b  # (K, B)
-        K = h.shape[0]
         err = h - y[:, 0]
-        loss = K * float((err * err).sum()) / err.size
+        loss = float((err * err).sum()) / B  # sum over members of the mean over the batch
         dz = err * np.float32(2.0 / B)  # of sum_k mean_b: (K, B)
         grads: list[np.ndarray] = []
         for i in range(L - 1, -1, -1):
@@ -401,7 +401,7 @@ class DecisionUpdate:
         B, n = mu.shape
         C = fixed.shape[0]
         K, hdim = w1.shape[0], w1.shape[1]
-        mu_platforms = (mu[..., None] >= self.thresholds).sum(-1)
+        mu_platforms = discretise_array(mu, self.thresholds)
         # the decisions' first-layer rows: replayed (B), fixed (C), the actor's own (B)
         decisions = self._buffer("decisions", (2 * B + C, n), np.int64)
         decisions[:B], decisions[B : B + C], decisions[B + C :] = platforms, fixed, mu_platforms
