@@ -4,6 +4,8 @@ checkpoints."""
 
 from __future__ import annotations
 
+import itertools
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -163,3 +165,31 @@ def test_a_copied_agent_updates_from_its_own_parameters():
     twin.learn(60)
     assert all(torch.equal(a, b) for a, b in zip(before, _params(agent), strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(before, _params(twin), strict=True))
+
+
+@pytest.mark.parametrize("hidden", [(8,), (16, 12), (16, 12, 8)])
+@pytest.mark.parametrize("relu", [True, False])
+def test_candidate_scores_equal_a_float64_forward(hidden, relu):
+    """The jump candidates' values (the critics' forward from their first hidden layer: the
+    batched product of the last hidden layer in transposed layout, then one pass of the
+    activation and the output layer) equal a float64 forward of the same weights."""
+    rng = np.random.default_rng(0)
+    K, N, sizes = 2, 37, [5, *hidden, 1]
+    ws = [(rng.standard_normal((K, o, i)) / np.sqrt(i)).astype(np.float32)
+          for i, o in itertools.pairwise(sizes)]  # fmt: skip
+    bs = [rng.standard_normal((K, o)).astype(np.float32) for o in sizes[1:]]
+    fast = fast_update.DecisionUpdate(
+        [np.zeros((1, 5), np.float32), np.zeros(1, np.float32)], ws, bs, obs_dim=3,
+        thresholds=np.array([0.5], np.float32), midpoints=np.array([0.25, 0.75], np.float32),
+        fixed=np.zeros((2, 1), np.int64), relu=relu, sigma=0.1, imitation_weight=1.0,
+    )  # fmt: skip
+    act = (lambda x: np.maximum(x, 0.0)) if relu else np.tanh
+    z = act(rng.standard_normal((K, N, hidden[0])).astype(np.float32))
+    expected = z.astype(np.float64)
+    for w, b in zip(ws[1:], bs[1:], strict=True):
+        expected = np.matmul(expected, w.transpose(0, 2, 1).astype(np.float64)) + b[:, None, :]
+        if w is not ws[-1]:
+            expected = act(expected)
+    q = fast._score(np.ascontiguousarray(z))
+    assert q.shape == (K, N)
+    np.testing.assert_allclose(q, expected[..., 0], rtol=1e-5, atol=1e-5)
