@@ -192,9 +192,10 @@ class CriticStack(nn.Module):
         :meth:`from_first_layer`'s values with the members' axis first: every layer is one
         batched product over contiguous ``(N, width)`` blocks, without the transposes and
         copies of the side-by-side layout (what scoring many candidate decisions costs).
-        The same operations per member (``baddbmm`` blocks, ``mv`` for the output) and the
-        same values bit for bit (``tests/test_iorlo_stacked.py`` checks it on this machine's
-        BLAS)."""
+        The same operations per member (``baddbmm`` blocks, ``mv`` for the output), so the
+        same values to float32 rounding (``tests/test_iorlo_stacked.py``); bit for bit where
+        the BLAS sums a matrix-vector product the same way for both row strides (MKL on the
+        2-core Xeon; on the AMD EPYC the output layer's sums can differ by an ulp)."""
         K, N = z.shape[0], z.shape[1]
         h = self._act_(z)
         for i in range(1, len(self._w)):
