@@ -321,8 +321,9 @@ class DecisionUpdate:
         for i in range(1, L - 2):
             h = torch.bmm(h, torch.from_numpy(cw[i]).transpose(1, 2))
             _bias_act(h.numpy(), cb[i], self.relu)
-        # the last hidden layer transposed, (K, w, N) = W h^T: the same products (MKL's
-        # kernel sums each in the same order) in the layout _act_out reads fastest
+        # the last hidden layer transposed, (K, w, N) = W h^T, the layout _act_out reads
+        # fastest: the same dot products (bit for bit with MKL on the AMD EPYC, where the
+        # trained actor's checksum is unchanged; another BLAS may round them differently)
         h_t = torch.bmm(torch.from_numpy(cw[L - 2]), h.transpose(1, 2))
         q = self._buffer("q", (z.shape[0], z.shape[1]))
         _act_out(h_t.numpy(), cb[L - 2], cw[L - 1][:, 0, :], cb[L - 1][:, 0], self.relu, q)
