@@ -193,3 +193,46 @@ def test_candidate_scores_equal_a_float64_forward(hidden, relu):
     q = fast._score(np.ascontiguousarray(z))
     assert q.shape == (K, N)
     np.testing.assert_allclose(q, expected[..., 0], rtol=1e-5, atol=1e-5)
+
+
+def test_float32_normalisation_equals_the_torch_one():
+    """``RunningMeanStd.normalize_f32`` (the compiled update's) gives ``normalize_torch``'s
+    values bit for bit, clipped or not."""
+    from agents.common.normalization import RunningMeanStd
+
+    rng = np.random.default_rng(3)
+    for clip in (None, 2.0):
+        rms = RunningMeanStd((6,), clip=clip)
+        rms.update(rng.standard_normal((50, 6)) * [1, 10, 1e-3, 5, 1, 100] + 3.0)
+        x = (rng.standard_normal((64, 6)) * 20).astype(np.float32)
+        expected = rms.normalize_torch(torch.from_numpy(x)).numpy()
+        got = rms.normalize_f32(x)
+        assert got.dtype == np.float32 and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("kw", [{}, {"gamma": 0.5, "hidden_critic": 16}])
+def test_compiled_update_reads_numpy_and_tensor_batches_alike(kw):
+    """``buffer.sample(numpy=True)`` draws the same rows as the tensor sample, and the
+    compiled update (numpy prologue) trains the same from either, and the same as its
+    prologue's torch operations would (the env's learn samples numpy)."""
+    agent = IoRLOPlus(gym.make(MEC, dnn="lenet"), seed=0, update_backend="compiled",
+                      **TINY, **kw)  # fmt: skip
+    agent.learn(80)
+    state = agent.rng.bit_generator.state
+    as_t = agent.buffer.sample(32, agent.rng)
+    agent.rng.bit_generator.state = state
+    as_np = agent.buffer.sample(32, agent.rng, numpy=True)
+    for t, a in zip(as_t, as_np, strict=True):
+        assert isinstance(a, np.ndarray) and np.array_equal(t.numpy(), a)
+    import copy
+
+    twin = copy.deepcopy(agent)
+    for _ in range(4):
+        out_t, out_np = agent.update(as_t), twin.update(as_np)
+        assert out_t == out_np
+    assert all(torch.equal(a, b) for a, b in zip(_params(agent), _params(twin), strict=True))
+    # the numpy prologue: the critics' input and targets of the torch path's operations
+    obs = agent._norm_obs_t(as_t.observations).numpy()
+    assert np.array_equal(agent.obs_rms.normalize_f32(as_np.observations), obs)
+    y = agent._scaled_rewards(as_t.rewards).numpy()
+    assert np.array_equal(as_np.rewards * agent._reward_scale(), y)

@@ -88,6 +88,13 @@ class RunningMeanStd:
         out = (x - mean) / std
         return out if self.clip is None else out.clamp(-self.clip, self.clip)
 
+    def normalize_f32(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`normalize_torch` on a float32 numpy array: the same float32 operations
+        (statistics rounded to float32, then subtract, divide, clip), the same values bit
+        for bit, without the tensor conversions."""
+        out = (x - self.mean.astype(np.float32)) / self.std.astype(np.float32)
+        return out if self.clip is None else np.clip(out, -self.clip, self.clip, out=out)
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "mean": torch.as_tensor(self.mean),

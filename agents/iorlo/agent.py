@@ -88,9 +88,10 @@ keeps the actor, the thresholds and the replay/target machinery and changes the 
 10. *Compiled updates on v1* (``update_backend="auto"``): with the decision critic the
    critic and actor steps run on numpy views of the same parameters, with numpy's products,
    torch's batched product for the candidates and numba loops for the rest
-   (:mod:`agents.iorlo.fast_update`), and exploration runs the actor in numpy: a few dozen
-   numpy calls and compiled loops instead of about 500 torch operations (views included)
-   per update, the same losses and gradients up to float32 rounding (tests compare them),
+   (:mod:`agents.iorlo.fast_update`); the minibatch is sampled as numpy arrays and its
+   normalisation, reward scale and platforms are the torch path's float32 operations in
+   numpy; exploration runs the actor in numpy: a few dozen numpy calls and compiled loops
+   instead of about 500 torch operations (views included) per update, the same losses and gradients up to float32 rounding (tests compare them),
    so about 1.4x the frames per second. A run differs from the torch path's in the last
    bits and, through training, in its numbers, as runs on two machines do
    (``docs/results.md``, sections 1 and 7: the same quality with the current state; with
@@ -213,6 +214,11 @@ UPDATE_BACKENDS: tuple[str, ...] = ("torch", "compiled", "auto")
 #: checkpoint keys of the critics (state["critic"], state["critic2"]; "_target" appended)
 CRITIC_KEYS: tuple[str, ...] = ("critic", "critic2")
 SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def _as_numpy(x: Any) -> np.ndarray:
+    """A batch field as a numpy array (of a CPU tensor: a view of its memory)."""
+    return x.numpy() if isinstance(x, torch.Tensor) else x
 
 
 @dataclass(slots=True)
@@ -463,6 +469,7 @@ class IoRLO(CheckpointMixin):
             edges = torch.cat([zero, self.thresholds, one])
             self._midpoints = 0.5 * (edges[:-1] + edges[1:])
             self._midpoints_np = self._midpoints.cpu().numpy()
+            self._thresholds_np = self.thresholds.cpu().numpy()
             self._choices = torch.arange(self.num_choices, device=self.device)
         self.logger = logger if logger is not None else RunLogger(None)
         self._log_reward = auto(cfg.reward_transform, "log", "none") == "log"
@@ -671,12 +678,15 @@ class IoRLO(CheckpointMixin):
             return reward
         return -math.log(max(-float(reward), 1e-12))
 
-    def _scaled_rewards(self, rewards: torch.Tensor) -> torch.Tensor:
+    def _reward_scale(self) -> float:
         if self.reward_scale is None:  # "auto", first update: fix it from the warm-up data
             n = len(self.buffer)
             mean_abs = float(np.abs(self.buffer.rewards[:n]).mean()) if n else 0.0
             self.reward_scale = 1.0 / mean_abs if mean_abs > 0 else 1.0
-        return rewards * self.reward_scale
+        return self.reward_scale
+
+    def _scaled_rewards(self, rewards: torch.Tensor) -> torch.Tensor:
+        return rewards * self._reward_scale()
 
     def _step_optimizer(self, optimizer: FusedAdam, grads: list[torch.Tensor]) -> None:
         max_norm = self.config.max_grad_norm
@@ -701,61 +711,87 @@ class IoRLO(CheckpointMixin):
         jumps with ``imitation_weight``, TD3 only), then the targets ``θ' <- τ θ + (1 - τ) θ'``;
         with TD3 both every ``policy_delay`` critic updates.
         """
+        if self.compiled_updates:  # the same losses in numpy and compiled loops
+            return self._update_compiled(batch)
         cfg = self.config
-        td3 = self.critics.members > 1
         obs = self._norm_obs_t(batch.observations)
-        rewards = self._scaled_rewards(batch.rewards)
-        with torch.no_grad():
-            if cfg.gamma > 0.0:
-                next_obs = self._norm_obs_t(batch.next_observations)
-                next_mu = self.actor_target(next_obs)
-                if td3:  # target policy smoothing
-                    eps = torch.randn(batch.actions.shape, generator=self.torch_gen)
-                    eps = (eps.to(self.device) * cfg.target_noise).clamp(
-                        -cfg.target_noise_clip, cfg.target_noise_clip
-                    )
-                    next_mu = (next_mu + eps).clamp(0.0, 1.0)
-                # clipped double Q with TD3 (the min over one critic: its value)
-                next_q = self.critics_target(next_obs, self._q_in(next_mu)).amin(1, True)
-                y = rewards + cfg.gamma * (1.0 - batch.terminations) * next_q
-            else:  # γ = 0: the target is the reward itself (contextual bandit)
-                y = rewards
+        y = self._critic_targets(batch, self._scaled_rewards(batch.rewards))
         platforms = None
         if cfg.critic_input == "decision":
             platforms = discretise_array(batch.actions, self.thresholds)
-            a = None if self.compiled_updates else self._one_hot(platforms)
+            a = self._one_hot(platforms)
         else:
             a = batch.actions
-        if self.compiled_updates:  # the same losses in numpy and compiled loops
-            fast, obs_np, platforms_np = self._fast_update(), obs.numpy(), platforms.numpy()
-            critic_loss, q1, grads = fast.critic_grads(obs_np, platforms_np, y.numpy())
-            self._step_optimizer(self.critic_optimizer, [torch.from_numpy(g) for g in grads])
-            out = {"critic_loss": critic_loss, "q_values": q1}
-        else:
-            # every critic in one forward and backward; with TD3 the sum of their losses
-            critic_loss, q, grads = self.critics.mse_grads(obs, a, y)  # q: (B, K)
-            self._step_optimizer(self.critic_optimizer, grads)
-            out = {"critic_loss": critic_loss.item(), "q_values": q[:, 0].mean().item()}
-        self.n_updates += 1
-        if not td3 or self.n_updates % cfg.policy_delay == 0:
-            if self.compiled_updates:
-                cut = self._jump_cuts(obs.shape[0])
-                actor_loss, grads, fraction = fast.actor_grads(
-                    obs_np, platforms_np, None if cut is None else cut.numpy()
-                )
-                grads = [torch.from_numpy(g) for g in grads]
-                if cfg.imitation_weight > 0:
-                    out["imitation_fraction"] = fraction
-            elif cfg.critic_input == "action":
+        # every critic in one forward and backward; with TD3 the sum of their losses
+        critic_loss, q, grads = self.critics.mse_grads(obs, a, y)  # q: (B, K)
+        self._step_optimizer(self.critic_optimizer, grads)
+        out = {"critic_loss": critic_loss.item(), "q_values": q[:, 0].mean().item()}
+        if self._actor_turn():
+            if cfg.critic_input == "action":
                 with torch.enable_grad():
                     actor_loss = -self.critics.q1_frozen(obs, self.actor(obs)).mean()
                     grads = list(torch.autograd.grad(actor_loss, self._actor_params))
             else:
                 actor_loss, grads = self._decision_actor_grads(obs, a, platforms, out)
-            self._step_optimizer(self.actor_optimizer, grads)
-            self._soft_update()
-            out["actor_loss"] = float(actor_loss)
+            self._step_actor(grads, actor_loss, out)
         return out
+
+    def _update_compiled(self, batch: ReplayBatch) -> dict[str, float]:
+        """:meth:`update` with the compiled backend (module doc, 10.): the batch as numpy
+        arrays (``learn`` samples it so; a batch of tensors is read through views), the
+        prologue's float32 arithmetic in numpy (normalisation, reward scale, platforms: the
+        torch path's values bit for bit, without its tensor calls), both steps in
+        :class:`~agents.iorlo.fast_update.DecisionUpdate`."""
+        cfg = self.config
+        obs_raw, actions, rewards = (_as_numpy(x) for x in batch[:3])
+        obs = obs_raw if self.obs_rms is None else self.obs_rms.normalize_f32(obs_raw)
+        y = rewards * self._reward_scale()  # float32 times the scale, as the torch path
+        if cfg.gamma > 0.0:
+            y = self._critic_targets(batch, torch.from_numpy(y)).numpy()
+        platforms = discretise_array(actions, self._thresholds_np)
+        fast = self._fast_update()
+        critic_loss, q1, grads = fast.critic_grads(obs, platforms, y)
+        self._step_optimizer(self.critic_optimizer, [torch.from_numpy(g) for g in grads])
+        out = {"critic_loss": critic_loss, "q_values": q1}
+        if self._actor_turn():
+            cut = self._jump_cuts(obs.shape[0])
+            actor_loss, grads, fraction = fast.actor_grads(
+                obs, platforms, None if cut is None else cut.numpy()
+            )
+            if cfg.imitation_weight > 0:
+                out["imitation_fraction"] = fraction
+            self._step_actor([torch.from_numpy(g) for g in grads], actor_loss, out)
+        return out
+
+    def _critic_targets(self, batch: ReplayBatch, rewards: torch.Tensor) -> torch.Tensor:
+        """``y``: the reward with γ = 0 (a contextual bandit), else the bootstrapped target
+        (:meth:`update`'s docstring); a batch of numpy arrays is read through tensors."""
+        cfg = self.config
+        if cfg.gamma <= 0.0:
+            return rewards
+        next_obs = self._norm_obs_t(torch.as_tensor(batch.next_observations))
+        next_mu = self.actor_target(next_obs)
+        if self.critics.members > 1:  # TD3's target policy smoothing
+            eps = torch.randn(tuple(batch.actions.shape), generator=self.torch_gen)
+            eps = (eps.to(self.device) * cfg.target_noise).clamp(
+                -cfg.target_noise_clip, cfg.target_noise_clip
+            )
+            next_mu = (next_mu + eps).clamp(0.0, 1.0)
+        # clipped double Q with TD3 (the min over one critic: its value)
+        next_q = self.critics_target(next_obs, self._q_in(next_mu)).amin(1, True)
+        return rewards + cfg.gamma * (1.0 - torch.as_tensor(batch.terminations)) * next_q
+
+    def _actor_turn(self) -> bool:
+        """Counts the update; True where the actor updates too (every ``policy_delay``
+        critic updates with TD3, every update with DDPG)."""
+        self.n_updates += 1
+        td3 = self.critics.members > 1
+        return not td3 or self.n_updates % self.config.policy_delay == 0
+
+    def _step_actor(self, grads: list[torch.Tensor], actor_loss: Any, out: dict) -> None:
+        self._step_optimizer(self.actor_optimizer, grads)
+        self._soft_update()
+        out["actor_loss"] = float(actor_loss)
 
     def _fast_update(self) -> DecisionUpdate:
         """The compiled update on numpy views of the parameters (built once: training and
@@ -959,7 +995,10 @@ class IoRLO(CheckpointMixin):
                     and self.global_step % cfg.train_freq == 0
                 ):
                     for _ in range(cfg.gradient_steps):
-                        losses = self.update(self.buffer.sample(cfg.batch_size, self.rng))
+                        batch = self.buffer.sample(
+                            cfg.batch_size, self.rng, numpy=self.compiled_updates
+                        )
+                        losses = self.update(batch)
                         for k, v in losses.items():
                             self._loss_acc[k] = self._loss_acc.get(k, 0.0) + v
                         self._loss_n += 1

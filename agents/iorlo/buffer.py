@@ -10,7 +10,8 @@ import torch
 
 
 class ReplayBatch(NamedTuple):
-    """A sampled minibatch; every field is a float32 tensor with a leading batch dimension."""
+    """A sampled minibatch; every field is a float32 tensor (numpy array with
+    ``sample(..., numpy=True)``) with a leading batch dimension."""
 
     observations: torch.Tensor  # (B, obs_dim)
     actions: torch.Tensor  # (B, act_dim) the [0, 1] actions actually sent to the env
@@ -75,12 +76,16 @@ class ReplayBuffer:
         self.pos = (i + 1) % self.capacity
         self.full = self.full or self.pos == 0
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
+    def sample(self, batch_size: int, rng: np.random.Generator, numpy: bool = False) -> ReplayBatch:
+        """``batch_size`` transitions drawn uniformly with replacement; ``numpy``: fields as
+        numpy views of the gathered rows (the compiled updates' input; the same draws)."""
         n = len(self)
         if n == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         idx = rng.integers(0, n, size=batch_size)
-        rows = torch.from_numpy(self._rows[idx]).to(self.device)
+        rows = self._rows[idx]
+        if not numpy:
+            rows = torch.from_numpy(rows).to(self.device)
         return ReplayBatch(*(rows[:, cols] for cols in self._columns))
 
     def state_dict(self) -> dict[str, Any]:
