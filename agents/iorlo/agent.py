@@ -177,7 +177,7 @@ from agents.iorlo.networks import Actor, Critic, CriticStack
 from agents.iorlo.noise import GaussianNoise, OUNoise
 from agents.iorlo.optim import FusedAdam, stack_state, unstack_state
 from agents.iorlo.refine import CriticRefinedActor, refine_spec
-from envs.model.thresholds import discretise_array
+from envs.model.thresholds import discretise, discretise_array
 
 ALGO = "iorlo"
 VARIANTS: tuple[str, ...] = ("ddpg", "td3")
@@ -748,7 +748,7 @@ class IoRLO(CheckpointMixin):
         y = rewards * self._reward_scale()  # float32 times the scale, as the torch path
         if cfg.gamma > 0.0:
             y = self._critic_targets(batch, torch.from_numpy(y)).numpy()
-        platforms = discretise_array(actions, self._thresholds_np)
+        platforms = discretise(actions, self._thresholds_np)  # (numpy's fastest form)
         fast = self._fast_update()
         critic_loss, q1, grads = fast.critic_grads(obs, platforms, y)
         self._step_optimizer(self.critic_optimizer, [torch.from_numpy(g) for g in grads])

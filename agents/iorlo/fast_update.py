@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from envs.model import kernels
-from envs.model.thresholds import discretise_array
+from envs.model.thresholds import discretise
 
 #: ``"numba"``: this module's compiled loops are available (else the torch path runs)
 AVAILABLE = kernels.AVAILABLE
@@ -411,7 +411,7 @@ class DecisionUpdate:
         B, n = mu.shape
         C = fixed.shape[0]
         K, hdim = w1.shape[0], w1.shape[1]
-        mu_platforms = discretise_array(mu, self.thresholds)
+        mu_platforms = discretise(mu, self.thresholds)
         # the decisions' first-layer rows: replayed (B), fixed (C), the actor's own (B)
         decisions = self._buffer("decisions", (2 * B + C, n), np.int64)
         decisions[:B], decisions[B : B + C], decisions[B + C :] = platforms, fixed, mu_platforms
