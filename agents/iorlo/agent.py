@@ -91,8 +91,9 @@ keeps the actor, the thresholds and the replay/target machinery and changes the 
    (:mod:`agents.iorlo.fast_update`); the minibatch is sampled as numpy arrays and its
    normalisation, reward scale and platforms are the torch path's float32 operations in
    numpy; exploration runs the actor in numpy: a few dozen numpy calls and compiled loops
-   instead of about 500 torch operations (views included) per update, the same losses and gradients up to float32 rounding (tests compare them),
-   so about 1.4x the frames per second. A run differs from the torch path's in the last
+   instead of about 500 torch operations (views included) per update, the same losses
+   and gradients up to float32 rounding (tests compare them), so about 1.4x the frames per
+   second. A run differs from the torch path's in the last
    bits and, through training, in its numbers, as runs on two machines do
    (``docs/results.md``, sections 1 and 7: the same quality with the current state; with
    the measured state within 0.0034 of the cost ratio on 23 of 24 runs, and one MEC
