@@ -470,7 +470,6 @@ class IoRLO(CheckpointMixin):
             edges = torch.cat([zero, self.thresholds, one])
             self._midpoints = 0.5 * (edges[:-1] + edges[1:])
             self._midpoints_np = self._midpoints.cpu().numpy()
-            self._thresholds_np = self.thresholds.cpu().numpy()
             self._choices = torch.arange(self.num_choices, device=self.device)
         self.logger = logger if logger is not None else RunLogger(None)
         self._log_reward = auto(cfg.reward_transform, "log", "none") == "log"
@@ -749,8 +748,8 @@ class IoRLO(CheckpointMixin):
         y = rewards * self._reward_scale()  # float32 times the scale, as the torch path
         if cfg.gamma > 0.0:
             y = self._critic_targets(batch, torch.from_numpy(y)).numpy()
-        platforms = discretise(actions, self._thresholds_np)  # (numpy's fastest form)
         fast = self._fast_update()
+        platforms = discretise(actions, fast.thresholds)  # (numpy's fastest form)
         critic_loss, q1, grads = fast.critic_grads(obs, platforms, y)
         self._step_optimizer(self.critic_optimizer, [torch.from_numpy(g) for g in grads])
         out = {"critic_loss": critic_loss, "q_values": q1}
