@@ -215,7 +215,8 @@ def test_numpy_fallback_is_chosen_without_numba():
 )
 def test_compiled_oracle_is_the_python_dp_bit_for_bit(seed, scenario, dnn, eta, exits):
     """Compiled scalar and batched oracle == the Python DP (``_solve_rows``; ``solve_terms``
-    with early exits), decisions and costs exactly; numpy's batched DP to rounding."""
+    with early exits), decisions and costs exactly, with the weighting passed per call or
+    bound once (``Oracle.bind``); numpy's batched DP to rounding."""
     from envs.model.chain import EarlyExits
     from envs.model.dp import Oracle
 
@@ -233,13 +234,18 @@ def test_compiled_oracle_is_the_python_dp_bit_for_bit(seed, scenario, dnn, eta, 
     dec_b, cost_b = oracle.solve_batch(links, slowdown, **kw)
     rows = [(type(links)(*(m[b] for m in links)), slowdown[b]) for b in range(B)]
     compiled = [oracle.solve(lk, sp, **kw) for lk, sp in rows]
+    bound = oracle.bind(**kw)  # the weighting looked up once: the same solver
+    assert oracle.bind(**kw) is bound and bound.weights == kw
+    solved = {"compiled bound": [bound.solve(lk, sp) for lk, sp in rows]}
     with pytest.MonkeyPatch.context() as m:
         m.setattr(kernels, "AVAILABLE", False)
         python = [oracle.solve(lk, sp, **kw) for lk, sp in rows]
+        solved["python bound"] = [bound.solve(lk, sp) for lk, sp in rows]
         _, cost_np = oracle.solve_batch(links, slowdown, **kw)
     for b in range(B):
-        np.testing.assert_array_equal(compiled[b][0], python[b][0])
-        assert compiled[b][1] == python[b][1]
+        for got in (compiled, *solved.values()):
+            np.testing.assert_array_equal(got[b][0], python[b][0])
+            assert got[b][1] == python[b][1]
         np.testing.assert_array_equal(dec_b[b], python[b][0])
         assert cost_b[b] == python[b][1]
         # the decision's cost is the optimum (evaluated by the cost model)

@@ -166,6 +166,7 @@ class Oracle:
         self._rows = np.empty((model.n, model.P + model.P * model.P))  # scratch for solve()
         self._n = model.n
         self._tables: dict[tuple[float, float, float], np.ndarray] = {}
+        self._bound: dict[tuple[float, float, float], BoundOracle] = {}
 
     def kernel_table(self, d_energy: float, eta_energy: float, eta_overhead: float) -> np.ndarray:
         """The compiled DP's constants for one weighting (layout: :data:`kernels.TABLE_HEAD`)."""
@@ -195,24 +196,28 @@ class Oracle:
         kernels.check_batch(k, lat, pw, sp, B, P)
         return k.reshape(-1, P, P), lat.reshape(-1, P, P), pw.reshape(-1, P, P), sp.reshape(-1, P)
 
+    def bind(self, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0) -> BoundOracle:
+        """:meth:`solve` for one weighting, looked up once (cached per weighting): an env's
+        weighting is fixed, and its per-step scalar solve then skips the keyword arguments
+        and the table lookup (about a quarter of a compiled call)."""
+        key = (d_energy, eta_energy, eta_overhead)
+        bound = self._bound.get(key)
+        if bound is None:
+            if len(self._bound) >= 64:  # as kernel_table's cache
+                self._bound.clear()
+            bound = self._bound[key] = BoundOracle(self, d_energy, eta_energy, eta_overhead)
+        return bound
+
     def solve(
         self, links: LinkMatrices, slowdown, *, d_energy=1.0, eta_energy=0.0, eta_overhead=0.0
     ) -> tuple[np.ndarray, float]:
         """Optimal decision ``(n,)`` and its expected weighted cost for one state."""
-        if kernels.AVAILABLE:  # compiled: the operations of _solve_rows / solve_terms below
-            tab = self._tables.get((d_energy, eta_energy, eta_overhead))
-            if tab is None:
-                tab = self.kernel_table(d_energy, eta_energy, eta_overhead)
-            k, lat, pw = links
-            dec = np.empty(self._n, dtype=np.int64)
-            try:  # float64 C-contiguous (P, P) and (P,) arrays go straight in
-                cost = kernels.dp_one(k, lat, pw, slowdown, tab, dec)
-            except TypeError:  # anything else: converted and checked below
-                cost = np.nan
-            if cost != cost:  # NaN: a shape the kernel refused, or NaN inputs
-                k, lat, pw, sp = (x[0].copy() for x in self._links_slowdown(links, slowdown, 1))
-                cost = kernels.dp_one(k, lat, pw, sp, tab, dec)
-            return dec, cost
+        return self.bind(d_energy, eta_energy, eta_overhead).solve(links, slowdown)
+
+    def _solve_reference(
+        self, links: LinkMatrices, slowdown, d_energy: float, eta_energy: float, eta_overhead: float
+    ) -> tuple[np.ndarray, float]:
+        """The Python DP of one state (without numba; the compiled kernel's reference)."""
         m = self.model
         if m.early_exits is not None:
             terms = m.chain_terms(
@@ -287,6 +292,42 @@ class Oracle:
             F = ((F + node[:, i - 1])[:, :, None] + self._in_kb[i] * ekb + e0).min(1)
             out[:, i] = F + V[:, i]
         return out
+
+
+class BoundOracle:
+    """:meth:`Oracle.solve` with the weighting fixed (:meth:`Oracle.bind`): ``solve(links,
+    slowdown)`` returns the same decision and cost as ``Oracle.solve(links, slowdown,
+    **weights)``."""
+
+    __slots__ = ("_n", "_tab", "oracle", "weights")
+
+    def __init__(
+        self, oracle: Oracle, d_energy: float, eta_energy: float, eta_overhead: float
+    ) -> None:
+        self.oracle = oracle
+        self.weights = {
+            "d_energy": d_energy,
+            "eta_energy": eta_energy,
+            "eta_overhead": eta_overhead,
+        }
+        self._tab = oracle.kernel_table(d_energy, eta_energy, eta_overhead)
+        self._n = oracle._n
+
+    def solve(self, links: LinkMatrices, slowdown) -> tuple[np.ndarray, float]:
+        """Optimal decision ``(n,)`` and its expected weighted cost for one state."""
+        if not kernels.AVAILABLE:
+            return self.oracle._solve_reference(links, slowdown, **self.weights)
+        # compiled: the operations of _solve_rows / solve_terms
+        k, lat, pw = links
+        dec = np.empty(self._n, dtype=np.int64)
+        try:  # float64 C-contiguous (P, P) and (P,) arrays go straight in
+            cost = kernels.dp_one(k, lat, pw, slowdown, self._tab, dec)
+        except TypeError:  # anything else: converted and checked below
+            cost = np.nan
+        if cost != cost:  # NaN: a shape the kernel refused, or NaN inputs
+            k, lat, pw, sp = (x[0].copy() for x in self.oracle._links_slowdown(links, slowdown, 1))
+            cost = kernels.dp_one(k, lat, pw, sp, self._tab, dec)
+        return dec, cost
 
 
 def brute_force(

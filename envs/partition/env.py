@@ -253,6 +253,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             version=1 if readings else 0,
             **{k: readings[k] for k in ("observe", "latency_reading", "dp_features") if readings},
         )
+        self._solve_one = self.oracle.bind(**self.params.cost_kw)  # the scalar oracle's step
         n = self.n_blocks
         if action_mode == "continuous":
             self.action_space = spaces.Box(0.0, 1.0, (n,), np.float32)
@@ -473,7 +474,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             elif avail is not None and not avail[0]:
                 opt = exp.cost  # all-local is the only feasible decision
             else:
-                opt = self.oracle.solve(links, slowdown, **kw)[1]
+                opt = self._solve_one.solve(links, slowdown)[1]
         return decision, res, exp, opt
 
     def fused_frame(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
