@@ -321,12 +321,26 @@ def _speed_targets_measurement(fast: bool, skip: tuple[str, ...] = ()) -> dict:
                       "backends": [{"backend": "numpy", "batch_ms": 1.0, "identical": True},
                                    {"backend": "onnxruntime", "batch_ms": 0.6, "identical": True}]},
     }  # fmt: skip
-    return {
+    st = {
         "measured": {g: v for g, v in measured.items() if g not in skip}, "seconds": {},
         "budget": {"vector_repeats": 3}, "quick": False, "skip": list(skip), "clock": "thread",
         "command": "benchmarks/speed_targets.py", "oracle_backend": "numba",
         "meta": {"date": "today", "cpu": "c", "nproc": 2},
     }  # fmt: skip
+    if fast:  # the current measurement's extras; a JSON written before them still renders
+        for r in oracle:
+            r["compiled_scalar_keywords_us"] = 2.0 * k
+        st["meta"]["caches"] = "L1d 48K, L2 2048K"
+        st["budget"]["probe_blocks"] = 40
+        one = {
+            "python_us": {"min": 30.0, "median": 31.0},
+            "copy_32mb_ms": {"min": 2.0, "median": 2.5},
+        }
+        st["host_probe"] = {
+            "start": one,
+            "end": {**one, "python_us": {"min": 60.0, "median": 70.0}},
+        }
+    return st
 
 
 def test_speed_targets_block_renders_met_and_not_met():
@@ -361,6 +375,23 @@ def test_speed_targets_block_renders_met_and_not_met():
     assert "12 of 12 measured targets met." in ok and "Not reached" not in ok
     assert "| yes |" in ok and "**no**" not in ok and "nan" not in ok.lower()
     assert "MEC 3M → 3M → 2.9M" in ok and "1.8×, python train.py, 3,000 frames:" in ok
+    assert "(c; L1d 48K, L2 2048K; 2 cores)" in ok and "(c; 2 cores)" in block
+    assert "Oracle.solve with keywords (weights looked up per call) 2 µs" in ok
+    assert "a Python loop of 5,000 additions 30 / 31 µs → 60 / 70 µs; a 32 MB numpy copy" in ok
+    assert "How fast the host ran" not in block
+
+
+def test_host_probe_times_fixed_work():
+    """The host probe: positive times, min <= median, for each fixed piece of work."""
+    _report_modules()
+    from report.measure import cpu_caches
+    from report.targets import host_probe
+
+    probe = host_probe(3)
+    assert set(probe) == {"python_us", "copy_32mb_ms"}
+    for t in probe.values():
+        assert 0 < t["min"] <= t["median"]
+    assert isinstance(cpu_caches(), str)
 
 
 def test_iorlo_target_against_a_commit_timed_in_the_same_run():

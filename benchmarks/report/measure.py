@@ -38,6 +38,20 @@ def _run(cmd: list[str]) -> str:
         return ""
 
 
+def cpu_caches() -> str:
+    """The first CPU's data and unified caches, e.g. ``"L1d 48K, L2 2048K, L3 266240K"``
+    (sysfs; empty where unavailable): CPUs of one model name differ in them."""
+    parts = []
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level, kind, size = ((index / f).read_text().strip() for f in ("level", "type", "size"))
+        except OSError:
+            continue
+        if kind != "Instruction":
+            parts.append(f"L{level}{'d' if kind == 'Data' else ''} {size}")
+    return ", ".join(parts)
+
+
 def machine_info() -> dict[str, Any]:
     cpu = "unknown"
     try:
@@ -63,6 +77,7 @@ def machine_info() -> dict[str, Any]:
     dirty = _run(["git", "status", "--porcelain"])
     return {
         "cpu": cpu,
+        "caches": cpu_caches(),
         "nproc": os.cpu_count(),
         "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "mem_gib": mem_gib,

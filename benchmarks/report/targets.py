@@ -34,7 +34,7 @@ _FULL: dict[str, Any] = {
     "vector_envs": [1024, 4096, 16384], "oracle_envs": 4096, "vector_repeats": 3,
     "single_steps": 10_000, "single_repeats": 3, "iorlo_frames": 40_000, "iorlo_pairs": 2,
     "drlos_iterations": 10, "drlos_rollouts": 20, "rllib_steps": 4000, "rllib_repeats": 3,
-    "dec_single": 20_000, "dec_batch": 4096, "dec_repeats": 50,
+    "dec_single": 20_000, "dec_batch": 4096, "dec_repeats": 50, "probe_blocks": 40,
 }  # fmt: skip
 #: budgets of a full and a ``--quick`` measurement (quick: fewer steps and repeats; IoRLO+
 #: 1500 frames, of which 1000 before the first update, so its frames/s come out higher)
@@ -43,7 +43,7 @@ BUDGETS: dict[str, dict[str, Any]] = {
     "quick": {**_FULL, "oracle_scalar": 200, "oracle_repeats": 2, "vector_repeats": 1,
               "single_steps": 2500, "single_repeats": 1, "iorlo_frames": 5000, "iorlo_pairs": 1,
               "drlos_iterations": 2, "rllib_steps": 1000, "rllib_repeats": 1,
-              "dec_single": 2000, "dec_repeats": 5},
+              "dec_single": 2000, "dec_repeats": 5, "probe_blocks": 10},
 }  # fmt: skip
 
 
@@ -67,6 +67,34 @@ def thread_clock() -> Iterator[str]:
         yield "thread CPU"
     finally:
         bench_envs._clock = saved
+
+
+def _python_work() -> int:
+    s = 0
+    for i in range(5_000):
+        s += i
+    return s
+
+
+def host_probe(blocks: int) -> dict[str, dict[str, float]]:
+    """Fixed work, timed the same way in every run (thread CPU time, ``blocks`` blocks; min
+    and median): a pure-Python loop of 5,000 additions (interpreter speed, which the single
+    env and the scalar calls follow) and a copy of 32 MB with numpy (memory bandwidth, which
+    the large vector envs follow). Measured at the start and the end of a run, it says how
+    fast this host ran while the absolute rows were timed, so runs can be compared."""
+    src = np.ones(4 * 2**20)  # 32 MB of float64
+    dst = np.empty_like(src)
+    works = {"python_us": (_python_work, 1e6), "copy_32mb_ms": (lambda: np.copyto(dst, src), 1e3)}
+    out = {}
+    for name, (fn, scale) in works.items():
+        fn()  # warm-up (pages touched, code warm)
+        times = []
+        for _ in range(blocks):
+            t0 = time.thread_time()
+            fn()
+            times.append((time.thread_time() - t0) * scale)
+        out[name] = {"min": min(times), "median": float(np.median(times))}
+    return out
 
 
 def _minor_faults() -> int:
@@ -339,7 +367,8 @@ def speed_targets(
     """Measure every target of ``targets.json`` (groups in ``skip`` left out), sequentially
     in this process (one torch and BLAS thread). Returns ``{"measured": {group: data},
     "seconds": {group: wall s}, "budget", "quick", "skip", "command", "clock", "meta"
-    (:func:`.measure.machine_info`), "oracle_backend"}``; :func:`report.derive.speed_target_rows` reads it."""
+    (:func:`.measure.machine_info`), "oracle_backend", "host_probe" (:func:`host_probe` at
+    the start and the end)}``; :func:`report.derive.speed_target_rows` reads it."""
     import torch
 
     from envs.model import kernels
@@ -369,6 +398,7 @@ def speed_targets(
         "single": lambda: single_rows(b), "iorlo": lambda: train_py_speed(b["iorlo_frames"], seed, iorlo_baseline, b["iorlo_pairs"], config), "drlos": lambda: drlos_speed(b),
         "rllib": lambda: rllib_speed(b), "decisions": decisions,
     }  # fmt: skip
+    probe = {"start": host_probe(b["probe_blocks"])}
     with thread_clock() as clock:
         for group in GROUPS:
             if group in skip:
@@ -377,8 +407,9 @@ def speed_targets(
             t0 = time.perf_counter()
             measured[group] = steps[group]()
             seconds[group] = time.perf_counter() - t0
+    probe["end"] = host_probe(b["probe_blocks"])
     return {
         "measured": measured, "seconds": seconds, "budget": b, "quick": quick,
         "skip": [g for g in GROUPS if g in skip], "command": command, "clock": clock,
-        "meta": machine_info(), "oracle_backend": kernels.BACKEND,
+        "meta": machine_info(), "oracle_backend": kernels.BACKEND, "host_probe": probe,
     }  # fmt: skip
