@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dnn", default="resnet32")
     p.add_argument("--batch", type=int, default=4096)
     p.add_argument("--scalar", type=int, default=2000, help="states timed one by one")
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=25, help="best of this many runs")
     args = p.parse_args(argv)
     print(f"oracle backends: compiled = {kernels.BACKEND}; reference = Python scalar / numpy "
           "batched (v1 envs; v0's batched oracle keeps numpy)")  # fmt: skip
