@@ -326,6 +326,11 @@ def test_kernels_refuse_shapes_they_cannot_index():
             oracle.marginals_batch(links, slowdown)
     with pytest.raises(ValueError, match="slowdown must have shape"):
         oracle.solve(one, np.ones(4))
+    # the DP is compiled for P = 2 and 3 only: another P, even with consistent shapes, is NaN
+    P4 = np.ones((4, 4))
+    tab4 = np.zeros(kernels.table_size(model.n, 4))
+    dec = np.zeros(model.n, dtype=np.int64)
+    assert np.isnan(kernels.dp_one(P4, P4, P4, np.ones(4), tab4, dec))
     with pytest.raises(ValueError, match="slowdown must have shape"):
         model.evaluate(np.zeros((5, model.n), dtype=np.int64), links, np.ones((3, 3)))
     assert np.isfinite(oracle.solve(one, np.ones(3))[1])

@@ -22,6 +22,7 @@ states with a loop over blocks only.
 from __future__ import annotations
 
 import itertools
+from types import MappingProxyType
 
 import numpy as np
 
@@ -305,11 +306,9 @@ class BoundOracle:
         self, oracle: Oracle, d_energy: float, eta_energy: float, eta_overhead: float
     ) -> None:
         self.oracle = oracle
-        self.weights = {
-            "d_energy": d_energy,
-            "eta_energy": eta_energy,
-            "eta_overhead": eta_overhead,
-        }
+        self.weights = MappingProxyType(  # read-only: the table below is built from them
+            {"d_energy": d_energy, "eta_energy": eta_energy, "eta_overhead": eta_overhead}
+        )
         self._tab = oracle.kernel_table(d_energy, eta_energy, eta_overhead)
         self._n = oracle._n
 

@@ -710,13 +710,18 @@ def _dp_chain_py(
     choice: np.ndarray,
     dec: np.ndarray,
 ) -> float:
-    """:func:`_make_dp_chain`'s DP compiled for the state's ``P = len(sp)`` (3 or 2)."""
+    """:func:`_make_dp_chain`'s DP compiled for the state's ``P = len(sp)`` (3 or 2; NaN
+    for any other ``P``, which no cost model has)."""
     if sp.shape[0] == 3:
         return _dp_chain_3(k, lat, pw, sp, tab, work, choice, dec)
-    return _dp_chain_2(k, lat, pw, sp, tab, work, choice, dec)
+    if sp.shape[0] == 2:
+        return _dp_chain_2(k, lat, pw, sp, tab, work, choice, dec)
+    return np.nan
 
 
-_dp_chain = _jit(_dp_chain_py, inline=True)  # inlined: a call level costs more than the DP saves
+# inlined into its callers: one more call level, which passes eight arrays and counts their
+# references, cost more than unrolling the platform loops saved
+_dp_chain = _jit(_dp_chain_py, inline=True)
 
 
 def _dp_one(
