@@ -4,12 +4,12 @@
     python benchmarks/bench_oracle.py --dnn alexnet --batch 4096
 
 The scalar time is :meth:`Oracle.bind`'s solver (the weighting looked up once, as the envs
-call it); ``Oracle.solve(links, slowdown, **weights)``, which looks it up per call, is printed
-beside it. Times are this thread's CPU time (``time.thread_time``: less sensitive to other jobs on the
-machine), best of ``--repeats``. Each row checks that the compiled and the reference solver
-return the same optimal costs on the timed states. Targets (issue "Speed to the compiled
-limit"): at most 2 µs per state scalar and 0.5 µs per state batched for 17 blocks, with and
-without early exits. The reference is the Python DP scalar (``_solve_rows``, ``solve_terms``
+call it); ``Oracle.solve(links, slowdown, **weights)``, which looks it up per call, is
+printed beside it. Times are this thread's CPU time (``time.thread_time``: less sensitive to
+other jobs on the machine), best of ``--repeats``. Each row checks that the compiled and the
+reference solver return the same optimal costs on the timed states. Targets (issue "Speed
+to the compiled limit"): at most 2 µs per state scalar and 0.5 µs per state batched for 17
+blocks, with and without early exits. The reference is the Python DP scalar (``_solve_rows``, ``solve_terms``
 with early exits) and numpy's batched DP (``EDGERL_NO_NUMBA=1`` runs it).
 """
 
