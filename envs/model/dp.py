@@ -22,7 +22,6 @@ states with a loop over blocks only.
 from __future__ import annotations
 
 import itertools
-from types import MappingProxyType
 
 import numpy as np
 
@@ -300,22 +299,29 @@ class BoundOracle:
     slowdown)`` returns the same decision and cost as ``Oracle.solve(links, slowdown,
     **weights)``."""
 
-    __slots__ = ("_n", "_tab", "oracle", "weights")
+    __slots__ = ("_n", "_tab", "_weights", "oracle")
 
     def __init__(
         self, oracle: Oracle, d_energy: float, eta_energy: float, eta_overhead: float
     ) -> None:
         self.oracle = oracle
-        self.weights = MappingProxyType(  # read-only: the table below is built from them
-            {"d_energy": d_energy, "eta_energy": eta_energy, "eta_overhead": eta_overhead}
-        )
+        self._weights = {
+            "d_energy": d_energy,
+            "eta_energy": eta_energy,
+            "eta_overhead": eta_overhead,
+        }
         self._tab = oracle.kernel_table(d_energy, eta_energy, eta_overhead)
         self._n = oracle._n
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The bound weighting (a copy: the packed table is built from it)."""
+        return dict(self._weights)
 
     def solve(self, links: LinkMatrices, slowdown) -> tuple[np.ndarray, float]:
         """Optimal decision ``(n,)`` and its expected weighted cost for one state."""
         if not kernels.AVAILABLE:
-            return self.oracle._solve_reference(links, slowdown, **self.weights)
+            return self.oracle._solve_reference(links, slowdown, **self._weights)
         # compiled: the operations of _solve_rows / solve_terms
         k, lat, pw = links
         dec = np.empty(self._n, dtype=np.int64)
