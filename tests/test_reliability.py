@@ -271,7 +271,9 @@ def test_two_train_processes_on_one_run_dir(tmp_path):
     run_dir = tmp_path / "run"
     args = [sys.executable, "train.py", f"run_dir={run_dir}", *QUIET, *IORLO]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    a = subprocess.Popen([*args, "train.total_steps=3000", "agent.lr_actor=0.0003"], cwd=REPO,
+    # A must still hold the lock when B starts: 30,000 steps (about 25 s on a 2-core Xeon),
+    # against B's few seconds of start-up; 3,000 steps (2.6 s) once finished before B looked
+    a = subprocess.Popen([*args, "train.total_steps=30000", "agent.lr_actor=0.0003"], cwd=REPO,
                          env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
     for _ in range(600):  # until A holds the lock (its PID is in the file)
         if RunLock(run_dir).holder() == a.pid:
