@@ -23,6 +23,7 @@ are printed; ``--doc docs/results.md`` writes them between ``<!-- gen:begin -->`
     python benchmarks/generalisation.py --suite robustness --scenario mec --agents dp_forecast dp_distill
     python benchmarks/generalisation.py --observe current --agents iorlo_plus dp_forecast
     python benchmarks/generalisation.py --observe current --dp-features --agents iorlo_plus
+    python benchmarks/generalisation.py --history 0.7 0.95 --agents dp_forecast --frames 100000
     python benchmarks/generalisation.py --render --doc docs/results.md   # tables from the JSON
     python benchmarks/generalisation.py --agents iorlo_plus --label prev --agent-kw hidden_critic=128 jump_candidates=whole
     python benchmarks/generalisation.py --out benchmarks/out/other.json --render --block gen2 --doc docs/results.md
@@ -33,7 +34,9 @@ and ``<!-- gen2:end -->``.
 
 ``--observe current`` lets the agents see the frame they decide (the DP on it is the
 oracle); ``--dp-features`` gives the trained agents the exact DP's per-block regrets of the
-observed frame in the observation (``env.dp_features=true``). Each setting has its own JSON
+observed frame in the observation (``env.dp_features=true``); ``--history 0.7 0.95`` running
+averages of the measured links and factors over the episode (``env.history``, docs/model.md
+§13). Each setting has its own JSON
 and its own block of docs/results.md (:data:`MARKERS`).
 """
 
@@ -64,11 +67,12 @@ IDS = {"mec": "EdgeRL/MECPartition-v1", "d2d": "EdgeRL/D2DPartition-v1"}
 DNNS = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")
 AGENTS = ("dp_forecast", "dp_distill", "iorlo_plus", "iorlo", "sb3_td3", "sb3_ppo")
 MARKERS = {  # where --doc writes each suite's tables (``_current``: --observe current,
-    # ``_dpf``: --dp-features)
+    # ``_dpf``: --dp-features, ``_hist``: --history)
     "test": ("<!-- gen:begin -->", "<!-- gen:end -->"),
     "test_current": ("<!-- genc:begin -->", "<!-- genc:end -->"),
     "test_current_dpf": ("<!-- gencf:begin -->", "<!-- gencf:end -->"),
     "test_dpf": ("<!-- genf:begin -->", "<!-- genf:end -->"),
+    "test_hist": ("<!-- genh:begin -->", "<!-- genh:end -->"),
     "robustness": ("<!-- rob1:begin -->", "<!-- rob1:end -->"),
     "robustness_current": ("<!-- rob1c:begin -->", "<!-- rob1c:end -->"),
 }
@@ -83,6 +87,7 @@ def train_library(
     data_dir: str | None,
     observe: str,
     dp_features: bool = False,
+    history: tuple[float, ...] = (),
 ) -> Any:
     """An SB3 agent trained by the pipeline (``train.py``, the agent's default config) and
     loaded back with :func:`agents.loading.load_actor`; only the final checkpoint is kept."""
@@ -95,7 +100,8 @@ def train_library(
                f"train.total_steps={frames}", "train.eval_every=0", "train.final_eval_episodes=1",
                "train.checkpoint_every=0", "train.progress=false", f"runs_root={tmp}",
                f"run_dir={run_dir}", f"env.observe={observe}",
-               f"env.dp_features={str(dp_features).lower()}"]  # fmt: skip
+               f"env.dp_features={str(dp_features).lower()}",
+               f"env.history=[{','.join(map(str, history))}]"]  # fmt: skip
         if data_dir is not None:
             cmd.append(f"data_dir={Path(data_dir).resolve()}")
         done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
@@ -114,17 +120,21 @@ def train(
     observe: str = "measured",
     dp_features: bool = False,
     agent_kw: dict[str, Any] | None = None,
+    history: tuple[float, ...] = (),
 ) -> tuple[Any, float]:
     """A trained actor (``act_batch``) and its training wall-clock in seconds; ``agent_kw``:
     config fields of the agent other than its defaults (not for the SB3 agents)."""
     agent_kw = agent_kw or {}
     env_id = IDS[scenario]
-    kw = {"dnn": dnn, "network": "mixture_train", "observe": observe, "dp_features": dp_features}
+    kw = {"dnn": dnn, "network": "mixture_train", "observe": observe, "dp_features": dp_features,
+          "history": tuple(history)}  # fmt: skip
     t0 = time.perf_counter()
     if agent.startswith("sb3_"):
         if agent_kw:
             raise ValueError("--agent-kw applies to the project's agents, not to SB3's")
-        actor = train_library(agent, scenario, dnn, seed, frames, data_dir, observe, dp_features)
+        actor = train_library(
+            agent, scenario, dnn, seed, frames, data_dir, observe, dp_features, history
+        )
     elif agent in ("dp_forecast", "dp_distill"):
         from agents.distill import DPDistill
         from agents.forecast import DPForecast
@@ -155,6 +165,7 @@ def evaluate(
     seed: int,
     observe: str = "measured",
     dp_features: bool = False,
+    history: tuple[float, ...] = (),
 ) -> dict[str, dict[str, float]]:
     """Mean cost and gap of each actor and of ``dp_measured`` / the oracle on one network
     (with ``observe="current"`` the DP on the observed frame is the oracle)."""
@@ -170,7 +181,7 @@ def evaluate(
             continue
         vec = gym.make_vec(IDS[scenario], num_envs=episodes, vectorization_mode="vector_entry_point",
                            dnn=dnn, network=network, action_mode=mode, oracle=False,
-                           observe=observe, dp_features=dp_features)  # fmt: skip
+                           observe=observe, dp_features=dp_features, history=history)  # fmt: skip
         base = vec.unwrapped
         obs, _ = vec.reset(seed=seed)
         costs = {n: [] for n in (*group, "dp_measured", "oracle")}
@@ -238,15 +249,17 @@ def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
             for agent in args.agents:
                 for seed in args.seeds:
                     label = f"_{args.label}" if args.label else ""
-                    tag = f"{agent}{label}{'+dpf' if args.dp_features else ''}/seed{seed}"
+                    flags = ("+dpf" if args.dp_features else "") + ("+hist" if args.history else "")
+                    tag = f"{agent}{label}{flags}/seed{seed}"
                     if tag in res["train_s"] and not args.force:
                         continue
                     torch.manual_seed(seed)
                     actor, wall = train(agent, scenario, dnn, seed, args.frames, args.data_dir,
-                                        args.observe, args.dp_features, args.agent_kw)  # fmt: skip
+                                        args.observe, args.dp_features, args.agent_kw,
+                                        args.history)  # fmt: skip
                     for name, spec in networks.items():
                         got = evaluate({tag: actor}, scenario, dnn, spec, args.episodes, args.seed,
-                                       args.observe, args.dp_features)  # fmt: skip
+                                       args.observe, args.dp_features, args.history)  # fmt: skip
                         res["networks"][name][tag] = got[tag]
                     res["train_s"][tag] = wall
                     res.setdefault("frames", {})[tag] = args.frames
@@ -430,10 +443,28 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             "and the trained agents observe the exact DP's per-block regrets of the observed "
             "frame (`env.dp_features=true`, docs/model.md §13), "
         )
+    if args.history:
+        decays = " ".join(map(str, args.history))
+        title += ", observation history"
+        flags = f"--observe {args.observe} --history {decays}"
+        how = (
+            f"Regenerate: `python benchmarks/generalisation.py {flags} --agents dp_forecast "
+            f"--frames 100000 --seeds 0 1 2` and `... {flags} --agents iorlo_plus --seeds 0`; "
+            "the rows without `+hist` (the same agents without the history, on the same "
+            "frames) by the same commands without `--history` and with `--out "
+            f"benchmarks/out/generalisation_hist.json`; then `... {flags} --render --doc "
+            "docs/results.md`. "
+        )
+        setting += (
+            "and the trained agents observe running averages of the measured links and "
+            f"factors over the episode (`env.history=[{', '.join(map(str, args.history))}]`, "
+            "docs/model.md §13), "
+        )
     if args.block is not None:  # a block of its own: its JSON and the command that fills it
         out = args.out.resolve()
         out = out.relative_to(REPO) if out.is_relative_to(REPO) else out
         flags = f"--observe {args.observe}" + (" --dp-features" if args.dp_features else "")
+        flags += f" --history {' '.join(map(str, args.history))}" if args.history else ""
         agents = sorted({t.split("/seed")[0] for res in results.values() for t in res["train_s"]})
         how = (
             f"Regenerate: `python benchmarks/generalisation.py {flags} --agents ... --out {out}` "
@@ -545,6 +576,15 @@ def main(argv: list[str] | None = None) -> int:
         help="trained agents observe the DP regrets of the observed frame (env.dp_features)",
     )
     p.add_argument(
+        "--history",
+        nargs="+",
+        type=float,
+        default=[],
+        metavar="DECAY",
+        help="trained agents observe running averages of the measured links over the episode "
+        "with these decays (env.history, e.g. 0.7 0.95)",
+    )
+    p.add_argument(
         "--agent-kw",
         nargs="+",
         default=[],
@@ -571,6 +611,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--suite robustness replays the terminal-edge link: use --scenario mec")
     args.block_key = args.suite + ("_current" if args.observe == "current" else "")
     args.block_key += "_dpf" if args.dp_features else ""
+    args.block_key += "_hist" if args.history else ""
+    if args.block is None and args.block_key not in MARKERS:
+        p.error(f"no block of docs/results.md for this setting ({args.block_key}): use --block")
+    args.history = tuple(args.history)
     args.markers = (
         MARKERS[args.block_key]
         if args.block is None

@@ -179,11 +179,17 @@ def test_generalisation_variants_and_blocks_of_their_own(tmp_path):
     args = argparse.Namespace(
         suite="test", observe="measured", dp_features=False, block="gen9", out=out,
         markers=("<!-- gen9:begin -->", "<!-- gen9:end -->"), episodes=3, seed=1, frames=40,
+        history=(),
     )  # fmt: skip
     block = gen.render(results, args)
     assert block.startswith("<!-- gen9:begin -->") and block.endswith("<!-- gen9:end -->")
     assert f"--out {out} --render --block gen9" in block and "`iorlo_plus_prev`" in block
     assert "| iorlo_plus_prev/seed0 | 40 | 0.9950 | 1/1 |" in block
+    # --history: the setting says what the agents observed, the command repeats the decays
+    args.history = (0.7, 0.95)
+    block = gen.render(results, args)
+    assert "`env.history=[0.7, 0.95]`" in block and "observation history" in block
+    assert "--observe measured --history 0.7 0.95 --agents ..." in block
 
 
 def test_generalisation_summary_has_the_references_and_a_fixed_pair_order():
@@ -203,6 +209,7 @@ def test_generalisation_summary_has_the_references_and_a_fixed_pair_order():
     args = argparse.Namespace(
         suite="test", observe="measured", dp_features=False, block=None,
         markers=("<!-- gen:begin -->", "<!-- gen:end -->"), episodes=3, seed=1, frames=40,
+        history=(),
     )  # fmt: skip
     block = gen.render(results, args)
     order = [line for line in block.splitlines() if line.startswith("#### ")]

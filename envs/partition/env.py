@@ -52,6 +52,7 @@ from envs.partition.common import (
     parse_early_exit,
     parse_platform_load,
 )
+from envs.partition.history import ObservationHistory, check_history, log_ratio
 from envs.partition.params import PartitionParams
 from envs.partition.sim import D2DSim, MECSim
 from envs.problem import PartitionProblem
@@ -138,8 +139,14 @@ class CommonKwargs(TypedDict, total=False):
     reward_scale: float
 
 
-def _check_readings(observe: Any, latency_reading: Any, dp_features: Any) -> dict[str, Any]:
-    """The v1 constructors' reading arguments, validated (docs/model.md §10)."""
+#: the v1 readings :func:`_check_readings` validates, as :class:`PartitionParams` fields
+V1_READINGS = ("observe", "latency_reading", "dp_features", "history")
+
+
+def _check_readings(
+    observe: Any, latency_reading: Any, dp_features: Any, history: Any = None
+) -> dict[str, Any]:
+    """The v1 constructors' reading arguments, validated (docs/model.md §10, §13)."""
     if not isinstance(dp_features, bool | np.bool_):
         raise ValueError(f"dp_features must be True or False, got {dp_features!r}")
     if observe not in OBSERVE_MODES:
@@ -152,6 +159,7 @@ def _check_readings(observe: Any, latency_reading: Any, dp_features: Any) -> dic
         "observe": observe,
         "latency_reading": latency_reading,
         "dp_features": bool(dp_features),
+        "history": check_history(history),
     }
 
 
@@ -251,7 +259,7 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             oracle=bool(oracle),
             reward_scale=check_positive("reward_scale", reward_scale),
             version=1 if readings else 0,
-            **{k: readings[k] for k in ("observe", "latency_reading", "dp_features") if readings},
+            **{k: readings[k] for k in V1_READINGS if readings},
         )
         self._solve_one = self.oracle.bind(**self.params.cost_kw)  # the scalar oracle's step
         n = self.n_blocks
@@ -293,15 +301,25 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
                     "dp_features needs early_exit=None (the DP features have no exits)"
                 )
             dim += self.n_blocks * self.num_platforms
+        #: the observation history's state (v1 ``history``, :mod:`envs.partition.history`);
+        #: the env marks each new frame (``advance``) and each reset (``restart``)
+        self.history = ObservationHistory(self.params.history) if self.params.history else None
+        if self.history is not None:
+            dim += 2 * len(self.params.history) * len(self.ratio_features)
         self.observation_space = spaces.Box(0.0, 1.0, (dim,), np.float32)
 
     def observe_batch(self) -> np.ndarray:
         """The observation of every copy of the simulator, ``(num, obs_dim)``, with the DP
-        features appended when ``dp_features`` is on."""
+        features and the history entries appended when ``dp_features`` / ``history`` are on."""
         obs = self.sim.observe()
-        if not self.params.dp_features:
+        if not self.params.dp_features and self.history is None:
             return obs
-        return np.concatenate([obs, self.dp_feature_block()], axis=1)
+        parts = [obs]
+        if self.params.dp_features:
+            parts.append(self.dp_feature_block())
+        if self.history is not None:
+            parts.append(self.history.features(log_ratio(obs[:, self.ratio_features])))
+        return np.concatenate(parts, axis=1)
 
     def dp_feature_block(self) -> np.ndarray:
         """DP features of the observed frame, ``(num, n * P)`` float32 (docs/model.md §13).
@@ -437,6 +455,8 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         if offset is not None and np.ndim(offset) != 0:
             raise ValueError(f"options['offset'] must be one integer frame, got {offset!r}")
         self.sim.reset(self.np_random, 1, offset=offset)
+        if self.history is not None:
+            self.history.restart()
         return self.observe_batch()[0], {}
 
     def frame_outcome(
@@ -527,6 +547,8 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
             exp, opt = res, opt if self.params.oracle else None
         info = self._info(decision, network, res, exp, opt, dist)
         self.sim.step(self.np_random)
+        if self.history is not None:
+            self.history.advance()
         reward = -float(res.cost) * self.params.reward_scale
         return self.observe_batch()[0], reward, False, False, info
 
@@ -942,6 +964,7 @@ class MECPartitionEnvV1(MECPartitionEnv):
     | 9 .. 9+3n | ``T_cp`` of block i on T, E, C at the measured factors | ``c / (c + max_i T_cp_i(d=1))`` |
     | 9+3n .. 9+6n | device energy, block input and output sizes | as v0 |
     | 9+6n .. 9+9n | with ``dp_features=True``: regret of block i on T, E, C (block-major) | ``r / (r + 0.1)``, see :meth:`dp_feature_block` |
+    | last ``18 L`` | with ``history`` of ``L`` decays: entries 0-8 against their running means, then their running mean deviations | :mod:`envs.partition.history` |
 
     ## Rewards
 
@@ -974,7 +997,7 @@ class MECPartitionEnvV1(MECPartitionEnv):
 
     ## Arguments
 
-    Those of :class:`MECPartitionEnv` (keyword only) with these v1 defaults, plus three:
+    Those of :class:`MECPartitionEnv` (keyword only) with these v1 defaults, plus four:
 
     | argument | default | meaning |
     |---|---|---|
@@ -984,6 +1007,7 @@ class MECPartitionEnvV1(MECPartitionEnv):
     | ``observe`` | ``"measured"`` | or ``"current"`` (the v0 reading) |
     | ``latency_reading`` | ``"one_way"`` | or ``"round_trip"`` (the v0 reading) |
     | ``dp_features`` | ``False`` | append the exact DP's per-block regrets on the observed frame (docs/model.md §13) |
+    | ``history`` | ``()`` | decays ``λ`` of running averages of the measured links and factors over the episode, appended per decay (at most 4; docs/model.md §13) |
     | ``trace_dir`` | ``None`` | the data root of the mixture's traces (default ``$EDGERL_DATA`` or ``../shared/data``) |
 
     ## Version History
@@ -999,9 +1023,10 @@ class MECPartitionEnvV1(MECPartitionEnv):
         observe: str = "measured",
         latency_reading: str = "one_way",
         dp_features: bool = False,
+        history: Sequence[float] = (),
         **kwargs: Any,
     ) -> None:
-        self._v1_readings = _check_readings(observe, latency_reading, dp_features)
+        self._v1_readings = _check_readings(observe, latency_reading, dp_features, history)
         super().__init__(**{**V1_MEC_DEFAULTS, **kwargs})
 
     __init__.__signature__ = v1_signature(MECPartitionEnv.__init__, V1_MEC_DEFAULTS, __init__)  # type: ignore[attr-defined]
@@ -1041,7 +1066,10 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
 
     ``Box(0, 1, (5 + 5n + 6m,), float32)``, the layout of v0 (see :class:`D2DPartitionEnv`);
     the selected link (0-1), the effective factors (2-3), the per-platform compute times and
-    every candidate's ``B``, ``L`` are the previous frame's measurements.
+    every candidate's ``B``, ``L`` are the previous frame's measurements. With ``history`` of
+    ``L`` decays, ``2L (4 + 2m)`` entries follow: those of the selected link, the factors and
+    every candidate's ``B``, ``L`` against their running means over the episode, then their
+    running mean deviations (:mod:`envs.partition.history`).
 
     ## Rewards
 
@@ -1066,7 +1094,7 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
 
     ## Arguments
 
-    Those of :class:`D2DPartitionEnv` (keyword only) with these v1 defaults, plus four:
+    Those of :class:`D2DPartitionEnv` (keyword only) with these v1 defaults, plus five:
 
     | argument | default | meaning |
     |---|---|---|
@@ -1076,6 +1104,7 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
     | ``observe`` | ``"measured"`` | or ``"current"`` |
     | ``latency_reading`` | ``"one_way"`` | or ``"round_trip"`` |
     | ``dp_features`` | ``False`` | append ``n · 2`` DP regret features, as in :class:`MECPartitionEnvV1` |
+    | ``history`` | ``()`` | decays of the observation history, as in :class:`MECPartitionEnvV1` |
 
     ## Version History
 
@@ -1091,9 +1120,10 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
         latency_reading: str = "one_way",
         collaborator_speedup: Sequence[float] | None = V1_SPEEDUP,
         dp_features: bool = False,
+        history: Sequence[float] = (),
         **kwargs: Any,
     ) -> None:
-        readings = _check_readings(observe, latency_reading, dp_features)
+        readings = _check_readings(observe, latency_reading, dp_features, history)
         self._v1_readings = {**readings, "collaborator_speedup": collaborator_speedup}
         super().__init__(**{**V1_D2D_DEFAULTS, **kwargs})
 

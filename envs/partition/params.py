@@ -40,6 +40,7 @@ class PartitionParams:
     | ``version`` | 0 (the paper's MDP) or 1 (docs/model.md §10) |
     | ``observe``, ``latency_reading`` | v1 readings (v0: ``"current"``, ``"round_trip"``) |
     | ``dp_features`` | v1: DP features appended to the observation |
+    | ``history`` | v1: decays of the observation history (``()``: off; :mod:`envs.partition.history`) |
     | ``collaborator_speedup`` | D2D v1: per-candidate speed-up range, else ``None`` |
     """
 
@@ -57,6 +58,7 @@ class PartitionParams:
     observe: str = "current"
     latency_reading: str = "round_trip"
     dp_features: bool = False
+    history: tuple[float, ...] = ()
     collaborator_speedup: tuple[float, float] | None = None
 
     @cached_property
@@ -90,7 +92,8 @@ class PartitionParams:
         """The parameters by the constructor's names, as checkpoints and reports record them:
         MEC ``d_t, d_e, d_c, d_energy, eta1, eta2, overhead_weights, epsilon, phi``; D2D
         ``d_u, d_energy, eta, zeta``; v1 adds ``observe, latency_reading``, D2D
-        ``collaborator_speedup``, and ``dp_features``."""
+        ``collaborator_speedup``, ``dp_features``, and ``history`` where it is on (so the
+        parameters of runs without it read as before)."""
         names = _NAMES[self.scenario]
         out: dict[str, Any] = dict(zip(names["slowdown"], self.slowdown, strict=True))
         out["d_energy"] = self.d_energy
@@ -107,4 +110,6 @@ class PartitionParams:
             if self.scenario == "d2d":
                 out["collaborator_speedup"] = self.collaborator_speedup
             out["dp_features"] = self.dp_features
+            if self.history:
+                out["history"] = self.history
         return out

@@ -145,6 +145,8 @@ class PartitionVectorEnv(VectorEnv):
                 f"options['offset'] array must have shape ({self.num_envs},), got {np.shape(offset)}"
             )
         self.sim.reset(self.np_random, self.num_envs, offset=offset)
+        if self.env.history is not None:
+            self.env.history.restart()
         self._t[:] = 0
         self._autoreset[:] = False
         return self.env.observe_batch(), {}
@@ -192,6 +194,8 @@ class PartitionVectorEnv(VectorEnv):
         rewards = -self.params.reward_scale * res.cost
 
         sim.step(rng)
+        if env.history is not None:
+            env.history.advance()
         self._t += 1
         truncated = (
             self._t >= self.max_episode_steps
@@ -202,6 +206,8 @@ class PartitionVectorEnv(VectorEnv):
         if self._autoreset.any():  # some copies ended last step: reset them, ignore their action
             mask = self._autoreset
             sim.reset_where(rng, mask)
+            if env.history is not None:
+                env.history.restart(mask)
             self._t[mask] = 0
             truncated[mask] = False
             rewards[mask] = 0.0
