@@ -1013,7 +1013,8 @@ class MECPartitionEnvV1(MECPartitionEnv):
     ## Version History
 
     * v1: measured state, one-way latency, platform load on, η2 = 50, network mixtures with
-      a train/test split (docs/model.md §10).
+      a train/test split (docs/model.md §10). The ``history`` option came later (off by
+      default: v1's observations and episodes are unchanged without it).
     * v0: the paper's MDP (:class:`MECPartitionEnv`).
     """
 
@@ -1109,7 +1110,8 @@ class D2DPartitionEnvV1(D2DPartitionEnv):
     ## Version History
 
     * v1: collaborators of their own speed, platform load on, measured state, one-way
-      latency, network mixtures with a train/test split (docs/model.md §10).
+      latency, network mixtures with a train/test split (docs/model.md §10). The
+      ``history`` option came later (off by default, as in :class:`MECPartitionEnvV1`).
     * v0: the paper's MDP (:class:`D2DPartitionEnv`).
     """
 
