@@ -449,9 +449,10 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         flags = f"--observe {args.observe} --history {decays}"
         how = (
             f"Regenerate: `python benchmarks/generalisation.py {flags} --agents dp_forecast "
-            f"--frames 100000 --seeds 0 1 2` and `... {flags} --agents iorlo_plus --seeds 0`; "
+            f"--frames 100000 --seeds 0 1 2` and `... {flags} --agents iorlo_plus --seeds 0 1 2`; "
             "the rows without `+hist` (the same agents without the history, on the same "
-            "frames) by the same commands without `--history` and with `--out "
+            "frames; IoRLO+ seed 0, block 1 has its seeds 0-2) by the same commands without "
+            "`--history` and with `--out "
             f"benchmarks/out/generalisation_hist.json`; then `... {flags} --render --doc "
             "docs/results.md`. "
         )
