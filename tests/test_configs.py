@@ -222,6 +222,8 @@ BAD_VALUES = [
     (["data_dir=/nonexistent"], r"needs the data root /nonexistent .*EDGERL_DATA"),
     (["network.split=val"], r"split must be one of \['train', 'test', 'all'\]"),
     (["env.observe=future"], r"observe must be one of \['measured', 'current'\]"),
+    (["env.history=[0.7,1.5]"], r"history: every decay must lie in \(0, 1\), got 1\.5"),
+    (["env.history=0.7"], r"history must be a list of decays"),
     (["+env.foo=1"], r"env: \['foo'\] not argument\(s\) of MECPartitionEnvV1; allowed: \["),
     (["env=mec", "+env.observe=measured"], r"\['observe'\] not argument\(s\) of MECPartitionEnv; allowed"),
     (["+agent.foo=1"], r"agent: unknown key\(s\) \['foo'\]; allowed:"),
