@@ -13,6 +13,7 @@ from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from envs.partition.common import log_ratio
 from envs.partition.history import (
     HISTORY_MAX,
     ObservationHistory,
@@ -20,12 +21,16 @@ from envs.partition.history import (
     history_features,
     history_start,
     history_update,
-    log_ratio,
 )
 
 V1 = ["EdgeRL/MECPartition-v1", "EdgeRL/D2DPartition-v1"]
 SYN = {"network": "mixture_synthetic", "dnn": "alexnet"}
 DECAYS = (0.7, 0.95)
+
+
+def _x(v: np.ndarray) -> np.ndarray:
+    """The log ratios the history averages (float64, as the env computes them)."""
+    return log_ratio(np.asarray(v, dtype=np.float64))
 
 
 def _reference(xs: list[np.ndarray], decays=DECAYS) -> np.ndarray:
@@ -76,7 +81,7 @@ def test_history_appends_to_the_same_episode(env_id):
     for _ in range(12):
         d = plain.observation_space.shape[0]
         np.testing.assert_array_equal(b[:d], a)
-        xs.append(log_ratio(a[rf]))
+        xs.append(_x(a[rf]))
         np.testing.assert_allclose(b[d:], _reference(xs), rtol=1e-6, atol=1e-6)
         act = plain.action_space.sample()
         a, ra, *_ = plain.step(act)
@@ -85,7 +90,7 @@ def test_history_appends_to_the_same_episode(env_id):
     # a reset starts the averages again
     b, _ = hist.reset(seed=8)
     a, _ = plain.reset(seed=8)
-    np.testing.assert_allclose(b[a.shape[0] :], _reference([log_ratio(a[rf])]), atol=1e-6)
+    np.testing.assert_allclose(b[a.shape[0] :], _reference([_x(a[rf])]), atol=1e-6)
 
 
 @pytest.mark.parametrize("env_id", V1)
@@ -114,7 +119,7 @@ def test_history_vector_env_matches_single_envs_across_autoresets(env_id):
     o3, _ = v3.reset(seed=9)
     op, _ = plain.reset(seed=9)
     rf, d = plain.unwrapped.env.ratio_features, op.shape[1]
-    seen: list[list[np.ndarray]] = [[log_ratio(op[i, rf])] for i in range(3)]
+    seen: list[list[np.ndarray]] = [[_x(op[i, rf])] for i in range(3)]
     acts = [v3.action_space.sample() for _ in range(7)]
     for t, act in enumerate(acts):
         if t == 2:
@@ -124,7 +129,7 @@ def test_history_vector_env_matches_single_envs_across_autoresets(env_id):
         op, *_ = plain.step(act)
         np.testing.assert_array_equal(o3[:, :d], op)
         for i in range(3):
-            x = log_ratio(op[i, rf])
+            x = _x(op[i, rf])
             seen[i] = [x] if (t == 2 and i == 1) or v3.unwrapped._t[i] == 0 else [*seen[i], x]
             np.testing.assert_allclose(o3[i, d:], _reference(seen[i]), rtol=1e-6, atol=1e-6)
 

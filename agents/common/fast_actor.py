@@ -50,6 +50,7 @@ from torch import nn
 from agents.common.fileio import atomic_write
 from envs.model import kernels
 from envs.model.thresholds import discretise, logit_thresholds
+from envs.partition.common import LOG_RATIO_EPS, log_ratio
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh")
 OUTPUTS: tuple[str, ...] = ("sigmoid", "tanh", "identity", "argmax")
@@ -63,9 +64,8 @@ BATCH_BACKENDS: tuple[str, ...] = ("auto", "numpy", "onnxruntime")
 #: ``"auto"`` decides at the first batch of at least this many observations
 AUTO_MIN_BATCH = 256
 _BLAS: Any = None  # the BLAS libraries loaded when first needed (numpy's included)
-#: :func:`log_ratios` clips its inputs to ``[LOG_RATIO_EPS, 1 - LOG_RATIO_EPS]`` (±13.8)
-LOG_RATIO_EPS = 1e-6
-# the clip bounds in float32, as both log_ratios and the compiled decide apply them
+# :func:`log_ratios` clips its inputs to ``[LOG_RATIO_EPS, 1 - LOG_RATIO_EPS]`` (±13.8); the
+# clip bounds in float32, as both log_ratios and the compiled decide apply them
 _LOG_LO, _LOG_HI = np.float32(LOG_RATIO_EPS), np.float32(1.0 - LOG_RATIO_EPS)
 
 
@@ -77,8 +77,8 @@ def log_ratios(obs: np.ndarray, index: np.ndarray) -> np.ndarray:
     ``log(x / a)``: the squash undone, so values far outside the training range (a 0.5 Mbps
     uplink, an RTT spike of seconds) stay apart where ``v`` itself saturates at 0 or 1.
     """
-    v = np.clip(obs[..., index], _LOG_LO, _LOG_HI)
-    return np.concatenate([obs, np.log(v) - np.log1p(-v)], axis=-1, dtype=np.float32)
+    logs = log_ratio(obs[..., index], _LOG_LO, _LOG_HI)  # float32 throughout
+    return np.concatenate([obs, logs], axis=-1, dtype=np.float32)
 
 
 def blas_controller() -> Any:

@@ -165,6 +165,22 @@ def squash(x: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
     return x / (x + scale)
 
 
+#: :func:`log_ratio`'s default clip: ``v`` in ``[LOG_RATIO_EPS, 1 - LOG_RATIO_EPS]`` (±13.8)
+LOG_RATIO_EPS = 1e-6
+
+
+def log_ratio(
+    v: np.ndarray, lo: float = LOG_RATIO_EPS, hi: float = 1.0 - LOG_RATIO_EPS
+) -> np.ndarray:
+    """``log(v / (1 - v))`` of squashed entries ``v = x / (x + scale)``, i.e. ``log(x / scale)``:
+    :func:`squash` undone, so values far outside the usual range (a 0.5 Mbps uplink, an RTT
+    spike of seconds) stay apart where ``v`` saturates at 0 or 1. ``v`` is clipped to ``[lo,
+    hi]`` first; the result has ``v``'s dtype (IoRLO+'s inputs are float32, with float32
+    bounds)."""
+    v = np.clip(v, lo, hi)
+    return np.log(v) - np.log1p(-v)
+
+
 def check_options(options: Mapping[str, Any] | None) -> Any:
     """The ``offset`` of ``reset(options=...)`` (or ``None``); unknown keys are an error."""
     if options is None:

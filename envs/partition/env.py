@@ -49,10 +49,11 @@ from envs.partition.common import (
     check_options,
     check_positive,
     check_seed,
+    log_ratio,
     parse_early_exit,
     parse_platform_load,
 )
-from envs.partition.history import ObservationHistory, check_history, log_ratio
+from envs.partition.history import ObservationHistory, check_history
 from envs.partition.params import PartitionParams
 from envs.partition.sim import D2DSim, MECSim
 from envs.problem import PartitionProblem
@@ -318,7 +319,8 @@ class PartitionEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.params.dp_features:
             parts.append(self.dp_feature_block())
         if self.history is not None:
-            parts.append(self.history.features(log_ratio(obs[:, self.ratio_features])))
+            x = log_ratio(obs[:, self.ratio_features].astype(np.float64))
+            parts.append(self.history.features(x))
         return np.concatenate(parts, axis=1)
 
     def dp_feature_block(self) -> np.ndarray:

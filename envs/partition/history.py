@@ -7,8 +7,8 @@ between the two. ``history`` appends, for every squashed link and factor entry o
 observation (``env.ratio_features``), the state of exponential averages over the episode's
 measurements, one pair per decay ``λ``:
 
-* ``x = log(v / (1 - v)) = log(value / scale)``, the entry's log ratio (``v``: the squashed
-  entry, clipped to ``[1e-7, 1 - 1e-7]``);
+* ``x = log(v / (1 - v)) = log(value / scale)``, the entry's log ratio in float64
+  (:func:`envs.partition.common.log_ratio`; ``v``: the squashed entry);
 * ``s ← λ s + (1 − λ) |x − m|`` (the mean absolute deviation, 0 at the first frame), then
   ``m ← λ m + (1 − λ) x`` (the mean, ``x`` at the first frame);
 * appended: ``0.5 + 0.5 tanh((x − m) / 2)`` (the measurement against the episode's mean),
@@ -29,7 +29,6 @@ import numpy as np
 
 #: the most decays ``history`` takes (each adds ``2k`` entries to the observation)
 HISTORY_MAX = 4
-_CLIP = 1e-7
 
 
 def check_history(history: Any) -> tuple[float, ...]:
@@ -51,12 +50,6 @@ def check_history(history: Any) -> tuple[float, ...]:
     if len(out) > HISTORY_MAX:
         raise ValueError(f"history takes at most {HISTORY_MAX} decays, got {len(out)}")
     return tuple(out)
-
-
-def log_ratio(v: np.ndarray) -> np.ndarray:
-    """``log(v / (1 - v))`` of squashed entries ``v = x / (x + a)``, i.e. ``log(x / a)``."""
-    v = np.clip(np.asarray(v, dtype=np.float64), _CLIP, 1.0 - _CLIP)
-    return np.log(v / (1.0 - v))
 
 
 def history_start(x: np.ndarray, num_decays: int) -> np.ndarray:
