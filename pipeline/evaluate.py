@@ -8,6 +8,10 @@
   partitioning run on that network instead of the one it was trained on;
   ``networks=[mixture_train,mixture_test]`` on each of several, one group of rows per
   network. The ``train_network`` column says what a run trained on.
+* ``observe=measured`` (or ``current``) evaluates every v1 partitioning run with that
+  observation instead of the one it was trained with (e.g. a run trained with
+  ``env.observe=current``, on the frame it decides, deployed on the last frame's
+  measurement); the ``observe`` and ``train_observe`` columns say which.
 * For each group evaluates, on the same fixed episodes (``seed``, ``episodes``): every
   heuristic that applies (``agents.make_policy`` names) and the oracle (partitioning), and
   every trained run (custom agents through their fast numpy actor, SB3 through the model,
@@ -45,6 +49,7 @@ from agents.common.evaluation import (
     evaluate_scheduling,
     time_decisions,
 )
+from envs.partition.common import OBSERVE_MODES
 from pipeline.config import ConfigError, Rule, check_rules, non_negative, positive
 from pipeline.envs import HEURISTIC_ACTION_MODE, build_env, is_partition
 from pipeline.utils import read_json, to_plain
@@ -204,7 +209,7 @@ def final_evaluation(
 
 def _row(cfg: DictConfig, res: EvalResult) -> dict[str, Any]:
     head = {"group": str(cfg.env.tag), "env": str(cfg.env.name), "dnn": str(cfg.dnn.name),
-            "network": str(cfg.network.name)}  # fmt: skip
+            "network": str(cfg.network.name), "observe": str(cfg.env.get("observe") or "")}  # fmt: skip
     return {**head, **res.summary()}
 
 
@@ -356,6 +361,19 @@ def with_network(cfg: DictConfig, name: str | None, networks: dict[str, Any]) ->
     return out
 
 
+def with_observe(cfg: DictConfig, mode: str | None) -> DictConfig:
+    """The run's config evaluated with observation ``mode`` (``None``: as trained; only
+    envs with an ``observe`` key, the v1 partitioning envs); the env tag gets ``+<mode>``
+    so tables say which observation a row is on."""
+    if mode is None or "observe" not in cfg.env:
+        return cfg
+    out = copy.deepcopy(cfg)
+    OmegaConf.set_struct(out, False)
+    out.env.observe = mode
+    out.env.tag = f"{cfg.env.tag}+{mode}"
+    return out
+
+
 def group_key(run_cfg: dict[str, Any]) -> str:
     """Runs evaluated together: same env (action mode and tag aside), DNN and network."""
     env = {
@@ -379,6 +397,7 @@ EVAL_RULES: dict[str, Rule] = {
     "network": Rule("any"),
     "networks": Rule("any"),
     "split_networks": Rule("str", none_ok=True),
+    "observe": Rule("str", none_ok=True),
     "data_dir": Rule("str", none_ok=True),
     "episodes": positive("int"),
     "seed": non_negative("int"),
@@ -417,6 +436,10 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(
             f"split_networks={plain['split_networks']!r} is invalid: must be null, train or test"
         )
+    if plain.get("observe") not in (None, *OBSERVE_MODES):
+        raise ConfigError(
+            f"observe={plain['observe']!r} is invalid: must be null or one of {list(OBSERVE_MODES)}"
+        )
     loads = plain["loads"] or []
     if not isinstance(loads, list) or not all(
         isinstance(x, int | float) and not isinstance(x, bool) and x > 0 for x in loads
@@ -435,13 +458,19 @@ def report_bad_run(run_dir: Path, exc: BaseException) -> None:
 
 
 def agent_label(row: dict[str, Any]) -> str:
-    """The name a run is aggregated under: the agent, plus the network it trained on when
-    that is not the one it is evaluated on."""
+    """The name a run is aggregated under: the agent, plus the network it trained on and the
+    observation it trained with where they are not the ones it is evaluated on."""
     name = str(row["agent"])
+    if row.get("kind") != "trained":
+        return name
+    parts = []
     train_net = row.get("train_network") or ""
-    if row.get("kind") == "trained" and train_net and train_net != row.get("network"):
-        name += f" (trained on {train_net})"
-    return name
+    if train_net and train_net != row.get("network"):
+        parts.append(f"on {train_net}")
+    train_obs = row.get("train_observe") or ""
+    if train_obs and train_obs != row.get("observe"):
+        parts.append(f"with observe={train_obs}")
+    return f"{name} (trained {', '.join(parts)})" if parts else name
 
 
 def run(cfg: DictConfig) -> int:
@@ -461,6 +490,7 @@ def run(cfg: DictConfig) -> int:
         if cfg.get("split_networks") is not None:  # every network of a split on its own
             networks = {**networks, **split_network_configs(str(cfg.split_networks))}
             net_names = list(networks)
+        observe = cfg.get("observe")
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -493,8 +523,11 @@ def run(cfg: DictConfig) -> int:
         if net_names is not None and own_only:
             log.warning("network/networks do not apply to %s (env=%s): evaluated as trained",
                         rd, tr.cfg.env.name)  # fmt: skip
+        if observe is not None and "observe" not in tr.cfg.env:
+            log.warning("observe does not apply to %s (env=%s, no observe key): evaluated as "
+                        "trained", rd, tr.cfg.env.name)  # fmt: skip
         for net in [None] if own_only else net_names:
-            ecfg = with_network(tr.cfg, net, networks)
+            ecfg = with_observe(with_network(tr.cfg, net, networks), observe)
             groups.setdefault(group_key(to_plain(ecfg)), []).append((tr, ecfg))
     for s in skipped:
         log.warning("skipping unfinished run %s", s)
@@ -555,6 +588,7 @@ def run(cfg: DictConfig) -> int:
             row = _row(base_cfg, res)
             row["train_seed"] = "" if tr is None else int(tr.cfg.seed)
             row["train_network"] = "" if tr is None else str(tr.cfg.network.name)
+            row["train_observe"] = "" if tr is None else str(tr.cfg.env.get("observe") or "")
             row["episodes"] = episodes
             row["eval_seed"] = seed
             all_rows.append(row)

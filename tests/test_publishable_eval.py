@@ -136,6 +136,64 @@ def test_evaluate_on_another_network(iorlo_runs, tmp_path, capsys):
     )
 
 
+def test_evaluate_with_another_observation(tmp_path, capsys):
+    """A v1 run trained on the frame it decides (``env.observe=current``) evaluated on the
+    last frame's measurement (``observe=measured``), and as trained; bad values name the
+    field and the allowed values."""
+    from hydra import compose, initialize_config_dir
+
+    from pipeline.evaluate import run
+    from pipeline.utils import CONFIG_DIR
+
+    run_dir = _train(tmp_path / "runs", "env=mec_v1", "network=5g_trial", "agent=iorlo_plus",
+                     "env.observe=current", "train.total_steps=120", "agent.learning_starts=40")  # fmt: skip
+
+    def evaluate(*extra: str) -> dict[str, dict[str, str]]:
+        out = tmp_path / f"eval{len(extra)}"
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose("evaluate", overrides=[
+                f"runs='{run_dir}'", "episodes=2", "decision_steps=0", "bootstrap_reps=20",
+                "plots=false", "baselines=[oracle,dp_measured]", f"out_dir={out}", *extra])  # fmt: skip
+        assert run(cfg) == 0
+        with open(out / "results.csv") as f:
+            return {r["agent"]: r for r in csv.DictReader(f)}
+
+    measured = evaluate("observe=measured")
+    stdout = capsys.readouterr().out
+    assert "## mecv1-lenet+measured (" in stdout
+    assert "**iorlo_plus (trained with observe=current)**" in stdout
+    mine = measured["iorlo_plus"]
+    assert (mine["observe"], mine["train_observe"]) == ("measured", "current")
+    assert mine["group"] == "mecv1-lenet+measured"
+    # the stale measurement costs dp_measured something; on the frame itself it is the oracle
+    assert float(measured["dp_measured"]["gap_mean"]) > 0.0
+    own = evaluate()
+    assert "(trained with" not in capsys.readouterr().out
+    assert (own["iorlo_plus"]["observe"], own["iorlo_plus"]["group"]) == ("current", "mecv1-lenet")
+    assert float(own["dp_measured"]["gap_mean"]) == pytest.approx(0.0, abs=1e-9)
+
+    bad = _run([sys.executable, "evaluate.py", f"runs='{run_dir}'", "observe=stale"])
+    assert bad.returncode == 2
+    assert (
+        "observe='stale' is invalid: must be null or one of ['measured', 'current']" in bad.stderr
+    )
+
+
+def test_agent_label_says_where_and_how_a_run_trained():
+    from pipeline.evaluate import agent_label
+
+    row = {"agent": "iorlo_plus", "kind": "trained", "network": "mixture_test",
+           "train_network": "mixture_train", "observe": "measured", "train_observe": "current"}  # fmt: skip
+    assert agent_label(row) == "iorlo_plus (trained on mixture_train, with observe=current)"
+    assert agent_label({**row, "train_observe": "measured"}) == (
+        "iorlo_plus (trained on mixture_train)"
+    )
+    assert agent_label({**row, "network": "mixture_train"}) == (
+        "iorlo_plus (trained with observe=current)"
+    )
+    assert agent_label({**row, "kind": "heuristic"}) == "iorlo_plus"
+
+
 def test_gap_tags_are_percent():
     from agents.common.logger import RunLogger
 
