@@ -115,6 +115,33 @@ def test_measured_observation_is_the_previous_frame():
         obs = cur.step(cur.action_space.sample())[0]
 
 
+@pytest.mark.parametrize("env_id", ["EdgeRL/MECPartition-v1", "EdgeRL/D2DPartition-v1"])
+def test_observe_changes_what_the_agent_sees_not_the_frames(env_id):
+    """observe="current" and "measured" run the same frames and optima for a seed, whatever
+    the actions, and the same costs for the same actions, across episode ends (what training
+    on the decided frame and deploying on the measurement relies on, docs/model.md §13);
+    only the observations differ."""
+
+    def run(mode: str, action_seed: int) -> tuple[list, list, np.ndarray]:
+        env = gym.make(env_id, dnn="alexnet", observe=mode, max_episode_steps=40, **SYN)
+        rng = np.random.default_rng(action_seed)
+        obs, _ = env.reset(seed=3)
+        frames, rewards, seen = [], [], [obs]
+        for t in range(100):
+            obs, r, term, trunc, info = env.step(rng.random(env.action_space.shape, np.float32))
+            frames.append((sorted(info["network"].items()), info["optimal_cost"]))
+            rewards.append(r)
+            seen.append(obs)
+            if term or trunc:
+                obs, _ = env.reset(seed=4 + t)
+        return frames, rewards, np.array(seen)
+
+    measured, current, other = run("measured", 0), run("current", 0), run("current", 1)
+    assert measured[0] == current[0] == other[0]
+    assert measured[1] == current[1] and current[1] != other[1]
+    assert not np.array_equal(measured[2], current[2])
+
+
 @pytest.mark.parametrize("scenario", ["mec", "d2d"])
 def test_ratio_features_undo_the_squash_of_the_links(scenario):
     """ratio_features lists the squashed link and factor entries: v / (1 - v) times each
