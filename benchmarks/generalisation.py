@@ -24,6 +24,7 @@ are printed; ``--doc docs/results.md`` writes them between ``<!-- gen:begin -->`
     python benchmarks/generalisation.py --observe current --agents iorlo_plus dp_forecast
     python benchmarks/generalisation.py --observe current --dp-features --agents iorlo_plus
     python benchmarks/generalisation.py --history 0.7 0.95 --agents dp_forecast --frames 100000
+    python benchmarks/generalisation.py --train-observe current --agents iorlo_plus
     python benchmarks/generalisation.py --render --doc docs/results.md   # tables from the JSON
     python benchmarks/generalisation.py --agents iorlo_plus --label prev --agent-kw hidden_critic=128 jump_candidates=whole
     python benchmarks/generalisation.py --out benchmarks/out/other.json --render --block gen2 --doc docs/results.md
@@ -36,8 +37,10 @@ and ``<!-- gen2:end -->``.
 oracle); ``--dp-features`` gives the trained agents the exact DP's per-block regrets of the
 observed frame in the observation (``env.dp_features=true``); ``--history 0.7 0.95`` running
 averages of the measured links and factors over the episode (``env.history``, docs/model.md
-§13). Each setting has its own JSON
-and its own block of docs/results.md (:data:`MARKERS`).
+§13); ``--train-observe current`` trains the agents on the frame they decide and tests them
+with ``--observe`` (what ``python evaluate.py observe=measured`` does with pipeline runs
+trained with ``env.observe=current``). Each setting has its own JSON and its own block of
+docs/results.md (:data:`MARKERS`).
 """
 
 from __future__ import annotations
@@ -67,12 +70,13 @@ IDS = {"mec": "EdgeRL/MECPartition-v1", "d2d": "EdgeRL/D2DPartition-v1"}
 DNNS = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")
 AGENTS = ("dp_forecast", "dp_distill", "iorlo_plus", "iorlo", "sb3_td3", "sb3_ppo")
 MARKERS = {  # where --doc writes each suite's tables (``_current``: --observe current,
-    # ``_dpf``: --dp-features, ``_hist``: --history)
+    # ``_dpf``: --dp-features, ``_hist``: --history, ``_trcur``: --train-observe current)
     "test": ("<!-- gen:begin -->", "<!-- gen:end -->"),
     "test_current": ("<!-- genc:begin -->", "<!-- genc:end -->"),
     "test_current_dpf": ("<!-- gencf:begin -->", "<!-- gencf:end -->"),
     "test_dpf": ("<!-- genf:begin -->", "<!-- genf:end -->"),
     "test_hist": ("<!-- genh:begin -->", "<!-- genh:end -->"),
+    "test_trcur": ("<!-- gent:begin -->", "<!-- gent:end -->"),
     "robustness": ("<!-- rob1:begin -->", "<!-- rob1:end -->"),
     "robustness_current": ("<!-- rob1c:begin -->", "<!-- rob1c:end -->"),
 }
@@ -250,12 +254,15 @@ def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
                 for seed in args.seeds:
                     label = f"_{args.label}" if args.label else ""
                     flags = ("+dpf" if args.dp_features else "") + ("+hist" if args.history else "")
+                    flags += (
+                        f"+train_{args.train_observe}" if args.train_observe != args.observe else ""
+                    )
                     tag = f"{agent}{label}{flags}/seed{seed}"
                     if tag in res["train_s"] and not args.force:
                         continue
                     torch.manual_seed(seed)
                     actor, wall = train(agent, scenario, dnn, seed, args.frames, args.data_dir,
-                                        args.observe, args.dp_features, args.agent_kw,
+                                        args.train_observe, args.dp_features, args.agent_kw,
                                         args.history)  # fmt: skip
                     for name, spec in networks.items():
                         got = evaluate({tag: actor}, scenario, dnn, spec, args.episodes, args.seed,
@@ -461,11 +468,27 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             f"factors over the episode (`env.history=[{', '.join(map(str, args.history))}]`, "
             "docs/model.md §13), "
         )
+    if args.train_observe != args.observe:
+        title += f', trained with `observe="{args.train_observe}"`'
+        flags = f"--observe {args.observe} --train-observe {args.train_observe}"
+        how = (
+            f"Regenerate: `python benchmarks/generalisation.py {flags} --agents iorlo_plus "
+            f"--seeds 0 1 2`, then `... {flags} --render --doc docs/results.md`. "
+        )
+        what = ("on the frame they decide, which the simulator reveals; "
+                if args.train_observe == "current" else "")  # fmt: skip
+        setting += (
+            f'but the agents were trained with `observe="{args.train_observe}"` ({what}'
+            f"`python evaluate.py observe={args.observe}` does the same with pipeline runs), "
+        )
     if args.block is not None:  # a block of its own: its JSON and the command that fills it
         out = args.out.resolve()
         out = out.relative_to(REPO) if out.is_relative_to(REPO) else out
         flags = f"--observe {args.observe}" + (" --dp-features" if args.dp_features else "")
         flags += f" --history {' '.join(map(str, args.history))}" if args.history else ""
+        flags += (
+            f" --train-observe {args.train_observe}" if args.train_observe != args.observe else ""
+        )
         agents = sorted({t.split("/seed")[0] for res in results.values() for t in res["train_s"]})
         how = (
             f"Regenerate: `python benchmarks/generalisation.py {flags} --agents ... --out {out}` "
@@ -572,6 +595,13 @@ def main(argv: list[str] | None = None) -> int:
         help="what the agents observe: the v1 default (last frame's measurement) or this frame",
     )
     p.add_argument(
+        "--train-observe",
+        choices=("measured", "current"),
+        default=None,
+        help="what the agents observe in training (default: --observe); current with --observe "
+        "measured trains on the frame decided and tests on the last frame's measurement",
+    )
+    p.add_argument(
         "--dp-features",
         action="store_true",
         help="trained agents observe the DP regrets of the observed frame (env.dp_features)",
@@ -613,6 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     args.block_key = args.suite + ("_current" if args.observe == "current" else "")
     args.block_key += "_dpf" if args.dp_features else ""
     args.block_key += "_hist" if args.history else ""
+    args.train_observe = args.train_observe or args.observe
+    args.block_key += f"_tr{args.train_observe[:3]}" if args.train_observe != args.observe else ""
     if args.block is None and args.block_key not in MARKERS:
         p.error(f"no block of docs/results.md for this setting ({args.block_key}): use --block")
     args.history = tuple(args.history)

@@ -179,7 +179,7 @@ def test_generalisation_variants_and_blocks_of_their_own(tmp_path):
     args = argparse.Namespace(
         suite="test", observe="measured", dp_features=False, block="gen9", out=out,
         markers=("<!-- gen9:begin -->", "<!-- gen9:end -->"), episodes=3, seed=1, frames=40,
-        history=(),
+        history=(), train_observe="measured",
     )  # fmt: skip
     block = gen.render(results, args)
     assert block.startswith("<!-- gen9:begin -->") and block.endswith("<!-- gen9:end -->")
@@ -190,6 +190,12 @@ def test_generalisation_variants_and_blocks_of_their_own(tmp_path):
     block = gen.render(results, args)
     assert "`env.history=[0.7, 0.95]`" in block and "observation history" in block
     assert "--observe measured --history 0.7 0.95 --agents ..." in block
+    # --train-observe current: trained on the decided frame, tested on the measurement
+    args.history, args.train_observe = (), "current"
+    block = gen.render(results, args)
+    assert 'trained with `observe="current"`' in block
+    assert "`python evaluate.py observe=measured` does the same" in block
+    assert "--observe measured --train-observe current --agents ..." in block
 
 
 def test_generalisation_summary_has_the_references_and_a_fixed_pair_order():
@@ -209,7 +215,7 @@ def test_generalisation_summary_has_the_references_and_a_fixed_pair_order():
     args = argparse.Namespace(
         suite="test", observe="measured", dp_features=False, block=None,
         markers=("<!-- gen:begin -->", "<!-- gen:end -->"), episodes=3, seed=1, frames=40,
-        history=(),
+        history=(), train_observe="measured",
     )  # fmt: skip
     block = gen.render(results, args)
     order = [line for line in block.splitlines() if line.startswith("#### ")]
