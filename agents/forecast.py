@@ -149,7 +149,7 @@ class ForecastDPActor:
         if c is None:
             c = self.forecaster.act_batch(np.asarray(obs, dtype=np.float32))
         c = np.asarray(c, dtype=np.float64)
-        # term = measured * exp(c); for a bandwidth the term is 1 / B
+        # term = measured * exp(c); a bandwidth's c corrects 1 / B, so B = measured * exp(-c)
         return meas * np.exp(np.where(self._bw, -c, c))
 
     def decide_batch(self, obs_batch: Any, corrections: np.ndarray | None = None) -> np.ndarray:
