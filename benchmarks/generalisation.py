@@ -63,6 +63,7 @@ from report.labels import dnn_label
 import envs  # noqa: F401  (registers the env ids)
 from agents.hardness import hardness_report
 from envs.mixture import default_data_dir, split_networks
+from envs.partition.common import OBSERVE_MODES
 
 warnings.filterwarnings("ignore", message=".*is out of date.*")
 REPO = Path(__file__).resolve().parents[1]
@@ -590,13 +591,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--observe",
-        choices=("measured", "current"),
+        choices=OBSERVE_MODES,
         default="measured",
         help="what the agents observe: the v1 default (last frame's measurement) or this frame",
     )
     p.add_argument(
         "--train-observe",
-        choices=("measured", "current"),
+        choices=OBSERVE_MODES,
         default=None,
         help="what the agents observe in training (default: --observe); current with --observe "
         "measured trains on the frame decided and tests on the last frame's measurement",
