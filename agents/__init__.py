@@ -7,7 +7,8 @@ Learned agents: :class:`IoRLO` / :class:`IoRLOPlus` (partitioning, DDPG with int
 thresholds), :class:`DPDistill` (partitioning, imitation of the oracle), :class:`DRLoS`
 (scheduling, REINFORCE), :class:`QLearningAgent`; a trained actor loads for fast numpy
 decisions with :func:`load_actor` (SB3 and RLlib runs too, as a
-:class:`TrainedPolicy` with the same ``act``/``act_batch``). Imports are lazy so
+:class:`TrainedPolicy` with the same ``act``/``act_batch``); :func:`compose_forecast_frame`
+makes a policy decide on DP-forecast's forecast of the frame. Imports are lazy so
 ``import agents`` stays light (no torch until an agent is used).
 """
 
@@ -24,6 +25,7 @@ __all__ = [
     "NumpyActor",
     "QLearningAgent",
     "TrainedPolicy",
+    "compose_forecast_frame",
     "load_actor",
     "make_policy",
 ]
@@ -38,6 +40,7 @@ _LAZY = {
     "NumpyActor": "agents.common.fast_actor",
     "load_actor": "agents.loading",
     "TrainedPolicy": "agents.loading",
+    "compose_forecast_frame": "agents.forecast",
 }
 
 

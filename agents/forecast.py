@@ -30,10 +30,15 @@ iterations, ``charts/*`` and checkpoints that resume exactly). The policy is
 Its log tags are those of DP-distill with ``losses/loss`` the squared error and
 ``losses/accuracy`` the share of terms whose forecast is closer to the truth than the
 measurement.
+
+The forecast can also serve another policy: :class:`ForecastFrameActor` writes it into the
+observation and lets a policy trained on the frame it decides (``env.observe=current``)
+decide on it (:func:`compose_forecast_frame`, ``python evaluate.py forecast=<run>``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,30 +51,19 @@ from agents.common.mlp import linear_modules
 from agents.common.rules import Rule, choice, param
 from agents.distill import DistillConfig, DPDistill
 from envs.dnn import DNNProfile
-from envs.dynamics.table2 import D2D_LINK_FIELDS, MEC_LINK_FIELDS
 from envs.model.chain import ChainCostModel
 from envs.model.dp import Oracle
 from envs.model.links import d2d_links, mec_links
 from envs.model.thresholds import midpoints
-from envs.partition.sim import D2D_LINK_SCALES, FACTOR_SCALE, MEC_LINK_SCALES
+from envs.partition.sim import FrameReadings
 
 ALGO = "dp_forecast"
 OBJECTIVES = ("cost", "gap")
-#: per scenario: observation columns of the measured values, their squash scales, which are
-#: bandwidths (the cost is linear in 1 / B), and the ``info["network"]`` keys of the truth
+#: per scenario, which forecast terms (:attr:`envs.partition.sim.FrameReadings.fields`, the
+#: observation's first entries) are bandwidths: the cost is linear in 1 / B
 TERMS: dict[str, dict[str, Any]] = {
-    "mec": {
-        "cols": np.arange(9),
-        "scales": np.concatenate([MEC_LINK_SCALES, np.full(3, FACTOR_SCALE)]),
-        "bandwidth": np.array([True] * 4 + [False] * 5),
-        "keys": (*MEC_LINK_FIELDS, "d_t", "d_e", "d_c"),
-    },
-    "d2d": {
-        "cols": np.arange(4),
-        "scales": np.concatenate([D2D_LINK_SCALES, np.full(2, FACTOR_SCALE)]),
-        "bandwidth": np.array([True, False, False, False]),
-        "keys": (*D2D_LINK_FIELDS, "d_u", "d_h"),
-    },
+    "mec": {"bandwidth": np.array([True] * 4 + [False] * 5)},
+    "d2d": {"bandwidth": np.array([True, False, False, False])},
 }
 
 
@@ -114,16 +108,17 @@ class ForecastDPActor:
         self.dp = dict(dp)
         self.signature = signature
         self.scenario = scenario
-        t = TERMS[scenario]
-        self._cols, self._scales, self._bw = t["cols"], t["scales"], t["bandwidth"]
-        if forecaster.out_dim != len(self._cols):
+        self._bw = TERMS[scenario]["bandwidth"]
+        if forecaster.out_dim != self._bw.size:
             raise ValueError(
                 f"forecaster gives {forecaster.out_dim} corrections, {scenario} needs "
-                f"{len(self._cols)}"
+                f"{self._bw.size}"
             )
         P = 3 if scenario == "mec" else 2
         weights = [float(w) for w in dp["overhead_weights"]]
         self.model = ChainCostModel(DNNProfile.from_dict(dp["profile"]), P, weights)
+        #: the readings' place in the observation (the simulator's layout, env-side)
+        self.readings = FrameReadings(scenario, self.model.blocks.latency_ms)
         self.model.sequential_batch = True  # the compiled batched DP where available
         self.oracle = Oracle(self.model)
         self.n, self.P = self.model.n, P
@@ -137,9 +132,7 @@ class ForecastDPActor:
     def measured(self, obs: np.ndarray) -> np.ndarray:
         """The measured values ``(B, F)`` read back from the observation's squashed
         entries (``x / (x + scale)`` inverted)."""
-        x = np.asarray(obs, dtype=np.float64)[:, self._cols]
-        x = np.clip(x, 1e-12, 1.0 - 1e-7)  # float32 rounding can reach 0 or 1
-        return self._scales * x / (1.0 - x)
+        return self.readings.read(obs)
 
     def terms(self, obs: np.ndarray, corrections: np.ndarray | None = None) -> np.ndarray:
         """Forecast values ``(B, F)`` (bandwidths, latencies, factors) for the frame;
@@ -185,8 +178,9 @@ class ForecastDPActor:
     def decide(self, obs: Any) -> np.ndarray:
         return self.decide_batch(np.asarray(obs, dtype=np.float32)[None])[0]
 
-    def check_fits(self, env: Any) -> None:
-        """ValueError unless ``env`` is the scenario, size and action mode this actor acts in."""
+    def check_fits(self, env: Any, action_mode: str | None = None) -> None:
+        """ValueError unless ``env`` is the scenario, size and action mode (``action_mode``:
+        another than this actor's) this actor acts in."""
         base = env.unwrapped
         inner = getattr(base, "env", base)
         obs_space = getattr(env, "single_observation_space", None) or env.observation_space
@@ -197,7 +191,7 @@ class ForecastDPActor:
             )
         got = (getattr(inner, "scenario", None), getattr(inner, "n_blocks", None),
                getattr(getattr(inner, "params", None), "action_mode", None))  # fmt: skip
-        want = (self.scenario, self.n, self.action_mode)
+        want = (self.scenario, self.n, action_mode or self.action_mode)
         if got != want:
             raise ValueError(f"actor acts on (scenario, n_blocks, action_mode) {want}, env {got}")
 
@@ -208,6 +202,171 @@ class ForecastDPActor:
 
     def __repr__(self) -> str:
         return f"ForecastDPActor({self.scenario}, n={self.n}, forecaster={self.forecaster!r})"
+
+
+#: the ``algo`` of a composite checkpoint (:func:`compose_forecast_frame`)
+FRAME_ALGO = "forecast_frame"
+#: what a composite checkpoint keeps of each part's checkpoint (``refine``: IoRLO+'s critics)
+POLICY_KEYS: tuple[str, ...] = ("algo", "variant", "signature", "actor", "refine")
+FORECAST_KEYS: tuple[str, ...] = ("algo", "signature", "actor", "dp")
+#: signature fields the policy's and the forecaster's envs must share
+SHARED_FIELDS: tuple[str, ...] = (
+    "env_id", "scenario", "profile_fingerprint", "n_blocks", "num_platforms",
+)  # fmt: skip
+
+
+class ForecastFrameActor:
+    """A policy that decides on the frame DP-forecast predicts (docs/model.md §13).
+
+    Under ``observe="measured"`` the observation holds the last frame's readings. This actor
+    replaces them by the forecaster's forecast of the frame to decide
+    (:meth:`ForecastDPActor.terms`, written as the simulator writes readings:
+    :class:`envs.partition.sim.FrameReadings`) and lets ``policy`` act on the result. The
+    intended ``policy`` was trained on the frame it decides (``env.observe=current``): it
+    learned decisions from the true frame without the cost model, and the forecaster
+    learned what a measurement predicts.
+
+    ``act`` / ``act_batch`` act in the policy's action space (``decide`` / ``decide_batch``
+    where the policy has them); ``check_fits`` checks both parts against the deployed env.
+
+    Args:
+        policy: A loaded policy with ``act_batch`` and ``obs_dim`` (a
+            :class:`~agents.common.fast_actor.NumpyActor` or
+            :class:`~agents.iorlo.refine.CriticRefinedActor`) reading the simulator's layout
+            (no ``dp_features`` or ``history`` entries).
+        forecaster: The :class:`ForecastDPActor` of the same env (same layout).
+        signature: The deployed env's signature (default: the forecaster's env with the
+            policy's action space).
+    """
+
+    def __init__(
+        self,
+        policy: Any,
+        forecaster: ForecastDPActor,
+        signature: Mapping[str, Any] | None = None,
+    ) -> None:
+        scenario, n, dim = forecaster.scenario, forecaster.n, int(policy.obs_dim)
+        if scenario == "mec":
+            m, fits = 0, dim == 9 + 6 * n
+        else:
+            m, rest = divmod(dim - 5 - 5 * n, 6)
+            fits = rest == 0 and m >= 1
+        if not fits:
+            raise ValueError(
+                f"policy reads {dim} observation values: the forecast frame is written into "
+                f"the {scenario} simulator's layout for {n} blocks (a policy trained without "
+                "dp_features or history)"
+            )
+        if forecaster.obs_dim != dim:
+            raise ValueError(
+                f"forecaster reads {forecaster.obs_dim} observation values, the policy {dim}: "
+                "both must read the same env's observation (no history or dp_features)"
+            )
+        self.policy, self.forecaster = policy, forecaster
+        self.readings = FrameReadings(scenario, forecaster.readings.latency, m)
+        self.scenario, self.n, self.obs_dim = scenario, n, dim
+        own = dict(getattr(policy, "signature", None) or {})
+        self.action_mode = own.get("action_mode") or getattr(policy, "action_mode", None)
+        if signature is None and own:
+            signature = {**own, **{k: v for k, v in (forecaster.signature or {}).items()
+                                   if k in ("observation_space", "env_params")}}  # fmt: skip
+        self.signature = None if signature is None else dict(signature)
+
+    def frame(self, obs_batch: Any) -> np.ndarray:
+        """The observations ``(B, obs_dim)`` with the forecast frame's readings."""
+        obs = np.asarray(obs_batch, dtype=np.float32)
+        if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must have shape (batch, {self.obs_dim}), got {obs.shape}")
+        return self.readings.write(obs, self.forecaster.terms(obs))
+
+    def act_batch(self, obs_batch: Any) -> np.ndarray:
+        return self.policy.act_batch(self.frame(obs_batch))
+
+    def decide_batch(self, obs_batch: Any) -> np.ndarray:
+        return self.policy.decide_batch(self.frame(obs_batch))
+
+    def _one(self, obs: Any) -> np.ndarray:
+        x = np.asarray(obs, dtype=np.float32)
+        if x.shape != (self.obs_dim,):
+            raise ValueError(f"obs must have shape ({self.obs_dim},), got {x.shape}")
+        return x[None]
+
+    def act(self, obs: Any) -> np.ndarray:
+        return self.policy.act(self.frame(self._one(obs))[0])  # the policy's single path
+
+    __call__ = act
+
+    def decide(self, obs: Any) -> np.ndarray:
+        return self.policy.decide(self.frame(self._one(obs))[0])
+
+    def check_fits(self, env: Any) -> None:
+        """ValueError unless both parts fit ``env`` (sizes, scenario, blocks, action mode)."""
+        self.policy.check_fits(env)
+        self.forecaster.check_fits(env, action_mode=self.action_mode)
+
+    @classmethod
+    def from_checkpoint(cls, payload: Mapping[str, Any], **kwargs: Any) -> ForecastFrameActor:
+        """The composite of a checkpoint written by :func:`compose_forecast_frame`."""
+        from agents.loading import actor_from_payload
+
+        policy = actor_from_payload(payload["policy"], **kwargs)
+        forecaster = ForecastDPActor.from_checkpoint(payload["forecast"], **kwargs)
+        return cls(policy, forecaster, payload.get("signature"))
+
+    def __repr__(self) -> str:
+        return f"ForecastFrameActor({self.scenario}, n={self.n}, policy={self.policy!r})"
+
+
+def compose_forecast_frame(
+    policy: str | os.PathLike[str],
+    forecast: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
+) -> ForecastFrameActor:
+    """The :class:`ForecastFrameActor` of a policy's and a DP-forecast's checkpoints (files or
+    run directories), written as one checkpoint to ``out`` if given (atomic, checksummed;
+    :func:`agents.load_actor` reads it). ``kwargs``: those of :func:`agents.load_actor`.
+
+    Raises :class:`~agents.common.checkpoint.CheckpointError` naming the file when a part is
+    not what it must be: ``forecast`` a DP-forecast run, ``policy`` a custom agent's
+    partitioning policy of the same env and DNN (a composite or a DP-forecast is refused).
+    """
+    from agents.common.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from agents.loading import actor_from_payload, find_checkpoint
+
+    files = {"policy": find_checkpoint(policy), "forecast": find_checkpoint(forecast)}
+    parts = {k: load_checkpoint(f) for k, f in files.items()}
+    if parts["forecast"].get("algo") != ALGO:
+        raise CheckpointError(
+            files["forecast"], f"not a {ALGO} checkpoint (algo {parts['forecast'].get('algo')!r})"
+        )
+    if parts["policy"].get("algo") in (ALGO, FRAME_ALGO):
+        raise CheckpointError(
+            files["policy"], f"the policy must decide itself, got a {parts['policy']['algo']}"
+        )
+    sig_p = parts["policy"].get("signature") or {}
+    sig_f = parts["forecast"].get("signature") or {}
+    if bad := [k for k in SHARED_FIELDS if sig_p.get(k) != sig_f.get(k)]:
+        raise CheckpointError(
+            files["policy"],
+            "policy and forecaster trained on different envs: "
+            + ", ".join(f"{k} {sig_p.get(k)!r} vs {sig_f.get(k)!r}" for k in bad),
+        )
+    payload = {
+        "algo": FRAME_ALGO,
+        "policy": {k: parts["policy"][k] for k in POLICY_KEYS if k in parts["policy"]},
+        "forecast": {k: parts["forecast"][k] for k in FORECAST_KEYS if k in parts["forecast"]},
+    }
+    try:
+        policy_actor = actor_from_payload(payload["policy"], **kwargs)
+        actor = ForecastFrameActor(
+            policy_actor, ForecastDPActor.from_checkpoint(payload["forecast"], **kwargs)
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(files["policy"], f"cannot compose: {exc}") from exc
+    if out is not None:
+        save_checkpoint(out, {**payload, "signature": actor.signature})
+    return actor
 
 
 class DPForecast(DPDistill):
@@ -238,7 +397,7 @@ class DPForecast(DPDistill):
         }
 
     def _out_dim(self) -> int:
-        return len(self._terms["cols"])
+        return self._terms["bandwidth"].size
 
     def _label_dim(self) -> int:
         return 2 * self._out_dim()  # ratio targets, then their weights (0: no target)
@@ -275,10 +434,10 @@ class DPForecast(DPDistill):
     ) -> np.ndarray:
         """Targets ``true / measured`` per term (inverse for bandwidths) and their weights
         (``objective="gap"``: proportional to ``1 / OPT`` of the true frame)."""
-        t, net = self._terms, info["network"]
-        meas = self._dp_actor().measured(obs)  # the values the actor's forecast starts from
+        t, net, actor = self._terms, info["network"], self._dp_actor()
+        meas = actor.measured(obs)  # the values the actor's forecast starts from
         true = np.stack([np.asarray(net[k], dtype=np.float64) if k in net else meas[:, j]
-                         for j, k in enumerate(t["keys"])], 1)  # fmt: skip
+                         for j, k in enumerate(actor.readings.fields)], 1)  # fmt: skip
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(t["bandwidth"], meas / true, true / meas)
         clip = self.config.ratio_clip

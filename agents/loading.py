@@ -7,6 +7,7 @@ trained it:
 | ``path`` | what loads | returned |
 |---|---|---|
 | ``checkpoint.pt`` (IoRLO, IoRLO+, DP-distill, DRLoS, Q-learning) or its run dir | the actor spec, ``torch.load(weights_only=True)`` | :class:`NumpyActor` (``decide``, ``export``, ...); IoRLO+ with critic-refined decisions (v1, ``observe="current"``): :class:`~agents.iorlo.refine.CriticRefinedActor` (its ``.actor``: the actor alone) |
+| a composite of :func:`agents.forecast.compose_forecast_frame` | both parts' actor specs | :class:`~agents.forecast.ForecastFrameActor` (``.policy``, ``.forecaster``) |
 | an SB3 run dir, its ``sb3_checkpoint/`` or (legacy) ``model.zip`` path | ``sb3_checkpoint/params.pt`` into a model rebuilt from the run's ``config.yaml`` | :class:`TrainedPolicy` |
 | an RLlib run dir, its ``rllib_checkpoint/`` or ``module.pt`` | the RLModule rebuilt from ``config.yaml`` + ``module.pt`` (no Ray session) | :class:`TrainedPolicy` |
 
@@ -19,6 +20,7 @@ SB3 and RLlib act in ``[-1, 1]``; their policies map actions back to the envs' `
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +161,31 @@ def load_library_policy(run_dir: Path, env: Any = None) -> TrainedPolicy:
     return TrainedPolicy(policy, library, run_dir, cfg, spec.action_mode)
 
 
+def actor_from_payload(
+    payload: Mapping[str, Any], *, blas_threads: int | None = DEFAULT_BLAS_THREADS
+) -> Any:
+    """The policy of a loaded custom-agent checkpoint, by its ``algo`` and keys (the table
+    of :func:`load_actor`); KeyError/TypeError/ValueError when the payload is not one."""
+    algo = payload.get("algo")
+    if algo == "forecast_frame":  # a policy deciding on DP-forecast's forecast frame
+        from agents.forecast import ForecastFrameActor
+
+        return ForecastFrameActor.from_checkpoint(payload, blas_threads=blas_threads)
+    if algo == "dp_forecast":  # an MLP forecast + the exact DP
+        from agents.forecast import ForecastDPActor
+
+        return ForecastDPActor.from_checkpoint(payload, blas_threads=blas_threads)
+    if algo == "drlos_plus":  # a per-(task, server) scorer
+        from agents.drlos_plus import PlusActor
+
+        return PlusActor(payload["actor"])
+    if payload.get("refine") is not None:  # IoRLO+ with critic-refined decisions
+        from agents.iorlo.refine import CriticRefinedActor
+
+        return CriticRefinedActor.from_checkpoint(payload, blas_threads=blas_threads)
+    return NumpyActor.from_checkpoint(payload, blas_threads=blas_threads)
+
+
 def load_actor(
     path: str | os.PathLike[str],
     env: Any = None,
@@ -170,7 +197,9 @@ def load_actor(
     Custom agents (IoRLO, IoRLO+, DP-distill, DRLoS, Q-learning) load as a :class:`NumpyActor`
     (DRLoS+ as its :class:`~agents.drlos_plus.PlusActor`, IoRLO+ with critic-refined
     decisions as a :class:`~agents.iorlo.refine.CriticRefinedActor`, DP-forecast as its
-    :class:`~agents.forecast.ForecastDPActor`)
+    :class:`~agents.forecast.ForecastDPActor`, a composite of
+    :func:`agents.forecast.compose_forecast_frame` as a
+    :class:`~agents.forecast.ForecastFrameActor`)
     (``torch.load(weights_only=True)``, checksum verified, non-finite weights rejected;
     batches use ``blas_threads`` BLAS threads). SB3 and RLlib runs load as a
     :class:`TrainedPolicy` rebuilt from the run's config. With ``env``, the checkpoint's env
@@ -184,20 +213,7 @@ def load_actor(
     file = find_checkpoint(path)
     payload = load_checkpoint(file)
     try:
-        if payload.get("algo") == "dp_forecast":  # an MLP forecast + the exact DP
-            from agents.forecast import ForecastDPActor
-
-            actor = ForecastDPActor.from_checkpoint(payload, blas_threads=blas_threads)
-        elif payload.get("algo") == "drlos_plus":  # a per-(task, server) scorer
-            from agents.drlos_plus import PlusActor
-
-            actor = PlusActor(payload["actor"])
-        elif payload.get("refine") is not None:  # IoRLO+ with critic-refined decisions
-            from agents.iorlo.refine import CriticRefinedActor
-
-            actor = CriticRefinedActor.from_checkpoint(payload, blas_threads=blas_threads)
-        else:
-            actor = NumpyActor.from_checkpoint(payload, blas_threads=blas_threads)
+        actor = actor_from_payload(payload, blas_threads=blas_threads)
         if env is not None:
             check_signature(payload.get("signature") or {}, env)
             actor.check_fits(env)
@@ -206,4 +222,10 @@ def load_actor(
     return actor
 
 
-__all__ = ["CheckpointError", "TrainedPolicy", "find_checkpoint", "load_actor"]
+__all__ = [
+    "CheckpointError",
+    "TrainedPolicy",
+    "actor_from_payload",
+    "find_checkpoint",
+    "load_actor",
+]

@@ -62,6 +62,14 @@ def _safe_max(x: np.ndarray) -> float:
     return m if m > 0 else 1.0
 
 
+def squashed_compute(latency: np.ndarray, scale: float, factors: np.ndarray) -> np.ndarray:
+    """The observation's compute entries: block latency ``latency`` (at ``d = 1``) times each
+    platform's factor ``factors[:, p]``, squashed by ``scale``; flattened block-major
+    ``(num, n*P)``."""
+    c = latency[None, :, None] * factors[:, None, :]
+    return squash(c, scale).reshape(factors.shape[0], -1)
+
+
 class StaticFeatures:
     """Per-block observation entries fixed by the profile: compute scale, energy, sizes."""
 
@@ -77,8 +85,7 @@ class StaticFeatures:
 
     def compute(self, factors: np.ndarray) -> np.ndarray:
         """Squashed compute latency ``(num, n, P)`` -> flattened block-major ``(num, n*P)``."""
-        c = self.latency[None, :, None] * factors[:, None, :]
-        return squash(c, self.compute_scale).reshape(factors.shape[0], -1)
+        return squashed_compute(self.latency, self.compute_scale, factors)
 
     def compute_into(self, obs: np.ndarray, start: int, factors: np.ndarray) -> None:
         """:meth:`compute` of a batch written into ``obs[:, start : start + n*P]``.
@@ -567,4 +574,93 @@ class D2DSim:
         }
         if self.load.enabled:
             out["d_u"] = self.slowdown[:, 0].copy()
+        return out
+
+
+class FrameReadings:
+    """Where an observation holds the frame's readings, and the observation other readings
+    would give: what a policy sees when told the frame is ``readings`` rather than what was
+    measured (e.g. a forecast of it; docs/model.md §13).
+
+    Readings ``(B, F)`` in the order of :attr:`fields`: MEC ``b_te_up, b_te_down, b_ec_up,
+    b_ec_down`` (Mbps), ``l_te, l_ec`` (ms), the effective ``d_t, d_e, d_c``; D2D the selected
+    collaborator's ``b`` (Mbps), ``l`` (ms) and the effective ``d_u, d_h`` — the
+    ``info["network"]`` keys of the same values. :meth:`write` replaces every entry of the
+    simulator's observation that they determine: MEC entries 0-8 and the compute entries;
+    D2D entries 0-3, the compute entries and the selected candidate's ``b``, ``l`` (the other
+    candidates' links stay as observed). D2D rows without a collaborator are returned
+    unchanged: nothing offloads there. Only the simulator's layout (no ``dp_features`` or
+    ``history`` entries, which depend on more than the frame): other widths are refused.
+
+    Args:
+        scenario: ``"mec"`` or ``"d2d"``.
+        block_latency: Each block's latency at ``d = 1`` (ms), the profile's.
+        candidates: D2D: the number of candidate collaborators ``m`` (``None``: :meth:`read`
+            only).
+    """
+
+    def __init__(
+        self, scenario: str, block_latency: np.ndarray, candidates: int | None = None
+    ) -> None:
+        if scenario not in ("mec", "d2d"):
+            raise ValueError(f"scenario must be one of ['mec', 'd2d'], got {scenario!r}")
+        self.scenario = scenario
+        self.latency = np.asarray(block_latency, dtype=np.float64)
+        self.compute_scale = _safe_max(self.latency)
+        n = self.n = self.latency.size
+        if scenario == "mec":
+            self.fields: tuple[str, ...] = (*MEC_LINK_FIELDS, "d_t", "d_e", "d_c")
+            self.scales = np.concatenate([MEC_LINK_SCALES, np.full(3, FACTOR_SCALE)])
+            self.m = 0
+            self.obs_dim: int | None = 9 + 6 * n
+            self._cs = slice(9, 9 + 3 * n)
+        else:
+            self.fields = (*D2D_LINK_FIELDS, "d_u", "d_h")
+            self.scales = np.concatenate([D2D_LINK_SCALES, np.full(2, FACTOR_SCALE)])
+            self.m = None if candidates is None else int(candidates)
+            self.obs_dim = None if self.m is None else 5 + 5 * n + 6 * self.m
+            self._cs = slice(5, 5 + 2 * n)
+
+    @classmethod
+    def of(cls, sim: MECSim | D2DSim) -> FrameReadings:
+        """The readings layout of a simulator's observation."""
+        return cls(sim.scenario, sim.static.latency, getattr(sim, "m", None))
+
+    def read(self, obs: np.ndarray) -> np.ndarray:
+        """The readings ``(B, F)`` an observation batch holds (the squash undone, float64;
+        the observation may carry appended entries)."""
+        x = np.asarray(obs, dtype=np.float64)[:, : len(self.fields)]
+        x = np.clip(x, 1e-12, 1.0 - 1e-7)  # float32 rounding can reach 0 or 1
+        return self.scales * x / (1.0 - x)
+
+    def write(self, obs: np.ndarray, readings: np.ndarray) -> np.ndarray:
+        """A copy of ``obs`` ``(B, obs_dim)`` whose entries are those of ``readings``
+        ``(B, F)``, computed as the simulator computes them (float64, rounded once)."""
+        if self.obs_dim is None:
+            raise ValueError("FrameReadings.write needs the D2D layout's candidates")
+        obs = np.asarray(obs, dtype=np.float32)
+        v = np.asarray(readings, dtype=np.float64)
+        F = len(self.fields)
+        if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
+            raise ValueError(
+                f"obs must have shape (batch, {self.obs_dim}) (the {self.scenario} simulator's "
+                f"layout, no dp_features or history entries), got {obs.shape}"
+            )
+        if v.shape != (obs.shape[0], F):
+            raise ValueError(f"readings must have shape ({obs.shape[0]}, {F}), got {v.shape}")
+        out = obs.copy()
+        if self.scenario == "mec":
+            out[:, :F] = squash(v, self.scales)
+            out[:, self._cs] = squashed_compute(self.latency, self.compute_scale, v[:, 6:9])
+            return out
+        rows = np.flatnonzero(obs[:, 4] > 0.5)  # a collaborator (the readings then are finite)
+        v = v[rows]
+        sq = squash(v, self.scales)
+        out[rows, :F] = sq
+        out[rows, self._cs] = squashed_compute(self.latency, self.compute_scale, v[:, 2:4])
+        cand = out[rows, self._cs.stop + 3 * self.n :].reshape(-1, self.m, 6)
+        r, j = np.nonzero(cand[:, :, 5] > 0.5)  # the selected candidate: one per row
+        cand[r, j, 3] = sq[r, 0]
+        cand[r, j, 4] = sq[r, 1]
+        out[rows, self._cs.stop + 3 * self.n :] = cand.reshape(len(rows), -1)
         return out
