@@ -12,6 +12,10 @@
   observation instead of the one it was trained with (e.g. a run trained with
   ``env.observe=current``, on the frame it decides, deployed on the last frame's
   measurement); the ``observe`` and ``train_observe`` columns say which.
+* ``forecast=<DP-forecast run dir>`` also evaluates every custom-agent run of the same
+  partitioning env and DNN deciding on that run's forecast of the frame
+  (:func:`agents.forecast.compose_forecast_frame`): rows ``<agent>+forecast_frame`` with
+  the ``forecast`` column; on the measured state (``observe`` null or ``measured``).
 * For each group evaluates, on the same fixed episodes (``seed``, ``episodes``): every
   heuristic that applies (``agents.make_policy`` names) and the oracle (partitioning), and
   every trained run (custom agents through their fast numpy actor, SB3 through the model,
@@ -398,6 +402,7 @@ EVAL_RULES: dict[str, Rule] = {
     "networks": Rule("any"),
     "split_networks": Rule("str", none_ok=True),
     "observe": Rule("str", none_ok=True),
+    "forecast": Rule("str", none_ok=True),
     "data_dir": Rule("str", none_ok=True),
     "episodes": positive("int"),
     "seed": non_negative("int"),
@@ -440,6 +445,11 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(
             f"observe={plain['observe']!r} is invalid: must be null or one of {list(OBSERVE_MODES)}"
         )
+    if plain.get("forecast") is not None and plain.get("observe") == "current":
+        raise ConfigError(
+            "forecast= decides on a forecast of the frame from its measurement: observe must "
+            "be null or measured, got 'current'"
+        )
     loads = plain["loads"] or []
     if not isinstance(loads, list) or not all(
         isinstance(x, int | float) and not isinstance(x, bool) and x > 0 for x in loads
@@ -447,6 +457,46 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"loads={loads!r} is invalid: must be a list of numbers > 0")
     if plain["baselines"] is not None and not isinstance(plain["baselines"], list):
         raise ConfigError(f"baselines={plain['baselines']!r} is invalid: must be null or a list")
+
+
+#: the agent name of a run evaluated deciding on a DP-forecast's forecast frame
+FORECAST_SUFFIX = "+forecast_frame"
+
+
+def forecast_run(run_dir: Path) -> TrainedRun:
+    """The finished DP-forecast run named by ``forecast=``; ConfigError otherwise."""
+    if not _is_run_dir(run_dir):
+        raise ConfigError(f"forecast={str(run_dir)!r} is invalid: not a run directory")
+    try:  # unreadable state.json / config.yaml: one line, as for the runs
+        state = read_json(run_dir / "state.json")
+        tr = load_trained(run_dir)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"forecast={str(run_dir)!r} is invalid: {first}") from exc
+    if state.get("status") not in FINISHED:
+        raise ConfigError(f"forecast={str(run_dir)!r} is invalid: run {state.get('status')}")
+    if str(tr.cfg.agent.name) != "dp_forecast":
+        raise ConfigError(
+            f"forecast={str(run_dir)!r} is invalid: an agent=dp_forecast run is needed, got "
+            f"agent={tr.cfg.agent.name}"
+        )
+    return tr
+
+
+def forecast_frame(tr: TrainedRun, forecast: TrainedRun) -> Any:
+    """Run ``tr``'s policy deciding on ``forecast``'s forecast frame, or ``None`` (with a note
+    why) where that does not apply: another env or DNN, a library agent, a DP-forecast."""
+    from agents.forecast import ALGO, compose_forecast_frame
+    from agents.loading import library_run_dir
+
+    same = all(str(tr.cfg[k].name) == str(forecast.cfg[k].name) for k in ("env", "dnn"))
+    if not same or tr.cfg.agent.name == ALGO or library_run_dir(tr.run_dir) is not None:
+        return None
+    try:
+        return compose_forecast_frame(tr.run_dir, forecast.run_dir)
+    except ValueError as exc:  # CheckpointError names the file and the problem
+        log.warning("no forecast frame for %s: %s", tr.run_dir, exc)
+        return None
 
 
 def report_bad_run(run_dir: Path, exc: BaseException) -> None:
@@ -491,6 +541,9 @@ def run(cfg: DictConfig) -> int:
             networks = {**networks, **split_network_configs(str(cfg.split_networks))}
             net_names = list(networks)
         observe = cfg.get("observe")
+        forecast = None if cfg.get("forecast") is None else forecast_run(Path(cfg.forecast))
+        if forecast is not None:
+            observe = observe or "measured"
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -547,6 +600,7 @@ def run(cfg: DictConfig) -> int:
     sweeps: dict[str, list[dict[str, Any]]] = {}
     labels: dict[str, int] = {}
     policies: dict[Path, Any] = {}  # one load per run, however many networks it is evaluated on
+    composites: dict[Path, Any] = {}  # the same, deciding on the forecast frame (forecast=)
     for members in groups.values():
         base_cfg = members[0][1]
         # two env configs with the same tag (e.g. another env.eta1) get distinct labels
@@ -578,6 +632,12 @@ def run(cfg: DictConfig) -> int:
             trained.append(
                 (str(tr.cfg.agent.name), "trained", policy, tr.action_mode, str(tr.run_dir))
             )
+            if forecast is not None and tr.run_dir not in composites:
+                composites[tr.run_dir] = forecast_frame(tr, forecast)
+            if (composite := composites.get(tr.run_dir)) is not None:
+                loaded.append(tr)
+                name = f"{tr.cfg.agent.name}{FORECAST_SUFFIX}"
+                trained.append((name, "trained", composite, tr.action_mode, str(tr.run_dir)))
         log.info("evaluating %s: %d runs + %d baselines on %d episodes",
                  base_cfg.env.tag, len(trained), len(names), episodes)  # fmt: skip
         results = evaluate_policies(
@@ -589,6 +649,8 @@ def run(cfg: DictConfig) -> int:
             row["train_seed"] = "" if tr is None else int(tr.cfg.seed)
             row["train_network"] = "" if tr is None else str(tr.cfg.network.name)
             row["train_observe"] = "" if tr is None else str(tr.cfg.env.get("observe") or "")
+            composed = forecast is not None and row["agent"].endswith(FORECAST_SUFFIX)
+            row["forecast"] = str(forecast.run_dir) if composed else ""
             row["episodes"] = episodes
             row["eval_seed"] = seed
             all_rows.append(row)

@@ -179,6 +179,65 @@ def test_evaluate_with_another_observation(tmp_path, capsys):
     )
 
 
+def test_evaluate_deciding_on_a_forecast_frame(tmp_path, capsys):
+    """``forecast=<dp_forecast run>``: each custom-agent run of the same env and DNN is also
+    evaluated deciding on that run's forecast of the frame, on the measured state; its rows
+    are the composite's decisions (the checkpoint composed by hand gives the same cost)."""
+    from hydra import compose, initialize_config_dir
+
+    from agents.common.evaluation import evaluate_partition
+    from agents.forecast import compose_forecast_frame
+    from pipeline.evaluate import run
+    from pipeline.utils import CONFIG_DIR
+
+    root = tmp_path / "runs"
+    policy = _train(root, "env=mec_v1", "network=5g_trial", "agent=iorlo_plus",
+                    "env.observe=current", "train.total_steps=120", "agent.learning_starts=40")  # fmt: skip
+    forecast = _train(root, "env=mec_v1", "network=5g_trial", "agent=dp_forecast",
+                      "train.total_steps=200", "agent.num_envs=8", "agent.frames_per_iter=25")  # fmt: skip
+    other = _train(root, "env=mec_v1", "dnn=alexnet", "network=5g_trial", "agent=iorlo_plus",
+                   "train.total_steps=60", "agent.learning_starts=40")  # fmt: skip
+    out = tmp_path / "eval"
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("evaluate", overrides=[
+            f"runs=['{policy}','{forecast}','{other}']", f"forecast='{forecast}'", "episodes=2",
+            "decision_steps=0", "bootstrap_reps=20", "plots=false", "baselines=[dp_measured]",
+            f"out_dir={out}"])  # fmt: skip
+    assert run(cfg) == 0
+    stdout = capsys.readouterr().out
+    assert "**iorlo_plus+forecast_frame (trained with observe=current)**" in stdout
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    composed = [r for r in rows if r["agent"].endswith("+forecast_frame")]
+    assert len(composed) == 1  # not the DP-forecast run itself, not the run of another DNN
+    row = composed[0]
+    assert (row["observe"], row["train_observe"], row["run"]) == (
+        "measured",
+        "current",
+        str(policy),
+    )
+    assert row["forecast"] == str(forecast)
+    assert all(r["forecast"] == "" for r in rows if r is not row)
+    actor = compose_forecast_frame(policy, forecast)
+    venv = gym.make_vec("EdgeRL/MECPartition-v1", num_envs=2, vectorization_mode="vector_entry_point",
+                        dnn="lenet", network="5g_trial", observe="measured")  # fmt: skip
+    res = evaluate_partition(actor, venv, 0, name="x", kind="trained")
+    assert float(row["cost_mean"]) == pytest.approx(res.summary()["cost_mean"], rel=1e-9)
+
+    def fails(*args: str) -> str:
+        bad = _run([sys.executable, "evaluate.py", f"runs='{policy}'", *args])
+        assert bad.returncode == 2
+        return bad.stderr
+
+    assert "an agent=dp_forecast run is needed, got agent=iorlo_plus" in fails(
+        f"forecast='{policy}'"
+    )
+    assert "observe must be null or measured, got 'current'" in fails(
+        f"forecast='{forecast}'", "observe=current"
+    )
+    assert "not a run directory" in fails(f"forecast='{tmp_path}'")
+
+
 def test_agent_label_says_where_and_how_a_run_trained():
     from pipeline.evaluate import agent_label
 
