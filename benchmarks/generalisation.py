@@ -25,6 +25,7 @@ are printed; ``--doc docs/results.md`` writes them between ``<!-- gen:begin -->`
     python benchmarks/generalisation.py --observe current --dp-features --agents iorlo_plus
     python benchmarks/generalisation.py --history 0.7 0.95 --agents dp_forecast --frames 100000
     python benchmarks/generalisation.py --train-observe current --agents iorlo_plus
+    python benchmarks/generalisation.py --train-observe current --agents iorlo_plus --forecast-frame
     python benchmarks/generalisation.py --render --doc docs/results.md   # tables from the JSON
     python benchmarks/generalisation.py --agents iorlo_plus --label prev --agent-kw hidden_critic=128 jump_candidates=whole
     python benchmarks/generalisation.py --out benchmarks/out/other.json --render --block gen2 --doc docs/results.md
@@ -40,7 +41,12 @@ averages of the measured links and factors over the episode (``env.history``, do
 §13); ``--train-observe current`` trains the agents on the frame they decide and tests them
 with ``--observe`` (what ``python evaluate.py observe=measured`` does with pipeline runs
 trained with ``env.observe=current``). Each setting has its own JSON and its own block of
-docs/results.md (:data:`MARKERS`).
+docs/results.md (:data:`MARKERS`). ``--forecast-frame`` also trains a DP-forecast per
+(pair, seed) (``--forecast-frames``, same seed) and evaluates each trained agent deciding on
+its forecast of the frame (:class:`agents.forecast.ForecastFrameActor`, tag
+``+forecast_frame``; what ``python evaluate.py forecast=<dp_forecast run>`` does with
+pipeline runs), beside the forecaster itself (``dp_forecast``); in the setting's JSON and
+block.
 """
 
 from __future__ import annotations
@@ -70,6 +76,8 @@ REPO = Path(__file__).resolve().parents[1]
 IDS = {"mec": "EdgeRL/MECPartition-v1", "d2d": "EdgeRL/D2DPartition-v1"}
 DNNS = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")
 AGENTS = ("dp_forecast", "dp_distill", "iorlo_plus", "iorlo", "sb3_td3", "sb3_ppo")
+#: --forecast-frame: the tag suffix of an agent deciding on DP-forecast's forecast frame
+FRAME_FLAG = "+forecast_frame"
 MARKERS = {  # where --doc writes each suite's tables (``_current``: --observe current,
     # ``_dpf``: --dp-features, ``_hist``: --history, ``_trcur``: --train-observe current)
     "test": ("<!-- gen:begin -->", "<!-- gen:end -->"),
@@ -259,21 +267,40 @@ def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
                         f"+train_{args.train_observe}" if args.train_observe != args.observe else ""
                     )
                     tag = f"{agent}{label}{flags}/seed{seed}"
-                    if tag in res["train_s"] and not args.force:
+                    tags = [tag]
+                    if args.forecast_frame:  # the composite, and its forecaster on its own
+                        tags += [f"{agent}{label}{flags}{FRAME_FLAG}/seed{seed}",
+                                 f"dp_forecast/seed{seed}"]  # fmt: skip
+                    if all(t in res["train_s"] for t in tags) and not args.force:
                         continue
                     torch.manual_seed(seed)
                     actor, wall = train(agent, scenario, dnn, seed, args.frames, args.data_dir,
                                         args.train_observe, args.dp_features, args.agent_kw,
                                         args.history)  # fmt: skip
+                    actors, walls = {tag: actor}, {tag: wall}
+                    frames: dict[str, int | str] = {tag: args.frames}
+                    if args.forecast_frame:
+                        from agents.forecast import ForecastFrameActor
+
+                        torch.manual_seed(seed)
+                        fc, fc_wall = train("dp_forecast", scenario, dnn, seed,
+                                            args.forecast_frames, args.data_dir, args.observe)  # fmt: skip
+                        actors[tags[1]] = ForecastFrameActor(actor, fc)
+                        walls[tags[1]] = wall + fc_wall
+                        frames[tags[1]] = f"{args.frames:,} + {args.forecast_frames:,}"
+                        actors[tags[2]], walls[tags[2]] = fc, fc_wall
+                        frames[tags[2]] = args.forecast_frames
                     for name, spec in networks.items():
-                        got = evaluate({tag: actor}, scenario, dnn, spec, args.episodes, args.seed,
+                        got = evaluate(actors, scenario, dnn, spec, args.episodes, args.seed,
                                        args.observe, args.dp_features, args.history)  # fmt: skip
-                        res["networks"][name][tag] = got[tag]
-                    res["train_s"][tag] = wall
-                    res.setdefault("frames", {})[tag] = args.frames
-                    mean = np.mean([res["networks"][n][tag]["gap"] for n in networks])
-                    print(f"{key} {tag}: trained {wall:.0f} s, mean test gap {100 * mean:.2f}%",
-                          flush=True)  # fmt: skip
+                        for t in actors:
+                            res["networks"][name][t] = got[t]
+                    for t in actors:
+                        res["train_s"][t] = walls[t]
+                        res.setdefault("frames", {})[t] = frames[t]
+                        mean = np.mean([res["networks"][n][t]["gap"] for n in networks])
+                        print(f"{key} {t}: trained {walls[t]:.0f} s, mean test gap "
+                              f"{100 * mean:.2f}%", flush=True)  # fmt: skip
                     save(args.out, results)
 
 
@@ -482,6 +509,18 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             f'but the agents were trained with `observe="{args.train_observe}"` ({what}'
             f"`python evaluate.py observe={args.observe}` does the same with pipeline runs), "
         )
+        if any(FRAME_FLAG in t for res in results.values() for t in res["train_s"]):
+            how += (
+                f"The `{FRAME_FLAG}` rows and their forecasters (`dp_forecast`, trained with "
+                "the same seed for the frames shown, without history): `python "
+                f"benchmarks/generalisation.py {flags} --agents iorlo_plus --seeds 0 1 2 "
+                "--forecast-frame`. "
+            )
+            setting += (
+                f"the `{FRAME_FLAG}` rows decide on `dp_forecast`'s forecast of the frame "
+                "instead of the measurement (`agents.forecast.ForecastFrameActor`; `python "
+                "evaluate.py forecast=<dp_forecast run>` with pipeline runs), "
+            )
     if args.block is not None:  # a block of its own: its JSON and the command that fills it
         out = args.out.resolve()
         out = out.relative_to(REPO) if out.is_relative_to(REPO) else out
@@ -541,7 +580,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         for t in tags:
             got = {n: res["networks"][n][t] for n in nets}
             frames = res.get("frames", {}).get(t, args.frames)
-            summary.append(_summary_row(res, t, got, f"{frames:,}", f"{res['train_s'][t]:.0f}"))
+            frames = frames if isinstance(frames, str) else f"{frames:,}"  # str: a composite's
+            summary.append(_summary_row(res, t, got, frames, f"{res['train_s'][t]:.0f}"))
         lines += [*summary, ""]
     lines.append(end)
     return "\n".join(lines)
@@ -632,6 +672,18 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="write between <!-- BLOCK:begin/end --> of --doc instead of the setting's block",
     )
+    p.add_argument(
+        "--forecast-frame",
+        action="store_true",
+        help="also train a dp_forecast per pair and seed and evaluate each agent deciding on "
+        "its forecast of the frame (with --observe measured)",
+    )
+    p.add_argument(
+        "--forecast-frames",
+        type=int,
+        default=100_000,
+        help="training frames of --forecast-frame's dp_forecast",
+    )
     p.add_argument("--out", type=Path, default=None, help="JSON (default: per suite, observe)")
     p.add_argument("--force", action="store_true", help="retrain agents already in --out")
     p.add_argument("--render", action="store_true", help="no training: tables from --out only")
@@ -649,6 +701,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.block is None and args.block_key not in MARKERS:
         p.error(f"no block of docs/results.md for this setting ({args.block_key}): use --block")
     args.history = tuple(args.history)
+    if args.forecast_frame and (args.observe != "measured" or args.dp_features or args.history):
+        p.error("--forecast-frame decides on a forecast of the measured frame: --observe "
+                "measured, without --dp-features or --history")  # fmt: skip
+    if args.forecast_frame and not {"iorlo_plus", "iorlo"} >= set(args.agents):
+        p.error("--forecast-frame applies to --agents iorlo_plus and iorlo")
     args.markers = (
         MARKERS[args.block_key]
         if args.block is None
