@@ -88,6 +88,7 @@ MARKERS = {  # where --doc writes each suite's tables (``_current``: --observe c
     "test_trcur": ("<!-- gent:begin -->", "<!-- gent:end -->"),
     "robustness": ("<!-- rob1:begin -->", "<!-- rob1:end -->"),
     "robustness_current": ("<!-- rob1c:begin -->", "<!-- rob1c:end -->"),
+    "robustness_trcur": ("<!-- rob1t:begin -->", "<!-- rob1t:end -->"),
 }
 
 
@@ -321,6 +322,11 @@ def save(path: Path, results: dict[str, Any]) -> None:
         atomic_write_json(path, _merge(disk, results))
 
 
+def _frames(f: int | str) -> str:
+    """A training budget in frames; a composite's is already text (``"40,000 + 100,000"``)."""
+    return f if isinstance(f, str) else f"{f:,}"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.2f}"
 
@@ -417,7 +423,8 @@ def robustness_reading(results: dict[str, Any]) -> list[str]:
                 f"{_span(worst, '+.2f')} points from the best heuristic"
             )
         seed_txt = ", ".join(str(x) for x in sorted(seeds))
-        budget = ", ".join(f"{f:,}" for f in sorted(frames)) + " frames, " if frames else ""
+        shown = [_frames(f) for f in sorted(frames, key=lambda f: (isinstance(f, str), f))]
+        budget = ", ".join(shown) + " frames, " if frames else ""
         lines.append(f"* **{agent}** ({budget}seeds {seed_txt}): " + "; ".join(parts) + ".")
     return [*lines, ""]
 
@@ -499,6 +506,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     if args.train_observe != args.observe:
         title += f', trained with `observe="{args.train_observe}"`'
         flags = f"--observe {args.observe} --train-observe {args.train_observe}"
+        if args.suite == "robustness":
+            flags = f"--suite robustness --scenario mec {flags}"
         how = (
             f"Regenerate: `python benchmarks/generalisation.py {flags} --agents iorlo_plus "
             f"--seeds 0 1 2`, then `... {flags} --render --doc docs/results.md`. "
@@ -580,8 +589,7 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         for t in tags:
             got = {n: res["networks"][n][t] for n in nets}
             frames = res.get("frames", {}).get(t, args.frames)
-            frames = frames if isinstance(frames, str) else f"{frames:,}"  # str: a composite's
-            summary.append(_summary_row(res, t, got, frames, f"{res['train_s'][t]:.0f}"))
+            summary.append(_summary_row(res, t, got, _frames(frames), f"{res['train_s'][t]:.0f}"))
         lines += [*summary, ""]
     lines.append(end)
     return "\n".join(lines)

@@ -196,6 +196,19 @@ def test_generalisation_variants_and_blocks_of_their_own(tmp_path):
     assert 'trained with `observe="current"`' in block
     assert "`python evaluate.py observe=measured` does the same" in block
     assert "--observe measured --train-observe current --agents ..." in block
+    # --forecast-frame: the composite's frames are both learners', the text says what it is
+    tag = "iorlo_plus+train_current+forecast_frame/seed0"
+    results["mec/alexnet"]["networks"]["n1"][tag] = {"cost": 100.2, "gap": 0.002}
+    results["mec/alexnet"]["train_s"][tag] = 5.0
+    results["mec/alexnet"]["frames"][tag] = "40 + 1,600"
+    args.block = None
+    block = gen.render(results, args)
+    assert f"| {tag} | 40 + 1,600 | 0.9921 | 1/1 |" in block
+    assert "decide on `dp_forecast`'s forecast of the frame" in block
+    assert "--train-observe current --agents iorlo_plus --seeds 0 1 2 --forecast-frame" in block
+    args.suite = "robustness"
+    block = gen.render(results, args)
+    assert "--suite robustness --scenario mec --observe measured --train-observe current" in block
 
 
 def test_generalisation_summary_has_the_references_and_a_fixed_pair_order():
