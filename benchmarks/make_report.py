@@ -60,6 +60,8 @@ from report.render import (  # noqa: E402
     RLLIB_ENVS_END,
     ROB1_BEGIN,
     ROB1_END,
+    ROB1T_BEGIN,
+    ROB1T_END,
     SCHED_BEGIN,
     SCHED_END,
     SPEED_NOTES_BEGIN,
@@ -76,6 +78,7 @@ from v1_report import END as V1_END  # noqa: E402
 # speed targets: benchmarks/speed_targets.py, or this run's speed section).
 CARRIED: tuple[tuple[str, str], ...] = (
     (ROB1_BEGIN, ROB1_END),
+    (ROB1T_BEGIN, ROB1T_END),
     (RLLIB_ENVS_BEGIN, RLLIB_ENVS_END),
     (TARGETS_BEGIN, TARGETS_END),
     (SCHED_BEGIN, SCHED_END),

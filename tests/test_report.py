@@ -109,15 +109,15 @@ def test_regenerated_report_keeps_blocks_written_by_other_scripts():
     old = "\n".join([
         "# old", mr.TARGETS_BEGIN, "targets", mr.TARGETS_END, mr.SCHED_BEGIN, "scoreboard",
         mr.SCHED_END, "old section 4", mr.ROB1_BEGIN, "v1 agents", mr.ROB1_END,
-        mr.RLLIB_ENVS_BEGIN, "envs per runner", mr.RLLIB_ENVS_END, mr.SPEED_NOTES_BEGIN,
+        mr.ROB1T_BEGIN, "decided frame", mr.ROB1T_END, mr.RLLIB_ENVS_BEGIN, "envs per runner", mr.RLLIB_ENVS_END, mr.SPEED_NOTES_BEGIN,
         "against earlier commits", mr.SPEED_NOTES_END, mr.V1_BEGIN, "v1 section", mr.V1_END, "## 7. Generalisation", "tables",
     ])  # fmt: skip
     new = "\n".join([
         "# new", mr.TARGETS_BEGIN, mr.TARGETS_END, mr.SCHED_BEGIN, mr.SCHED_END, "new section 4",
-        mr.RLLIB_ENVS_BEGIN, mr.RLLIB_ENVS_END, mr.SPEED_NOTES_BEGIN, mr.SPEED_NOTES_END,
+        mr.ROB1T_BEGIN, mr.ROB1T_END, mr.RLLIB_ENVS_BEGIN, mr.RLLIB_ENVS_END, mr.SPEED_NOTES_BEGIN, mr.SPEED_NOTES_END,
     ])  # fmt: skip
     md = mr.carry_over(old, new)
-    for kept in ("targets", "scoreboard", "envs per runner", "against earlier commits",
+    for kept in ("targets", "scoreboard", "decided frame", "envs per runner", "against earlier commits",
                  "v1 section", "## 7. Generalisation", "tables"):  # fmt: skip
         assert kept in md
     assert "# new" in md and "new section 4" in md and "# old" not in md

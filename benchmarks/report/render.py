@@ -30,6 +30,8 @@ SECTION_TEMPLATES = (
 TARGETS_BEGIN, TARGETS_END = "<!-- speed-targets:begin -->", "<!-- speed-targets:end -->"
 SCHED_BEGIN, SCHED_END = "<!-- sched-v1:begin -->", "<!-- sched-v1:end -->"
 ROB1_BEGIN, ROB1_END = MARKERS["robustness"]  # generalisation.py --suite robustness
+#: the same suite trained on the decided frame (--train-observe current, --forecast-frame)
+ROB1T_BEGIN, ROB1T_END = MARKERS["robustness_trcur"]
 #: section 5's envs-per-runner text and table (benchmarks/bench_rllib_sampling.py, by hand)
 RLLIB_ENVS_BEGIN, RLLIB_ENVS_END = "<!-- rllib-envs:begin -->", "<!-- rllib-envs:end -->"
 #: section 1's measurements against earlier commits, below the targets table (by hand)
@@ -169,6 +171,7 @@ def context(R: dict[str, Any], fig_dir: Path, command: str) -> dict[str, Any]:
         "d2d_methods": {s: [*D2D_METHODS[s][:-1], "iorlo", "iorlo_plus", "oracle"]
                         for s in D2D_SETTINGS},
         "ROB1_BEGIN": ROB1_BEGIN, "ROB1_END": ROB1_END,
+        "ROB1T_BEGIN": ROB1T_BEGIN, "ROB1T_END": ROB1T_END,
         "RLLIB_ENVS_BEGIN": RLLIB_ENVS_BEGIN, "RLLIB_ENVS_END": RLLIB_ENVS_END,
     }  # fmt: skip
     ctx.update(speed_targets_context(R.get("speed_targets")))
