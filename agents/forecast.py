@@ -39,6 +39,7 @@ decide on it (:func:`compose_forecast_frame`, ``python evaluate.py forecast=<run
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -300,9 +301,18 @@ class ForecastFrameActor:
         return self.policy.decide(self.frame(self._one(obs))[0])
 
     def check_fits(self, env: Any) -> None:
-        """ValueError unless both parts fit ``env`` (sizes, scenario, blocks, action mode)."""
+        """ValueError unless both parts fit ``env`` (sizes, scenario, blocks, action mode); a
+        warning when ``env`` observes the current frame (nothing left to forecast there)."""
         self.policy.check_fits(env)
         self.forecaster.check_fits(env, action_mode=self.action_mode)
+        base = env.unwrapped
+        params = getattr(getattr(base, "env", base), "params", None)
+        if getattr(params, "observe", None) == "current":
+            warnings.warn(
+                "this env observes the frame it charges (observe='current'): the forecast "
+                "frame corrects an exact observation; use the policy alone (.policy) there",
+                stacklevel=2,
+            )
 
     @classmethod
     def from_checkpoint(cls, payload: Mapping[str, Any], **kwargs: Any) -> ForecastFrameActor:

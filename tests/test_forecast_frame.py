@@ -151,6 +151,8 @@ def test_composite_decides_on_the_forecast_frame_and_round_trips(scenario, parts
     np.testing.assert_array_equal(np.stack([loaded.decide(o) for o in batch]),
                                   policy.decide_batch(frame))  # fmt: skip
     assert loaded.signature["env_params"]["observe"] == "measured"
+    with pytest.warns(UserWarning, match="use the policy alone"):
+        loaded.check_fits(gym.make(IDS[scenario], dnn="alexnet", observe="current", **SYNTH))
     assert loaded.signature["action_mode"] == "continuous"
 
 
