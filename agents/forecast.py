@@ -205,8 +205,10 @@ class ForecastDPActor:
         return f"ForecastDPActor({self.scenario}, n={self.n}, forecaster={self.forecaster!r})"
 
 
-#: the ``algo`` of a composite checkpoint (:func:`compose_forecast_frame`)
+#: the ``algo`` of a composite checkpoint (:func:`compose_forecast_frame`), and the suffix of
+#: a policy's name when it decides on the forecast frame (evaluation rows, benchmark tags)
 FRAME_ALGO = "forecast_frame"
+FRAME_SUFFIX = f"+{FRAME_ALGO}"
 #: what a composite checkpoint keeps of each part's checkpoint (``refine``: IoRLO+'s critics)
 POLICY_KEYS: tuple[str, ...] = ("algo", "variant", "signature", "actor", "refine")
 FORECAST_KEYS: tuple[str, ...] = ("algo", "signature", "actor", "dp")
@@ -247,24 +249,20 @@ class ForecastFrameActor:
         signature: Mapping[str, Any] | None = None,
     ) -> None:
         scenario, n, dim = forecaster.scenario, forecaster.n, int(policy.obs_dim)
-        if scenario == "mec":
-            m, fits = 0, dim == 9 + 6 * n
-        else:
-            m, rest = divmod(dim - 5 - 5 * n, 6)
-            fits = rest == 0 and m >= 1
-        if not fits:
+        try:
+            readings = FrameReadings.of_width(scenario, forecaster.readings.latency, dim)
+        except ValueError as exc:
             raise ValueError(
-                f"policy reads {dim} observation values: the forecast frame is written into "
-                f"the {scenario} simulator's layout for {n} blocks (a policy trained without "
-                "dp_features or history)"
-            )
+                f"policy reads {exc}: the forecast frame is written into that layout (a policy "
+                "trained without dp_features or history)"
+            ) from None
         if forecaster.obs_dim != dim:
             raise ValueError(
                 f"forecaster reads {forecaster.obs_dim} observation values, the policy {dim}: "
                 "both must read the same env's observation (no history or dp_features)"
             )
         self.policy, self.forecaster = policy, forecaster
-        self.readings = FrameReadings(scenario, forecaster.readings.latency, m)
+        self.readings = readings
         self.scenario, self.n, self.obs_dim = scenario, n, dim
         own = dict(getattr(policy, "signature", None) or {})
         self.action_mode = own.get("action_mode") or getattr(policy, "action_mode", None)

@@ -67,6 +67,7 @@ import torch
 from report.labels import dnn_label
 
 import envs  # noqa: F401  (registers the env ids)
+from agents.forecast import FRAME_SUFFIX  # --forecast-frame's tags
 from agents.hardness import hardness_report
 from envs.mixture import default_data_dir, split_networks
 from envs.partition.common import OBSERVE_MODES
@@ -76,8 +77,6 @@ REPO = Path(__file__).resolve().parents[1]
 IDS = {"mec": "EdgeRL/MECPartition-v1", "d2d": "EdgeRL/D2DPartition-v1"}
 DNNS = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")
 AGENTS = ("dp_forecast", "dp_distill", "iorlo_plus", "iorlo", "sb3_td3", "sb3_ppo")
-#: --forecast-frame: the tag suffix of an agent deciding on DP-forecast's forecast frame
-FRAME_FLAG = "+forecast_frame"
 MARKERS = {  # where --doc writes each suite's tables (``_current``: --observe current,
     # ``_dpf``: --dp-features, ``_hist``: --history, ``_trcur``: --train-observe current)
     "test": ("<!-- gen:begin -->", "<!-- gen:end -->"),
@@ -270,7 +269,7 @@ def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
                     tag = f"{agent}{label}{flags}/seed{seed}"
                     tags = [tag]
                     if args.forecast_frame:  # the composite, and its forecaster on its own
-                        tags += [f"{agent}{label}{flags}{FRAME_FLAG}/seed{seed}",
+                        tags += [f"{agent}{label}{flags}{FRAME_SUFFIX}/seed{seed}",
                                  f"dp_forecast/seed{seed}"]  # fmt: skip
                     if all(t in res["train_s"] for t in tags) and not args.force:
                         continue
@@ -518,15 +517,15 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             f'but the agents were trained with `observe="{args.train_observe}"` ({what}'
             f"`python evaluate.py observe={args.observe}` does the same with pipeline runs), "
         )
-        if any(FRAME_FLAG in t for res in results.values() for t in res["train_s"]):
+        if any(FRAME_SUFFIX in t for res in results.values() for t in res["train_s"]):
             how += (
-                f"The `{FRAME_FLAG}` rows and their forecasters (`dp_forecast`, trained with "
+                f"The `{FRAME_SUFFIX}` rows and their forecasters (`dp_forecast`, trained with "
                 "the same seed for the frames shown, without history): `python "
                 f"benchmarks/generalisation.py {flags} --agents iorlo_plus --seeds 0 1 2 "
                 "--forecast-frame`. "
             )
             setting += (
-                f"the `{FRAME_FLAG}` rows decide on `dp_forecast`'s forecast of the frame "
+                f"the `{FRAME_SUFFIX}` rows decide on `dp_forecast`'s forecast of the frame "
                 "instead of the measurement (`agents.forecast.ForecastFrameActor`; `python "
                 "evaluate.py forecast=<dp_forecast run>` with pipeline runs), "
             )

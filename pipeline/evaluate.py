@@ -459,12 +459,10 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"baselines={plain['baselines']!r} is invalid: must be null or a list")
 
 
-#: the agent name of a run evaluated deciding on a DP-forecast's forecast frame
-FORECAST_SUFFIX = "+forecast_frame"
-
-
 def forecast_run(run_dir: Path) -> TrainedRun:
     """The finished DP-forecast run named by ``forecast=``; ConfigError otherwise."""
+    from agents.forecast import ALGO
+
     if not _is_run_dir(run_dir):
         raise ConfigError(f"forecast={str(run_dir)!r} is invalid: not a run directory")
     try:  # unreadable state.json / config.yaml: one line, as for the runs
@@ -475,7 +473,7 @@ def forecast_run(run_dir: Path) -> TrainedRun:
         raise ConfigError(f"forecast={str(run_dir)!r} is invalid: {first}") from exc
     if state.get("status") not in FINISHED:
         raise ConfigError(f"forecast={str(run_dir)!r} is invalid: run {state.get('status')}")
-    if str(tr.cfg.agent.name) != "dp_forecast":
+    if str(tr.cfg.agent.name) != ALGO:
         raise ConfigError(
             f"forecast={str(run_dir)!r} is invalid: an agent=dp_forecast run is needed, got "
             f"agent={tr.cfg.agent.name}"
@@ -526,6 +524,7 @@ def agent_label(row: dict[str, Any]) -> str:
 def run(cfg: DictConfig) -> int:
     """Evaluate the runs named by ``cfg.runs``; returns the exit status (0 when every run
     was evaluated, 1 when some could not be loaded, 2 when none)."""
+    from agents.forecast import FRAME_SUFFIX
     from pipeline.report import print_summary, write_outputs
 
     try:
@@ -636,7 +635,7 @@ def run(cfg: DictConfig) -> int:
                 composites[tr.run_dir] = forecast_frame(tr, forecast)
             if (composite := composites.get(tr.run_dir)) is not None:
                 loaded.append(tr)
-                name = f"{tr.cfg.agent.name}{FORECAST_SUFFIX}"
+                name = f"{tr.cfg.agent.name}{FRAME_SUFFIX}"
                 trained.append((name, "trained", composite, tr.action_mode, str(tr.run_dir)))
         log.info("evaluating %s: %d runs + %d baselines on %d episodes",
                  base_cfg.env.tag, len(trained), len(names), episodes)  # fmt: skip
@@ -649,7 +648,7 @@ def run(cfg: DictConfig) -> int:
             row["train_seed"] = "" if tr is None else int(tr.cfg.seed)
             row["train_network"] = "" if tr is None else str(tr.cfg.network.name)
             row["train_observe"] = "" if tr is None else str(tr.cfg.env.get("observe") or "")
-            composed = forecast is not None and row["agent"].endswith(FORECAST_SUFFIX)
+            composed = forecast is not None and row["agent"].endswith(FRAME_SUFFIX)
             row["forecast"] = str(forecast.run_dir) if composed else ""
             row["episodes"] = episodes
             row["eval_seed"] = seed

@@ -35,7 +35,7 @@ def _paired_frames(scenario: str, episodes: int = 64, frames: int = 100, **kw):
     vm, vc = make("measured"), make("current")
     om, _ = vm.reset(seed=5)
     oc, _ = vc.reset(seed=5)
-    fr = FrameReadings.of(vm.unwrapped.sim)
+    fr = vm.unwrapped.sim.readings
     obs_m, obs_c, reads = [], [], []
     zero = np.zeros(vm.action_space.shape, dtype=vm.action_space.dtype)
     for _ in range(frames):
@@ -58,10 +58,9 @@ def _other_candidates(fr: FrameReadings, obs: np.ndarray) -> np.ndarray:
     """Mask of the D2D entries a frame's readings do not determine: the links of the
     candidates that are not selected."""
     mask = np.zeros(obs.shape, dtype=bool)
-    start = 5 + 5 * fr.n
     for j in range(fr.m):
-        other = obs[:, start + 6 * j + 5] < 0.5
-        mask[other, start + 6 * j + 3] = mask[other, start + 6 * j + 4] = True
+        other = obs[:, fr.cand + 6 * j + 5] < 0.5
+        mask[other, fr.cand + 6 * j + 3] = mask[other, fr.cand + 6 * j + 4] = True
     return mask
 
 
@@ -91,7 +90,7 @@ def test_written_readings_give_the_observation_of_that_frame(scenario, platform_
 def test_write_refuses_other_layouts():
     env = gym.make(IDS["mec"], dnn="alexnet", history=(0.9,), **SYNTH)
     obs, _ = env.reset(seed=0)
-    fr = FrameReadings.of(env.unwrapped.sim)
+    fr = env.unwrapped.sim.readings
     with pytest.raises(ValueError, match=r"no dp_features or history entries"):
         fr.write(obs[None], fr.read(obs[None]))
     base = obs[None, : fr.obs_dim]
@@ -142,7 +141,7 @@ def test_composite_decides_on_the_forecast_frame_and_round_trips(scenario, parts
         batch.append(obs)
     batch = np.stack(batch)
     policy, forecaster = load_actor(p["policy"]), load_actor(p["forecast"])
-    frame = FrameReadings.of(env.unwrapped.sim).write(batch, forecaster.terms(batch))
+    frame = env.unwrapped.sim.readings.write(batch, forecaster.terms(batch))
     want = policy.act_batch(frame)
     np.testing.assert_array_equal(composite.act_batch(batch), want)
     np.testing.assert_array_equal(loaded.act_batch(batch), want)

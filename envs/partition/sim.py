@@ -147,10 +147,11 @@ class MECSim:
         self.link = link
         self.nominal = np.array(params.slowdown, dtype=np.float64)
         n, P = model.n, model.P
-        self.obs_dim = 9 + 6 * n
+        self.readings = FrameReadings(self.scenario, model.blocks.latency_ms)
+        self.obs_dim = self.readings.obs_dim
         #: entries squashed as x / (x + a): the links and the effective factors
         self.ratio_features = np.arange(9)
-        self._cs = slice(9, 9 + n * P)
+        self._cs = self.readings.compute
         t = np.zeros(self.obs_dim, dtype=np.float32)
         t[6:9] = squash(self.nominal, FACTOR_SCALE)
         t[self._cs] = self.static.compute(self.nominal[None])[0]
@@ -296,9 +297,9 @@ class D2DSim:
         pool.compiled = self.compiled
         n, m = model.n, pool.m
         self.n, self.m = n, m
-        self.obs_dim = 5 + 5 * n + 6 * m
-        self._cs = slice(5, 5 + 2 * n)
-        self._cand = 5 + 5 * n
+        self.readings = FrameReadings(self.scenario, model.blocks.latency_ms, m)
+        self.obs_dim = self.readings.obs_dim
+        self._cs, self._cand = self.readings.compute, self.readings.cand
         #: entries squashed as x / (x + a): the selected link, the effective factors and
         #: each candidate's link
         cand = self._cand + 6 * np.arange(m)[:, None] + np.array([3, 4])
@@ -591,6 +592,8 @@ class FrameReadings:
     candidates' links stay as observed). D2D rows without a collaborator are returned
     unchanged: nothing offloads there. Only the simulator's layout (no ``dp_features`` or
     ``history`` entries, which depend on more than the frame): other widths are refused.
+    The simulators take their layout from here (:attr:`obs_dim`, :attr:`compute`,
+    :attr:`cand`).
 
     Args:
         scenario: ``"mec"`` or ``"d2d"``.
@@ -611,20 +614,34 @@ class FrameReadings:
         if scenario == "mec":
             self.fields: tuple[str, ...] = (*MEC_LINK_FIELDS, "d_t", "d_e", "d_c")
             self.scales = np.concatenate([MEC_LINK_SCALES, np.full(3, FACTOR_SCALE)])
-            self.m = 0
+            self.m: int | None = 0
             self.obs_dim: int | None = 9 + 6 * n
-            self._cs = slice(9, 9 + 3 * n)
+            #: the compute entries (block-major, ``n * P``) and where the candidates start
+            self.compute = slice(9, 9 + 3 * n)
+            self.cand: int | None = None
         else:
             self.fields = (*D2D_LINK_FIELDS, "d_u", "d_h")
             self.scales = np.concatenate([D2D_LINK_SCALES, np.full(2, FACTOR_SCALE)])
             self.m = None if candidates is None else int(candidates)
-            self.obs_dim = None if self.m is None else 5 + 5 * n + 6 * self.m
-            self._cs = slice(5, 5 + 2 * n)
+            self.compute = slice(5, 5 + 2 * n)
+            self.cand = 5 + 5 * n  # after the compute, energy, input- and output-size entries
+            self.obs_dim = None if self.m is None else self.cand + 6 * self.m
 
     @classmethod
-    def of(cls, sim: MECSim | D2DSim) -> FrameReadings:
-        """The readings layout of a simulator's observation."""
-        return cls(sim.scenario, sim.static.latency, getattr(sim, "m", None))
+    def of_width(cls, scenario: str, block_latency: np.ndarray, obs_dim: int) -> FrameReadings:
+        """The layout whose observations have ``obs_dim`` entries (D2D: the number of
+        candidates follows from it); ValueError when no layout of the simulator has that
+        width (e.g. an observation with ``dp_features`` or ``history`` entries)."""
+        layout = cls(scenario, block_latency, 0)
+        if scenario == "d2d":
+            m, rest = divmod(obs_dim - layout.cand, 6)
+            layout = cls(scenario, block_latency, m) if rest == 0 and m >= 1 else layout
+        if layout.obs_dim != obs_dim:
+            raise ValueError(
+                f"{obs_dim} observation values, not the {scenario} simulator's layout for "
+                f"{layout.n} blocks (no dp_features or history entries)"
+            )
+        return layout
 
     def read(self, obs: np.ndarray) -> np.ndarray:
         """The readings ``(B, F)`` an observation batch holds (the squash undone, float64;
@@ -651,16 +668,16 @@ class FrameReadings:
         out = obs.copy()
         if self.scenario == "mec":
             out[:, :F] = squash(v, self.scales)
-            out[:, self._cs] = squashed_compute(self.latency, self.compute_scale, v[:, 6:9])
+            out[:, self.compute] = squashed_compute(self.latency, self.compute_scale, v[:, 6:9])
             return out
         rows = np.flatnonzero(obs[:, 4] > 0.5)  # a collaborator (the readings then are finite)
         v = v[rows]
         sq = squash(v, self.scales)
         out[rows, :F] = sq
-        out[rows, self._cs] = squashed_compute(self.latency, self.compute_scale, v[:, 2:4])
-        cand = out[rows, self._cs.stop + 3 * self.n :].reshape(-1, self.m, 6)
+        out[rows, self.compute] = squashed_compute(self.latency, self.compute_scale, v[:, 2:4])
+        cand = out[rows, self.cand :].reshape(-1, self.m, 6)
         r, j = np.nonzero(cand[:, :, 5] > 0.5)  # the selected candidate: one per row
         cand[r, j, 3] = sq[r, 0]
         cand[r, j, 4] = sq[r, 1]
-        out[rows, self._cs.stop + 3 * self.n :] = cand.reshape(len(rows), -1)
+        out[rows, self.cand :] = cand.reshape(len(rows), -1)
         return out
