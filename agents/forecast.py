@@ -33,7 +33,8 @@ measurement.
 
 The forecast can also serve another policy: :class:`ForecastFrameActor` writes it into the
 observation and lets a policy trained on the frame it decides (``env.observe=current``)
-decide on it (:func:`compose_forecast_frame`, ``python evaluate.py forecast=<run>``).
+decide on it (:func:`compose_forecast_frame`, ``python evaluate.py forecast=<run>``;
+``python train.py agent=iorlo_plus_forecast`` trains both in one run).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -81,6 +83,16 @@ class ForecastConfig(DistillConfig):
     ratio_clip: float = param(5.0, Rule("float", lo=1, hi=1e6, lo_open=True))
     # "cost": least expected cost; "gap": least expected cost / OPT
     objective: str = param("cost", choice(*OBJECTIVES))
+
+
+@dataclass
+class ForecastFrameConfig:
+    """The own key of ``agent=iorlo_plus_forecast`` (:mod:`pipeline.runners.forecast_frame`),
+    which trains a :class:`ForecastFrameActor`'s two parts in one run; the parts' keys are
+    IoRLO+'s (``agent.policy.*``) and :class:`ForecastConfig`'s (``agent.forecast.*``)."""
+
+    # frames the forecaster trains on (before the policy's train.total_steps)
+    forecast_steps: int = param(100_000, Rule("int", lo=1))
 
 
 class ForecastDPActor:
@@ -323,6 +335,35 @@ class ForecastFrameActor:
 
     def __repr__(self) -> str:
         return f"ForecastFrameActor({self.scenario}, n={self.n}, policy={self.policy!r})"
+
+
+class ForecastFrameObservation(gym.ObservationWrapper):
+    """``env``'s observation with the forecaster's forecast of the frame written in: what a
+    :class:`ForecastFrameActor`'s policy sees. A policy acting on this env decides as the
+    composite does on ``env`` (the runner of ``agent=iorlo_plus_forecast`` evaluates its
+    policy on it while training).
+
+    Args:
+        env: A v1 partitioning env observing the measured frame (no ``dp_features`` or
+            ``history`` entries).
+        forecaster: The :class:`ForecastDPActor` of the same env.
+    """
+
+    def __init__(self, env: gym.Env, forecaster: ForecastDPActor) -> None:
+        super().__init__(env)
+        dim = int(env.observation_space.shape[0])
+        if forecaster.obs_dim != dim:
+            raise ValueError(
+                f"forecaster reads {forecaster.obs_dim} observation values, the env has {dim}"
+            )
+        self.forecaster = forecaster
+        self.readings = FrameReadings.of_width(
+            forecaster.scenario, forecaster.readings.latency, dim
+        )
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        obs = np.asarray(observation, dtype=np.float32)[None]
+        return self.readings.write(obs, self.forecaster.terms(obs))[0]
 
 
 def compose_forecast_frame(

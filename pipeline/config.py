@@ -9,8 +9,9 @@ group options (``dnn=nope``). :func:`validate` checks the rest and raises a
 * the env / dnn / network combination (the scheduling env takes no DNN and no network);
 * the agent: its keys and values (each runner's ``agent_rules``: for this repo's agents the
   rules of their config dataclass's fields, :func:`agents.common.rules.rules_of`, the same the
-  dataclass applies when built), and that it fits the env's action space (e.g. DQN needs
-  ``Discrete``: scheduling only);
+  dataclass applies when built), that it fits the env's action space (e.g. DQN needs
+  ``Discrete``: scheduling only) and the env's settings (the runner's ``check_env_config``,
+  e.g. ``agent=iorlo_plus_forecast`` needs ``env.observe=measured``);
 * the env itself: it is constructed once, so every env argument is checked by the env's
   own constructor (e.g. ``env.epsilon=0.9 env.phi=0.5``: "need epsilon < phi").
 """
@@ -362,6 +363,7 @@ def validate(cfg: DictConfig, *, build_env_check: bool = True) -> RunSpec:
     runner_cls = runner_class(agent["_target_"])
     runner_cls.validate_agent(agent, plain["env"]["name"])
     kind, mode = resolve_action_mode(plain, runner_cls)
+    runner_cls.check_env_config(agent, plain["env"])
     if build_env_check:
         check_env_builds(cfg, plain, mode)
     return RunSpec(runner_cls, kind, mode)

@@ -483,12 +483,15 @@ def forecast_run(run_dir: Path) -> TrainedRun:
 
 def forecast_frame(tr: TrainedRun, forecast: TrainedRun) -> Any:
     """Run ``tr``'s policy deciding on ``forecast``'s forecast frame, or ``None`` (with a note
-    why) where that does not apply: another env or DNN, a library agent, a DP-forecast."""
+    why) where that does not apply: another env or DNN, a library agent, a DP-forecast, a
+    run that already decides on its own forecast frame (``agent=iorlo_plus_forecast``)."""
     from agents.forecast import ALGO, compose_forecast_frame
     from agents.loading import library_run_dir
+    from pipeline.runners.forecast_frame import ForecastFrameRunner
 
     same = all(str(tr.cfg[k].name) == str(forecast.cfg[k].name) for k in ("env", "dnn"))
-    if not same or tr.cfg.agent.name == ALGO or library_run_dir(tr.run_dir) is not None:
+    if (not same or tr.cfg.agent.name == ALGO or issubclass(tr.runner_cls, ForecastFrameRunner)
+            or library_run_dir(tr.run_dir) is not None):  # fmt: skip
         return None
     try:
         return compose_forecast_frame(tr.run_dir, forecast.run_dir)

@@ -5,6 +5,8 @@
   dataclasses of :data:`AGENT_SCHEMAS`, which also carry each field's validation rule:
   :mod:`agents.common.rules`), without :data:`PIPELINE_FIELDS`, plus ``_target_``, ``name``
   and ``action_space`` as mandatory values.
+* ``schema/agent_fields/<name>``: the same fields without those three, for an agent config
+  that nests another agent's keys (``- /schema/agent_fields/iorlo_plus@policy``).
 * ``schema/env/<Id>`` (``MECPartition-v1``, ``EdgeScheduling-v0``, ... for every registered
   ``EdgeRL/<Id>``): every argument of the env's constructor with its default, except
   :data:`ENV_ARGS_FROM_OTHER_GROUPS`; the env's own constructor validates them when the
@@ -32,6 +34,9 @@ PIPELINE_FIELDS: tuple[str, ...] = ("seed", "torch_threads")
 AGENT_SCHEMAS: dict[str, str] = {
     "iorlo": "agents.iorlo.IoRLOConfig",
     "iorlo_plus": "agents.iorlo.IoRLOPlus.default_config",  # IoRLO+'s own defaults
+    # the composite's own keys; its parts (agent.policy, agent.forecast) are the
+    # schema/agent_fields nodes of iorlo_plus and dp_forecast (configs/agent/iorlo_plus_forecast.yaml)
+    "iorlo_plus_forecast": "agents.forecast.ForecastFrameConfig",
     "dp_distill": "agents.distill.DistillConfig",
     "dp_forecast": "agents.forecast.ForecastConfig",
     "drlos": "agents.drlos.DRLoSConfig",
@@ -46,14 +51,20 @@ ENV_ARGS_FROM_OTHER_GROUPS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def agent_schema(path: str) -> dict[str, Any]:
-    """The schema node of the config dataclass (or instance) at the dotted ``path``."""
+def agent_fields(path: str) -> dict[str, Any]:
+    """The fields and defaults of the config dataclass (or instance) at the dotted ``path``,
+    without :data:`PIPELINE_FIELDS`."""
     from hydra.utils import get_object
 
     from agents.common.rules import field_defaults
 
+    return field_defaults(get_object(path), skip=PIPELINE_FIELDS)
+
+
+def agent_schema(path: str) -> dict[str, Any]:
+    """The schema node of the config dataclass (or instance) at the dotted ``path``."""
     meta = dict.fromkeys(("_target_", "name", "action_space"), "???")
-    return {**meta, **field_defaults(get_object(path), skip=PIPELINE_FIELDS)}
+    return {**meta, **agent_fields(path)}
 
 
 def _plain(value: Any) -> Any:
@@ -93,6 +104,7 @@ def register_schemas() -> None:
     store = ConfigStore.instance()
     for name, path in AGENT_SCHEMAS.items():
         store.store(name=name, group="schema/agent", node=agent_schema(path))
+        store.store(name=name, group="schema/agent_fields", node=agent_fields(path))
     for env_id in registry:
         if env_id.startswith("EdgeRL/"):
             name = env_id.removeprefix("EdgeRL/")

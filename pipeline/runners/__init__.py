@@ -5,6 +5,7 @@
 | :class:`~pipeline.runners.iorlo.IoRLORunner` | ``iorlo``, ``iorlo_plus`` (partitioning) |
 | :class:`~pipeline.runners.distill.DPDistillRunner` | ``dp_distill`` (partitioning) |
 | :class:`~pipeline.runners.distill.DPForecastRunner` | ``dp_forecast`` (partitioning) |
+| :class:`~pipeline.runners.forecast_frame.ForecastFrameRunner` | ``iorlo_plus_forecast`` (v1 partitioning: an IoRLO+ and a DP-forecast in one run) |
 | :class:`~pipeline.runners.drlos.DRLoSRunner` | ``drlos`` (scheduling) |
 | :class:`~pipeline.runners.qlearning.QLearningRunner` | ``qlearning`` (scheduling) |
 | :class:`~pipeline.runners.sb3.SB3Runner` | ``sb3_td3``, ``sb3_sac``, ``sb3_ddpg``, ``sb3_ppo``, ``sb3_a2c``, ``sb3_dqn`` |

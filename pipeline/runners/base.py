@@ -264,6 +264,12 @@ class Runner(ABC):
                 f"to env={env_name}; it supports env={' | '.join(cls.envs)}"
             )
 
+    @classmethod
+    def check_env_config(cls, agent: Mapping[str, Any], env: Mapping[str, Any]) -> None:
+        """ConfigError if the agent cannot train on the env as configured (``env.*``, after
+        :meth:`check_env` accepted its name); by default every config of those envs fits."""
+        return None
+
     # ------------------------------------------------------------------ environments
     def make_env(self, num_envs: int | None = None) -> Any:
         """The training env (raw action space: Box(0,1), MultiDiscrete or Discrete)."""
@@ -271,9 +277,16 @@ class Runner(ABC):
 
     @property
     def eval_env(self) -> Any:
+        """The env of the periodic evaluations (default: another :meth:`make_env`)."""
         if self._eval_env is None:
             self._eval_env = self.make_env()
         return self._eval_env
+
+    @eval_env.setter
+    def eval_env(self, env: Any) -> None:  # closed by close(), as the default one
+        if self._eval_env is not None and self._eval_env is not env:
+            self._eval_env.close()
+        self._eval_env = env
 
     def log_eval(self, ctx: TrainContext, step: int) -> dict[str, float]:
         """The evaluation at ``step`` (:meth:`run_eval`), once per step."""
