@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -254,16 +255,16 @@ def test_bad_override_fails_before_training(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def interrupt_at_first_checkpoint(args: list[str], run_dir: Path) -> int:
-    """Start ``train.py args``, send Ctrl-C once ``run_dir`` holds a checkpoint, check that
-    it exits 130 with the resume command and an "interrupted" state; the steps it reached."""
+def interrupt_when(args: list[str], ready: Callable[[], bool], what: str) -> str:
+    """Start ``train.py args``, send Ctrl-C once ``ready()`` holds (within 120 s: ``what``
+    names it), check that it exits 130 with the resume command; its output."""
     p = subprocess.Popen([sys.executable, "train.py", *args], cwd=REPO, env=ENV,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        while not (run_dir / "checkpoint.pt").exists():
+        while not ready():
             assert p.poll() is None, p.communicate()[0]
-            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+            assert time.monotonic() < deadline, f"no {what} within 120 s"
             time.sleep(0.1)
         p.send_signal(signal.SIGINT)
         out, _ = p.communicate(timeout=120)
@@ -272,6 +273,13 @@ def interrupt_at_first_checkpoint(args: list[str], run_dir: Path) -> int:
             p.kill()
     assert p.returncode == 130, out
     assert "train.resume=true" in out
+    return out
+
+
+def interrupt_at_first_checkpoint(args: list[str], run_dir: Path) -> int:
+    """:func:`interrupt_when` ``run_dir`` holds a checkpoint, with an "interrupted" state;
+    the steps it reached."""
+    interrupt_when(args, (run_dir / "checkpoint.pt").exists, "checkpoint")
     state = json.loads((run_dir / "state.json").read_text())
     assert state["status"] == "interrupted" and state["steps"] >= 200
     return state["steps"]

@@ -7,18 +7,14 @@ exact resume, Ctrl-C in the forecaster's phase, config errors naming the field, 
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, tensor_leaves
+from conftest import tensor_leaves
 from hydra import compose, initialize_config_dir
-from test_pipeline import COMMON, ENV, _ok, _scalars, train
+from test_pipeline import COMMON, _ok, _scalars, interrupt_when, train
 
 from agents.common.evaluation import evaluate_policy
 from agents.forecast import ForecastFrameActor, ForecastFrameObservation, compose_forecast_frame
@@ -134,23 +130,8 @@ def test_ctrl_c_in_the_forecasters_phase_saves_and_resumes(tmp_path):
             "agent=iorlo_plus_forecast", "agent.forecast.num_envs=4",
             "agent.forecast_steps=30000", "train.total_steps=200", "train.eval_every=0",
             "train.checkpoint_every=200", "agent.policy.learning_starts=100"]  # fmt: skip
-    p = subprocess.Popen([sys.executable, "train.py", *args], cwd=REPO, env=ENV,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    run_dir = None
-    try:
-        deadline = time.monotonic() + 120
-        while run_dir is None:
-            found = list(tmp_path.rglob("forecast.pt"))
-            run_dir = found[0].parent if found else None
-            assert p.poll() is None, p.communicate()[0]
-            assert time.monotonic() < deadline, "no forecaster checkpoint within 120 s"
-            time.sleep(0.05)
-        p.send_signal(signal.SIGINT)
-        out, _ = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 130, out
+    interrupt_when(args, lambda: any(tmp_path.rglob("forecast.pt")), "forecaster checkpoint")
+    run_dir = next(tmp_path.rglob("forecast.pt")).parent
     state = json.loads((run_dir / "state.json").read_text())
     assert (state["status"], state["steps"]) == ("interrupted", 0)
     frames = int(torch.load(run_dir / "forecast.pt", weights_only=True)["state"]["frames"])
