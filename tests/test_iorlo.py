@@ -196,6 +196,7 @@ def test_logging_tag_scheme_and_tensorboard_files(tmp_path):
     ):
         assert tag in h, tag
     assert [s for s, _ in h["charts/episodic_return"]] == [100, 200]
+    assert [s for s, _ in h["eval/cost"]] == [100, 200]  # the final evaluation is step 200's
     assert h["charts/cost"][0][1] == pytest.approx(-h["charts/episodic_return"][0][1] / 100)
     assert any("gap" in m for m in seen) and any("eval/gap" in m for m in seen)
     files = [p.name for p in (tmp_path / "run").rglob("*") if p.is_file()]

@@ -969,6 +969,7 @@ class IoRLO(CheckpointMixin):
             next_eval = self.global_step + eval_every
             next_ckpt = None if checkpoint_every is None else self.global_step + checkpoint_every
             stop = False
+            evaluated: tuple[int, dict[str, float]] | None = None  # the last periodic one
             while self.global_step < end and not stop:
                 if self._obs is None:
                     self._reset_env()
@@ -1033,12 +1034,14 @@ class IoRLO(CheckpointMixin):
 
                 if eval_env is not None and self.global_step >= next_eval:
                     res = self.evaluate(eval_env, eval_seeds)
+                    evaluated = (self.global_step, res)
                     if callback is not None and callback(self, res) is False:
                         stop = True
                     next_eval = self.global_step + eval_every
             final = {}
-            if eval_env is not None:
-                final = self.evaluate(eval_env, eval_seeds)
+            if eval_env is not None:  # once per step: the last periodic one if it is this step's
+                done_now = evaluated is not None and evaluated[0] == self.global_step
+                final = evaluated[1] if done_now else self.evaluate(eval_env, eval_seeds)
             if checkpoint_path is not None:
                 self.save(checkpoint_path, include_buffer=True)
             log.log_hparams(
