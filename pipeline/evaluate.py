@@ -11,7 +11,9 @@
 * ``observe=measured`` (or ``current``) evaluates every v1 partitioning run with that
   observation instead of the one it was trained with (e.g. a run trained with
   ``env.observe=current``, on the frame it decides, deployed on the last frame's
-  measurement); the ``observe`` and ``train_observe`` columns say which.
+  measurement); the ``observe`` and ``train_observe`` columns say which. With
+  ``observe=current`` an ``agent=iorlo_plus_forecast`` run decides by its policy alone
+  (the frame is observed: nothing is left to forecast).
 * ``forecast=<DP-forecast run dir>`` also evaluates every custom-agent run of the same
   partitioning env and DNN deciding on that run's forecast of the frame
   (:func:`agents.forecast.compose_forecast_frame`): rows ``<agent>+forecast_frame`` with
@@ -527,7 +529,7 @@ def agent_label(row: dict[str, Any]) -> str:
 def run(cfg: DictConfig) -> int:
     """Evaluate the runs named by ``cfg.runs``; returns the exit status (0 when every run
     was evaluated, 1 when some could not be loaded, 2 when none)."""
-    from agents.forecast import FRAME_SUFFIX
+    from agents.forecast import FRAME_SUFFIX, ForecastFrameActor
     from pipeline.report import print_summary, write_outputs
 
     try:
@@ -630,6 +632,8 @@ def run(cfg: DictConfig) -> int:
             policy = policies[tr.run_dir]
             if policy is None:
                 continue
+            if isinstance(policy, ForecastFrameActor) and base_cfg.env.get("observe") == "current":
+                policy = policy.policy  # the frame is observed: nothing left to forecast
             loaded.append(tr)
             trained.append(
                 (str(tr.cfg.agent.name), "trained", policy, tr.action_mode, str(tr.run_dir))

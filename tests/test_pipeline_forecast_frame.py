@@ -227,3 +227,24 @@ def test_the_composite_learns_the_measured_state(tmp_path):
     assert gaps["best_constant"] > 5 and gaps["random"] > 50
     assert learned <= gaps["dp_measured"] + 0.2, (learned, gaps)
     assert learned < gaps["best_constant"] / 3, (learned, gaps)
+
+
+def test_evaluate_observe_current_uses_the_composites_policy(runs, tmp_path):
+    """With observe=current the composite run decides by its policy: the row equals the
+    separately trained policy's (the same weights, test_one_run_trains_the_three_step_recipe)."""
+    import csv
+
+    from pipeline.evaluate import run
+
+    out = tmp_path / "eval"
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("evaluate", overrides=[
+            f"runs=['{runs['composite']}','{runs['policy']}']", "observe=current",
+            "episodes=2", "decision_steps=0", "bootstrap_reps=20", "plots=false",
+            "baselines=[dp_measured]", f"out_dir={out}"])  # fmt: skip
+    assert run(cfg) == 0
+    with open(out / "results.csv") as f:
+        rows = {r["agent"]: r for r in csv.DictReader(f)}
+    mine, policy = rows["iorlo_plus_forecast"], rows["iorlo_plus"]
+    assert mine["observe"] == policy["observe"] == "current"
+    assert float(mine["cost_mean"]) == float(policy["cost_mean"])
