@@ -39,6 +39,7 @@ decide on it (:func:`compose_forecast_frame`, ``python evaluate.py forecast=<run
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Mapping
@@ -158,6 +159,18 @@ class ForecastDPActor:
         # term = measured * exp(c); a bandwidth's c corrects 1 / B, so B = measured * exp(-c)
         return meas * np.exp(np.where(self._bw, -c, c))
 
+    @functools.cached_property
+    def frame_readings(self) -> FrameReadings:
+        """Where :meth:`frame` writes the forecast: the simulator's layout of this actor's
+        observation width (ValueError for another, e.g. with ``dp_features`` or ``history``
+        entries)."""
+        return FrameReadings.of_width(self.scenario, self.readings.latency, self.obs_dim)
+
+    def frame(self, obs: np.ndarray) -> np.ndarray:
+        """The observations ``(B, obs_dim)`` with the forecast frame's readings in place of
+        the measured ones, as the simulator writes readings (docs/model.md §13)."""
+        return self.frame_readings.write(obs, self.terms(obs))
+
     def decide_batch(self, obs_batch: Any, corrections: np.ndarray | None = None) -> np.ndarray:
         """Decisions ``(B, n)``; ``corrections`` as in :meth:`terms`."""
         obs = np.asarray(obs_batch, dtype=np.float32)
@@ -261,8 +274,8 @@ class ForecastFrameActor:
         signature: Mapping[str, Any] | None = None,
     ) -> None:
         scenario, n, dim = forecaster.scenario, forecaster.n, int(policy.obs_dim)
-        try:
-            readings = FrameReadings.of_width(scenario, forecaster.readings.latency, dim)
+        try:  # the policy's width first: the likelier mismatch (a policy with history)
+            FrameReadings.of_width(scenario, forecaster.readings.latency, dim)
         except ValueError as exc:
             raise ValueError(
                 f"policy reads {exc}: the forecast frame is written into that layout (a policy "
@@ -274,7 +287,6 @@ class ForecastFrameActor:
                 "both must read the same env's observation (no history or dp_features)"
             )
         self.policy, self.forecaster = policy, forecaster
-        self.readings = readings
         self.scenario, self.n, self.obs_dim = scenario, n, dim
         own = dict(getattr(policy, "signature", None) or {})
         self.action_mode = own.get("action_mode") or getattr(policy, "action_mode", None)
@@ -288,7 +300,7 @@ class ForecastFrameActor:
         obs = np.asarray(obs_batch, dtype=np.float32)
         if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have shape (batch, {self.obs_dim}), got {obs.shape}")
-        return self.readings.write(obs, self.forecaster.terms(obs))
+        return self.forecaster.frame(obs)
 
     def act_batch(self, obs_batch: Any) -> np.ndarray:
         return self.policy.act_batch(self.frame(obs_batch))
@@ -356,14 +368,11 @@ class ForecastFrameObservation(gym.ObservationWrapper):
             raise ValueError(
                 f"forecaster reads {forecaster.obs_dim} observation values, the env has {dim}"
             )
+        forecaster.frame_readings  # noqa: B018  (ValueError now for a width it cannot write)
         self.forecaster = forecaster
-        self.readings = FrameReadings.of_width(
-            forecaster.scenario, forecaster.readings.latency, dim
-        )
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
-        obs = np.asarray(observation, dtype=np.float32)[None]
-        return self.readings.write(obs, self.forecaster.terms(obs))[0]
+        return self.forecaster.frame(np.asarray(observation, dtype=np.float32)[None])[0]
 
 
 def compose_forecast_frame(
