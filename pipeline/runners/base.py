@@ -236,7 +236,15 @@ class Runner(ABC):
                 f"agent.action_space={kind!r} is invalid for {agent.get('name')}: must be one "
                 f"of {list(cls.action_spaces)}"
             )
-        check_rules("agent", cls.hyperparameters(agent), cls.agent_rules())
+        cls.check_hyperparameters(cls.hyperparameters(agent), str(agent.get("name")))
+
+    @classmethod
+    def check_hyperparameters(
+        cls, hp: Mapping[str, Any], name: str, section: str = "agent"
+    ) -> None:
+        """ConfigError for unknown keys or bad values among ``hp``, named ``<section>.<key>``
+        (another section where an agent config nests this agent's keys: ``agent.policy``)."""
+        check_rules(section, hp, cls.agent_rules())
 
     @classmethod
     def agent_rules(cls) -> dict[str, Rule]:

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from omegaconf import DictConfig
 
-from agents.common.rules import ConfigError, Rule, check_rules, rules_of
+from agents.common.rules import ConfigError, Rule, rules_of
 from pipeline.runners.base import Runner, TrainContext, TrainingStopped
 from pipeline.schemas import PIPELINE_FIELDS
 
@@ -60,25 +60,16 @@ class ConfigAgentRunner(Runner):
         return {k: r for k, r in rules.items() if k not in cls.pipeline_fields}
 
     @classmethod
-    def validate_agent(cls, agent: Mapping[str, Any], env_name: str) -> None:
-        super().validate_agent(agent, env_name)
-        cls.check_combined(cls.hyperparameters(agent), agent["name"])
-
-    @classmethod
-    def check_combined(cls, hp: Mapping[str, Any], name: str, section: str = "agent") -> None:
-        """What the field rules cannot say: build the dataclass for the checks that combine
-        fields (errors name ``<section>.<field>``)."""
+    def check_hyperparameters(
+        cls, hp: Mapping[str, Any], name: str, section: str = "agent"
+    ) -> None:
+        """The field rules, then what they cannot say: the dataclass is built for the checks
+        that combine fields (errors name ``<section>.<field>``)."""
+        super().check_hyperparameters(hp, name, section)
         try:
             cls.config_class()(**hp)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid agent config ({name}): {section}.{exc}") from None
-
-    @classmethod
-    def check_hyperparameters(cls, hp: Mapping[str, Any], name: str, section: str) -> None:
-        """:meth:`validate_agent`'s checks of the keys ``hp`` alone, reported under
-        ``section``: for an agent config that nests this agent's keys (``agent.policy``)."""
-        check_rules(section, hp, cls.agent_rules())
-        cls.check_combined(hp, name, section)
 
     @classmethod
     def checkpoint_path(cls, run_dir: Path) -> Path:
