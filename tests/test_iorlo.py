@@ -200,7 +200,19 @@ def test_logging_tag_scheme_and_tensorboard_files(tmp_path):
     assert h["charts/cost"][0][1] == pytest.approx(-h["charts/episodic_return"][0][1] / 100)
     assert any("gap" in m for m in seen) and any("eval/gap" in m for m in seen)
     files = [p.name for p in (tmp_path / "run").rglob("*") if p.is_file()]
-    assert any(f.startswith("events.out.tfevents") for f in files)
+    assert len([f for f in files if f.startswith("events.out.tfevents")]) == 1, files
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ea = EventAccumulator(str(tmp_path / "run"))
+    ea.Reload()
+    # the HParams entry (experiment and session) reuses the last evaluation's scalars: one
+    # point per evaluation in TensorBoard, as in the history
+    points = ea.Scalars("eval/cost")
+    assert [e.step for e in points] == [s for s, _ in h["eval/cost"]]
+    assert [e.value for e in points] == pytest.approx([v for _, v in h["eval/cost"]])
+    assert {"_hparams_/experiment", "_hparams_/session_start_info"} <= set(
+        ea.PluginTagToContent("hparams")
+    )
     with pytest.raises(ValueError, match="prefix"):
         logger.scalar("misc/x", 1.0, 0)
 

@@ -168,6 +168,9 @@ def test_tensorboard_shared_tags(run_of, agent):
     if agent != "drlos":  # partitioning: the oracle gap
         assert {"charts/gap", "eval/gap"} <= set(scalars)
     assert all(np.isfinite(v) for _, v in scalars["charts/episodic_return"])
+    for tag in ("eval/cost", "eval/episodic_return"):  # the HParams metrics add no point
+        steps = [s for s, _ in scalars[tag]]
+        assert steps and len(steps) == len(set(steps)), (tag, steps)
     ea = EventAccumulator(str(run_dir))
     ea.Reload()
     # a session per run and no experiment summary: TensorBoard then shows the union of every

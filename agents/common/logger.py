@@ -104,6 +104,10 @@ class RunLogger:
         series = self.history.get(tag)
         return series[-1][1] if series else default
 
+    #: also write TensorBoard's HParams *experiment* summary (its column set);
+    #: :class:`pipeline.runners.base.PipelineLogger` writes the session alone
+    write_experiment: bool = True
+
     def log_hparams(
         self, hparams: Mapping[str, Any], metrics: Mapping[str, float], step: int | None = None
     ) -> None:
@@ -111,9 +115,12 @@ class RunLogger:
 
         ``metrics`` are final numbers (e.g. ``{"eval/gap": 0.01}``, a fraction: shown as
         1 (%) like the scalar tag); they appear in the HParams view next to the (flattened)
-        hyperparameters. TensorBoard also stores them
-        as scalars at ``step`` (pass the final step so the curves gain no stray point at 0).
+        hyperparameters. The HParams plugin reads each metric from the run's scalars, so a
+        metric is also written as a scalar at ``step`` (pass the final step), unless that
+        point was just logged (a run's last evaluation usually was).
         """
+        from torch.utils.tensorboard.summary import hparams as hparams_summary
+
         flat = flatten_hparams(hparams)
         if self._writer is None:
             return
@@ -124,8 +131,15 @@ class RunLogger:
             for k, v in metrics.items()
             if v is not None and math.isfinite(float(v))
         }
-        # run_name="." keeps the HParams summary in this run's directory.
-        self._writer.add_hparams(flat, clean, run_name=".", global_step=step)
+        experiment, start, end = hparams_summary(flat, clean)
+        # in this run's own event file (SummaryWriter.add_hparams opens a second writer)
+        summaries = (experiment, start, end) if self.write_experiment else (start, end)
+        for summary in summaries:
+            self._writer.file_writer.add_summary(summary, step)
+        for tag, value in clean.items():
+            series = self.history.get(tag)
+            if step is None or not series or series[-1] != (int(step), value):
+                self._writer.add_scalar(tag, value, step)
 
     def flush(self) -> None:
         if self._writer is not None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from omegaconf import DictConfig
 
 from agents.common.evaluation import training_eval
-from agents.common.logger import RunLogger, flatten_hparams
+from agents.common.logger import RunLogger
 from agents.common.rules import ConfigError, Rule, check_rules
 from pipeline.envs import ENV_NAMES, build_env, is_partition
 from pipeline.progress import GracefulInterrupt, Progress
@@ -92,31 +92,14 @@ class PipelineLogger(RunLogger):
     """
 
     hparams_source: Callable[[], Mapping[str, Any]] | None = None
+    write_experiment = False
 
     def log_hparams(
         self, hparams: Mapping[str, Any], metrics: Mapping[str, float], step: int | None = None
     ) -> None:
-        from torch.utils.tensorboard.summary import hparams as hparams_summary
-
-        from agents.common import logger as logger_module
-
         if self.hparams_source is not None:
             hparams = self.hparams_source()
-        flat = flatten_hparams(hparams)
-        writer = self._writer
-        if writer is None:
-            return
-        table = "\n".join(f"|{k}|{v}|" for k, v in flat.items())
-        writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
-        # gaps in % like their scalar tags (when the logger converts units)
-        unit = getattr(logger_module, "to_logged_unit", lambda tag, value: value)
-        clean = {k: unit(k, float(v)) for k, v in metrics.items()
-                 if v is not None and math.isfinite(float(v))}  # fmt: skip
-        _experiment, start, end = hparams_summary(flat, clean)
-        writer.file_writer.add_summary(start, step)
-        writer.file_writer.add_summary(end, step)
-        for k, v in clean.items():
-            writer.add_scalar(k, v, step)
+        super().log_hparams(hparams, metrics, step)
 
 
 class EpisodeTracker:
