@@ -253,8 +253,9 @@ def check_env_combination(plain: Mapping[str, Any]) -> None:
         )
 
 
-def agents_for(env_name: str) -> list[str]:
-    """Names of the agent configs (``configs/agent/*.yaml``) that can train on ``env_name``."""
+def agents_for(env_name: str, env: Mapping[str, Any] | None = None) -> list[str]:
+    """Names of the agent configs (``configs/agent/*.yaml``) that can train on ``env_name``;
+    given the env's config ``env``, on that env (its version and settings) alone."""
     from pipeline.utils import CONFIG_DIR
 
     names = []
@@ -265,6 +266,8 @@ def agents_for(env_name: str) -> list[str]:
             cls.check_env(agent, env_name)
             if agent.get("action_space") not in ACTION_MODES[env_name]:
                 continue
+            if env is not None:
+                cls.check_env_config(agent, env)
         except (ConfigError, KeyError):
             continue
         names.append(f.stem)
@@ -280,14 +283,14 @@ def resolve_action_mode(plain: Mapping[str, Any], runner_cls: type) -> tuple[str
         runner_cls.check_env(agent, env_name)
     except ConfigError as exc:
         raise ConfigError(
-            f"{exc}. Agents for env={env_name}: {', '.join(agents_for(env_name))}"
+            f"{exc}. Agents for env={env_name}: {', '.join(agents_for(env_name, env))}"
         ) from None
     modes = ACTION_MODES[env_name]
     if kind not in modes:
         raise ConfigError(
             f"agent {agent['name']} acts with {kind} actions, which env={env_name} does not "
             f"offer (it offers {sorted(modes)}). Agents for env={env_name}: "
-            f"{', '.join(agents_for(env_name))}"
+            f"{', '.join(agents_for(env_name, env))}"
         )
     mode = modes[kind]
     wanted = env.get("action_mode")

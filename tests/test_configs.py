@@ -164,6 +164,22 @@ def test_incompatible_agents_rejected(cfg_factory, env):
     assert set(agents_for(env)) == COMPATIBLE[env]
 
 
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_agent_hint_fits_the_env_version(cfg_factory, env):
+    """The "Agents for env=..." hint lists what trains on the configured env: v0 of a
+    partition env leaves out the agents that need v1's measured observation."""
+    wrong = "drlos" if env != "scheduling" else "iorlo"
+    for group in (env, f"{env}_v1"):
+        cfg = cfg_factory(f"env={group}", f"agent={wrong}")
+        listed = set(agents_for(env, OmegaConf.to_container(cfg.env, resolve=True)))
+        v0 = group == env and env != "scheduling"
+        assert listed == (COMPATIBLE[env] - V1_ONLY if v0 else COMPATIBLE[env]), group
+        with pytest.raises(ConfigError, match="Agents for env=") as e:
+            validate(cfg, build_env_check=False)
+        hint = str(e.value).rsplit("Agents for env=", 1)[1]
+        assert set(hint.split(": ", 1)[1].split(", ")) == listed, hint
+
+
 def test_dqn_needs_discrete_message(cfg_factory):
     with pytest.raises(ConfigError, match=r"sb3_dqn \(DQN\) needs a Discrete action space"):
         validate(cfg_factory("agent=sb3_dqn"), build_env_check=False)
