@@ -1,0 +1,167 @@
+"""Where a trained partitioning policy loses to the oracle, placement by placement.
+
+Usage: ``.venv/bin/python benchmarks/decision_errors.py RUN [--network mixture_test]
+[--observe current|measured] [--episodes 30] [--seed 12345] [--top 8]``.
+
+``RUN`` is anything :func:`agents.load_actor` reads (a run directory, a ``checkpoint.pt``).
+The policy is evaluated on its own env (the env id, DNN, parameters and action mode of its
+signature) with the network ``--network`` (a network name or a JSON spec; default the
+held-out mixture) and the observation ``--observe`` (default: the one it was trained on),
+on ``--episodes`` episodes of 100 frames (episode ``k`` seeded ``--seed + k``).
+
+Each frame gives the oracle's placement (a platform per block, on the frame itself), the
+policy's, and the policy's excess cost over the oracle's. The table groups the frames by the
+oracle's placement, most frequent first: the share of frames, how often the policy chose
+that placement exactly, its mean gap there, the placement's share of the policy's mean gap
+and of its excess cost (the sum over frames of cost minus the oracle's: expensive frames
+weigh more, as in a mean cost) and the policy's most frequent choice on those frames. Placements are written as runs, e.g. ``cloud×16 edge×1``. The last line gives the
+mean gap, the share of exact decisions, and in the measured state ``dp_measured``'s mean
+gap on the same frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter, defaultdict
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import envs  # noqa: F401  (registers the env ids)
+
+
+def placement_label(decision: tuple[int, ...], platforms: tuple[str, ...]) -> str:
+    """``(2, 2, 2, 1)`` -> ``"cloud×3 edge×1"`` (runs of one platform, in block order)."""
+    runs: list[list[int]] = []
+    for p in decision:
+        if runs and runs[-1][0] == p:
+            runs[-1][1] += 1
+        else:
+            runs.append([p, 1])
+    return " ".join(f"{platforms[p]}×{k}" for p, k in runs)
+
+
+def frame_decisions(
+    policy: Any,
+    env_id: str,
+    dnn: str,
+    network: Any,
+    observe: str,
+    action_mode: str,
+    episodes: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Per frame of ``episodes`` episodes: the oracle's and the policy's placements
+    ``(frames, n)``, their costs, ``dp_measured``'s cost, and the env's platform names.
+    Frames of a D2D copy without a collaborator (every decision runs locally) are left out."""
+    vec = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point",
+                       dnn=dnn, network=network, observe=observe, action_mode=action_mode,
+                       oracle=False)  # fmt: skip
+    base = vec.unwrapped
+    out: dict[str, list[np.ndarray]] = defaultdict(list)
+    obs, _ = vec.reset(seed=seed)
+    for _ in range(base.max_episode_steps):
+        true, seen = base.problem, base.measured_problem
+        avail = base.sim.available
+        keep = np.ones(episodes, bool) if avail is None else np.asarray(avail, bool)
+        best, opt = true.optimum()
+        mine = base.env.action_to_decision(np.asarray(policy.act_batch(obs)))
+        out["oracle"].append(best[keep])
+        out["policy"].append(mine[keep])
+        out["optimal_cost"].append(np.asarray(opt)[keep])
+        out["cost"].append(np.asarray(true.evaluate(mine).cost)[keep])
+        out["dp_measured_cost"].append(np.asarray(true.evaluate(seen.optimum()[0]).cost)[keep])
+        obs, *_ = vec.step(np.zeros(vec.action_space.shape, dtype=vec.action_space.dtype))
+    platforms = tuple(base.env.platforms)
+    vec.close()
+    return {**{k: np.concatenate(v) for k, v in out.items()}, "platforms": platforms}
+
+
+def placement_table(frames: dict[str, Any], top: int) -> list[dict[str, Any]]:
+    """One row per oracle placement (the ``top`` most frequent, then the rest as one row):
+    ``placement``, ``share`` of frames, ``exact`` (policy chose it), ``gap`` (mean over its
+    frames), ``gap_share`` and ``excess_share`` (of the sum of the policy's gaps and of its
+    excess costs over the frames; NaN when there is none) and the policy's most frequent
+    ``choice`` there."""
+    oracle, policy = frames["oracle"], frames["policy"]
+    excess = frames["cost"] - frames["optimal_cost"]
+    gap = frames["cost"] / frames["optimal_cost"] - 1.0
+    total, total_gap = excess.sum(), gap.sum()
+    keys = [tuple(int(p) for p in row) for row in oracle]
+    counts = Counter(keys)
+    groups: list[tuple[str, np.ndarray, str | None]] = []
+    ranked = [k for k, _ in counts.most_common()]
+    for k in ranked[:top]:
+        mask = np.array([key == k for key in keys])
+        groups.append((placement_label(k, frames["platforms"]), mask, None))
+    if len(ranked) > top:
+        rest = set(ranked[top:])
+        mask = np.array([key in rest for key in keys])
+        groups.append((f"{len(rest)} other placements", mask, "—"))
+    rows = []
+    for label, mask, choice in groups:
+        exact = (policy[mask] == oracle[mask]).all(axis=1)
+        if choice is None:
+            picked = Counter(tuple(int(p) for p in row) for row in policy[mask]).most_common(1)
+            choice = placement_label(picked[0][0], frames["platforms"])
+        rows.append({
+            "placement": label,
+            "share": float(mask.mean()),
+            "exact": float(exact.mean()),
+            "gap": float(gap[mask].mean()),
+            "gap_share": float(gap[mask].sum() / total_gap) if total_gap > 0 else float("nan"),
+            "excess_share": float(excess[mask].sum() / total) if total > 0 else float("nan"),
+            "choice": choice,
+        })  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    from agents.loading import load_actor
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("run", help="a run directory or checkpoint (anything load_actor reads)")
+    p.add_argument("--network", default="mixture_test",
+                   help="a network name of the env, or a JSON spec (default: mixture_test)")  # fmt: skip
+    p.add_argument("--observe", choices=("current", "measured"), default=None,
+                   help="the observation (default: the policy's own)")  # fmt: skip
+    p.add_argument("--episodes", type=int, default=30)
+    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--top", type=int, default=8, help="oracle placements listed one by one")
+    args = p.parse_args()
+    if args.episodes < 1 or args.top < 1:
+        p.error("--episodes and --top must be >= 1")
+    policy = load_actor(args.run)
+    sig = policy.signature or {}
+    if sig.get("scenario") not in ("mec", "d2d"):
+        p.error(f"{args.run} holds no partitioning policy (scenario {sig.get('scenario')!r})")
+    params = sig.get("env_params") or {}
+    observe = args.observe or params.get("observe")
+    if observe is None:
+        p.error(f"{sig['env_id']} has one observation: leave --observe out")
+    network = json.loads(args.network) if args.network.lstrip().startswith("{") else args.network
+    frames = frame_decisions(policy, sig["env_id"], sig["profile_name"], network, observe,
+                             sig["action_mode"], args.episodes, args.seed)  # fmt: skip
+    rows = placement_table(frames, args.top)
+    print(f"{args.run} on {sig['env_id']} ({sig['profile_name']}), network {args.network}, "
+          f"observe={observe}, {len(frames['cost'])} frames\n")  # fmt: skip
+    print("| oracle's placement | frames | policy exact | policy gap | share of gap | "
+          "share of excess cost | policy's most frequent choice |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['placement']} | {100 * r['share']:.1f}% | {100 * r['exact']:.0f}% | "
+              f"{100 * r['gap']:.3f}% | {100 * r['gap_share']:.0f}% | "
+              f"{100 * r['excess_share']:.0f}% | {r['choice']} |")  # fmt: skip
+    gap = frames["cost"] / frames["optimal_cost"] - 1.0
+    exact = (frames["policy"] == frames["oracle"]).all(axis=1).mean()
+    line = f"\nmean gap {100 * gap.mean():.3f}%, exact on {100 * exact:.1f}% of frames"
+    if observe == "measured":
+        dpm = frames["dp_measured_cost"] / frames["optimal_cost"] - 1.0
+        line += f"; dp_measured mean gap {100 * dpm.mean():.3f}%"
+    print(line)
+
+
+if __name__ == "__main__":
+    main()
