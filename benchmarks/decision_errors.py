@@ -99,7 +99,7 @@ def placement_table(frames: dict[str, Any], top: int) -> list[dict[str, Any]]:
     if len(ranked) > top:
         rest = set(ranked[top:])
         mask = np.array([key in rest for key in keys])
-        groups.append((f"{len(rest)} other placements", mask, "—"))
+        groups.append((f"{len(rest)} other placement{'s' * (len(rest) > 1)}", mask, "—"))
     rows = []
     for label, mask, choice in groups:
         exact = (policy[mask] == oracle[mask]).all(axis=1)
@@ -133,7 +133,10 @@ def main() -> None:
     args = p.parse_args()
     if args.episodes < 1 or args.top < 1:
         p.error("--episodes and --top must be >= 1")
-    policy = load_actor(args.run)
+    try:
+        policy = load_actor(args.run)
+    except (OSError, ValueError) as exc:  # CheckpointError is a ValueError
+        p.error(str(exc))
     sig = policy.signature or {}
     if sig.get("scenario") not in ("mec", "d2d"):
         p.error(f"{args.run} holds no partitioning policy (scenario {sig.get('scenario')!r})")

@@ -92,3 +92,9 @@ def test_cli_on_a_trained_checkpoint(tmp_path):
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )  # fmt: skip
     assert bad.returncode == 2 and "--episodes" in bad.stderr
+    missing = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "decision_errors.py"), str(tmp_path / "no")],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert missing.returncode == 2 and "no checkpoint" in missing.stderr
+    assert "Traceback" not in missing.stderr
