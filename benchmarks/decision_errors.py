@@ -118,6 +118,22 @@ def placement_table(frames: dict[str, Any], top: int) -> list[dict[str, Any]]:
     return rows
 
 
+def policy_env(policy: Any) -> dict[str, Any]:
+    """The env a loaded policy acts in: ``env_id``, ``scenario``, ``dnn``, ``observe`` (its
+    training observation; ``None`` on v0) and ``action_mode``, from a custom agent's
+    signature or an SB3 / RLlib run's config (:class:`agents.loading.TrainedPolicy`)."""
+    sig = getattr(policy, "signature", None)
+    if sig:
+        return {"env_id": sig["env_id"], "scenario": sig.get("scenario"),
+                "dnn": sig.get("profile_name"), "action_mode": sig.get("action_mode"),
+                "observe": (sig.get("env_params") or {}).get("observe")}  # fmt: skip
+    cfg = getattr(policy, "cfg", None)
+    if cfg is None:
+        raise ValueError(f"{type(policy).__name__} records no env (no signature, no run config)")
+    return {"env_id": cfg.env.id, "scenario": cfg.env.name, "dnn": cfg.dnn.name,
+            "action_mode": policy.action_mode, "observe": cfg.env.get("observe")}  # fmt: skip
+
+
 def main() -> None:
     from agents.loading import load_actor
 
@@ -137,18 +153,20 @@ def main() -> None:
         policy = load_actor(args.run)
     except (OSError, ValueError) as exc:  # CheckpointError is a ValueError
         p.error(str(exc))
-    sig = policy.signature or {}
-    if sig.get("scenario") not in ("mec", "d2d"):
-        p.error(f"{args.run} holds no partitioning policy (scenario {sig.get('scenario')!r})")
-    params = sig.get("env_params") or {}
-    observe = args.observe or params.get("observe")
+    try:
+        env = policy_env(policy)
+    except ValueError as exc:
+        p.error(f"{args.run}: {exc}")
+    if env["scenario"] not in ("mec", "d2d"):
+        p.error(f"{args.run} holds no partitioning policy (scenario {env['scenario']!r})")
+    observe = args.observe or env["observe"]
     if observe is None:
-        p.error(f"{sig['env_id']} has one observation: leave --observe out")
+        p.error(f"{env['env_id']} has one observation: leave --observe out")
     network = json.loads(args.network) if args.network.lstrip().startswith("{") else args.network
-    frames = frame_decisions(policy, sig["env_id"], sig["profile_name"], network, observe,
-                             sig["action_mode"], args.episodes, args.seed)  # fmt: skip
+    frames = frame_decisions(policy, env["env_id"], env["dnn"], network, observe,
+                             env["action_mode"], args.episodes, args.seed)  # fmt: skip
     rows = placement_table(frames, args.top)
-    print(f"{args.run} on {sig['env_id']} ({sig['profile_name']}), network {args.network}, "
+    print(f"{args.run} on {env['env_id']} ({env['dnn']}), network {args.network}, "
           f"observe={observe}, {len(frames['cost'])} frames\n")  # fmt: skip
     print("| oracle's placement | frames | policy exact | policy gap | share of gap | "
           "share of excess cost | policy's most frequent choice |")  # fmt: skip

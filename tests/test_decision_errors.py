@@ -98,3 +98,23 @@ def test_cli_on_a_trained_checkpoint(tmp_path):
     )  # fmt: skip
     assert missing.returncode == 2 and "no checkpoint" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_cli_on_an_sb3_run(tmp_path):
+    """A library policy (agents.loading.TrainedPolicy) records its env in the run's config."""
+    run = tmp_path / "ppo"
+    train = subprocess.run(
+        [sys.executable, "train.py", "agent=sb3_ppo", "network=mixture", "network.split=null",
+         "~network.components.traces", "train.total_steps=256", "train.eval_episodes=1",
+         f"run_dir={run}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr[-2000:]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "decision_errors.py"), str(run),
+         "--network", SYNTHETIC, "--episodes", "2", "--top", "2"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "EdgeRL/MECPartition-v1 (alexnet)" in proc.stdout and "observe=measured" in proc.stdout
+    assert "dp_measured mean gap" in proc.stdout
