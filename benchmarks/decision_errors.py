@@ -3,20 +3,23 @@
 Usage: ``.venv/bin/python benchmarks/decision_errors.py RUN [--network mixture_test]
 [--observe current|measured] [--episodes 30] [--seed 12345] [--top 8]``.
 
-``RUN`` is anything :func:`agents.load_actor` reads (a run directory, a ``checkpoint.pt``).
-The policy is evaluated on its own env (the env id, DNN, parameters and action mode of its
-signature) with the network ``--network`` (a network name or a JSON spec; default the
-held-out mixture) and the observation ``--observe`` (default: the one it was trained on),
-on ``--episodes`` episodes of 100 frames (episode ``k`` seeded ``--seed + k``).
+``RUN`` is anything :func:`agents.load_actor` reads (a run directory, a ``checkpoint.pt``;
+custom agents, SB3 and RLlib). The policy is evaluated on its own env: every env setting of
+its run's ``config.yaml`` (for a checkpoint outside a run directory, the env id, DNN,
+parameters and action mode of its signature), with the network ``--network`` (a network
+name of the env or a JSON spec; default the held-out mixture) and the observation
+``--observe`` (default: the one it was trained on), on ``--episodes`` episodes of 100
+frames (episode ``k`` seeded ``--seed + k``).
 
 Each frame gives the oracle's placement (a platform per block, on the frame itself), the
 policy's, and the policy's excess cost over the oracle's. The table groups the frames by the
 oracle's placement, most frequent first: the share of frames, how often the policy chose
 that placement exactly, its mean gap there, the placement's share of the policy's mean gap
 and of its excess cost (the sum over frames of cost minus the oracle's: expensive frames
-weigh more, as in a mean cost) and the policy's most frequent choice on those frames. Placements are written as runs, e.g. ``cloud×16 edge×1``. The last line gives the
-mean gap, the share of exact decisions, and in the measured state ``dp_measured``'s mean
-gap on the same frames.
+weigh more, as in a mean cost) and the policy's most frequent choice on those frames.
+Placements are written as runs, e.g. ``cloud×16 edge×1``. The last line gives the mean gap,
+the share of exact decisions, and in the measured state ``dp_measured``'s mean gap on the
+same frames.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-import envs  # noqa: F401  (registers the env ids)
+import envs  # (registers the env ids)
 
 
 def placement_label(decision: tuple[int, ...], platforms: tuple[str, ...]) -> str:
@@ -44,21 +48,15 @@ def placement_label(decision: tuple[int, ...], platforms: tuple[str, ...]) -> st
 
 
 def frame_decisions(
-    policy: Any,
-    env_id: str,
-    dnn: str,
-    network: Any,
-    observe: str,
-    action_mode: str,
-    episodes: int,
-    seed: int,
+    policy: Any, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int
 ) -> dict[str, Any]:
-    """Per frame of ``episodes`` episodes: the oracle's and the policy's placements
-    ``(frames, n)``, their costs, ``dp_measured``'s cost, and the env's platform names.
-    Frames of a D2D copy without a collaborator (every decision runs locally) are left out."""
-    vec = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point",
-                       dnn=dnn, network=network, observe=observe, action_mode=action_mode,
-                       oracle=False)  # fmt: skip
+    """Per frame of ``episodes`` episodes of ``env_id`` built with ``env_kwargs`` (its
+    constructor arguments; the per-step oracle is off, the oracle is solved here): the
+    oracle's and the policy's placements ``(frames, n)``, their costs, ``dp_measured``'s
+    cost, and the env's platform names. Frames of a D2D copy without a collaborator (every
+    decision runs locally) are left out."""
+    kw = {**env_kwargs, "oracle": False}
+    vec = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point", **kw)
     base = vec.unwrapped
     out: dict[str, list[np.ndarray]] = defaultdict(list)
     obs, _ = vec.reset(seed=seed)
@@ -118,20 +116,30 @@ def placement_table(frames: dict[str, Any], top: int) -> list[dict[str, Any]]:
     return rows
 
 
-def policy_env(policy: Any) -> dict[str, Any]:
-    """The env a loaded policy acts in: ``env_id``, ``scenario``, ``dnn``, ``observe`` (its
-    training observation; ``None`` on v0) and ``action_mode``, from a custom agent's
-    signature or an SB3 / RLlib run's config (:class:`agents.loading.TrainedPolicy`)."""
-    sig = getattr(policy, "signature", None)
-    if sig:
-        return {"env_id": sig["env_id"], "scenario": sig.get("scenario"),
-                "dnn": sig.get("profile_name"), "action_mode": sig.get("action_mode"),
-                "observe": (sig.get("env_params") or {}).get("observe")}  # fmt: skip
+def policy_env(policy: Any, run: str) -> tuple[str, dict[str, Any]]:
+    """The env id and constructor arguments a loaded policy acts in: from its run's config
+    (an SB3 / RLlib :class:`agents.loading.TrainedPolicy` carries it; a custom agent's run
+    directory holds ``config.yaml``), else from a custom agent's signature."""
+    from omegaconf import OmegaConf
+
+    from pipeline.envs import env_kwargs
+
+    sig = getattr(policy, "signature", None) or {}
     cfg = getattr(policy, "cfg", None)
     if cfg is None:
+        path = Path(run)
+        for d in (path, path.parent):
+            if d.is_dir() and (d / "config.yaml").is_file():
+                cfg = OmegaConf.load(d / "config.yaml")
+                break
+    mode = getattr(policy, "action_mode", None) or sig.get("action_mode")
+    if cfg is not None:
+        return str(cfg.env.id), env_kwargs(cfg.env, cfg.dnn, cfg.network, mode)
+    if not sig:
         raise ValueError(f"{type(policy).__name__} records no env (no signature, no run config)")
-    return {"env_id": cfg.env.id, "scenario": cfg.env.name, "dnn": cfg.dnn.name,
-            "action_mode": policy.action_mode, "observe": cfg.env.get("observe")}  # fmt: skip
+    params = {k: tuple(v) if isinstance(v, list) else v
+              for k, v in (sig.get("env_params") or {}).items()}  # fmt: skip
+    return str(sig["env_id"]), {**params, "dnn": sig.get("profile_name"), "action_mode": mode}
 
 
 def main() -> None:
@@ -151,22 +159,21 @@ def main() -> None:
         p.error("--episodes and --top must be >= 1")
     try:
         policy = load_actor(args.run)
+        env_id, kw = policy_env(policy, args.run)
     except (OSError, ValueError) as exc:  # CheckpointError is a ValueError
-        p.error(str(exc))
-    try:
-        env = policy_env(policy)
-    except ValueError as exc:
         p.error(f"{args.run}: {exc}")
-    if env["scenario"] not in ("mec", "d2d"):
-        p.error(f"{args.run} holds no partitioning policy (scenario {env['scenario']!r})")
-    observe = args.observe or env["observe"]
-    if observe is None:
-        p.error(f"{env['env_id']} has one observation: leave --observe out")
-    network = json.loads(args.network) if args.network.lstrip().startswith("{") else args.network
-    frames = frame_decisions(policy, env["env_id"], env["dnn"], network, observe,
-                             env["action_mode"], args.episodes, args.seed)  # fmt: skip
+    if env_id not in envs.PARTITION_ENV_IDS:
+        p.error(f"{args.run} holds no partitioning policy (env {env_id})")
+    if args.observe is not None:
+        if "observe" not in kw:
+            p.error(f"{env_id} has one observation: leave --observe out")
+        kw["observe"] = args.observe
+    is_spec = args.network.lstrip().startswith("{")
+    kw["network"] = json.loads(args.network) if is_spec else args.network
+    frames = frame_decisions(policy, env_id, kw, args.episodes, args.seed)
     rows = placement_table(frames, args.top)
-    print(f"{args.run} on {env['env_id']} ({env['dnn']}), network {args.network}, "
+    observe = kw.get("observe")
+    print(f"{args.run} on {env_id} ({kw.get('dnn')}), network {args.network}, "
           f"observe={observe}, {len(frames['cost'])} frames\n")  # fmt: skip
     print("| oracle's placement | frames | policy exact | policy gap | share of gap | "
           "share of excess cost | policy's most frequent choice |")  # fmt: skip

@@ -5,10 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
+
+from agents.iorlo import IoRLOPlus
+from agents.loading import load_actor
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -41,8 +46,8 @@ def test_placement_label():
 def test_constant_policy_rows_add_up_and_match_the_env(scenario, platform):
     env_id = f"EdgeRL/{scenario}Partition-v1"
     n = gym.make(env_id, dnn="alexnet", network=SYNTHETIC).unwrapped.n_blocks
-    frames = de.frame_decisions(Constant(platform, n), env_id, "alexnet", SYNTHETIC, "current",
-                                "discrete", episodes=4, seed=3)  # fmt: skip
+    kw = {"dnn": "alexnet", "network": SYNTHETIC, "observe": "current", "action_mode": "discrete"}
+    frames = de.frame_decisions(Constant(platform, n), env_id, kw, episodes=4, seed=3)
     rows = de.placement_table(frames, top=3)
     assert sum(r["share"] for r in rows) == pytest.approx(1.0)
     assert sum(r["gap_share"] for r in rows) == pytest.approx(1.0)
@@ -72,8 +77,6 @@ def test_constant_policy_rows_add_up_and_match_the_env(scenario, platform):
 
 
 def test_cli_on_a_trained_checkpoint(tmp_path):
-    from agents.iorlo import IoRLOPlus
-
     env = gym.make("EdgeRL/MECPartition-v1", dnn="alexnet", network=SYNTHETIC)
     agent = IoRLOPlus(env, seed=0, learning_starts=30, batch_size=16, buffer_size=1000)
     path = agent.learn(60).save(tmp_path / "agent.pt")
@@ -118,3 +121,31 @@ def test_cli_on_an_sb3_run(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "EdgeRL/MECPartition-v1 (alexnet)" in proc.stdout and "observe=measured" in proc.stdout
     assert "dp_measured mean gap" in proc.stdout
+
+
+def test_the_runs_env_settings_are_used(tmp_path):
+    """A run's env settings (here eta2, the weight of the deployment overhead) and DNN come
+    from its config.yaml, not the env's defaults; a bare checkpoint's from its signature."""
+    cfg = {"env": {"id": "EdgeRL/MECPartition-v1", "name": "mec", "observe": "measured",
+                   "eta2": 7.0, "max_episode_steps": 100},
+           "dnn": {"name": "vgg16"}, "network": {"mec": "mixture_train"}}  # fmt: skip
+    run = tmp_path / "run"
+    run.mkdir()
+    OmegaConf.save(OmegaConf.create(cfg), run / "config.yaml")
+
+    policy = SimpleNamespace(signature={"env_id": "EdgeRL/MECPartition-v1",
+                                        "action_mode": "discrete"})  # fmt: skip
+    env_id, kw = de.policy_env(policy, str(run / "checkpoint.pt"))
+    assert env_id == "EdgeRL/MECPartition-v1"
+    assert (kw["eta2"], kw["dnn"], kw["observe"], kw["action_mode"]) == (
+        7.0, "vgg16", "measured", "discrete")  # fmt: skip
+    env = gym.make(env_id, **{**kw, "network": SYNTHETIC})
+    assert env.unwrapped.params.cost_kw["eta_overhead"] == 7.0
+    # a checkpoint outside a run directory: its signature
+    env_cur = gym.make("EdgeRL/MECPartition-v1", dnn="lenet", network=SYNTHETIC,
+                       observe="current", eta2=9.0)  # fmt: skip
+    agent = IoRLOPlus(env_cur, seed=0, learning_starts=30, batch_size=16, buffer_size=1000)
+    path = agent.learn(40).save(tmp_path / "bare.pt")
+    env_id, kw = de.policy_env(load_actor(path), str(path))
+    assert (kw["eta2"], kw["dnn"], kw["observe"], kw["action_mode"]) == (
+        9.0, "lenet", "current", "continuous")  # fmt: skip
