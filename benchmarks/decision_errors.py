@@ -133,8 +133,12 @@ def policy_env(policy: Any, run: str) -> tuple[str, dict[str, Any]]:
                 cfg = OmegaConf.load(d / "config.yaml")
                 break
     mode = getattr(policy, "action_mode", None) or sig.get("action_mode")
+    trained = (sig.get("env_params") or {}).get("observe")
     if cfg is not None:
-        return str(cfg.env.id), env_kwargs(cfg.env, cfg.dnn, cfg.network, mode)
+        kw = env_kwargs(cfg.env, cfg.dnn, cfg.network, mode)
+        if trained is not None and "observe" in kw:  # a part of a composite run trained
+            kw["observe"] = trained  # on another observation than the run's env
+        return str(cfg.env.id), kw
     if not sig:
         raise ValueError(f"{type(policy).__name__} records no env (no signature, no run config)")
     params = {k: tuple(v) if isinstance(v, list) else v

@@ -141,6 +141,9 @@ def test_the_runs_env_settings_are_used(tmp_path):
         7.0, "vgg16", "measured", "discrete")  # fmt: skip
     env = gym.make(env_id, **{**kw, "network": SYNTHETIC})
     assert env.unwrapped.params.cost_kw["eta_overhead"] == 7.0
+    # the observation it was trained on (a composite run's policy.pt: the current state)
+    policy.signature["env_params"] = {"observe": "current"}
+    assert de.policy_env(policy, str(run / "policy.pt"))[1]["observe"] == "current"
     # a checkpoint outside a run directory: its signature
     env_cur = gym.make("EdgeRL/MECPartition-v1", dnn="lenet", network=SYNTHETIC,
                        observe="current", eta2=9.0)  # fmt: skip
