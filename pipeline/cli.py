@@ -11,10 +11,35 @@ taken relative to the working directory.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from omegaconf import DictConfig
+
+#: ``evaluate.py``'s keys that take one path
+EVALUATE_PATH_KEYS: tuple[str, ...] = ("runs", "forecast", "out_dir", "data_dir")
+#: characters Hydra's override grammar reserves in an unquoted value; a run dir holds "=" and
+#: "," when it is named after its overrides (``.../agent.lr_actor=0.001/seed0``)
+_RESERVED = frozenset("=,[]{}()'\" \t")
+
+
+def quote_existing_paths(args: Sequence[str], keys: Sequence[str]) -> list[str]:
+    """``args`` with every ``key=<path>`` (``key`` in ``keys``) whose path exists and holds a
+    character Hydra reserves quoted, so that Hydra reads it as one string: a run dir printed by
+    ``train.py`` can be passed back as it is. Lists (``runs=[a,b]``), quoted values, paths
+    that do not exist and values holding both kinds of quotes or a backslash are left as
+    they are (Hydra's own message then applies)."""
+    out = []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if (sep and key in keys and value and value[0] not in "[\"'" and "\\" not in value
+                and _RESERVED.intersection(value) and os.path.exists(value)):  # fmt: skip
+            quote = '"' if '"' not in value else "'" if "'" not in value else ""
+            if quote:
+                arg = f"{key}={quote}{value}{quote}"
+        out.append(arg)
+    return out
 
 
 def _hydra_main(
@@ -62,7 +87,10 @@ def train_main() -> None:
 
 
 def evaluate_main() -> None:
-    """``edgerl-evaluate runs=<dir, glob or [a,b]> ...``: :func:`pipeline.evaluate.run`."""
+    """``edgerl-evaluate runs=<dir, glob or [a,b]> ...``: :func:`pipeline.evaluate.run`.
+    A path given as it is (``runs=<run dir with "=">``) is quoted for Hydra
+    (:func:`quote_existing_paths`)."""
+    sys.argv[1:] = quote_existing_paths(sys.argv[1:], EVALUATE_PATH_KEYS)
 
     def work(cfg: DictConfig) -> int:
         from pipeline.evaluate import run

@@ -129,3 +129,25 @@ def test_a_run_predating_a_key_at_its_default_is_the_same_config():
     assert _diff(_with_predated_defaults(old, changed), changed) == [
         "env.dp_features: run has None, now True"
     ]
+
+
+def test_existing_paths_with_reserved_characters_are_quoted_for_hydra(tmp_path, monkeypatch):
+    """evaluate.py's path keys: a run dir named after its overrides ("=", ",") is quoted so
+    that Hydra reads it as one string; lists, quoted values, other keys and paths that do not
+    exist are passed on as they are."""
+    from pipeline.cli import EVALUATE_PATH_KEYS, quote_existing_paths
+
+    run = tmp_path / "iorlo_plus" / "agent.lr_actor=0.001,env.observe=current" / "seed0"
+    run.mkdir(parents=True)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    monkeypatch.chdir(tmp_path)
+    rel = "iorlo_plus/agent.lr_actor=0.001,env.observe=current/seed0"
+    args = [f"runs={run}", f"forecast={rel}", f"out_dir={plain}", f"runs=['{run}']",
+            f"runs='{run}'", "episodes=3", f"seed={rel}", "runs=missing/a=b", "-m"]  # fmt: skip
+    assert quote_existing_paths(args, EVALUATE_PATH_KEYS) == [
+        f'runs="{run}"', f'forecast="{rel}"', f"out_dir={plain}", f"runs=['{run}']",
+        f"runs='{run}'", "episodes=3", f"seed={rel}", "runs=missing/a=b", "-m"]  # fmt: skip
+    quoted = tmp_path / 'say "x=1"'
+    quoted.mkdir()
+    assert quote_existing_paths([f"runs={quoted}"], ["runs"]) == [f"runs='{quoted}'"]
