@@ -8,7 +8,7 @@ DP: the chain cost of a fixed decision is linear in the inverse bandwidths (tran
 ``8G/B``), the latencies and the capability factors (docs/model.md §4/§5), so its expectation
 is the cost of the same decision with those terms replaced by their conditional means
 (exactly for latency; up to ``E[B L]`` in the transfer energy, whose radio power grows with
-``B``: about 1% of the cost, and forecasting it changed nothing measurable, docs/model.md §13).
+``B``: forecasting that term too changed nothing measurable, docs/model.md §13).
 
 The learner fits that conditional mean: an MLP reads the observation and outputs one
 log-correction ``c_f`` per term (MEC: 4 inverse bandwidths, 2 latencies, 3 factors; D2D: the
