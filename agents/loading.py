@@ -90,6 +90,11 @@ def find_checkpoint(path: str | os.PathLike[str]) -> Path:
             return p / CHECKPOINT_FILE
         others = sorted(x.name for x in p.iterdir() if x.name.endswith(("_checkpoint", ".zip")))
         hint = f" (it holds {others})" if others else ""
+        if not others:  # a tree of runs: name a few of them
+            runs = sorted(str(f.parent.relative_to(p)) for f in p.rglob(CHECKPOINT_FILE))
+            if runs:
+                more = f" and {len(runs) - 3} more" if len(runs) > 3 else ""
+                hint = f" (runs below it: {', '.join(runs[:3])}{more}; pass one of them)"
         raise MissingCheckpointError(p, f"directory without {CHECKPOINT_FILE}{hint}")
     return p
 

@@ -147,6 +147,7 @@ def policy_env(policy: Any, run: str) -> tuple[str, dict[str, Any]]:
 
 
 def main() -> None:
+    from agents.common.checkpoint import CheckpointError
     from agents.loading import load_actor
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -164,7 +165,9 @@ def main() -> None:
     try:
         policy = load_actor(args.run)
         env_id, kw = policy_env(policy, args.run)
-    except (OSError, ValueError) as exc:  # CheckpointError is a ValueError
+    except CheckpointError as exc:  # its message names the file
+        p.error(str(exc))
+    except (OSError, ValueError) as exc:
         p.error(f"{args.run}: {exc}")
     if env_id not in envs.PARTITION_ENV_IDS:
         p.error(f"{args.run} holds no partitioning policy (env {env_id})")

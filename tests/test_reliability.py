@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import time
@@ -408,6 +409,20 @@ def test_load_actor_finds_the_checkpoint_in_a_run_dir(iorlo_ckpt):
     assert actor.out_dim == gym.make(MEC, dnn="lenet").action_space.shape[0]
     with pytest.raises(CheckpointError, match="directory without checkpoint.pt"):
         load_actor(iorlo_ckpt.parent.parent)
+
+
+def test_load_actor_on_a_tree_of_runs_names_runs_below_it(iorlo_ckpt, tmp_path):
+    """A directory above run directories (``runs/<tag>/<agent>``): the error names the first
+    runs below it, so the fix is one copy away."""
+    for run in ("a/seed0", "a/seed1", "b/seed0", "b/seed1"):
+        (tmp_path / run).mkdir(parents=True)
+        shutil.copy(iorlo_ckpt, tmp_path / run / "checkpoint.pt")
+    with pytest.raises(CheckpointError) as err:
+        load_actor(tmp_path)
+    assert str(err.value) == (f"{tmp_path}: directory without checkpoint.pt (runs below it: "
+                              "a/seed0, a/seed1, b/seed0 and 1 more; pass one of them)")  # fmt: skip
+    env = gym.make(MEC, dnn="lenet")
+    assert load_actor(tmp_path / "b" / "seed1", env=env).out_dim == env.action_space.shape[0]
 
 
 def test_agent_loaders_raise_checkpoint_errors(iorlo_ckpt, tmp_path):
