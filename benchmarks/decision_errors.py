@@ -7,7 +7,8 @@ Usage: ``.venv/bin/python benchmarks/decision_errors.py RUN [--network mixture_t
 custom agents, SB3 and RLlib). The policy is evaluated on its own env: every env setting of
 its run's ``config.yaml`` (for a checkpoint outside a run directory, the env id, DNN,
 parameters and action mode of its signature), with the network ``--network`` (a network
-name of the env or a JSON spec; default the held-out mixture) and the observation
+name of the env, one network of a trace split such as ``test:static/5g/away_p3``, or a JSON
+spec; default the held-out mixture) and the observation
 ``--observe`` (default: the one it was trained on), on ``--episodes`` episodes of 100
 frames (episode ``k`` seeded ``--seed + k``).
 
@@ -146,6 +147,27 @@ def policy_env(policy: Any, run: str) -> tuple[str, dict[str, Any]]:
     return str(sig["env_id"]), {**params, "dnn": sig.get("profile_name"), "action_mode": mode}
 
 
+def network_arg(value: str, trace_dir: str | None = None) -> Any:
+    """``--network``: a JSON spec (``{...}``), ``<split>:<name>`` (one network of the
+    ``train`` or ``test`` trace split under ``trace_dir``, default ``$EDGERL_DATA`` or
+    ``../shared/data``, named as ``evaluate.py split_networks=<split>`` names its groups,
+    e.g. ``test:static/5g/away_p3``), or a network name of the env (``mixture_test``)."""
+    from envs.mixture import default_data_dir, split_networks
+
+    if value.lstrip().startswith("{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--network: not a JSON spec ({exc}): {value}") from None
+    split, sep, name = value.partition(":")
+    if sep and split in ("train", "test"):
+        nets = split_networks(trace_dir or default_data_dir(), split)
+        if name not in nets:
+            raise ValueError(f"--network {value}: the {split} split has {', '.join(nets)}")
+        return nets[name]
+    return value
+
+
 def main() -> None:
     from agents.common.checkpoint import CheckpointError
     from agents.loading import load_actor
@@ -153,7 +175,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("run", help="a run directory or checkpoint (anything load_actor reads)")
     p.add_argument("--network", default="mixture_test",
-                   help="a network name of the env, or a JSON spec (default: mixture_test)")  # fmt: skip
+                   help="a network name of the env, <split>:<name> (one network of the train "
+                        "or test split, e.g. test:static/5g/away_p3), or a JSON spec "
+                        "(default: mixture_test)")  # fmt: skip
     p.add_argument("--observe", choices=("current", "measured"), default=None,
                    help="the observation (default: the policy's own)")  # fmt: skip
     p.add_argument("--episodes", type=int, default=30)
@@ -175,8 +199,10 @@ def main() -> None:
         if "observe" not in kw:
             p.error(f"{env_id} has one observation: leave --observe out")
         kw["observe"] = args.observe
-    is_spec = args.network.lstrip().startswith("{")
-    kw["network"] = json.loads(args.network) if is_spec else args.network
+    try:
+        kw["network"] = network_arg(args.network, kw.get("trace_dir"))
+    except ValueError as exc:
+        p.error(str(exc))
     frames = frame_decisions(policy, env_id, kw, args.episodes, args.seed)
     rows = placement_table(frames, args.top)
     observe = kw.get("observe")

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import decision_errors as de  # noqa: E402
+from conftest import DATA_DIR, needs_traces  # noqa: E402
 
 SYNTHETIC = "mixture_synthetic"  # no trace files
 
@@ -152,3 +153,24 @@ def test_the_runs_env_settings_are_used(tmp_path):
     env_id, kw = de.policy_env(load_actor(path), str(path))
     assert (kw["eta2"], kw["dnn"], kw["observe"], kw["action_mode"]) == (
         9.0, "lenet", "current", "continuous")  # fmt: skip
+
+
+@needs_traces
+def test_network_arg_names_one_network_of_a_split():
+    """--network: ``<split>:<name>`` is that network of the split (as evaluate.py's
+    split_networks groups name them), a JSON spec is parsed, a name passes through; a bad
+    name lists the split's networks, bad JSON says so."""
+    from envs.mixture import split_networks
+
+    nets = split_networks(DATA_DIR, "test")
+    assert de.network_arg("test:static/5g/away_p3") == nets["static/5g/away_p3"]
+    assert (
+        de.network_arg("train:generator", str(DATA_DIR))
+        == split_networks(DATA_DIR, "train")["generator"]
+    )
+    assert de.network_arg("mixture_test") == "mixture_test"
+    assert de.network_arg('{"type": "constant"}') == {"type": "constant"}
+    with pytest.raises(ValueError, match=r"--network test:nowhere: the test split has generator, "):
+        de.network_arg("test:nowhere")
+    with pytest.raises(ValueError, match="--network: not a JSON spec"):
+        de.network_arg("{bad")
