@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -78,33 +78,42 @@ def frame_decisions(
     return {**{k: np.concatenate(v) for k, v in out.items()}, "platforms": platforms}
 
 
+def ranked_placements(decisions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``decisions`` ``(frames, n)``, most frequent first (ties in order
+    of first appearance), and each frame's rank in that order."""
+    uniq, first, inverse, counts = np.unique(
+        decisions, axis=0, return_index=True, return_inverse=True, return_counts=True
+    )
+    order = np.lexsort((first, -counts))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return uniq[order], rank[inverse.reshape(-1)]
+
+
 def placement_table(frames: dict[str, Any], top: int) -> list[dict[str, Any]]:
     """One row per oracle placement (the ``top`` most frequent, then the rest as one row):
     ``placement``, ``share`` of frames, ``exact`` (policy chose it), ``gap`` (mean over its
     frames), ``gap_share`` and ``excess_share`` (of the sum of the policy's gaps and of its
     excess costs over the frames; NaN when there is none) and the policy's most frequent
     ``choice`` there."""
-    oracle, policy = frames["oracle"], frames["policy"]
+    oracle, policy, platforms = frames["oracle"], frames["policy"], frames["platforms"]
     excess = frames["cost"] - frames["optimal_cost"]
     gap = frames["cost"] / frames["optimal_cost"] - 1.0
     total, total_gap = excess.sum(), gap.sum()
-    keys = [tuple(int(p) for p in row) for row in oracle]
-    counts = Counter(keys)
-    groups: list[tuple[str, np.ndarray, str | None]] = []
-    ranked = [k for k, _ in counts.most_common()]
-    for k in ranked[:top]:
-        mask = np.array([key == k for key in keys])
-        groups.append((placement_label(k, frames["platforms"]), mask, None))
-    if len(ranked) > top:
-        rest = set(ranked[top:])
-        mask = np.array([key in rest for key in keys])
-        groups.append((f"{len(rest)} other placement{'s' * (len(rest) > 1)}", mask, "—"))
+    placements, rank = ranked_placements(oracle)
+    groups: list[tuple[str, np.ndarray, str | None]] = [
+        (placement_label(tuple(placements[r].tolist()), platforms), rank == r, None)
+        for r in range(min(top, len(placements)))
+    ]
+    if len(placements) > top:
+        rest = len(placements) - top
+        groups.append((f"{rest} other placement{'s' * (rest > 1)}", rank >= top, "—"))
     rows = []
     for label, mask, choice in groups:
         exact = (policy[mask] == oracle[mask]).all(axis=1)
         if choice is None:
-            picked = Counter(tuple(int(p) for p in row) for row in policy[mask]).most_common(1)
-            choice = placement_label(picked[0][0], frames["platforms"])
+            choice = placement_label(tuple(ranked_placements(policy[mask])[0][0].tolist()),
+                                     platforms)  # fmt: skip
         rows.append({
             "placement": label,
             "share": float(mask.mean()),
