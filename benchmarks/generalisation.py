@@ -71,6 +71,7 @@ from agents.forecast import FRAME_SUFFIX  # --forecast-frame's tags
 from agents.hardness import hardness_report
 from envs.mixture import default_data_dir, split_networks
 from envs.partition.common import OBSERVE_MODES
+from pipeline.aggregate import ratio_ci
 
 warnings.filterwarnings("ignore", message=".*is out of date.*")
 REPO = Path(__file__).resolve().parents[1]
@@ -181,7 +182,8 @@ def evaluate(
     history: tuple[float, ...] = (),
 ) -> dict[str, dict[str, float]]:
     """Mean cost and gap of each actor and of ``dp_measured`` / the oracle on one network
-    (with ``observe="current"`` the DP on the observed frame is the oracle)."""
+    (with ``observe="current"`` the DP on the observed frame is the oracle), and each
+    actor's :func:`pipeline.aggregate.ratio_ci` against ``dp_measured``."""
     out: dict[str, dict[str, float]] = {}
     modes = {"discrete": {}, "continuous": {}}
     for name, actor in actors.items():
@@ -215,12 +217,15 @@ def evaluate(
             costs["oracle"].append(opt)
             obs, *_ = vec.step(np.zeros(vec.action_space.shape, dtype=vec.action_space.dtype))
         vec.close()
+        reference = np.mean(costs["dp_measured"], axis=0)  # per episode
         for n in costs:
             if n in out:
                 continue
             entry = {"cost": float(np.mean(costs[n]))}
             if n in ratios:
                 entry["gap"] = float(np.mean(ratios[n]) - 1.0)
+            if n in group:
+                entry["ratio_ci"] = list(ratio_ci(np.mean(costs[n], axis=0), reference))
             out[n] = entry
     return out
 
@@ -238,13 +243,32 @@ def suite_networks(suite: str, data: Path) -> dict[str, Any]:
     return {s["trace"]: s["spec"] for s in trace_specs(data) if s["variant"] == "te"}
 
 
+#: the evaluation of JSONs written before pairs recorded theirs (every one used these)
+LEGACY_EVAL = {"episodes": 30, "seed": 12345}
+
+
+def eval_setting(results: dict[str, Any]) -> dict[str, int]:
+    """The evaluation episodes and seed of ``results`` (one per JSON: :func:`measure`
+    refuses to mix frames), or ``LEGACY_EVAL`` for a JSON that did not record it."""
+    got = [res.get("eval", LEGACY_EVAL) for res in results.values()]
+    return got[0] if got else LEGACY_EVAL
+
+
 def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    setting = {"episodes": args.episodes, "seed": args.seed}
+    if results and eval_setting(results) != setting:
+        have = eval_setting(results)
+        raise SystemExit(
+            f"{args.out} was evaluated on {have['episodes']} episodes (seed {have['seed']}); "
+            f"--episodes {args.episodes} --seed {args.seed} would put other frames beside "
+            "them: pass the same values or another --out"
+        )
     data = Path(args.data_dir) if args.data_dir else default_data_dir()
     networks = suite_networks(args.suite, data)
     for scenario in args.scenario:
         for dnn in args.dnn:
             key = f"{scenario}/{dnn}"
-            res = results.setdefault(key, {"networks": {}, "train_s": {}})
+            res = results.setdefault(key, {"networks": {}, "train_s": {}, "eval": setting})
             for name, spec in networks.items():  # baselines once per network
                 entry = res["networks"].setdefault(name, {})
                 if "hardness" not in entry:
@@ -347,7 +371,9 @@ def _pair_order(key: str) -> tuple[int, int, str]:
 def _metrics(res: dict[str, Any], got: dict[str, dict[str, float]]) -> dict[str, float]:
     """A policy's numbers over a pair's networks (``got[network]``: its ``cost`` and
     ``gap``): mean gap, mean cost ratio to ``dp_measured``, networks at or below it, mean
-    cost vs each network's best constant, worst gap minus the best heuristic's."""
+    cost vs each network's best constant, worst gap minus the best heuristic's; ``above``:
+    networks whose :func:`pipeline.aggregate.ratio_ci` lies above 1 (None unless every
+    network has one)."""
     nets = res["networks"]
     cost = np.array([got[n]["cost"] for n in nets])
     gap = np.array([got[n]["gap"] for n in nets])
@@ -360,6 +386,11 @@ def _metrics(res: dict[str, Any], got: dict[str, dict[str, float]]) -> dict[str,
         "below": int(sum(_at_or_below(c, d) for c, d in zip(cost, dpm, strict=True))),
         "vs_constant": float(np.mean((1 + gap) / (1 + const))),
         "worst": float(np.max(gap - heur)),
+        "above": (
+            sum(got[n]["ratio_ci"][0] > 1 for n in nets)
+            if all("ratio_ci" in got[n] for n in nets)
+            else None
+        ),
     }
 
 
@@ -368,8 +399,17 @@ def _summary_row(
 ) -> str:
     """One row of a pair's summary: ``got[network]`` holds a policy's ``cost`` and ``gap``."""
     m = _metrics(res, got)
-    return (f"| {name} | {frames} | {m['ratio']:.4f} | {m['below']}/{len(res['networks'])} | "
+    below = f"{m['below']}/{len(res['networks'])}"
+    below += "" if m["above"] is None else f" ({m['above']} above)"
+    return (f"| {name} | {frames} | {m['ratio']:.4f} | {below} | "
             f"{m['vs_constant']:.3f} | {100 * m['worst']:+.2f} | {train} |")  # fmt: skip
+
+
+def _has_ci(results: dict[str, Any]) -> bool:
+    """Whether any trained agent's entry holds a :func:`pipeline.aggregate.ratio_ci`
+    (JSONs of older runs do not; their blocks render as they did)."""
+    return any("ratio_ci" in v for res in results.values() for e in res["networks"].values()
+               for v in e.values() if isinstance(v, dict))  # fmt: skip
 
 
 def _best_heuristic(entry: dict[str, Any]) -> tuple[float, str]:
@@ -430,6 +470,7 @@ def robustness_reading(results: dict[str, Any]) -> list[str]:
 
 def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     begin, end = args.markers
+    ev = eval_setting(results)  # the frames the JSON was measured on, not this command's
     if args.suite == "test":
         title = "Generalisation: trained on `mixture_train`, tested on unseen networks"
         how = (
@@ -537,6 +578,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         flags += (
             f" --train-observe {args.train_observe}" if args.train_observe != args.observe else ""
         )
+        for key in ("episodes", "seed"):  # the JSON's evaluation, where not the default
+            flags += f" --{key} {ev[key]}" if ev[key] != LEGACY_EVAL[key] else ""
         agents = sorted({t.split("/seed")[0] for res in results.values() for t in res["train_s"]})
         how = (
             f"Regenerate: `python benchmarks/generalisation.py {flags} --agents ... --out {out}` "
@@ -546,10 +589,17 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         title += f": {', '.join(agents)}"
     lines = [begin, "", f"### {title}", ""]
     lines += [
-        how + setting + f"evaluation on {args.episodes} episodes × 100 frames per network (seed "
-        f"{args.seed}); {nets_doc}. Gap = mean over frames of cost / oracle − 1 "
+        how + setting + f"evaluation on {ev['episodes']} episodes × 100 frames per network (seed "
+        f"{ev['seed']}); {nets_doc}. Gap = mean over frames of cost / oracle − 1 "
         "(%); **cost vs dp_measured** = mean cost of the agent / mean cost of `dp_measured` "
-        "on the same frames (below 1: better); trained agents per training seed (s0/s1/s2).",
+        "on the same frames (below 1: better); trained agents per training seed (s0/s1/s2)."
+        + (
+            ' In the column of networks with cost ≤ `dp_measured`, "(k above)": on k networks '
+            "the 95% confidence interval of the cost ratio (paired bootstrap over the episodes) "
+            "lies above 1; elsewhere a ratio above 1 is within the evaluation's noise."
+            if _has_ci(results)
+            else ""
+        ),
         "",
     ]
     if args.suite == "robustness":

@@ -26,7 +26,9 @@
   the per-episode scores over runs x episodes with stratified-bootstrap 95% CIs, and
   performance profiles of the gap; prints those tables to stdout.
 * Writes into a fresh directory ``<root>/eval/<YYYYmmdd-HHMMSS>`` (or ``out_dir``):
-  ``aggregates.csv``, ``results.csv`` (one row per run), ``results.md``, ``evaluation.json``
+  ``aggregates.csv``, ``results.csv`` (one row per run; where ``dp_measured`` is evaluated
+  beside it, ``cost_vs_dp_measured`` and its 95% CI ``_lo``/``_hi``, paired over the
+  episodes: :func:`pipeline.aggregate.ratio_ci`), ``results.md``, ``evaluation.json``
   (config, runs, files) and PNG plots with the CIs: cost and gap per agent per DNN, gap
   performance profiles (partitioning) and, for scheduling, variance and latency against
   the load (``loads``, ``load_episodes`` episodes per point).
@@ -56,6 +58,7 @@ from agents.common.evaluation import (
     time_decisions,
 )
 from envs.partition.common import OBSERVE_MODES
+from pipeline.aggregate import ratio_ci
 from pipeline.config import ConfigError, Rule, check_rules, non_negative, positive
 from pipeline.envs import HEURISTIC_ACTION_MODE, build_env, is_partition
 from pipeline.utils import read_json, to_plain
@@ -332,7 +335,9 @@ def split_network_configs(split: str) -> dict[str, dict[str, Any]]:
 
 def mean_over_networks(rows: list[dict[str, Any]], networks: list[str]) -> list[dict[str, Any]]:
     """Per (env, DNN, agent or run): the mean over ``networks`` of each policy's mean cost
-    and gap, and on how many of them its mean cost is at most ``dp_measured``'s."""
+    and gap, on how many of them its mean cost is at most ``dp_measured``'s, and on how many
+    the CI of its cost ratio to ``dp_measured`` lies above 1 (``cost_above_dp_measured``,
+    counted where the rows have one)."""
     by: dict[tuple[str, str, str, str], dict[str, dict[str, Any]]] = OrderedDict()
     ref: dict[tuple[str, str, str], float] = {}
     for r in rows:
@@ -346,10 +351,13 @@ def mean_over_networks(rows: list[dict[str, Any]], networks: list[str]) -> list[
     for (env, dnn, agent, run), per in by.items():
         costs = {n: float(x["cost_mean"]) for n, x in per.items()}
         wins = [costs[n] <= ref[(env, dnn, n)] for n in costs if (env, dnn, n) in ref]
+        lows = [x["cost_vs_dp_measured_lo"] for x in per.values() if "cost_vs_dp_measured_lo" in x]
+        above = sum(x > 1 for x in lows)
         out.append({"env": env, "dnn": dnn, "agent": agent, "run": run, "networks": len(per),
                     "gap_mean": float(np.mean([x["gap_mean"] for x in per.values()])),
                     "cost_mean": float(np.mean(list(costs.values()))),
-                    "cost_le_dp_measured": f"{sum(wins)}/{len(wins)}"})  # fmt: skip
+                    "cost_le_dp_measured": f"{sum(wins)}/{len(wins)}",
+                    "cost_above_dp_measured": f"{above}/{len(lows)}"})  # fmt: skip
     return out
 
 
@@ -650,8 +658,15 @@ def run(cfg: DictConfig) -> int:
             base_cfg, names, trained, episodes, seed, int(cfg.decision_steps)
         )
         group_scores = scores.setdefault(str(base_cfg.env.tag), OrderedDict())
+        reference = next((r.episode_scores.get("cost") for r in results
+                          if r.name == "dp_measured"), None)  # fmt: skip
         for res, tr in zip(results, [None] * len(names) + loaded, strict=True):
             row = _row(base_cfg, res)
+            if reference is not None and res.name != "dp_measured" and "cost" in res.episode_scores:
+                cost = res.episode_scores["cost"]
+                lo, hi = ratio_ci(cost, reference)
+                row["cost_vs_dp_measured"] = float(cost.mean() / reference.mean())
+                row["cost_vs_dp_measured_lo"], row["cost_vs_dp_measured_hi"] = lo, hi
             row["train_seed"] = "" if tr is None else int(tr.cfg.seed)
             row["train_network"] = "" if tr is None else str(tr.cfg.network.name)
             row["train_observe"] = "" if tr is None else str(tr.cfg.env.get("observe") or "")
@@ -672,13 +687,16 @@ def run(cfg: DictConfig) -> int:
     means = mean_over_networks(all_rows, net_names or []) if len(net_names or []) > 1 else []
     if means:
         print(f"\nMean over the {len(net_names)} networks (gap in %; cost <= dp_measured: on "
-              "how many networks the mean cost is at most dp_measured's):")  # fmt: skip
-        print("| env | dnn | agent | run | gap | cost | cost <= dp_measured |")
-        print("|---|---|---|---|---|---|---|")
+              "how many networks the mean cost is at most dp_measured's; CI above: on how many "
+              "the 95% CI of its cost / dp_measured's, paired over the episodes, lies above "
+              "1):")  # fmt: skip
+        print("| env | dnn | agent | run | gap | cost | cost <= dp_measured | CI above |")
+        print("|---|---|---|---|---|---|---|---|")
         for m in means:
             print(
                 f"| {m['env']} | {m['dnn']} | {m['agent']} | {m['run']} | "
-                f"{m['gap_mean']:.3f} | {m['cost_mean']:.2f} | {m['cost_le_dp_measured']} |"
+                f"{m['gap_mean']:.3f} | {m['cost_mean']:.2f} | {m['cost_le_dp_measured']} | "
+                f"{m['cost_above_dp_measured']} |"
             )
     files = write_outputs(
         all_rows, sweeps, out_dir, plots=bool(cfg.plots), episodes=episodes, seed=seed,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rliable import library as rly  # a core dependency (evaluate.py), never skipped
@@ -81,3 +82,25 @@ def test_performance_profile_equals_rliables_own_and_keeps_the_global_state():
 def test_non_finite_matrices_get_nan_not_a_partial_bootstrap():
     out = aggregate.aggregate_scores({"ok": np.ones((2, 3)), "bad": np.array([[1.0, np.inf]])})
     assert out["ok"]["iqm"] == 1.0 and np.isnan(out["bad"]["iqm"]) and out["bad"]["runs"] == 1
+
+
+def test_ratio_ci_is_paired_over_episodes_and_deterministic():
+    rng = np.random.default_rng(3)
+    ref = rng.uniform(100, 200, 300)  # per-episode mean costs: episodes differ a lot
+    assert aggregate.ratio_ci(ref, ref) == (1.0, 1.0)  # the same decisions
+    worse = ref * 1.002  # 0.2% worse on every episode: certain despite the spread
+    lo, hi = aggregate.ratio_ci(worse, ref)
+    assert 1 < lo <= 1.002 <= hi < 1.0021
+    # 0.1% worse on average with per-episode noise of 3%: the interval holds 1
+    noisy = ref * (1.001 + rng.normal(0, 0.03, ref.size))
+    lo, hi = aggregate.ratio_ci(noisy, ref)
+    assert lo < 1 < hi and lo < noisy.mean() / ref.mean() < hi
+    assert aggregate.ratio_ci(noisy, ref) == (lo, hi)  # a fixed seed
+    # paired: the episodes' own spread (costs 100-200) cancels; each mean bootstrapped on
+    # its own, the interval would be about 0.06 wide
+    assert hi - lo < 0.01
+
+
+def test_ratio_ci_refuses_vectors_of_other_shapes():
+    with pytest.raises(ValueError, match="per-episode vectors of one shape"):
+        aggregate.ratio_ci(np.ones(3), np.ones(4))

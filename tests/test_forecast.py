@@ -3,6 +3,8 @@ expected cost, acts through ``load_actor`` without an env, trains through the pi
 
 from __future__ import annotations
 
+import csv
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -125,5 +127,19 @@ def test_pipeline_trains_and_evaluates_dp_forecast(tmp_path):
     _ok(out)
     assert "Mean over the 8 networks" in out.stdout
     assert "| dp_forecast (trained on mixture_train) |" in out.stdout
+    # each network's row: the cost relative to dp_measured's on the same episodes, with its CI
+    with open(tmp_path / "eval" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    ref = {r["network"]: float(r["cost_mean"]) for r in rows if r["agent"] == "dp_measured"}
+    mine = [r for r in rows if r["agent"] == "dp_forecast"]
+    assert len(ref) == len(mine) == 8
+    for r in mine:
+        ratio, lo, hi = (float(r[f"cost_vs_dp_measured{k}"]) for k in ("", "_lo", "_hi"))
+        assert ratio == pytest.approx(float(r["cost_mean"]) / ref[r["network"]], rel=1e-12)
+        assert lo <= ratio <= hi
+    label = "| dp_forecast (trained on mixture_train) |"
+    line = next(x for x in out.stdout.splitlines() if label in x and x.count("|") == 9)
+    above = sum(float(r["cost_vs_dp_measured_lo"]) > 1 for r in mine)
+    assert line.rstrip(" |").endswith(f"| {above}/8")
     bad = run_script("evaluate.py", f"runs='{run_dir}'", "split_networks=validation")
     assert bad.returncode == 2 and "split_networks='validation' is invalid" in bad.stderr

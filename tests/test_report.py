@@ -527,3 +527,39 @@ def test_speed_targets_script_renders_from_json(tmp_path):
     text = doc.read_text()
     assert text.startswith("before\n" + render.TARGETS_BEGIN + "\n### 1.0")
     assert text.endswith(render.TARGETS_END + "\nafter\n") and "\nx\n" not in text
+
+
+def test_generalisation_json_keeps_its_evaluation_and_the_ratio_cis(tmp_path):
+    """A JSON records the episodes and seed it was evaluated on: the block says those (not
+    the command's), a measurement with others is refused before anything runs, and a JSON
+    without the record (written before it existed) is read as the 30 / 12345 it used. With
+    per-network CIs the summary counts the networks whose CI lies above 1."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import generalisation as gen
+
+    def entry(ci):
+        return {"hardness": {"best_constant_gap": 0.1, "heuristics": {"self": 0.05}},
+                "dp_measured": {"cost": 100.0, "gap": 0.01}, "oracle": {"cost": 99.0},
+                "a/seed0": {"cost": 100.1, "gap": 0.011, "ratio_ci": ci}}  # fmt: skip
+
+    nets = {"n1": entry([1.0004, 1.0019]), "n2": entry([0.9990, 1.0011])}
+    results = {"mec/alexnet": {"networks": nets, "train_s": {"a/seed0": 1.0},
+                               "eval": {"episodes": 300, "seed": 7}}}  # fmt: skip
+    args = argparse.Namespace(
+        suite="test", observe="measured", dp_features=False, block="gen9", out=tmp_path / "e.json",
+        markers=("<!-- gen9:begin -->", "<!-- gen9:end -->"), episodes=30, seed=12345,
+        frames=40, history=(), train_observe="measured",
+    )  # fmt: skip
+    block = gen.render(results, args)
+    assert "evaluation on 300 episodes × 100 frames per network (seed 7)" in block
+    assert "generalisation.py --observe measured --episodes 300 --seed 7 --agents ..." in block
+    assert "| a/seed0 | 40 | 1.0010 | 0/2 (1 above) |" in block and '"(k above)"' in block
+    with pytest.raises(SystemExit, match="evaluated on 300 episodes \\(seed 7\\); --episodes 30"):
+        gen.measure(args, results)
+    del results["mec/alexnet"]["eval"]
+    assert gen.eval_setting(results) == {"episodes": 30, "seed": 12345}
+    for e in nets.values():
+        del e["a/seed0"]["ratio_ci"]
+    block = gen.render(results, args)  # as before the CIs: no count, no sentence
+    assert "| a/seed0 | 40 | 1.0010 | 0/2 |" in block and "(k above)" not in block
+    assert "evaluation on 30 episodes × 100 frames per network (seed 12345)" in block
