@@ -337,7 +337,7 @@ def mean_over_networks(rows: list[dict[str, Any]], networks: list[str]) -> list[
     """Per (env, DNN, agent or run): the mean over ``networks`` of each policy's mean cost
     and gap, on how many of them its mean cost is at most ``dp_measured``'s, and on how many
     the CI of its cost ratio to ``dp_measured`` lies above 1 (``cost_above_dp_measured``,
-    counted where the rows have one)."""
+    counted where the rows have one; ``–`` where none has, as ``dp_measured`` itself)."""
     by: dict[tuple[str, str, str, str], dict[str, dict[str, Any]]] = OrderedDict()
     ref: dict[tuple[str, str, str], float] = {}
     for r in rows:
@@ -352,12 +352,12 @@ def mean_over_networks(rows: list[dict[str, Any]], networks: list[str]) -> list[
         costs = {n: float(x["cost_mean"]) for n, x in per.items()}
         wins = [costs[n] <= ref[(env, dnn, n)] for n in costs if (env, dnn, n) in ref]
         lows = [x["cost_vs_dp_measured_lo"] for x in per.values() if "cost_vs_dp_measured_lo" in x]
-        above = sum(x > 1 for x in lows)
+        above = f"{sum(x > 1 for x in lows)}/{len(lows)}" if lows else "–"
         out.append({"env": env, "dnn": dnn, "agent": agent, "run": run, "networks": len(per),
                     "gap_mean": float(np.mean([x["gap_mean"] for x in per.values()])),
                     "cost_mean": float(np.mean(list(costs.values()))),
                     "cost_le_dp_measured": f"{sum(wins)}/{len(wins)}",
-                    "cost_above_dp_measured": f"{above}/{len(lows)}"})  # fmt: skip
+                    "cost_above_dp_measured": above})  # fmt: skip
     return out
 
 

@@ -141,5 +141,9 @@ def test_pipeline_trains_and_evaluates_dp_forecast(tmp_path):
     line = next(x for x in out.stdout.splitlines() if label in x and x.count("|") == 9)
     above = sum(float(r["cost_vs_dp_measured_lo"]) > 1 for r in mine)
     assert line.rstrip(" |").endswith(f"| {above}/8")
+    ref_line = next(
+        x for x in out.stdout.splitlines() if "| dp_measured |" in x and x.count("|") == 9
+    )
+    assert ref_line.rstrip(" |").endswith("| 8/8 | –")  # the reference: no ratio to itself
     bad = run_script("evaluate.py", f"runs='{run_dir}'", "split_networks=validation")
     assert bad.returncode == 2 and "split_networks='validation' is invalid" in bad.stderr
