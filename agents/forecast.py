@@ -285,7 +285,9 @@ class ForecastFrameActor:
         if forecaster.obs_dim != dim:
             raise ValueError(
                 f"forecaster reads {forecaster.obs_dim} observation values, the policy {dim}: "
-                "both must read the same env's observation (no history or dp_features)"
+                "both must read the same env's observation (no history or dp_features; "
+                "agent=dp_forecast observes a history by default: train the forecaster "
+                "with env.history=[])"
             )
         self.policy, self.forecaster = policy, forecaster
         self.scenario, self.n, self.obs_dim = scenario, n, dim

@@ -78,6 +78,7 @@ REPO = Path(__file__).resolve().parents[1]
 IDS = {"mec": "EdgeRL/MECPartition-v1", "d2d": "EdgeRL/D2DPartition-v1"}
 DNNS = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")
 AGENTS = ("dp_forecast", "dp_distill", "iorlo_plus", "iorlo", "sb3_td3", "sb3_ppo")
+FRAMES = 40_000  # --frames' default
 MARKERS = {  # where --doc writes each suite's tables (``_current``: --observe current,
     # ``_dpf``: --dp-features, ``_hist``: --history, ``_trcur``: --train-observe current)
     "test": ("<!-- gen:begin -->", "<!-- gen:end -->"),
@@ -581,8 +582,14 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         for key in ("episodes", "seed"):  # the JSON's evaluation, where not the default
             flags += f" --{key} {ev[key]}" if ev[key] != LEGACY_EVAL[key] else ""
         agents = sorted({t.split("/seed")[0] for res in results.values() for t in res["train_s"]})
+        # the training budget, where every agent of the JSON had the same non-default one
+        budgets = {f for res in results.values() for f in res.get("frames", {}).values()}
+        train_flags = ""
+        if len(budgets) == 1 and (frames := budgets.pop()) not in (None, FRAMES):
+            train_flags = f" --frames {frames}"
         how = (
-            f"Regenerate: `python benchmarks/generalisation.py {flags} --agents ... --out {out}` "
+            f"Regenerate: `python benchmarks/generalisation.py {flags}{train_flags} --agents ... "
+            f"--out {out}` "
             f"(agents here: {', '.join(f'`{a}`' for a in agents)}), then `... {flags} --out "
             f"{out} --render --block {args.block} --doc docs/results.md`. "
         )
@@ -676,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", nargs="+", default=["mec", "d2d"], choices=list(IDS))
     p.add_argument("--dnn", nargs="+", default=list(DNNS))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--frames", type=int, default=40_000, help="training frames (env steps)")
+    p.add_argument("--frames", type=int, default=FRAMES, help="training frames (env steps)")
     p.add_argument("--episodes", type=int, default=30, help="evaluation episodes per network")
     p.add_argument("--seed", type=int, default=12345, help="evaluation seed")
     p.add_argument("--data-dir", default=None)

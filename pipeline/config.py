@@ -354,10 +354,14 @@ def validate(cfg: DictConfig, *, build_env_check: bool = True) -> RunSpec:
     """
     plain = _resolved(cfg)
     check_rules("config", {k: plain[k] for k in TOP_RULES if k in plain}, TOP_RULES)
-    rule = ENV_META_RULES["train_steps"]  # the default of train.total_steps: named first
-    if isinstance(plain.get("env"), dict) and not rule.ok(plain["env"].get("train_steps")):
-        steps = plain["env"]["train_steps"]
-        raise ConfigError(f"env.train_steps={steps!r} is invalid: must be {rule.describe()}")
+    rule = ENV_META_RULES["train_steps"]  # the defaults of train.total_steps: named first
+    for section in ("agent", "env"):
+        node = plain.get(section)
+        if isinstance(node, dict) and not rule.ok(node.get("train_steps")):
+            steps = node["train_steps"]
+            raise ConfigError(
+                f"{section}.train_steps={steps!r} is invalid: must be {rule.describe()}"
+            )
     check_rules("train", plain["train"], TRAIN_RULES)
     check_env_combination(plain)
     agent = plain["agent"]

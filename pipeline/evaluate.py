@@ -67,6 +67,9 @@ log = logging.getLogger("edgerl")
 
 FINISHED = ("done", "trained")
 BEST_CONSTANT = "best_constant"
+#: env keys that change what a policy observes, not the frames it is charged on: runs that
+#: differ only in them are evaluated in one group, each policy on its own observation
+OBSERVATION_KEYS: tuple[str, ...] = ("history", "dp_features")
 
 
 # ---------------------------------------------------------------------------- baselines
@@ -124,9 +127,12 @@ def evaluate_policies(
     episodes: int,
     seed: int,
     decision_steps: int,
+    observations: dict[str, dict[str, Any]] | None = None,
 ) -> list[EvalResult]:
     """Heuristics (built per env) and trained policies ``(name, kind, policy, action_mode,
-    run)`` on one env config."""
+    run)`` on one env config; ``observations[run]``: that run's :data:`OBSERVATION_KEYS`
+    where they differ from ``cfg.env``'s (the same frames, another observation)."""
+    observations = observations or {}
     env_name = cfg.env.name
     results: list[EvalResult] = []
     h_mode = HEURISTIC_ACTION_MODE[env_name]
@@ -149,8 +155,9 @@ def evaluate_policies(
         venv.close()
         single.close()
         for name, kind, policy, mode, run in trained:
-            venv = _env(cfg, mode, num_envs=episodes)
-            single = _env(cfg, mode)
+            own = observations.get(run or "", {})
+            venv = _env(cfg, mode, num_envs=episodes, **own)
+            single = _env(cfg, mode, **own)
             res = evaluate_partition(policy, venv, seed, name=name, kind=kind, run=run)
             res.decision_us = time_decisions(policy, single, decision_steps, seed)
             results.append(res)
@@ -389,10 +396,10 @@ def with_observe(cfg: DictConfig, mode: str | None) -> DictConfig:
 
 
 def group_key(run_cfg: dict[str, Any]) -> str:
-    """Runs evaluated together: same env (action mode and tag aside), DNN and network."""
-    env = {
-        k: v for k, v in run_cfg["env"].items() if k not in ("action_mode", "tag", "train_steps")
-    }
+    """Runs evaluated together: same env (action mode, tag, budget and the
+    :data:`OBSERVATION_KEYS` aside), DNN and network."""
+    skip = ("action_mode", "tag", "train_steps", *OBSERVATION_KEYS)
+    env = {k: v for k, v in run_cfg["env"].items() if k not in skip}
     return json.dumps(
         {"env": env, "dnn": run_cfg["dnn"], "network": run_cfg["network"]}, sort_keys=True
     )
@@ -626,7 +633,12 @@ def run(cfg: DictConfig) -> int:
             names = [n for n in names if n in wanted]
         trained = []
         loaded = []
-        for tr, _ in members:
+        observations = {}  # each run's own observation keys, where they differ from the group's
+        for tr, ecfg in members:
+            own = {k: to_plain(ecfg.env[k]) for k in OBSERVATION_KEYS if k in ecfg.env}
+            observations[str(tr.run_dir)] = {
+                k: v for k, v in own.items() if v != to_plain(base_cfg.env.get(k))
+            }
             if tr.run_dir not in policies:
                 probe = _env(tr.cfg, tr.action_mode)  # the run's own env: its signature
                 try:  # CheckpointError (a ValueError) names the file and the problem
@@ -655,7 +667,7 @@ def run(cfg: DictConfig) -> int:
         log.info("evaluating %s: %d runs + %d baselines on %d episodes",
                  base_cfg.env.tag, len(trained), len(names), episodes)  # fmt: skip
         results = evaluate_policies(
-            base_cfg, names, trained, episodes, seed, int(cfg.decision_steps)
+            base_cfg, names, trained, episodes, seed, int(cfg.decision_steps), observations
         )
         group_scores = scores.setdefault(str(base_cfg.env.tag), OrderedDict())
         reference = next((r.episode_scores.get("cost") for r in results

@@ -90,11 +90,12 @@ def resume_command(overrides: list[str]) -> str:
 
 def _comparable(cfg_plain: dict[str, Any]) -> dict[str, Any]:
     """A run's config without what may change between two commands of the same run: the
-    RESUMABLE_CHANGES and the env's default budget ``env.train_steps`` (a budget, like
-    ``train.total_steps``; runs made before it existed have none)."""
+    RESUMABLE_CHANGES and the default budgets ``env.train_steps`` and ``agent.train_steps``
+    (budgets, like ``train.total_steps``; runs made before they existed have none)."""
     out = {k: v for k, v in cfg_plain.items() if k not in RESUMABLE_CHANGES}
-    if isinstance(out.get("env"), dict):
-        out["env"] = {k: v for k, v in out["env"].items() if k != "train_steps"}
+    for section in ("env", "agent"):
+        if isinstance(out.get(section), dict):
+            out[section] = {k: v for k, v in out[section].items() if k != "train_steps"}
     return out
 
 

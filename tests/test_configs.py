@@ -12,7 +12,7 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from pipeline.config import ConfigError, agents_for, validate
+from pipeline.config import ConfigError, agents_for, runner_class, validate
 from pipeline.envs import ENV_NAMES, PARTITION_ENVS, env_kwargs
 from pipeline.utils import CONFIG_DIR
 
@@ -63,17 +63,41 @@ def test_default_config(cfg_factory):
         with pytest.raises(ConfigError, match="EDGERL_DATA"):
             validate(cfg)
     assert (cfg.env.name, cfg.dnn.name, cfg.network.name, cfg.agent.name) == (
-        "mec", "alexnet", "mixture_train", "iorlo_plus")  # fmt: skip
+        "mec", "alexnet", "mixture_train", "dp_forecast")  # fmt: skip
     assert cfg.env.id == "EdgeRL/MECPartition-v1" and cfg.network.split == "train"
-    assert cfg.run_dir == "runs/mecv1-alexnet-mixtrain/iorlo_plus/seed0"
-    # v0, the paper's MDP, is one override away, with its own default network
+    assert cfg.run_dir == "runs/mecv1-alexnet-mixtrain/dp_forecast/seed0"
+    # v1's default agent brings its budget and its observation history (the agent's keys)
+    assert cfg.train.total_steps == cfg.agent.train_steps == 400_000
+    assert list(cfg.env.history) == list(cfg.agent.history) == [0.7, 0.95]
+    # v0, the paper's MDP, is one override away, with its own default network and agent
     v0 = cfg_factory("env=mec")
     assert (v0.env.id, v0.network.name) == ("EdgeRL/MECPartition-v0", "5g_trial")
     assert v0.run_dir == "runs/mec-alexnet/iorlo_plus/seed0"
+    assert v0.train.total_steps == v0.env.train_steps == 40_000
+    assert cfg_factory("env=d2d").agent.name == "iorlo_plus"
+    assert cfg_factory("env=mec", "agent=dp_forecast").agent.name == "dp_forecast"
     d2d = cfg_factory("env=d2d_v1", "network=mixture_test")
-    assert (d2d.env.id, d2d.network.split) == ("EdgeRL/D2DPartition-v1", "test")
-    assert spec.action_mode == "continuous"
+    assert (d2d.env.id, d2d.network.split, d2d.agent.name) == (
+        "EdgeRL/D2DPartition-v1", "test", "dp_forecast")  # fmt: skip
+    assert list(d2d.env.history) == [0.7, 0.95]
+    assert spec.action_mode == "discrete"
     assert OmegaConf.is_struct(cfg)
+
+
+@pytest.mark.parametrize("env", ["mec_v1", "d2d_v1"])
+def test_env_history_defaults_to_the_agents(cfg_factory, env):
+    """env.history follows agent.history where the agent has one, none for the others; an
+    explicit env.history wins, and the budget follows agent.train_steps the same way."""
+    other = cfg_factory(f"env={env}", "agent=iorlo_plus")
+    assert list(other.env.history) == [] and "history" not in other.agent
+    assert other.train.total_steps == 40_000
+    off = cfg_factory(f"env={env}", "env.history=[]")
+    assert list(off.env.history) == [] and off.agent.name == "dp_forecast"
+    mine = cfg_factory(f"env={env}", "agent.history=[0.5]", "train.total_steps=1000")
+    assert list(mine.env.history) == [0.5] and mine.train.total_steps == 1000
+    assert cfg_factory(f"env={env}", "agent.train_steps=5000").train.total_steps == 5000
+    with pytest.raises(ConfigError, match=r"agent\.train_steps=0 is invalid"):
+        validate(cfg_factory(f"env={env}", "agent.train_steps=0"), build_env_check=False)
 
 
 def _partition_overrides(env, agent, dnn, net, csv):
@@ -219,12 +243,12 @@ BAD_VALUES = [
     (["agent=sb3_ppo", "agent.gamma=1.5"], r"agent\.gamma=1\.5 is invalid: must be a number in \[0, 1\]"),
     (["agent=sb3_ppo", "agent.algo=TD3"], r"action_space='discrete' is invalid for TD3"),
     (["agent=sb3_td3", "agent.activation=gelu"], r"agent\.activation='gelu' is invalid: must be one of \['relu', 'tanh'\]"),
-    (["agent.lr_actor=-1"], r"agent\.lr_actor=-1 is invalid: must be a number in \(0, 1\]"),
-    (["agent.noise=pink"], r"agent\.noise='pink' is invalid: must be one of \['gaussian', 'ou'\]"),
+    (["agent=iorlo_plus", "agent.lr_actor=-1"], r"agent\.lr_actor=-1 is invalid: must be a number in \(0, 1\]"),
+    (["agent=iorlo_plus", "agent.noise=pink"], r"agent\.noise='pink' is invalid: must be one of \['gaussian', 'ou'\]"),
     (["agent.batch_size=true"], r"agent\.batch_size=True is invalid: must be an integer >= 1"),
     (["env=scheduling", "agent.n_rollouts=1"], r"agent\.n_rollouts=1 is invalid: must be an integer >= 2 \(the baseline"),
     (["env=scheduling", "agent.n_rollouts=true"], r"agent\.n_rollouts=True is invalid: must be an integer >= 2"),
-    (["agent.imitation_weight=1", "agent.variant=ddpg"], r"invalid agent config \(iorlo_plus\): agent\.imitation_weight > 0 needs"),
+    (["agent=iorlo_plus", "agent.imitation_weight=1", "agent.variant=ddpg"], r"invalid agent config \(iorlo_plus\): agent\.imitation_weight > 0 needs"),
     (["env=scheduling", "agent=qlearning", "agent.alpha=0"], r"agent\.alpha=0 is invalid: must be a number in \(0, 1\]"),
     (["env.epsilon=0.9", "env.phi=0.5"], r"need epsilon < phi"),
     (["env.phi=1.5"], r"phi must be in \(0, 1\)"),
@@ -235,7 +259,7 @@ BAD_VALUES = [
     (["env=scheduling", "env.eta=0.2"], r"eta must be a number in the open interval \(0, 0\.1\)"),
     (["env=scheduling", "dnn=vgg16"], r"dnn='vgg16' does not apply to env=scheduling"),
     (["env=scheduling", "network=lumos5g"], r"network='lumos5g' does not apply to env=scheduling"),
-    (["env.action_mode=discrete"], r"env\.action_mode='discrete' does not fit agent iorlo"),
+    (["agent=iorlo_plus", "env.action_mode=discrete"], r"env\.action_mode='discrete' does not fit agent iorlo"),
     (["train.total_steps=0"], r"train\.total_steps=0 is invalid: must be an integer > 0"),
     (["train.eval_every=-5"], r"train\.eval_every=-5 is invalid: must be an integer >= 0"),
     (["seed=-1"], r"config\.seed=-1 is invalid"),
@@ -247,6 +271,7 @@ BAD_VALUES = [
     (["env.observe=future"], r"observe must be one of \['measured', 'current'\]"),
     (["env.history=[0.7,1.5]"], r"history: every decay must lie in \(0, 1\), got 1\.5"),
     (["env.history=0.7"], r"history must be a list of decays"),
+    (["agent.history=[0.7,1.5]"], r"history: every decay must lie in \(0, 1\), got 1\.5"),
     (["+env.foo=1"], r"env: \['foo'\] not argument\(s\) of MECPartitionEnvV1; allowed: \["),
     (["env=mec", "+env.observe=measured"], r"\['observe'\] not argument\(s\) of MECPartitionEnv; allowed"),
     (["+agent.foo=1"], r"agent: unknown key\(s\) \['foo'\]; allowed:"),
@@ -364,7 +389,8 @@ def test_custom_agent_config_is_the_dataclass(cfg_factory, name, config):
 
     env = "scheduling" if name in ("drlos", "drlos_plus", "qlearning") else "mec"
     agent = OmegaConf.to_container(cfg_factory(f"env={env}", f"agent={name}").agent)
-    hp = {k: v for k, v in agent.items() if k not in ("_target_", "name", "action_space")}
+    meta = runner_class(agent["_target_"]).meta_keys  # the pipeline's keys (budget, ...)
+    hp = {k: v for k, v in agent.items() if k not in meta}
     obj = get_object(config)
     obj = obj() if isinstance(obj, type) else obj
     defaults = {f.name: _norm(getattr(obj, f.name)) for f in fields(obj)

@@ -61,7 +61,10 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     assert _run(out["composite"], *COMPOSITE, "train.total_steps=300") == 0
     assert _run(out["policy"], "agent=iorlo_plus", "env.observe=current", *POLICY,
                 "train.total_steps=300") == 0  # fmt: skip
-    assert _run(out["forecast"], "agent=dp_forecast", *FORECAST, "train.total_steps=400") == 0
+    # the composite's forecaster reads the policy's observation: no history (DP-forecast's
+    # own default observes one)
+    assert _run(out["forecast"], "agent=dp_forecast", *FORECAST, "env.history=[]",
+                "train.total_steps=400") == 0  # fmt: skip
     return out
 
 

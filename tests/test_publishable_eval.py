@@ -181,6 +181,62 @@ def test_evaluate_with_another_observation(tmp_path, capsys):
     )
 
 
+@pytest.mark.parametrize("env_id", ["EdgeRL/MECPartition-v1", "EdgeRL/D2DPartition-v1"])
+@pytest.mark.parametrize("key", ["history", "dp_features"])
+def test_observation_keys_leave_the_frames_alone(env_id, key):
+    """What evaluate.py groups runs by: an OBSERVATION_KEYS option changes the observation,
+    not the frames (same seed and actions, the same costs and networks)."""
+    from pipeline.evaluate import OBSERVATION_KEYS
+
+    assert key in OBSERVATION_KEYS
+    kw = {"dnn": "alexnet", "network": "mixture_synthetic"}
+    plain = gym.make(env_id, **kw)
+    other = gym.make(env_id, **kw, **{key: [0.7, 0.95] if key == "history" else True})
+    assert other.observation_space.shape[0] > plain.observation_space.shape[0]
+    plain.reset(seed=5)
+    other.reset(seed=5)
+    plain.action_space.seed(0)
+    for _ in range(150):  # across an episode's end
+        act = plain.action_space.sample()
+        _, ra, term, trunc, ia = plain.step(act)
+        _, rb, *_, ib = other.step(act)
+        assert ra == rb and ia["network"] == ib["network"]
+        if term or trunc:
+            plain.reset()
+            other.reset()
+
+
+def test_evaluate_groups_runs_that_differ_in_their_observation_only(tmp_path, capsys):
+    """DP-forecast (observing a history by default) and IoRLO+ (none) on the same env are one
+    group: one table, the baselines once, each run on its own observation (its cost as
+    evaluated alone)."""
+    from hydra import compose, initialize_config_dir
+
+    from pipeline.evaluate import run
+    from pipeline.utils import CONFIG_DIR
+
+    root = tmp_path / "runs"
+    common = ("env=mec_v1", "network=5g_trial")
+    forecast = _train(root, *common, "agent=dp_forecast", "train.total_steps=200",
+                      "agent.num_envs=8", "agent.frames_per_iter=25")  # fmt: skip
+    policy = _train(root, *common, "agent=iorlo_plus", "train.total_steps=60",
+                    "agent.learning_starts=40")  # fmt: skip
+    rows = {}
+    for name, runs in (("both", f"['{forecast}','{policy}']"), ("alone", f"['{forecast}']")):
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose("evaluate", overrides=[
+                f"runs={runs}", "episodes=2", "decision_steps=0", "bootstrap_reps=20",
+                "plots=false", "baselines=[dp_measured]", f"out_dir={tmp_path / name}"])  # fmt: skip
+        assert run(cfg) == 0
+        with open(tmp_path / name / "results.csv") as f:
+            rows[name] = list(csv.DictReader(f))
+    assert sorted(r["agent"] for r in rows["both"]) == ["dp_forecast", "dp_measured", "iorlo_plus"]
+    assert len({r["env"] for r in rows["both"]}) == 1
+    cost = {n: {r["agent"]: float(r["cost_mean"]) for r in rs} for n, rs in rows.items()}
+    assert cost["both"]["dp_forecast"] == cost["alone"]["dp_forecast"]
+    assert cost["both"]["dp_measured"] == cost["alone"]["dp_measured"]
+
+
 def test_evaluate_deciding_on_a_forecast_frame(tmp_path, capsys):
     """``forecast=<dp_forecast run>``: each custom-agent run of the same env and DNN is also
     evaluated deciding on that run's forecast of the frame, on the measured state; its rows
@@ -196,7 +252,7 @@ def test_evaluate_deciding_on_a_forecast_frame(tmp_path, capsys):
     policy = _train(root, "env=mec_v1", "network=5g_trial", "agent=iorlo_plus",
                     "env.observe=current", "train.total_steps=120", "agent.learning_starts=40")  # fmt: skip
     forecast = _train(root, "env=mec_v1", "network=5g_trial", "agent=dp_forecast",
-                      "train.total_steps=200", "agent.num_envs=8", "agent.frames_per_iter=25")  # fmt: skip
+                      "env.history=[]", "train.total_steps=200", "agent.num_envs=8", "agent.frames_per_iter=25")  # fmt: skip
     other = _train(root, "env=mec_v1", "dnn=alexnet", "network=5g_trial", "agent=iorlo_plus",
                    "train.total_steps=60", "agent.learning_starts=40")  # fmt: skip
     out = tmp_path / "eval"

@@ -184,23 +184,26 @@ def test_generalisation_variants_and_blocks_of_their_own(tmp_path):
     block = gen.render(results, args)
     assert block.startswith("<!-- gen9:begin -->") and block.endswith("<!-- gen9:end -->")
     assert f"--out {out} --render --block gen9" in block and "`iorlo_plus_prev`" in block
+    # the JSON's one training budget (not --frames' default) is part of the command
+    assert "generalisation.py --observe measured --frames 40 --agents ..." in block
     assert "| iorlo_plus_prev/seed0 | 40 | 0.9950 | 1/1 |" in block
     # --history: the setting says what the agents observed, the command repeats the decays
     args.history = (0.7, 0.95)
     block = gen.render(results, args)
     assert "`env.history=[0.7, 0.95]`" in block and "observation history" in block
-    assert "--observe measured --history 0.7 0.95 --agents ..." in block
+    assert "--observe measured --history 0.7 0.95 --frames 40 --agents ..." in block
     # --train-observe current: trained on the decided frame, tested on the measurement
     args.history, args.train_observe = (), "current"
     block = gen.render(results, args)
     assert 'trained with `observe="current"`' in block
     assert "`python evaluate.py observe=measured` does the same" in block
-    assert "--observe measured --train-observe current --agents ..." in block
+    assert "--observe measured --train-observe current --frames 40 --agents ..." in block
     # --forecast-frame: the composite's frames are both learners', the text says what it is
     tag = "iorlo_plus+train_current+forecast_frame/seed0"
     results["mec/alexnet"]["networks"]["n1"][tag] = {"cost": 100.2, "gap": 0.002}
     results["mec/alexnet"]["train_s"][tag] = 5.0
     results["mec/alexnet"]["frames"][tag] = "40 + 1,600"
+    assert "--frames" not in gen.render(results, args)  # budgets differ: no one --frames
     args.block = None
     block = gen.render(results, args)
     assert f"| {tag} | 40 + 1,600 | 0.9921 | 1/1 |" in block

@@ -368,11 +368,14 @@ def test_rllib_on_a_running_cluster(tmp_path):
 
 
 def test_env_group_sets_the_default_budget():
-    """``train.total_steps`` defaults to the env group's ``env.train_steps``; the command
-    line wins; ``experiment=`` presets keep their own budget."""
+    """``train.total_steps`` defaults to the agent's ``agent.train_steps`` where it has one
+    (v1's default DP-forecast), else the env group's ``env.train_steps``; the command line
+    wins; ``experiment=`` presets keep their own budget."""
     cases = [
-        ((), 40000),
+        ((), 400000),
+        (("agent=iorlo_plus",), 40000),
         (("env=mec",), 40000),
+        (("env=mec", "agent=dp_forecast"), 400000),
         (("env=scheduling",), 400000),
         (("env=scheduling", "train.total_steps=123"), 123),
         (("env=scheduling", "env.train_steps=77"), 77),

@@ -182,8 +182,8 @@ def iorlo_training(frames: int, seed: int = 0, **kwargs: Any) -> tuple[dict[str,
 
 
 def _train_py_sps(tree: Path, frames: int, seed: int, overrides: Sequence[str] = ()) -> float:
-    """``python train.py`` (default agent and env, plus ``overrides``) of the checkout
-    ``tree`` for ``frames`` frames: the frames per second its ``metrics.json`` reports
+    """``python train.py agent=iorlo_plus`` (the default env, plus ``overrides``) of the
+    checkout ``tree`` for ``frames`` frames: the frames per second its ``metrics.json`` reports
     (``sps``: the training loop's wall clock, its periodic evaluations included)."""
     import subprocess
     import sys
@@ -198,7 +198,8 @@ def _train_py_sps(tree: Path, frames: int, seed: int, overrides: Sequence[str] =
     env = {**user_environ(), "EDGERL_DATA": str(default_data_dir())}
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
-        cmd = [sys.executable, "train.py", f"seed={seed}", f"run_dir={run_dir}",
+        # IoRLO+ named: it is v1's default agent in the baseline commit, DP-forecast since
+        cmd = [sys.executable, "train.py", "agent=iorlo_plus", f"seed={seed}", f"run_dir={run_dir}",
                f"train.total_steps={frames}", "train.progress=false", *overrides]  # fmt: skip
         proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
         if proc.returncode != 0:  # say which tree failed and why, not just the exit status
@@ -229,8 +230,8 @@ def train_py_speed(
     frames: int, seed: int = 0, baseline_ref: str | None = None, pairs: int = 2,
     baseline_config: Sequence[str] = (),
 ) -> dict[str, Any]:  # fmt: skip
-    """The issue's measurement: ``python train.py`` with the default agent and env (IoRLO+ on
-    ``env=mec_v1``) for ``frames`` frames, seed ``seed``, in a subprocess (frames/s of
+    """The issue's measurement: ``python train.py agent=iorlo_plus`` with the default env
+    (``env=mec_v1``; IoRLO+ was the default agent when the issue was filed) for ``frames`` frames, seed ``seed``, in a subprocess (frames/s of
     training, :func:`_train_py_sps`).
 
     With ``baseline_ref`` (a commit of this repository) the same command also runs in that
@@ -245,7 +246,8 @@ def train_py_speed(
     import tempfile
 
     row: dict[str, Any] = {
-        "command": f"python train.py seed={seed} run_dir=<tmp> train.total_steps={frames} "
+        "command": f"python train.py agent=iorlo_plus seed={seed} run_dir=<tmp> "
+                   f"train.total_steps={frames} "
                    "train.progress=false",
         "frames": frames, "seed": seed,
     }  # fmt: skip

@@ -76,5 +76,8 @@ class DPForecastRunner(DPDistillRunner):
     iterations, schedules and checkpoint as DP-distill (:mod:`agents.forecast`)."""
 
     description = "DP-forecast, a learned one-step forecast of the cost terms + the exact DP"
+    #: ``train_steps``: the agent's default budget (``train.total_steps``); ``history``: the
+    #: default of ``env.history`` on the v1 partitioning envs (configs/agent/dp_forecast.yaml)
+    meta_keys: ClassVar[tuple[str, ...]] = (*DPDistillRunner.meta_keys, "train_steps", "history")
     config_path = "agents.forecast.ForecastConfig"
     agent_path = "agents.forecast.DPForecast"
