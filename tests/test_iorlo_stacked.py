@@ -26,8 +26,21 @@ DATA = Path(__file__).parent / "data"
 OLD = {cls: DATA / f"{name}_before_stacked_critics.pt" for cls, name in
        ((IoRLO, "iorlo"), (IoRLOPlus, "iorlo_plus"))}  # fmt: skip
 OLD_KW = {**TINY, "hidden_critic": 16, "hidden_actor": 8}
-# torch.backends.cpu.get_cpu_capability() of the machine that wrote them (an Intel Xeon)
-OLD_CPU_CAPABILITY = "AVX512"
+# torch.backends.cpu.get_cpu_capability() and the CPU vendor of the machine that wrote them
+# (an Intel Xeon): an AMD EPYC with AVX-512 runs other BLAS kernels and rounds otherwise
+OLD_CPU = ("AVX512", "GenuineIntel")
+
+
+def _cpu() -> tuple[str, str]:
+    """(torch's SIMD capability, /proc/cpuinfo's vendor_id or "" where there is none)."""
+    vendor = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            vendor = next((ln.split(":", 1)[1].strip() for ln in f
+                           if ln.startswith("vendor_id")), "")  # fmt: skip
+    except OSError:
+        pass
+    return torch.backends.cpu.get_cpu_capability(), vendor
 
 
 def _separate_loss(stack: CriticStack, obs, act, y):
@@ -234,10 +247,10 @@ def test_iorlo_resumed_from_an_old_checkpoint_equals_a_straight_run():
     conversion loses nothing.
 
     Bit for bit where torch dispatches to the SIMD kernels of the machine that wrote the
-    file (OLD_CPU_CAPABILITY); with other kernels (AVX2) float32 rounding differs in the
+    file (OLD_CPU); with other kernels (AVX2, another vendor's) float32 rounding differs in the
     last bits (1e-8 here), so to 1e-6 there: a conversion that lost, say, the optimiser's
     moments differs by ~1e-2."""
-    exact = torch.backends.cpu.get_cpu_capability() == OLD_CPU_CAPABILITY
+    exact = _cpu() == OLD_CPU
     first = IoRLO(gym.make(MEC, dnn="lenet"), seed=3, **OLD_KW)
     first.learn(100)
     stored = IoRLO.load(OLD[IoRLO], gym.make(MEC, dnn="lenet"))
