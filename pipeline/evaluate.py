@@ -41,6 +41,7 @@ import glob
 import json
 import logging
 import os
+import re
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -340,27 +341,39 @@ def split_network_configs(split: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+def network_family(group: str) -> str:
+    """A group's tag without its network (``mecv1-alexnet@test:generator+measured#2`` ->
+    ``mecv1-alexnet+measured#2``): the groups of one env config on several networks."""
+    return re.sub(r"@[^+#]*", "", group)
+
+
 def mean_over_networks(rows: list[dict[str, Any]], networks: list[str]) -> list[dict[str, Any]]:
-    """Per (env, DNN, agent or run): the mean over ``networks`` of each policy's mean cost
-    and gap, on how many of them its mean cost is at most ``dp_measured``'s, and on how many
-    the CI of its cost ratio to ``dp_measured`` lies above 1 (``cost_above_dp_measured``,
-    counted where the rows have one; ``–`` where none has, as ``dp_measured`` itself)."""
-    by: dict[tuple[str, str, str, str], dict[str, dict[str, Any]]] = OrderedDict()
-    ref: dict[tuple[str, str, str], float] = {}
+    """Per env config (:func:`network_family` of the group: another observation or env key
+    is another family, with its own baselines) and agent or run: the mean over ``networks``
+    of each policy's mean cost and gap, on how many of them its mean cost is at most
+    ``dp_measured``'s, and on how many the CI of its cost ratio to ``dp_measured`` lies above
+    1 (``cost_above_dp_measured``, counted where the rows have one; ``–`` where none has, as
+    ``dp_measured`` itself)."""
+    by: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = OrderedDict()
+    ref: dict[tuple[str, str], float] = {}
     for r in rows:
         if r.get("network") not in networks or "gap_mean" not in r:
             continue
-        key = (str(r["env"]), str(r["dnn"]), agent_label(r), str(r.get("run") or ""))
-        by.setdefault(key, OrderedDict())[str(r["network"])] = r
+        family = network_family(str(r.get("group") or f"{r['env']}-{r['dnn']}"))
+        by.setdefault((family, agent_label(r), str(r.get("run") or "")), OrderedDict())[
+            str(r["network"])] = r  # fmt: skip
         if r["agent"] == "dp_measured":
-            ref[(str(r["env"]), str(r["dnn"]), str(r["network"]))] = float(r["cost_mean"])
+            ref[(family, str(r["network"]))] = float(r["cost_mean"])
     out = []
-    for (env, dnn, agent, run), per in by.items():
+    for (family, agent, run), per in by.items():
+        first = next(iter(per.values()))
         costs = {n: float(x["cost_mean"]) for n, x in per.items()}
-        wins = [costs[n] <= ref[(env, dnn, n)] for n in costs if (env, dnn, n) in ref]
+        wins = [costs[n] <= ref[(family, n)] for n in costs if (family, n) in ref]
         lows = [x["cost_vs_dp_measured_lo"] for x in per.values() if "cost_vs_dp_measured_lo" in x]
         above = f"{sum(x > 1 for x in lows)}/{len(lows)}" if lows else "–"
-        out.append({"env": env, "dnn": dnn, "agent": agent, "run": run, "networks": len(per),
+        out.append({"group": family, "env": str(first["env"]), "dnn": str(first["dnn"]),
+                    "observe": str(first.get("observe") or ""), "agent": agent, "run": run,
+                    "networks": len(per),
                     "gap_mean": float(np.mean([x["gap_mean"] for x in per.values()])),
                     "cost_mean": float(np.mean(list(costs.values()))),
                     "cost_le_dp_measured": f"{sum(wins)}/{len(wins)}",
@@ -702,11 +715,11 @@ def run(cfg: DictConfig) -> int:
               "how many networks the mean cost is at most dp_measured's; CI above: on how many "
               "the 95% CI of its cost / dp_measured's, paired over the episodes, lies above "
               "1):")  # fmt: skip
-        print("| env | dnn | agent | run | gap | cost | cost <= dp_measured | CI above |")
+        print("| group | observe | agent | run | gap | cost | cost <= dp_measured | CI above |")
         print("|---|---|---|---|---|---|---|---|")
         for m in means:
             print(
-                f"| {m['env']} | {m['dnn']} | {m['agent']} | {m['run']} | "
+                f"| {m['group']} | {m['observe']} | {m['agent']} | {m['run']} | "
                 f"{m['gap_mean']:.3f} | {m['cost_mean']:.2f} | {m['cost_le_dp_measured']} | "
                 f"{m['cost_above_dp_measured']} |"
             )

@@ -14,6 +14,8 @@ from pipeline.evaluate import (
     eval_root,
     group_key,
     heuristic_names,
+    mean_over_networks,
+    network_family,
 )
 from pipeline.report import markdown_table
 
@@ -78,6 +80,35 @@ def test_group_key_ignores_action_mode():
     b = {"env": {"name": "mec", "eta1": 1.0, "action_mode": "discrete"}, "dnn": {}, "network": {}}
     c = {"env": {"name": "mec", "eta1": 2.0, "action_mode": None}, "dnn": {}, "network": {}}
     assert group_key(a) == group_key(b) != group_key(c)
+
+
+def test_group_key_ignores_what_a_run_observes_only():
+    """history / dp_features change the observation, not the frames: one group."""
+    a = {"env": {"name": "mec", "history": [], "observe": "measured"}, "dnn": {}, "network": {}}
+    b = {"env": {"name": "mec", "history": [0.7, 0.95], "observe": "measured",
+                 "dp_features": True}, "dnn": {}, "network": {}}  # fmt: skip
+    c = {"env": {"name": "mec", "history": [], "observe": "current"}, "dnn": {}, "network": {}}
+    assert group_key(a) == group_key(b) != group_key(c)
+
+
+def test_mean_over_networks_keeps_each_env_config_apart():
+    """Two env configs on the same networks (here another observation: the second group of a
+    tag is ``#2``) are two families, each counted against its own dp_measured."""
+    assert network_family("mecv1-alexnet@test:walking/5g/lateral+measured#2") == (
+        "mecv1-alexnet+measured#2")  # fmt: skip
+    rows = []
+    for net in ("test:a", "test:b"):
+        for suffix, observe, dpm in (("", "measured", 100.0), ("#2", "current", 90.0)):
+            head = {"group": f"mecv1-alexnet@{net}{suffix}", "env": "mec", "dnn": "alexnet",
+                    "network": net, "observe": observe, "gap_mean": 0.01}  # fmt: skip
+            rows.append({**head, "agent": "dp_measured", "kind": "heuristic", "cost_mean": dpm})
+            rows.append({**head, "agent": "x", "kind": "trained", "run": f"r{suffix}",
+                         "cost_mean": 95.0})  # fmt: skip
+    out = {(m["group"], m["agent"]): m for m in mean_over_networks(rows, ["test:a", "test:b"])}
+    assert len(out) == 4
+    assert out[("mecv1-alexnet", "x")]["cost_le_dp_measured"] == "2/2"
+    assert out[("mecv1-alexnet#2", "x")]["cost_le_dp_measured"] == "0/2"
+    assert out[("mecv1-alexnet#2", "dp_measured")]["observe"] == "current"
 
 
 def test_heuristic_names():
