@@ -574,7 +574,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     if args.block is not None:  # a block of its own: its JSON and the command that fills it
         out = args.out.resolve()
         out = out.relative_to(REPO) if out.is_relative_to(REPO) else out
-        flags = f"--observe {args.observe}" + (" --dp-features" if args.dp_features else "")
+        suite = "--suite robustness --scenario mec " if args.suite == "robustness" else ""
+        flags = f"{suite}--observe {args.observe}" + (" --dp-features" if args.dp_features else "")
         flags += f" --history {' '.join(map(str, args.history))}" if args.history else ""
         flags += (
             f" --train-observe {args.train_observe}" if args.train_observe != args.observe else ""

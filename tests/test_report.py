@@ -212,6 +212,9 @@ def test_generalisation_variants_and_blocks_of_their_own(tmp_path):
     args.suite = "robustness"
     block = gen.render(results, args)
     assert "--suite robustness --scenario mec --observe measured --train-observe current" in block
+    args.block = "gen9"  # a robustness block of its own names its suite too
+    block = gen.render(results, args)
+    assert "generalisation.py --suite robustness --scenario mec --observe measured" in block
 
 
 def test_generalisation_summary_has_the_references_and_a_fixed_pair_order():
