@@ -413,6 +413,23 @@ def test_speed_targets_block_renders_met_and_not_met():
     assert "How fast the host ran" not in block
 
 
+def test_a_backend_that_acts_otherwise_is_not_the_fastest_to_pick():
+    """onnxruntime faster but with logits (so act_batch actions) that differ from numpy's in
+    the last bits: "auto" keeps numpy, and the row is met, saying why onnxruntime is out."""
+    derive, render = _report_modules()
+    from report.targets import load_targets
+
+    st = _speed_targets_measurement(fast=True)
+    st["measured"]["decisions"].update(auto_backend="numpy", backends=[
+        {"backend": "numpy", "batch_ms": 1.8, "identical": True, "act_max_diff": 0.0},
+        {"backend": "onnxruntime", "batch_ms": 0.9, "identical": False, "act_max_diff": 6e-8}])  # fmt: skip
+    row = next(r for r in derive.speed_target_rows(load_targets(), st) if r["id"] == "actor_batch")
+    assert row["met"] is True
+    cell = render.measured(row)
+    assert "onnxruntime 0.9 ms (actions differ from numpy's by up to 6e-08: not eligible)" in cell
+    assert "fastest of the backends with numpy's actions (numpy)" in cell
+
+
 def test_host_probe_times_fixed_work():
     """The host probe: positive times, min <= median, for each fixed piece of work."""
     _report_modules()

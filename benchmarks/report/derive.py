@@ -673,10 +673,15 @@ def _actor_batch(M: dict[str, Any], tolerance: float) -> dict[str, Any]:
     ok = [r["backend"] for r in d["backends"] if r["identical"]]
     fastest = min(ok, key=ms.__getitem__)
     chosen = d["auto_backend"] or "numpy"
+    # a backend that acts otherwise than numpy (its logits differ in the last bits) is timed
+    # but not eligible: say so beside its time
+    other = {r["backend"]: "" if r["identical"] else
+             f" (actions differ from numpy's by up to {r.get('act_max_diff', math.nan):.1g}: not eligible)"
+             for r in d["backends"]}  # fmt: skip
     return {
         "value": ms.get(chosen, math.nan),
         "parts": [_one(f"`auto` picked {chosen}:", ms.get(chosen, math.nan), f"ms per {d['batch']}")]
-        + [_one(name, t, "ms") for name, t in ms.items() if name != chosen],
+        + [_one(name, t, "ms" + other[name]) for name, t in ms.items() if name != chosen],
         "checks": [
             (f"fastest of the backends with numpy's actions ({fastest})",
              ms.get(chosen, math.inf) <= (1 + tolerance) * ms[fastest]),

@@ -319,9 +319,11 @@ def rllib_speed(b: dict[str, Any]) -> dict[str, Any]:
 
 def decision_speed(actor: Any, env: Any, b: dict[str, Any]) -> dict[str, Any]:
     """The fast actor (``NumpyActor`` of the IoRLO+ actor): median single ``decide`` (its
-    compiled path and numpy's), and ``decide_batch`` per batch backend (median ms, its
-    actions vs numpy's); the backend ``"auto"`` picks, and whether its actions equal numpy's
-    (batched and one by one)."""
+    compiled path and numpy's), and ``decide_batch`` per batch backend (median ms, and
+    whether its decisions and its ``act_batch`` actions equal numpy's: a backend whose
+    logits differ in the last bits, as onnxruntime's kernels on some CPUs, decides alike on
+    most batches but acts otherwise, and ``"auto"`` rules it out); the backend ``"auto"``
+    picks, and whether its decisions equal numpy's (batched and one by one)."""
     from bench_decisions import env_observations, time_batch, time_single
 
     from agents.common.fast_actor import NumpyActor
@@ -336,6 +338,7 @@ def decision_speed(actor: Any, env: Any, b: dict[str, Any]) -> dict[str, Any]:
         )
     auto = NumpyActor(actor.spec, actor.signature, batch_backend="auto")
     ref = plain.decide_batch(batch)
+    ref_act = plain.act_batch(batch)
     auto_actions = auto.decide_batch(batch)  # "auto" picks its backend on this batch
     one_by_one = np.array([auto.decide(x) for x in batch[:512]])
     out: dict[str, Any] = {
@@ -352,7 +355,9 @@ def decision_speed(actor: Any, env: Any, b: dict[str, Any]) -> dict[str, Any]:
     for name, a in backends.items():
         out["backends"].append(
             {"backend": name, "batch_ms": time_batch(a.decide_batch, batch, b["dec_repeats"]),
-             "identical": bool(np.array_equal(a.decide_batch(batch), ref))}
+             "identical": bool(np.array_equal(a.decide_batch(batch), ref)
+                               and np.array_equal(a.act_batch(batch), ref_act)),
+             "act_max_diff": float(np.max(np.abs(a.act_batch(batch) - ref_act)))}
         )  # fmt: skip
     print(f"  fast actor: decide {out['single_us']:.2f} µs; auto -> {out['auto_backend']}; "
           + ", ".join(f"{r['backend']} {r['batch_ms']:.3f} ms" for r in out["backends"]),
