@@ -675,9 +675,14 @@ def _actor_batch(M: dict[str, Any], tolerance: float) -> dict[str, Any]:
     chosen = d["auto_backend"] or "numpy"
     # a backend that acts otherwise than numpy (its logits differ in the last bits) is timed
     # but not eligible: say so beside its time
-    other = {r["backend"]: "" if r["identical"] else
-             f" (actions differ from numpy's by up to {r.get('act_max_diff', math.nan):.1g}: not eligible)"
-             for r in d["backends"]}  # fmt: skip
+    other = {}
+    for r in d["backends"]:
+        diff = r.get("act_max_diff", math.nan)
+        other[r["backend"]] = (
+            ""
+            if r["identical"]
+            else f" (actions differ from numpy's by up to {diff:.1g}: not eligible)"
+        )
     return {
         "value": ms.get(chosen, math.nan),
         "parts": [_one(f"`auto` picked {chosen}:", ms.get(chosen, math.nan), f"ms per {d['batch']}")]

@@ -198,9 +198,10 @@ def _train_py_sps(tree: Path, frames: int, seed: int, overrides: Sequence[str] =
     env = {**user_environ(), "EDGERL_DATA": str(default_data_dir())}
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
-        # IoRLO+ named: it is v1's default agent in the baseline commit, DP-forecast since
-        cmd = [sys.executable, "train.py", "agent=iorlo_plus", f"seed={seed}", f"run_dir={run_dir}",
-               f"train.total_steps={frames}", "train.progress=false", *overrides]  # fmt: skip
+        # IoRLO+ named: v1's default agent in the baseline commit, DP-forecast since
+        cmd = [sys.executable, "train.py", "agent=iorlo_plus", f"seed={seed}",
+               f"run_dir={run_dir}", f"train.total_steps={frames}", "train.progress=false",
+               *overrides]  # fmt: skip
         proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
         if proc.returncode != 0:  # say which tree failed and why, not just the exit status
             raise RuntimeError(f"python train.py in {tree} failed:\n{proc.stderr[-2000:]}")
@@ -231,8 +232,8 @@ def train_py_speed(
     baseline_config: Sequence[str] = (),
 ) -> dict[str, Any]:  # fmt: skip
     """The issue's measurement: ``python train.py agent=iorlo_plus`` with the default env
-    (``env=mec_v1``; IoRLO+ was the default agent when the issue was filed) for ``frames`` frames, seed ``seed``, in a subprocess (frames/s of
-    training, :func:`_train_py_sps`).
+    (``env=mec_v1``; IoRLO+ was the default agent when the issue was filed) for ``frames``
+    frames, seed ``seed``, in a subprocess (frames/s of training, :func:`_train_py_sps`).
 
     With ``baseline_ref`` (a commit of this repository) the same command also runs in that
     commit's tree, interleaved with this tree (baseline, current) ``pairs`` times, so the
