@@ -45,6 +45,7 @@ import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import gymnasium as gym
@@ -142,6 +143,9 @@ class ForecastDPActor:
         self.action_mode = str(dp["action_mode"])
         self._mid = midpoints(np.asarray(dp["thresholds"], dtype=np.float64)).astype(np.float32)
         self.obs_dim = forecaster.obs_dim
+        #: the width of the simulator's layout at the start of the observation (``None``:
+        #: not recorded, a checkpoint older than the key: the observation itself must be it)
+        self.layout_dim: int | None = dp.get("layout_dim")
 
     # ---------------------------------------------------------------- decisions
     def measured(self, obs: np.ndarray) -> np.ndarray:
@@ -162,15 +166,19 @@ class ForecastDPActor:
 
     @functools.cached_property
     def frame_readings(self) -> FrameReadings:
-        """Where :meth:`frame` writes the forecast: the simulator's layout of this actor's
-        observation width (ValueError for another, e.g. with ``dp_features`` or ``history``
-        entries)."""
-        return FrameReadings.of_width(self.scenario, self.readings.latency, self.obs_dim)
+        """Where :meth:`frame` writes the forecast: the simulator's layout at the start of
+        this actor's observation (its recorded ``layout_dim``; without one, the whole
+        observation: ValueError for a width with ``dp_features`` or ``history`` entries)."""
+        width = self.layout_dim or self.obs_dim
+        return FrameReadings.of_width(self.scenario, self.readings.latency, width)
 
     def frame(self, obs: np.ndarray) -> np.ndarray:
-        """The observations ``(B, obs_dim)`` with the forecast frame's readings in place of
-        the measured ones, as the simulator writes readings (docs/model.md §13)."""
-        return self.frame_readings.write(obs, self.terms(obs))
+        """The observations in the simulator's layout ``(B, frame_readings.obs_dim)``, with
+        the forecast frame's readings in place of the measured ones, as the simulator writes
+        readings (docs/model.md §13). Entries appended to the layout (``dp_features``,
+        ``history``) inform the forecast and are dropped."""
+        width = self.frame_readings.obs_dim
+        return self.frame_readings.write(np.asarray(obs)[:, :width], self.terms(obs))
 
     def decide_batch(self, obs_batch: Any, corrections: np.ndarray | None = None) -> np.ndarray:
         """Decisions ``(B, n)``; ``corrections`` as in :meth:`terms`."""
@@ -282,15 +290,22 @@ class ForecastFrameActor:
                 f"policy reads {exc}: the forecast frame is written into that layout (a policy "
                 "trained without dp_features or history)"
             ) from None
-        if forecaster.obs_dim != dim:
+        try:
+            layout = forecaster.frame_readings.obs_dim
+        except ValueError:  # entries appended to a layout the checkpoint does not record
+            layout = None
+        if layout != dim:
             raise ValueError(
                 f"forecaster reads {forecaster.obs_dim} observation values, the policy {dim}: "
-                "both must read the same env's observation (no history or dp_features; "
-                "agent=dp_forecast observes a history by default: train the forecaster "
-                "with env.history=[])"
+                "the forecaster must read the policy's layout, with or without entries "
+                "appended (history, dp_features); a forecaster saved before its layout was "
+                "recorded must read exactly the policy's (retrain it, or with env.history=[])"
             )
         self.policy, self.forecaster = policy, forecaster
-        self.scenario, self.n, self.obs_dim = scenario, n, dim
+        #: ``obs_dim``: the deployed env's observation (the forecaster's); ``policy_dim``:
+        #: the simulator's layout at its start, which the policy reads
+        self.scenario, self.n, self.obs_dim = scenario, n, forecaster.obs_dim
+        self.policy_dim = dim
         own = dict(getattr(policy, "signature", None) or {})
         self.action_mode = own.get("action_mode") or getattr(policy, "action_mode", None)
         if signature is None and own:
@@ -299,7 +314,8 @@ class ForecastFrameActor:
         self.signature = None if signature is None else dict(signature)
 
     def frame(self, obs_batch: Any) -> np.ndarray:
-        """The observations ``(B, obs_dim)`` with the forecast frame's readings."""
+        """The observations ``(B, policy_dim)`` with the forecast frame's readings: what the
+        policy reads (entries appended for the forecaster dropped)."""
         obs = np.asarray(obs_batch, dtype=np.float32)
         if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have shape (batch, {self.obs_dim}), got {obs.shape}")
@@ -327,8 +343,16 @@ class ForecastFrameActor:
 
     def check_fits(self, env: Any) -> None:
         """ValueError unless both parts fit ``env`` (sizes, scenario, blocks, action mode); a
-        warning when ``env`` observes the current frame (nothing left to forecast there)."""
-        self.policy.check_fits(env)
+        warning when ``env`` observes the current frame (nothing left to forecast there). The
+        policy is checked against the part of the observation it reads."""
+        if self.policy_dim == self.obs_dim:
+            self.policy.check_fits(env)
+        else:
+            act = getattr(env, "single_action_space", None) or env.action_space
+            shape = (self.policy_dim,)
+            self.policy.check_fits(SimpleNamespace(
+                observation_space=gym.spaces.Box(0.0, 1.0, shape, np.float32), action_space=act
+            ))  # fmt: skip
         self.forecaster.check_fits(env, action_mode=self.action_mode)
         base = env.unwrapped
         params = getattr(getattr(base, "env", base), "params", None)
@@ -359,9 +383,11 @@ class ForecastFrameObservation(gym.ObservationWrapper):
     policy on it while training).
 
     Args:
-        env: A v1 partitioning env observing the measured frame (no ``dp_features`` or
-            ``history`` entries).
+        env: A v1 partitioning env observing the measured frame (the forecaster's: with the
+            entries it reads appended, if any).
         forecaster: The :class:`ForecastDPActor` of the same env.
+
+    Its observation space is the simulator's layout (the appended entries dropped).
     """
 
     def __init__(self, env: gym.Env, forecaster: ForecastDPActor) -> None:
@@ -371,7 +397,8 @@ class ForecastFrameObservation(gym.ObservationWrapper):
             raise ValueError(
                 f"forecaster reads {forecaster.obs_dim} observation values, the env has {dim}"
             )
-        forecaster.frame_readings  # noqa: B018  (ValueError now for a width it cannot write)
+        width = forecaster.frame_readings.obs_dim  # ValueError for a width it cannot write
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (width,), np.float32)
         self.forecaster = forecaster
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
@@ -456,6 +483,10 @@ class DPForecast(DPDistill):
             "thresholds": list(inner.params.thresholds),
             "action_mode": "discrete",
         }
+        # the simulator's layout at the start of the observation (v1; entries may follow it)
+        readings = getattr(getattr(inner, "sim", None), "readings", None)
+        if getattr(readings, "obs_dim", None) is not None:
+            self._dp["layout_dim"] = int(readings.obs_dim)
 
     def _out_dim(self) -> int:
         return self._terms["bandwidth"].size

@@ -128,11 +128,12 @@ def evaluate_policies(
     episodes: int,
     seed: int,
     decision_steps: int,
-    observations: dict[str, dict[str, Any]] | None = None,
+    observations: dict[tuple[str, str], dict[str, Any]] | None = None,
 ) -> list[EvalResult]:
     """Heuristics (built per env) and trained policies ``(name, kind, policy, action_mode,
-    run)`` on one env config; ``observations[run]``: that run's :data:`OBSERVATION_KEYS`
-    where they differ from ``cfg.env``'s (the same frames, another observation)."""
+    run)`` on one env config; ``observations[(name, run)]``: that policy's
+    :data:`OBSERVATION_KEYS` where they differ from ``cfg.env``'s (the same frames, another
+    observation)."""
     observations = observations or {}
     env_name = cfg.env.name
     results: list[EvalResult] = []
@@ -156,7 +157,7 @@ def evaluate_policies(
         venv.close()
         single.close()
         for name, kind, policy, mode, run in trained:
-            own = observations.get(run or "", {})
+            own = observations.get((name, run or ""), {})
             venv = _env(cfg, mode, num_envs=episodes, **own)
             single = _env(cfg, mode, **own)
             res = evaluate_partition(policy, venv, seed, name=name, kind=kind, run=run)
@@ -408,6 +409,12 @@ def with_observe(cfg: DictConfig, mode: str | None) -> DictConfig:
     return out
 
 
+def own_observation(env: DictConfig, group_env: DictConfig) -> dict[str, Any]:
+    """``env``'s :data:`OBSERVATION_KEYS` where they differ from ``group_env``'s."""
+    own = {k: to_plain(env[k]) for k in OBSERVATION_KEYS if k in env}
+    return {k: v for k, v in own.items() if v != to_plain(group_env.get(k))}
+
+
 def group_key(run_cfg: dict[str, Any]) -> str:
     """Runs evaluated together: same env (action mode, tag, budget and the
     :data:`OBSERVATION_KEYS` aside), DNN and network."""
@@ -646,12 +653,12 @@ def run(cfg: DictConfig) -> int:
             names = [n for n in names if n in wanted]
         trained = []
         loaded = []
-        observations = {}  # each run's own observation keys, where they differ from the group's
+        # each policy's own observation keys, where they differ from the group's: a run's
+        # own, a composite's (forecast=) its forecaster's
+        observations: dict[tuple[str, str], dict[str, Any]] = {}
         for tr, ecfg in members:
-            own = {k: to_plain(ecfg.env[k]) for k in OBSERVATION_KEYS if k in ecfg.env}
-            observations[str(tr.run_dir)] = {
-                k: v for k, v in own.items() if v != to_plain(base_cfg.env.get(k))
-            }
+            key = (str(tr.cfg.agent.name), str(tr.run_dir))
+            observations[key] = own_observation(ecfg.env, base_cfg.env)
             if tr.run_dir not in policies:
                 probe = _env(tr.cfg, tr.action_mode)  # the run's own env: its signature
                 try:  # CheckpointError (a ValueError) names the file and the problem
@@ -677,6 +684,9 @@ def run(cfg: DictConfig) -> int:
                 loaded.append(tr)
                 name = f"{tr.cfg.agent.name}{FRAME_SUFFIX}"
                 trained.append((name, "trained", composite, tr.action_mode, str(tr.run_dir)))
+                observations[(name, str(tr.run_dir))] = own_observation(
+                    forecast.cfg.env, base_cfg.env
+                )
         log.info("evaluating %s: %d runs + %d baselines on %d episodes",
                  base_cfg.env.tag, len(trained), len(names), episodes)  # fmt: skip
         results = evaluate_policies(

@@ -10,8 +10,13 @@ import pytest
 import torch
 
 import envs  # noqa: F401  (registers the ids)
-from agents.common.checkpoint import CheckpointError
-from agents.forecast import DPForecast, ForecastFrameActor, compose_forecast_frame
+from agents.common.checkpoint import CheckpointError, load_checkpoint
+from agents.forecast import (
+    DPForecast,
+    ForecastDPActor,
+    ForecastFrameActor,
+    compose_forecast_frame,
+)
 from agents.iorlo import IoRLOPlus
 from agents.loading import load_actor
 from envs.partition.sim import FrameReadings
@@ -153,6 +158,43 @@ def test_composite_decides_on_the_forecast_frame_and_round_trips(scenario, parts
     with pytest.warns(UserWarning, match="use the policy alone"):
         loaded.check_fits(gym.make(IDS[scenario], dnn="alexnet", observe="current", **SYNTH))
     assert loaded.signature["action_mode"] == "continuous"
+
+
+@pytest.mark.parametrize("scenario", ["mec", "d2d"])
+def test_a_forecaster_with_a_history_serves_a_policy_without(scenario, parts, tmp_path):
+    """A DP-forecast that observes a history (v1's default) reads the deployed observation;
+    the policy reads the simulator's layout at its start, with the forecast written in."""
+    decays = [0.7, 0.95]
+    fc = DPForecast(IDS[scenario], {"dnn": "alexnet", "history": decays, **SYNTH}, seed=0,
+                    **SMALL)  # fmt: skip
+    fc.learn(400)
+    path = fc.save(tmp_path / "fh.pt")
+    fc.close()
+    p = parts[scenario]
+    compose_forecast_frame(p["policy"], path, tmp_path / "c.pt")
+    env = gym.make(IDS[scenario], dnn="alexnet", history=decays, **SYNTH)
+    loaded = load_actor(tmp_path / "c.pt", env=env)  # the signature is the history env's
+    loaded.check_fits(env)
+    with pytest.raises(ValueError, match="observation values, the env gives"):
+        loaded.check_fits(gym.make(IDS[scenario], dnn="alexnet", **SYNTH))
+    obs, _ = env.reset(seed=2)
+    batch = [obs]
+    for _ in range(30):
+        obs, *_ = env.step(loaded.act(obs))
+        batch.append(obs)
+    batch = np.stack(batch)
+    policy, forecaster = load_actor(p["policy"]), load_actor(path)
+    width = env.unwrapped.sim.readings.obs_dim
+    assert loaded.policy_dim == width < loaded.obs_dim == batch.shape[1]
+    frame = env.unwrapped.sim.readings.write(batch[:, :width], forecaster.terms(batch))
+    np.testing.assert_array_equal(loaded.act_batch(batch), policy.act_batch(frame))
+    np.testing.assert_array_equal(np.stack([loaded.decide(o) for o in batch]),
+                                  policy.decide_batch(frame))  # fmt: skip
+    # a checkpoint that does not record its layout (saved before the key) must match exactly
+    old = load_checkpoint(path)
+    del old["dp"]["layout_dim"]
+    with pytest.raises(ValueError, match="must read the policy's layout"):
+        ForecastFrameActor(policy, ForecastDPActor.from_checkpoint(old))
 
 
 def test_compose_refuses_parts_that_do_not_fit(parts, tmp_path):

@@ -251,8 +251,9 @@ def test_evaluate_deciding_on_a_forecast_frame(tmp_path, capsys):
     root = tmp_path / "runs"
     policy = _train(root, "env=mec_v1", "network=5g_trial", "agent=iorlo_plus",
                     "env.observe=current", "train.total_steps=120", "agent.learning_starts=40")  # fmt: skip
+    # DP-forecast's default observes a history; the policy reads the layout without it
     forecast = _train(root, "env=mec_v1", "network=5g_trial", "agent=dp_forecast",
-                      "env.history=[]", "train.total_steps=200", "agent.num_envs=8", "agent.frames_per_iter=25")  # fmt: skip
+                      "train.total_steps=200", "agent.num_envs=8", "agent.frames_per_iter=25")  # fmt: skip
     other = _train(root, "env=mec_v1", "dnn=alexnet", "network=5g_trial", "agent=iorlo_plus",
                    "train.total_steps=60", "agent.learning_starts=40")  # fmt: skip
     out = tmp_path / "eval"
@@ -278,7 +279,8 @@ def test_evaluate_deciding_on_a_forecast_frame(tmp_path, capsys):
     assert all(r["forecast"] == "" for r in rows if r is not row)
     actor = compose_forecast_frame(policy, forecast)
     venv = gym.make_vec("EdgeRL/MECPartition-v1", num_envs=2, vectorization_mode="vector_entry_point",
-                        dnn="lenet", network="5g_trial", observe="measured")  # fmt: skip
+                        dnn="lenet", network="5g_trial", observe="measured",
+                        history=[0.7, 0.95])  # fmt: skip
     res = evaluate_partition(actor, venv, 0, name="x", kind="trained")
     assert float(row["cost_mean"]) == pytest.approx(res.summary()["cost_mean"], rel=1e-9)
 
