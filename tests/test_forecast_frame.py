@@ -107,6 +107,17 @@ def test_write_refuses_other_layouts():
         FrameReadings("d2d", np.ones(3)).write(np.zeros((1, 20)), np.ones((1, 4)))
 
 
+def _visited(env: gym.Env, actor, seed: int, steps: int) -> np.ndarray:
+    """The observations ``(steps + 1, obs_dim)`` of one episode's start where ``actor``
+    acts."""
+    obs, _ = env.reset(seed=seed)
+    batch = [obs]
+    for _ in range(steps):
+        obs, *_ = env.step(actor.act(obs))
+        batch.append(obs)
+    return np.stack(batch)
+
+
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory):
     """Tiny checkpoints per scenario: IoRLO+ trained on the frame it decides, a
@@ -139,12 +150,7 @@ def test_composite_decides_on_the_forecast_frame_and_round_trips(scenario, parts
     assert isinstance(loaded, ForecastFrameActor)
     env = gym.make(IDS[scenario], dnn="alexnet", **SYNTH)  # deployed on the measurement
     loaded.check_fits(env)
-    obs, _ = env.reset(seed=1)
-    batch = [obs]
-    for _ in range(40):
-        obs, *_ = env.step(loaded.act(obs))
-        batch.append(obs)
-    batch = np.stack(batch)
+    batch = _visited(env, loaded, seed=1, steps=40)
     policy, forecaster = load_actor(p["policy"]), load_actor(p["forecast"])
     frame = env.unwrapped.sim.readings.write(batch, forecaster.terms(batch))
     want = policy.act_batch(frame)
@@ -177,12 +183,7 @@ def test_a_forecaster_with_a_history_serves_a_policy_without(scenario, parts, tm
     loaded.check_fits(env)
     with pytest.raises(ValueError, match="observation values, the env gives"):
         loaded.check_fits(gym.make(IDS[scenario], dnn="alexnet", **SYNTH))
-    obs, _ = env.reset(seed=2)
-    batch = [obs]
-    for _ in range(30):
-        obs, *_ = env.step(loaded.act(obs))
-        batch.append(obs)
-    batch = np.stack(batch)
+    batch = _visited(env, loaded, seed=2, steps=30)
     policy, forecaster = load_actor(p["policy"]), load_actor(path)
     width = env.unwrapped.sim.readings.obs_dim
     assert loaded.policy_dim == width < loaded.obs_dim == batch.shape[1]
