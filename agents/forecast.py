@@ -345,15 +345,10 @@ class ForecastFrameActor:
         """ValueError unless both parts fit ``env`` (sizes, scenario, blocks, action mode); a
         warning when ``env`` observes the current frame (nothing left to forecast there). The
         policy is checked against the part of the observation it reads."""
-        if self.policy_dim == self.obs_dim:
-            self.policy.check_fits(env)
-        else:
-            act = getattr(env, "single_action_space", None) or env.action_space
-            shape = (self.policy_dim,)
-            self.policy.check_fits(SimpleNamespace(
-                observation_space=gym.spaces.Box(0.0, 1.0, shape, np.float32), action_space=act
-            ))  # fmt: skip
-        self.forecaster.check_fits(env, action_mode=self.action_mode)
+        act = getattr(env, "single_action_space", None) or env.action_space
+        layout = gym.spaces.Box(0.0, 1.0, (self.policy_dim,), np.float32)
+        self.policy.check_fits(SimpleNamespace(observation_space=layout, action_space=act))
+        self.forecaster.check_fits(env, action_mode=self.action_mode)  # the env's width
         base = env.unwrapped
         params = getattr(getattr(base, "env", base), "params", None)
         if getattr(params, "observe", None) == "current":

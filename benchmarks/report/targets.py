@@ -354,11 +354,12 @@ def decision_speed(actor: Any, env: Any, b: dict[str, Any]) -> dict[str, Any]:
         "backends": [],
     }
     for name, a in backends.items():
+        acts = a.act_batch(batch)
         out["backends"].append(
             {"backend": name, "batch_ms": time_batch(a.decide_batch, batch, b["dec_repeats"]),
              "identical": bool(np.array_equal(a.decide_batch(batch), ref)
-                               and np.array_equal(a.act_batch(batch), ref_act)),
-             "act_max_diff": float(np.max(np.abs(a.act_batch(batch) - ref_act)))}
+                               and np.array_equal(acts, ref_act)),
+             "act_max_diff": float(np.max(np.abs(acts - ref_act)))}
         )  # fmt: skip
     print(f"  fast actor: decide {out['single_us']:.2f} µs; auto -> {out['auto_backend']}; "
           + ", ".join(f"{r['backend']} {r['batch_ms']:.3f} ms" for r in out["backends"]),
