@@ -143,6 +143,37 @@ class PlatformLoad(BatchedProcess):
         self.values = self._factor()
         return self.values
 
+    def expected_factor(self, factor: np.ndarray, nodes: int = 64) -> np.ndarray:
+        """The conditional mean of the next frame's factor, ``E[1 / (1 - u_t) | u_{t-1}]``,
+        given this frame's ``factor = 1 / (1 - u_{t-1})`` (any shape ending in the platforms).
+
+        The innovation is independent of everything else and the process is Markov, so this
+        is the factor's expectation given the whole past. The clipped mass sits at the two
+        bounds (normal tail probabilities); the interior is integrated by ``nodes``-point
+        Gauss-Legendre over ``|eps| <= 8`` (the integrand is smooth there: ``u <= max_util``).
+        Disabled, every factor is 1.
+        """
+        from scipy.special import ndtr
+
+        factor = np.asarray(factor, dtype=np.float64)
+        if not self.enabled:
+            return np.ones_like(factor)
+        mu = self._c + self.rho * (1.0 - 1.0 / factor)  # the unclipped mean of u_t
+        top = self.max_util + 0.0 * mu
+        s = np.broadcast_to(self._innov, mu.shape)
+        fixed = s == 0  # no innovation: u_t is the clipped mean
+        s = np.where(fixed, 1.0, s)
+        lo, hi = (0.0 - mu) / s, (top - mu) / s
+        out = ndtr(lo) + ndtr(-hi) / (1.0 - top)  # u_t clipped to 0 (factor 1), to max_util
+        a, b = np.clip(lo, -8.0, 8.0), np.clip(hi, -8.0, 8.0)
+        x, w = np.polynomial.legendre.leggauss(nodes)
+        half, mid = (b - a) / 2, (b + a) / 2
+        eps = mid[..., None] + half[..., None] * x
+        u = mu[..., None] + s[..., None] * eps
+        dens = np.exp(-0.5 * eps**2) / np.sqrt(2 * np.pi)
+        out = out + half * np.sum(w * dens / (1.0 - u), axis=-1)
+        return np.where(fixed, 1.0 / (1.0 - np.clip(mu, 0.0, top)), out)
+
     def _step_one(self, rng: np.random.Generator) -> np.ndarray:
         """One copy in Python floats: the same draw and the same operations in the same
         order as the numpy path, so the same values bit for bit."""
