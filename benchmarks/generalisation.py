@@ -71,7 +71,7 @@ from agents.forecast import FRAME_SUFFIX  # --forecast-frame's tags
 from agents.hardness import hardness_report
 from envs.mixture import default_data_dir, split_networks
 from envs.partition.common import OBSERVE_MODES
-from pipeline.aggregate import ratio_ci
+from pipeline.aggregate import ratio_ci, vs_best_constant
 
 warnings.filterwarnings("ignore", message=".*is out of date.*")
 REPO = Path(__file__).resolve().parents[1]
@@ -385,7 +385,7 @@ def _metrics(res: dict[str, Any], got: dict[str, dict[str, float]]) -> dict[str,
         "gap": float(gap.mean()),
         "ratio": float(np.mean(cost / dpm)),
         "below": int(sum(_at_or_below(c, d) for c, d in zip(cost, dpm, strict=True))),
-        "vs_constant": float(np.mean((1 + gap) / (1 + const))),
+        "vs_constant": vs_best_constant(gap, const),
         "worst": float(np.max(gap - heur)),
         "above": (
             sum(got[n]["ratio_ci"][0] > 1 for n in nets)

@@ -15,6 +15,8 @@ confidence intervals measure how much the result depends on the training seed.
 * :func:`ratio_ci`: one policy's mean cost relative to another's on the same episodes
   (``dp_measured``'s, per network), with a paired-bootstrap CI over the episodes
   (``scipy.stats.bootstrap``): whether "at or below" on a network is more than noise.
+* :func:`vs_best_constant`: a policy's cost against each network's best constant decision,
+  averaged over the networks.
 """
 
 from __future__ import annotations
@@ -196,3 +198,12 @@ def ratio_ci(cost: np.ndarray, reference: np.ndarray, level: float = 0.95) -> tu
                     vectorized=True, n_resamples=2000, confidence_level=level,
                     method="percentile", rng=np.random.default_rng(0))  # fmt: skip
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def vs_best_constant(gap: np.ndarray, constant_gap: np.ndarray) -> float:
+    """A policy's cost against the best constant decision of each network in hindsight,
+    averaged over the networks: ``mean((1 + gap) / (1 + constant_gap))`` with the mean gaps
+    to the oracle (``mean(cost / OPT) - 1``) of the policy and of that constant on each
+    network's frames. Below 0.95: at least 5% below the best constant (issue #12)."""
+    g, c = np.asarray(gap, dtype=np.float64), np.asarray(constant_gap, dtype=np.float64)
+    return float(np.mean((1.0 + g) / (1.0 + c)))
