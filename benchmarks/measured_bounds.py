@@ -21,6 +21,9 @@ DP (docs/model.md §7) deciding on frames built with more information than the a
   own frames, its future included** (forecasts clamped to the episode's range; the first k
   frames use the measurement). It stands in, optimistically, for a learned forecast that
   knew each episode's own dynamics exactly; it is not a bound.
+* ``online_ar1``: the same with an AR(1) fitted on the frames measured so far (a causal rule
+  an agent could run: the measurement for the first 10 frames, then the fit, clamped to the
+  range seen), and the load's exact conditional mean.
 * ``best_constant``: the best fixed decision of the network in hindsight (agents.hardness).
 
 Per DNN it prints the table of gaps per network, then each rule's mean gap, mean cost
@@ -82,6 +85,27 @@ def episode_ar(terms: np.ndarray, lags: int) -> np.ndarray:
     return out
 
 
+def online_ar1(terms: np.ndarray, warmup: int = 10) -> np.ndarray:
+    """A causal forecast: each episode's least-squares AR(1) of every term fitted on the
+    frames measured so far (at frame ``t`` the pairs ``(x_{s-1}, x_s)``, ``s <= t - 1``),
+    applied to the last measurement ``x_{t-1}`` and clamped to the range seen so far; the
+    measurement itself before ``warmup`` frames (``terms``: ``(E, T, F)``)."""
+    out = np.concatenate([terms[:, :1], terms[:, :-1]], axis=1)  # the measurement
+    x, y = terms[:, :-1], terms[:, 1:]  # pair s - 1 -> s sits at index s - 1
+    cum = {k: np.cumsum(v, axis=1) for k, v in
+           {"x": x, "y": y, "xx": x * x, "xy": x * y}.items()}  # fmt: skip
+    for t in range(max(warmup, 3), terms.shape[1]):
+        n = t - 1  # pairs with s <= t - 1
+        mx, my = cum["x"][:, n - 1] / n, cum["y"][:, n - 1] / n
+        vxx = cum["xx"][:, n - 1] / n - mx * mx
+        vxy = cum["xy"][:, n - 1] / n - mx * my
+        b = np.where(vxx > 1e-12 * mx * mx, vxy / np.where(vxx > 0, vxx, 1.0), 0.0)
+        fc = my + b * (terms[:, t - 1] - mx)
+        seen = terms[:, :t]
+        out[:, t] = np.clip(fc, seen.min(axis=1), seen.max(axis=1))
+    return out
+
+
 def measure(dnn: str, name: str, network: dict, episodes: int, seed: int,
             lags: list[int]) -> dict[str, tuple[float, float]]:  # fmt: skip
     """Mean cost and mean gap to the oracle (``mean(cost / OPT) - 1``) of every rule on one
@@ -100,6 +124,7 @@ def measure(dnn: str, name: str, network: dict, episodes: int, seed: int,
     terms = np.stack(values, axis=1)
     terms = np.where(INVERSE, 1.0 / terms, terms)
     forecasts = {f"episode_ar{k}": episode_ar(terms, k) for k in lags}
+    forecasts["online_ar1"] = online_ar1(terms)
 
     vec = _vec(dnn, network, episodes)  # second pass: the same frames (actions change none)
     base = vec.unwrapped

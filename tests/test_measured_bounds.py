@@ -47,7 +47,27 @@ def test_main_prints_every_rule_against_the_references(capsys):
         if line.startswith("| ") and line.count("|") == 5 and not line.startswith("| rule")
     }
     assert set(rows) == {"dp_measured", "links_known", "load_known", "episode_ar1",
-                         "best_constant"}  # fmt: skip
+                         "online_ar1", "best_constant"}  # fmt: skip
     assert rows["dp_measured"][1] == "1.0000" and rows["best_constant"][2] == "1.0000"
     # the true links with the load's conditional mean: below the measurement's cost
     assert float(rows["links_known"][0]) < float(rows["dp_measured"][0])
+
+
+def test_online_ar1_is_causal_and_learns_the_episodes_dynamics():
+    rng = np.random.default_rng(0)
+    T = 30
+    terms = np.empty((3, T, 1))
+    terms[:, 0, 0] = (5.0, 1.0, 2.0)
+    # noise-free AR(1)s with each episode's own coefficients, oscillating towards their
+    # levels: every value lies in the range seen before it (the forecast's clamp)
+    for t in range(1, T):
+        terms[:, t, 0] = np.array([1.0, 0.2, 3.0]) - np.array([0.8, 0.6, 0.9]) * terms[:, t - 1, 0]
+    fc = mb.online_ar1(terms, warmup=10)
+    measured = np.concatenate([terms[:, :1], terms[:, :-1]], axis=1)
+    np.testing.assert_array_equal(fc[:, :10], measured[:, :10])
+    np.testing.assert_allclose(fc[:, 10:], terms[:, 10:], rtol=1e-6)
+    # the forecast of frame t reads frames before t only
+    noisy = terms + rng.normal(0, 0.1, terms.shape)
+    later = noisy.copy()
+    later[:, 20:] += 100.0
+    np.testing.assert_array_equal(mb.online_ar1(noisy)[:, :21], mb.online_ar1(later)[:, :21])
