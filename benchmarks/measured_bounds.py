@@ -45,6 +45,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from hardness import DNNS  # the report's four DNNs (benchmarks/hardness.py)
 
 import envs  # noqa: F401  (registers the env ids)
 from agents.hardness import hardness_report
@@ -106,7 +107,7 @@ def online_ar1(terms: np.ndarray, warmup: int = 10) -> np.ndarray:
     return out
 
 
-def measure(dnn: str, name: str, network: dict, episodes: int, seed: int,
+def measure(dnn: str, network: dict, episodes: int, seed: int,
             lags: list[int]) -> dict[str, tuple[float, float]]:  # fmt: skip
     """Mean cost and mean gap to the oracle (``mean(cost / OPT) - 1``) of every rule on one
     network."""
@@ -165,19 +166,21 @@ def measure(dnn: str, name: str, network: dict, episodes: int, seed: int,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dnn", nargs="+", default=["alexnet"])
-    parser.add_argument("--episodes", type=int, default=300)
+    parser.add_argument("--dnn", nargs="+", default=["alexnet"], choices=DNNS)
+    parser.add_argument("--episodes", type=int, default=300, help="per network (>= 1)")
     parser.add_argument("--seed", type=int, default=12345, help="generalisation.py's")
     parser.add_argument("--lags", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
+    if args.episodes < 1:
+        parser.error(f"--episodes must be at least 1, got {args.episodes}")
     if min(args.lags) < 1 or max(args.lags) > 50:
         parser.error(f"--lags must lie in 1..50, got {args.lags}")
     data = Path(args.data_dir) if args.data_dir else default_data_dir()
     networks = split_networks(data, "test")
     for dnn in args.dnn:
         t0 = time.perf_counter()
-        gaps = {name: measure(dnn, name, spec, args.episodes, args.seed, args.lags)
+        gaps = {name: measure(dnn, spec, args.episodes, args.seed, args.lags)
                 for name, spec in networks.items()}  # fmt: skip
         rules = list(next(iter(gaps.values())))
         print(f"\n#### mec/{dnn} ({args.episodes} episodes x 100 frames per network, seed "

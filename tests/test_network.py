@@ -419,8 +419,8 @@ def test_platform_load_enabled():
 
 
 def test_platform_load_expected_factor_is_the_mean_of_the_next_step():
-    # The v1 MEC load, a platform clipped often at 0 and one without innovation; every
-    # start state stepped 400,000 times: the forecast lies within 4 standard errors.
+    # The v1 MEC terminal and edge, a platform clipped often at 0 and one without innovation;
+    # every start state stepped 400,000 times: the forecast lies within 4 standard errors.
     load = PlatformLoad(4, enabled=True, mean_util=[0.2, 0.6, 0.05, 0.3],
                         std_util=[0.1, 0.25, 0.3, 0.0], rho=0.9, max_util=0.95)  # fmt: skip
     starts = np.array([[0.0, 0.0, 0.0, 0.0], [0.2, 0.6, 0.05, 0.3], [0.5, 0.95, 0.9, 0.9]])

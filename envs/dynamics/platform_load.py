@@ -159,7 +159,7 @@ class PlatformLoad(BatchedProcess):
         if not self.enabled:
             return np.ones_like(factor)
         mu = self._c + self.rho * (1.0 - 1.0 / factor)  # the unclipped mean of u_t
-        top = self.max_util + 0.0 * mu
+        top = np.broadcast_to(self.max_util, mu.shape)
         s = np.broadcast_to(self._innov, mu.shape)
         fixed = s == 0  # no innovation: u_t is the clipped mean
         s = np.where(fixed, 1.0, s)
