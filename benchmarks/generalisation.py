@@ -244,15 +244,16 @@ def suite_networks(suite: str, data: Path) -> dict[str, Any]:
     return {s["trace"]: s["spec"] for s in trace_specs(data) if s["variant"] == "te"}
 
 
-#: the evaluation of JSONs written before pairs recorded theirs (every one used these)
-LEGACY_EVAL = {"episodes": 30, "seed": 12345}
+#: the evaluation's defaults (--episodes, --seed), and that of the JSONs written before
+#: pairs recorded theirs (every one used these)
+EVAL_DEFAULT = {"episodes": 30, "seed": 12345}
 
 
 def eval_setting(results: dict[str, Any]) -> dict[str, int]:
     """The evaluation episodes and seed of ``results`` (one per JSON: :func:`measure`
-    refuses to mix frames), or ``LEGACY_EVAL`` for a JSON that did not record it."""
-    got = [res.get("eval", LEGACY_EVAL) for res in results.values()]
-    return got[0] if got else LEGACY_EVAL
+    refuses to mix frames), or ``EVAL_DEFAULT`` for a JSON that did not record it."""
+    got = [res.get("eval", EVAL_DEFAULT) for res in results.values()]
+    return got[0] if got else EVAL_DEFAULT
 
 
 def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
@@ -581,7 +582,7 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             f" --train-observe {args.train_observe}" if args.train_observe != args.observe else ""
         )
         for key in ("episodes", "seed"):  # the JSON's evaluation, where not the default
-            flags += f" --{key} {ev[key]}" if ev[key] != LEGACY_EVAL[key] else ""
+            flags += f" --{key} {ev[key]}" if ev[key] != EVAL_DEFAULT[key] else ""
         agents = sorted({t.split("/seed")[0] for res in results.values() for t in res["train_s"]})
         # the training budget, where every agent of the JSON had the same non-default one
         budgets = {f for res in results.values() for f in res.get("frames", {}).values()}
@@ -685,8 +686,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dnn", nargs="+", default=list(DNNS))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--frames", type=int, default=FRAMES, help="training frames (env steps)")
-    p.add_argument("--episodes", type=int, default=30, help="evaluation episodes per network")
-    p.add_argument("--seed", type=int, default=12345, help="evaluation seed")
+    p.add_argument("--episodes", type=int, default=EVAL_DEFAULT["episodes"],
+                   help="evaluation episodes per network")  # fmt: skip
+    p.add_argument("--seed", type=int, default=EVAL_DEFAULT["seed"], help="evaluation seed")
     p.add_argument("--data-dir", default=None)
     p.add_argument(
         "--suite",

@@ -3,6 +3,7 @@ FusedAdam, and checkpoints written before the critics were stacked."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 
@@ -34,12 +35,9 @@ OLD_CPU = ("AVX512", "GenuineIntel")
 def _cpu() -> tuple[str, str]:
     """(torch's SIMD capability, /proc/cpuinfo's vendor_id or "" where there is none)."""
     vendor = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            vendor = next((ln.split(":", 1)[1].strip() for ln in f
-                           if ln.startswith("vendor_id")), "")  # fmt: skip
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        vendor = next((ln.split(":", 1)[1].strip() for ln in f
+                       if ln.startswith("vendor_id")), "")  # fmt: skip
     return torch.backends.cpu.get_cpu_capability(), vendor
 
 
